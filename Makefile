@@ -1,0 +1,92 @@
+# tlsdiag build.  `./build demo` and `./build check` are the front doors (see
+# README); this Makefile is what they drive.
+#
+#   make            release build: build/tlsdiag, build/libtlsdiag.a
+#   make san        the same under ASan+UBSan in build-san/
+#   make unit       build and run the cmocka unit tests (MODE=san for sanitizers)
+#   make check      the whole test suite (tests/run-all.sh)
+#   make demo       read the bundled sample captures
+#   make fuzz       build the libFuzzer harnesses (clang)
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+MODE ?= release
+BUILD ?= build
+
+PKGS := libpcap libssl libcrypto zlib
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wvla -Wformat=2 -Wimplicit-fallthrough -Wconversion -Wsign-conversion -Werror
+ifeq ($(MODE),san)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDOPT := -fsanitize=address,undefined
+else
+OPT := -O2 -g
+LDOPT :=
+endif
+
+CPPFLAGS += -Iinclude -Ilib -Ilib/registry -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS += -std=c11 $(WARN) $(OPT) -pthread $(PKG_CFLAGS)
+LDFLAGS += $(LDOPT) -pthread
+LIBS := $(PKG_LIBS) -lm
+
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_tables.o
+CLI_SRC := $(sort $(wildcard src/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+IANA := $(sort $(wildcard data/iana/*.csv))
+
+.PHONY: all san unit check demo fuzz clean deps
+all: $(BUILD)/tlsdiag
+
+$(BUILD)/gen/registry_tables.c: tools/gen-registry.awk $(IANA)
+	@mkdir -p $(@D)
+	awk -f tools/gen-registry.awk $(IANA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/registry_tables.o: $(BUILD)/gen/registry_tables.c lib/registry/registry_tables.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libtlsdiag.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tlsdiag: $(CLI_OBJ) $(BUILD)/libtlsdiag.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libtlsdiag.a $(LIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/lib -DTD_UNITTEST $(CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libtlsdiag.a
+	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libtlsdiag.a $(CMOCKA_LIBS) $(LIBS)
+
+unit: $(UNIT_BIN) $(BUILD)/tlsdiag
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+san:
+	$(MAKE) MODE=san BUILD=build-san all
+
+check:
+	sh tests/run-all.sh
+
+demo: $(BUILD)/tlsdiag
+	sh tools/demo.sh $(BUILD)/tlsdiag
+
+fuzz:
+	sh tests/fuzz/build.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d)

@@ -1,0 +1,131 @@
+/* capture.h: packets in (lib/capture).
+ *
+ * The file reader is our own: libpcap's offline reader refuses pcapng files
+ * whose interfaces have different link types, hides pcapng Decryption
+ * Secrets Blocks, and cannot report the byte offset of a corrupt block.  It
+ * reads pcap (all four magics: us/ns, both byte orders) and pcapng (all
+ * sections, per-interface link type and timestamp resolution), through zlib's
+ * gzread so gzip'd files and stdin ("-") work transparently.  libpcap is
+ * still used for what it does well: BPF filters (td_filter) and live
+ * capture (td_live). */
+#ifndef TLSDIAG_CAPTURE_H
+#define TLSDIAG_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlsdiag/cur.h"
+#include "tlsdiag/diag.h"
+
+/* DLT / LINKTYPE values we decode */
+enum {
+    TD_LINK_NULL = 0,          /* BSD loopback, host byte order AF */
+    TD_LINK_ETHERNET = 1,
+    TD_LINK_RAW = 101,         /* LINKTYPE_RAW: raw IPv4/IPv6 */
+    TD_LINK_LOOP = 108,        /* OpenBSD loopback, network order AF */
+    TD_LINK_LINUX_SLL = 113,
+    TD_LINK_IPV4 = 228,
+    TD_LINK_IPV6 = 229,
+    TD_LINK_LINUX_SLL2 = 276,
+    TD_LINK_DLT_RAW12 = 12,    /* DLT_RAW on some BSDs */
+    TD_LINK_DLT_RAW14 = 14
+};
+
+#define TD_MAX_PACKET (256 * 1024) /* larger captured packets are an input error */
+
+struct td_pkt {
+    uint64_t frame;       /* 1-based, as Wireshark counts */
+    int64_t ts_sec;
+    uint32_t ts_nsec;
+    uint32_t linktype;
+    uint32_t ifindex;     /* pcapng interface id, 0 for pcap */
+    uint32_t caplen;
+    uint32_t origlen;
+    const uint8_t *data;  /* caplen bytes, valid until the next call */
+    uint64_t file_off;    /* offset of this record in the (decompressed) file */
+};
+
+/* Error with the offset where the input went wrong. */
+struct td_input_error {
+    char msg[256];
+    uint64_t off;
+};
+
+struct td_reader;
+
+/* td_reader_open opens |path| ("-" for stdin); gzip is detected by magic.
+ * Returns NULL and fills |err| when the file cannot be opened or its header
+ * is not pcap/pcapng. */
+struct td_reader *td_reader_open(const char *path, struct td_input_error *err);
+
+/* td_reader_next returns 1 with the next packet, 0 at a clean end of file,
+ * -1 on bad input (truncated record, wrong block length, jumbo packet...):
+ * then td_reader_error tells what and where; packets already returned stay
+ * valid facts. */
+int td_reader_next(struct td_reader *r, struct td_pkt *pkt);
+const struct td_input_error *td_reader_error(const struct td_reader *r);
+/* bytes of (decompressed) input consumed so far, for progress */
+uint64_t td_reader_offset(const struct td_reader *r);
+void td_reader_close(struct td_reader *r);
+
+/* pcapng Decryption Secrets Block observer (type 0x544c534b = TLS key log).
+ * Called during td_reader_next with the secrets payload. */
+typedef void (*td_secrets_fn)(void *ctx, uint32_t secrets_type, const uint8_t *data, size_t len);
+void td_reader_on_secrets(struct td_reader *r, td_secrets_fn fn, void *ctx);
+
+/* ---- decode: link -> IP -> TCP ---- */
+
+enum { TD_TCP_FIN = 0x01, TD_TCP_SYN = 0x02, TD_TCP_RST = 0x04, TD_TCP_PSH = 0x08,
+       TD_TCP_ACK = 0x10, TD_TCP_URG = 0x20, TD_TCP_ECE = 0x40, TD_TCP_CWR = 0x80 };
+
+struct td_tcp_pkt {
+    uint8_t ipver;          /* 4 or 6 */
+    uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes, rest zero */
+    uint8_t ttl;            /* IPv4 TTL or IPv6 hop limit */
+    bool has_ipid;
+    uint16_t ipid;          /* IPv4 identification */
+    uint16_t num_vlans;     /* 802.1Q/QinQ tags passed */
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    uint16_t window;        /* raw, unscaled */
+    uint16_t mss;           /* from SYN options, 0 if none */
+    uint8_t wscale;         /* from SYN options, 0xff if none */
+    uint32_t payload_wire_len; /* TCP payload length per the IP header */
+    struct td_cur payload;  /* the captured part of it (may be shorter: snaplen) */
+};
+
+enum td_decode_res {
+    TD_DEC_TCP,          /* |out| filled */
+    TD_DEC_NOT_TCP,      /* IP but not TCP, or not IP: ignore */
+    TD_DEC_FRAGMENT,     /* an IP fragment: reported, not reassembled */
+    TD_DEC_MALFORMED,    /* headers contradict themselves; anomaly in |d| */
+    TD_DEC_UNKNOWN_LINK  /* link type we do not decode */
+};
+
+/* td_decode_tcp walks link, VLAN, IPv4 (with options) or IPv6 (with
+ * extension headers) and TCP headers of |pkt|.  |out->payload| is a view into
+ * pkt->data. */
+enum td_decode_res td_decode_tcp(struct td_tcp_pkt *out, const struct td_pkt *pkt, struct td_diag *d);
+
+/* ---- BPF filter through libpcap, compiled per link type on first use ---- */
+struct td_filter;
+/* td_filter_new checks |expr| by compiling it for Ethernet; NULL + |err| on a syntax error. */
+struct td_filter *td_filter_new(const char *expr, char *err, size_t err_len);
+/* td_filter_match: true when the packet passes (or the filter cannot be
+ * compiled for this link type, which is reported once through |err|). */
+bool td_filter_match(struct td_filter *f, const struct td_pkt *pkt);
+void td_filter_free(struct td_filter *f);
+
+/* ---- live capture through libpcap ---- */
+struct td_live;
+struct td_live *td_live_open(const char *iface, const char *filter, int snaplen,
+                             struct td_input_error *err);
+/* td_live_next: 1 packet, 0 timeout (no packet within ~200 ms), -1 error */
+int td_live_next(struct td_live *l, struct td_pkt *pkt);
+/* td_live_stats: packets received and dropped by the kernel */
+void td_live_stats(struct td_live *l, uint64_t *recv, uint64_t *drop);
+void td_live_close(struct td_live *l);
+
+#endif

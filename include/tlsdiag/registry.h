@@ -1,0 +1,39 @@
+/* registry.h: IANA TLS code points.  The tables behind these functions are
+ * generated at build time from data/iana/*.csv by tools/gen-registry.awk;
+ * no name is typed by hand. */
+#ifndef TLSDIAG_REGISTRY_H
+#define TLSDIAG_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum td_reg {
+    TD_REG_CIPHER,
+    TD_REG_EXTENSION,
+    TD_REG_GROUP,
+    TD_REG_SIGSCHEME,
+    TD_REG_ALERT,
+    TD_REG_VERSION,
+    TD_REG_ECPF,
+    TD_REG_COUNT
+};
+
+/* td_reg_name returns the IANA name of |value| in |reg|, or NULL. */
+const char *td_reg_name(enum td_reg reg, uint16_t value);
+
+/* td_reg_fmt writes the name of |value|, or "0xNNNN" when unknown, or
+ * "GREASE(0xNNNN)" for an RFC 8701 GREASE value, into |buf| (always NUL
+ * terminated) and returns |buf|.  32 bytes are always enough for numbers;
+ * names are truncated to |len|. */
+const char *td_reg_fmt(enum td_reg reg, uint16_t value, char *buf, size_t len);
+
+/* td_is_grease: RFC 8701 values 0x?A?A with both bytes equal. */
+static inline int td_is_grease(uint16_t v)
+{
+    return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
+/* td_version_str: "1.3", "1.2", "1.1", "1.0", "3.0", "2.0" or NULL. */
+const char *td_version_str(uint16_t v);
+
+#endif

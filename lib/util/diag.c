@@ -1,0 +1,38 @@
+#include "tlsdiag/diag.h"
+
+#include <stddef.h>
+
+const char *td_anomaly_name(unsigned code)
+{
+    switch (code) {
+#define TD_AN_CASE(name, num, json) \
+    case num:                        \
+        return json;
+        TD_ANOMALIES(TD_AN_CASE)
+#undef TD_AN_CASE
+    default:
+        return NULL;
+    }
+}
+
+int td_anomaly_is_limit(unsigned code) { return code >= 80 && code < 100; }
+
+void td_diag_add(struct td_diag *d, enum td_anomaly code, uint16_t ext_type, size_t off)
+{
+    if (d->n < TD_DIAG_MAX) {
+        d->recs[d->n].code = (uint16_t)code;
+        d->recs[d->n].ext_type = ext_type;
+        d->recs[d->n].off = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
+        d->n++;
+    }
+    if (d->total < UINT32_MAX)
+        d->total++;
+}
+
+int td_diag_has(const struct td_diag *d, enum td_anomaly code)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        if (d->recs[i].code == (uint16_t)code)
+            return 1;
+    return 0;
+}
