@@ -1,4 +1,4 @@
-# tlsdiag build.  `./build demo` and `./build check` are the front doors (see
+# tlsdiag build.  `./bootstrap demo` and `./bootstrap check` are the front doors (see
 # README); this Makefile is what they drive.
 #
 #   make            release build: build/tlsdiag, build/libtlsdiag.a
