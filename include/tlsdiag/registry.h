@@ -1,5 +1,5 @@
 /* registry.h: IANA TLS code points.  The tables behind these functions are
- * generated at build time from data/iana/*.csv by tools/gen-registry.awk;
+ * generated at build time from data/iana/ CSV files by tools/gen-registry.awk;
  * no name is typed by hand. */
 #ifndef TLSDIAG_REGISTRY_H
 #define TLSDIAG_REGISTRY_H
