@@ -1,0 +1,188 @@
+/* conn.h: one TCP connection's handshake, as facts (lib/timeline).
+ *
+ * The engine (td_engine) runs the pipeline below the rules:
+ *   packets -> decode -> flow table -> per-direction TCP reassembly
+ *   -> TLS records -> handshake messages -> this struct + its timeline.
+ * Nothing here judges: outcome and diagnoses are filled by lib/rules.
+ *
+ * Directions: endpoints are stored in the order first seen (ep 0, ep 1);
+ * |client| says which one is the client (the side that sent the
+ * ClientHello, else the SYN, else the higher port).  Events record the
+ * endpoint that sent them; td_conn_from() maps that to client/server. */
+#ifndef TLSDIAG_CONN_H
+#define TLSDIAG_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tlsdiag/capture.h"
+#include "tlsdiag/diag.h"
+#include "tlsdiag/tls.h"
+
+enum td_from { TD_FROM_CLIENT = 0, TD_FROM_SERVER = 1 };
+
+enum td_ev_kind {
+    TD_EV_SYN,
+    TD_EV_SYNACK,
+    TD_EV_FIN,
+    TD_EV_RST,
+    TD_EV_RETRANS,     /* a retransmitted data segment (len = bytes) */
+    TD_EV_ZERO_WINDOW,
+    TD_EV_GAP,         /* bytes missing from the capture (len = bytes) */
+    TD_EV_FRAGMENT,    /* an IP fragment of this flow */
+    TD_EV_HANDSHAKE,   /* a plaintext handshake message (hs_type, len) */
+    TD_EV_CCS,
+    TD_EV_ALERT,       /* alert_level/alert_desc; encrypted if unreadable */
+    TD_EV_ENCRYPTED,   /* encrypted record(s): content type ct, count, len */
+    TD_EV_NOT_TLS,     /* bytes that are not TLS; preview in conn */
+    TD_EV_SSL2,        /* an SSLv2 record other than CLIENT-HELLO */
+    TD_EV_ACK_OF_CH,   /* the server acknowledged the whole ClientHello */
+    TD_EV_LIMIT        /* one of our caps was hit (anomaly code in len) */
+};
+
+struct td_event {
+    uint64_t frame;
+    int64_t ts_ns;     /* absolute capture time */
+    uint8_t ep;        /* sender endpoint (0/1) */
+    uint8_t kind;      /* enum td_ev_kind */
+    uint8_t hs_type;   /* TD_EV_HANDSHAKE */
+    uint8_t ct;        /* record content type for TD_EV_ENCRYPTED */
+    uint8_t alert_level, alert_desc;
+    bool encrypted;
+    uint8_t ttl;       /* IP TTL / hop limit of the packet */
+    bool has_ipid;
+    uint16_t ipid;
+    uint16_t window;
+    uint16_t version;  /* record version */
+    uint32_t len;      /* message/record/segment length */
+    uint32_t count;    /* records merged into this event */
+};
+
+struct td_alert_rec {
+    uint64_t frame;
+    int64_t ts_ns;
+    uint8_t ep;
+    uint8_t level;      /* 0 when encrypted and unreadable */
+    uint8_t desc;
+    bool encrypted;
+    uint32_t len;       /* record length (an encrypted alert's size) */
+};
+
+#define TD_MAX_ALERTS 8
+#define TD_PREVIEW_LEN 48
+
+/* Per-endpoint facts.  Reassembly and TLS stream state live in the engine. */
+struct td_half {
+    bool syn, synack, fin, rst;
+    uint8_t first_ttl;       /* TTL of the first packet from this side */
+    uint8_t syn_ttl;         /* TTL of its SYN or SYN-ACK */
+    bool has_syn_ipid;
+    uint16_t syn_ipid;
+    uint16_t syn_window;
+    uint32_t syn_count;      /* SYNs (or SYN-ACKs) sent, retransmissions included */
+    uint64_t payload_bytes;  /* TCP payload bytes seen (retransmissions excluded) */
+    uint64_t packets;
+    uint32_t retrans;        /* retransmitted data segments */
+    uint32_t gaps;
+    bool midstream;          /* its first bytes were not captured */
+    bool tls;                /* it sent at least one TLS/SSL record */
+    bool not_tls;            /* it sent bytes that are not TLS */
+    bool encrypted;          /* its records are encrypted from now on */
+    uint32_t records;
+    uint32_t enc_records;    /* encrypted records (handshake, alert, data) */
+    uint64_t app_bytes;      /* application data record bytes */
+    uint8_t preview_len;
+    uint8_t preview[TD_PREVIEW_LEN]; /* first bytes when not TLS */
+    bool ccs;                /* sent ChangeCipherSpec */
+    uint64_t ccs_frame;
+    bool finished;           /* a Finished was seen or inferred */
+};
+
+/* A message kept with the frame that completed it. */
+#define TD_MSG(T) struct { T *m; uint64_t frame; int64_t ts_ns; uint8_t ep; }
+
+struct td_conn {
+    uint64_t id;             /* 1-based, in order of first packet */
+    uint8_t ipver;
+    uint8_t addr[2][16];
+    uint16_t port[2];
+    uint8_t client;          /* endpoint index of the client */
+    bool client_known;       /* decided by a ClientHello or SYN */
+    uint64_t first_frame, last_frame;
+    int64_t first_ts_ns, last_ts_ns;
+    int64_t capture_start_ns; /* first packet of the capture, for relative times */
+    struct td_half half[2];
+    uint16_t vlan_depth;
+    bool fragments;
+
+    /* TLS messages, owned */
+    TD_MSG(struct td_client_hello) ch;        /* first ClientHello */
+    TD_MSG(struct td_client_hello) ch2;       /* ClientHello after HRR */
+    uint32_t num_ch;
+    TD_MSG(struct td_server_hello) hrr;
+    TD_MSG(struct td_server_hello) sh;
+    TD_MSG(struct td_certificate) cert[2];   /* by endpoint */
+    TD_MSG(struct td_certificate_request) cr;
+    TD_MSG(struct td_server_key_exchange) ske;
+    TD_MSG(struct td_new_session_ticket) nst;
+    uint64_t shd_frame, cke_frame, cv_frame, cs_frame;
+    uint32_t ch_retrans;     /* retransmissions of ClientHello segments */
+    uint64_t ch_last_frame;  /* frame that completed the ClientHello */
+    int64_t ch_ts_ns;
+    uint64_t ch_acked_frame; /* server ACK covering the whole ClientHello */
+    int64_t ch_acked_ts_ns;
+    uint32_t ch_segments;    /* TCP segments that carried the ClientHello */
+
+    uint8_t num_alerts, total_alerts;
+    struct td_alert_rec alerts[TD_MAX_ALERTS];
+
+    uint32_t num_events, total_events, cap_events;
+    struct td_event *events; /* owned */
+
+    struct td_diag anomalies;    /* from all layers of this connection */
+    uint32_t ended_by;           /* internal: why the engine closed it */
+    bool evicted;                /* closed early by the flow cap */
+};
+
+static inline enum td_from td_conn_from(const struct td_conn *c, uint8_t ep)
+{
+    return ep == c->client ? TD_FROM_CLIENT : TD_FROM_SERVER;
+}
+static inline uint8_t td_conn_ep(const struct td_conn *c, enum td_from f)
+{
+    return f == TD_FROM_CLIENT ? c->client : (uint8_t)(1 - c->client);
+}
+
+void td_conn_free(struct td_conn *c);
+
+/* ---- the engine ---- */
+
+struct td_limits {
+    uint32_t max_flows;          /* open flows; the oldest idle is evicted */
+    uint32_t reasm_bytes;        /* out-of-order bytes buffered per direction */
+    uint32_t hs_msg_max;         /* largest handshake message */
+    uint32_t max_events;         /* timeline events kept per connection */
+    uint32_t idle_timeout_s;     /* capture-time idle before a flow is closed */
+};
+void td_limits_default(struct td_limits *l);
+
+struct td_stats {
+    uint64_t packets, bytes, tcp_packets, non_tcp, fragments, malformed, unknown_link;
+    uint64_t flows, tls_flows, evicted, limit_hits;
+    uint32_t open_flows, peak_flows;
+};
+
+/* td_conn_done_fn receives each finished connection; it owns it afterwards
+ * (free with td_conn_free). */
+typedef void (*td_conn_done_fn)(void *ctx, struct td_conn *c);
+
+struct td_engine;
+struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done, void *ctx);
+/* td_engine_packet runs one captured packet through the pipeline. */
+void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt);
+/* td_engine_flush closes every open flow (end of input), oldest first. */
+void td_engine_flush(struct td_engine *e);
+void td_engine_stats(const struct td_engine *e, struct td_stats *s);
+void td_engine_free(struct td_engine *e);
+
+#endif

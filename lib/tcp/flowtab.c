@@ -1,0 +1,151 @@
+/* flowtab.c: chained hash table (power-of-two buckets, doubling at load 1)
+ * plus an intrusive LRU list.  No allocation per lookup. */
+#include "flowtab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int td_flow_key_make(struct td_flow_key *k, uint8_t ipver, const uint8_t src[16],
+                     uint16_t sport, const uint8_t dst[16], uint16_t dport)
+{
+    int c = memcmp(src, dst, 16);
+    int swap = c > 0 || (c == 0 && sport > dport);
+
+    memset(k, 0, sizeof(*k));
+    k->ipver = ipver;
+    if (!swap) {
+        memcpy(k->addr[0], src, 16);
+        memcpy(k->addr[1], dst, 16);
+        k->port[0] = sport;
+        k->port[1] = dport;
+        return 0;
+    }
+    memcpy(k->addr[0], dst, 16);
+    memcpy(k->addr[1], src, 16);
+    k->port[0] = dport;
+    k->port[1] = sport;
+    return 1;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v * 0x9e3779b97f4a7c15ULL;
+    h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 29);
+}
+
+uint64_t td_flow_key_hash(const struct td_flow_key *k)
+{
+    uint64_t w[5], h = 0x243f6a8885a308d3ULL;
+    memcpy(w, k, sizeof(w)); /* the key is 40 bytes, no padding holes left unset */
+    for (size_t i = 0; i < 5; i++)
+        h = mix(h, w[i]);
+    return h;
+}
+
+_Static_assert(sizeof(struct td_flow_key) == 40, "flow key layout");
+
+bool td_flowtab_init(struct td_flowtab *t, size_t initial)
+{
+    size_t n = 1024;
+    memset(t, 0, sizeof(*t));
+    while (n < initial)
+        n *= 2;
+    t->buckets = calloc(n, sizeof(*t->buckets));
+    if (t->buckets == NULL)
+        return false;
+    t->nbuckets = n;
+    return true;
+}
+
+void td_flowtab_cleanup(struct td_flowtab *t)
+{
+    free(t->buckets);
+    memset(t, 0, sizeof(*t));
+}
+
+struct td_flow_node *td_flowtab_find(struct td_flowtab *t, const struct td_flow_key *k, uint64_t h)
+{
+    struct td_flow_node *n = t->buckets[h & (t->nbuckets - 1)];
+    for (; n != NULL; n = n->hnext)
+        if (n->hash == h && memcmp(&n->key, k, sizeof(*k)) == 0)
+            return n;
+    return NULL;
+}
+
+static void grow(struct td_flowtab *t)
+{
+    size_t nn = t->nbuckets * 2;
+    struct td_flow_node **nb = calloc(nn, sizeof(*nb));
+    if (nb == NULL)
+        return; /* keep the old table: longer chains, still correct */
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        struct td_flow_node *n = t->buckets[i];
+        while (n != NULL) {
+            struct td_flow_node *next = n->hnext;
+            size_t b = n->hash & (nn - 1);
+            n->hnext = nb[b];
+            nb[b] = n;
+            n = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = nb;
+    t->nbuckets = nn;
+}
+
+static void lru_unlink(struct td_flowtab *t, struct td_flow_node *n)
+{
+    if (n->lprev != NULL)
+        n->lprev->lnext = n->lnext;
+    else
+        t->lru_head = n->lnext;
+    if (n->lnext != NULL)
+        n->lnext->lprev = n->lprev;
+    else
+        t->lru_tail = n->lprev;
+    n->lprev = n->lnext = NULL;
+}
+
+static void lru_append(struct td_flowtab *t, struct td_flow_node *n)
+{
+    n->lnext = NULL;
+    n->lprev = t->lru_tail;
+    if (t->lru_tail != NULL)
+        t->lru_tail->lnext = n;
+    else
+        t->lru_head = n;
+    t->lru_tail = n;
+}
+
+void td_flowtab_insert(struct td_flowtab *t, struct td_flow_node *n)
+{
+    size_t b;
+    if (t->count >= t->nbuckets)
+        grow(t);
+    b = n->hash & (t->nbuckets - 1);
+    n->hnext = t->buckets[b];
+    t->buckets[b] = n;
+    t->count++;
+    lru_append(t, n);
+}
+
+void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n)
+{
+    struct td_flow_node **pp = &t->buckets[n->hash & (t->nbuckets - 1)];
+    while (*pp != NULL && *pp != n)
+        pp = &(*pp)->hnext;
+    if (*pp == n)
+        *pp = n->hnext;
+    t->count--;
+    lru_unlink(t, n);
+}
+
+void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t ts_ns)
+{
+    n->last_ts_ns = ts_ns;
+    if (t->lru_tail != n) {
+        lru_unlink(t, n);
+        lru_append(t, n);
+    }
+}

@@ -1,0 +1,765 @@
+/* engine.c: the pipeline below the rules.
+ *
+ *   td_pkt -> td_decode_tcp -> flow table -> td_reasm (per direction)
+ *          -> td_tls_stream (per direction) -> sink below -> td_conn
+ *
+ * The sink is where records and messages become timeline events and parsed
+ * messages are stored on the connection.  It parses, never judges.  Every
+ * event is stamped with the packet that completed it (as Wireshark shows a
+ * reassembled message at its last segment). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp/flowtab.h"
+#include "tcp/reasm.h"
+#include "tls/stream.h"
+#include "tlsdiag/conn.h"
+
+/* A closed connection lingers this long (capture time) for late packets. */
+#define LINGER_NS (2LL * 1000000000LL)
+/* Encrypted records kept one by one per direction before merging (the
+ * TLS 1.3 inference rules read the sizes and order of the first ones). */
+#define ENC_EVENTS_DISTINCT 12u
+
+struct flow {
+    struct td_flow_node node; /* first: the table hands back this pointer */
+    struct td_engine *eng;
+    struct td_conn *conn;
+    uint8_t conn_ep_of_key[2]; /* key endpoint -> conn endpoint */
+    struct td_reasm rs[2];     /* by conn endpoint */
+    struct td_tls_stream ts[2];
+    bool closing;
+    bool ch_done;
+    bool ch_ack_seen;
+    uint32_t ch_end_seq;       /* client's next seq after its ClientHello */
+    uint32_t enc_events[2];
+    uint32_t rst_events;
+};
+
+struct pkt_ctx { /* the packet being processed, for event stamps */
+    const struct td_pkt *pkt;
+    const struct td_tcp_pkt *tcp;
+    struct flow *f;
+    uint8_t ep;
+};
+
+struct td_engine {
+    struct td_limits lim;
+    td_conn_done_fn done;
+    void *done_ctx;
+    struct td_flowtab tab;
+    struct td_stats st;
+    uint64_t next_id;
+    int64_t now_ns;
+    int64_t start_ns;
+    bool started;
+    struct pkt_ctx cur;
+};
+
+void td_limits_default(struct td_limits *l)
+{
+    l->max_flows = 1000000;
+    l->reasm_bytes = 1u << 20;
+    l->hs_msg_max = 256u * 1024u;
+    l->max_events = 512;
+    l->idle_timeout_s = 300;
+}
+
+/* ---- connection objects ---- */
+
+void td_conn_free(struct td_conn *c)
+{
+    if (c == NULL)
+        return;
+    free(c->ch.m);
+    free(c->ch2.m);
+    free(c->hrr.m);
+    free(c->sh.m);
+    for (int i = 0; i < 2; i++) {
+        if (c->cert[i].m != NULL)
+            td_certificate_cleanup(c->cert[i].m);
+        free(c->cert[i].m);
+    }
+    if (c->cr.m != NULL)
+        td_certificate_request_cleanup(c->cr.m);
+    free(c->cr.m);
+    free(c->ske.m);
+    free(c->nst.m);
+    free(c->events);
+    free(c);
+}
+
+static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_ev_kind kind, uint8_t ep)
+{
+    struct td_event *ev;
+
+    c->total_events++;
+    if (c->num_events == c->cap_events) {
+        uint32_t ncap = c->cap_events ? c->cap_events * 2 : 16;
+        struct td_event *ne;
+        if (ncap > e->lim.max_events)
+            ncap = e->lim.max_events;
+        if (ncap <= c->cap_events) {
+            if (!td_diag_has(&c->anomalies, TD_AN_LIMIT_EVENTS)) {
+                td_diag_add(&c->anomalies, TD_AN_LIMIT_EVENTS, 0, 0);
+                e->st.limit_hits++;
+            }
+            return NULL;
+        }
+        ne = realloc(c->events, ncap * sizeof(*ne));
+        if (ne == NULL)
+            return NULL;
+        c->events = ne;
+        c->cap_events = ncap;
+    }
+    ev = &c->events[c->num_events++];
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = (uint8_t)kind;
+    ev->ep = ep;
+    ev->count = 1;
+    if (e->cur.pkt != NULL) {
+        ev->frame = e->cur.pkt->frame;
+        ev->ts_ns = e->cur.pkt->ts_sec * 1000000000LL + e->cur.pkt->ts_nsec;
+    }
+    if (e->cur.tcp != NULL) {
+        ev->ttl = e->cur.tcp->ttl;
+        ev->has_ipid = e->cur.tcp->has_ipid;
+        ev->ipid = e->cur.tcp->ipid;
+        ev->window = e->cur.tcp->window;
+    }
+    return ev;
+}
+
+static int64_t pkt_ts(const struct td_pkt *p) { return p->ts_sec * 1000000000LL + p->ts_nsec; }
+
+/* ---- TLS sink: records and messages from one direction ---- */
+
+static struct flow *sink_flow(void *ctx) { return (struct flow *)ctx; }
+
+static void set_client(struct td_conn *c, uint8_t ep)
+{
+    c->client = ep;
+    c->client_known = true;
+}
+
+static bool negotiated_tls13(const struct td_conn *c)
+{
+    return (c->sh.m != NULL && c->sh.m->selected_version == 0x0304) ||
+           (c->hrr.m != NULL && c->hrr.m->selected_version == 0x0304);
+}
+
+#define KEEP(slot, ptr, ep_)                                \
+    do {                                                    \
+        (slot).m = (ptr);                                   \
+        (slot).frame = e->cur.pkt ? e->cur.pkt->frame : 0;  \
+        (slot).ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0; \
+        (slot).ep = (ep_);                                  \
+    } while (0)
+
+static void merge_diag(struct td_conn *c, const struct td_diag *d)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        td_diag_add(&c->anomalies, (enum td_anomaly)d->recs[i].code, d->recs[i].ext_type, d->recs[i].off);
+}
+
+static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t ep)
+{
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+
+    c->num_ch++;
+    if (c->ch.m == NULL) {
+        KEEP(c->ch, ch, ep);
+        set_client(c, ep);
+        c->ch_last_frame = c->ch.frame;
+        c->ch_ts_ns = c->ch.ts_ns;
+        f->ch_done = true;
+        f->ch_end_seq = f->rs[ep].next_seq;
+    } else if (c->ch2.m == NULL && ep == c->client) {
+        KEEP(c->ch2, ch, ep);
+    } else {
+        free(ch);
+    }
+}
+
+static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_t rec_version)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ep = e->cur.ep;
+    struct td_event *ev = ev_add(e, c, TD_EV_HANDSHAKE, ep);
+    uint32_t len = (uint32_t)td_cur_len(body);
+
+    if (ev != NULL) {
+        ev->hs_type = type;
+        ev->len = len;
+        ev->version = rec_version;
+    }
+    switch (type) {
+    case TD_HS_CLIENT_HELLO: {
+        struct td_client_hello *ch = calloc(1, sizeof(*ch));
+        if (ch == NULL)
+            return;
+        ch->record_version = rec_version;
+        (void)td_parse_client_hello(ch, body);
+        merge_diag(c, &ch->diag);
+        on_client_hello(f, ch, ep);
+        break;
+    }
+    case TD_HS_SERVER_HELLO: {
+        struct td_server_hello *sh = calloc(1, sizeof(*sh));
+        if (sh == NULL)
+            return;
+        sh->record_version = rec_version;
+        (void)td_parse_server_hello(sh, body);
+        merge_diag(c, &sh->diag);
+        if (!c->client_known)
+            set_client(c, (uint8_t)(1 - ep));
+        if (sh->is_hrr && c->hrr.m == NULL) {
+            KEEP(c->hrr, sh, ep);
+        } else if (!sh->is_hrr && c->sh.m == NULL) {
+            KEEP(c->sh, sh, ep);
+            if (sh->selected_version == 0x0304) {
+                /* TLS 1.3: everything after the ServerHello is encrypted,
+                 * in both directions (RFC 8446 section 2). */
+                td_tls_stream_set_encrypted(&f->ts[0], true);
+                td_tls_stream_set_encrypted(&f->ts[1], true);
+                c->half[0].encrypted = c->half[1].encrypted = true;
+            }
+        } else {
+            free(sh);
+        }
+        break;
+    }
+    case TD_HS_CERTIFICATE: {
+        struct td_certificate *ce;
+        if (c->cert[ep].m != NULL)
+            break;
+        ce = calloc(1, sizeof(*ce));
+        if (ce == NULL)
+            return;
+        (void)td_parse_certificate(ce, body, false);
+        merge_diag(c, &ce->diag);
+        KEEP(c->cert[ep], ce, ep);
+        break;
+    }
+    case TD_HS_CERTIFICATE_REQUEST: {
+        struct td_certificate_request *cr;
+        if (c->cr.m != NULL)
+            break;
+        cr = calloc(1, sizeof(*cr));
+        if (cr == NULL)
+            return;
+        (void)td_parse_certificate_request(cr, body, false);
+        merge_diag(c, &cr->diag);
+        KEEP(c->cr, cr, ep);
+        break;
+    }
+    case TD_HS_SERVER_KEY_EXCHANGE: {
+        struct td_server_key_exchange *ske;
+        if (c->ske.m != NULL)
+            break;
+        ske = calloc(1, sizeof(*ske));
+        if (ske == NULL)
+            return;
+        (void)td_parse_server_key_exchange(ske, body, c->sh.m ? td_cipher_kex(c->sh.m->cipher) : TD_KEX_UNKNOWN);
+        merge_diag(c, &ske->diag);
+        KEEP(c->ske, ske, ep);
+        break;
+    }
+    case TD_HS_NEW_SESSION_TICKET: {
+        struct td_new_session_ticket *nst;
+        if (c->nst.m != NULL)
+            break;
+        nst = calloc(1, sizeof(*nst));
+        if (nst == NULL)
+            return;
+        (void)td_parse_new_session_ticket(nst, body, false);
+        KEEP(c->nst, nst, ep);
+        break;
+    }
+    case TD_HS_SERVER_HELLO_DONE:
+        c->shd_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        break;
+    case TD_HS_CLIENT_KEY_EXCHANGE:
+        c->cke_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        break;
+    case TD_HS_CERTIFICATE_VERIFY:
+        c->cv_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        break;
+    case TD_HS_CERTIFICATE_STATUS:
+        c->cs_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        break;
+    case TD_HS_FINISHED:
+        c->half[ep].finished = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static void sink_sslv2_hello(void *ctx, struct td_cur *body)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ep = e->cur.ep;
+    struct td_event *ev = ev_add(e, c, TD_EV_HANDSHAKE, ep);
+    struct td_client_hello *ch;
+
+    if (ev != NULL) {
+        ev->hs_type = TD_HS_CLIENT_HELLO;
+        ev->len = (uint32_t)td_cur_len(body);
+        ev->version = 0x0002;
+    }
+    ch = calloc(1, sizeof(*ch));
+    if (ch == NULL)
+        return;
+    ch->record_version = 0x0002;
+    (void)td_parse_sslv2_client_hello(ch, body);
+    merge_diag(c, &ch->diag);
+    on_client_hello(f, ch, ep);
+}
+
+static void add_alert(struct td_engine *e, struct td_conn *c, uint8_t ep, uint8_t level,
+                      uint8_t desc, bool encrypted, uint32_t len)
+{
+    struct td_alert_rec *a;
+
+    c->total_alerts++;
+    if (c->num_alerts >= TD_MAX_ALERTS)
+        return;
+    a = &c->alerts[c->num_alerts++];
+    a->frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+    a->ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+    a->ep = ep;
+    a->level = level;
+    a->desc = desc;
+    a->encrypted = encrypted;
+    a->len = len;
+}
+
+static void sink_alert(void *ctx, uint8_t level, uint8_t desc, uint16_t rec_version)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_event *ev = ev_add(e, f->conn, TD_EV_ALERT, e->cur.ep);
+
+    if (ev != NULL) {
+        ev->alert_level = level;
+        ev->alert_desc = desc;
+        ev->version = rec_version;
+        ev->len = 2;
+    }
+    add_alert(e, f->conn, e->cur.ep, level, desc, false, 2);
+}
+
+static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_version)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ep = e->cur.ep;
+    struct td_half *h = &c->half[ep];
+    struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
+    struct td_event *ev;
+
+    h->enc_records++;
+    if (ct == TD_CT_APPLICATION_DATA)
+        h->app_bytes += len;
+    if (ct == TD_CT_HANDSHAKE)
+        h->finished = true; /* <= 1.2: the encrypted Finished after CCS */
+    if (ct == TD_CT_ALERT) {
+        ev = ev_add(e, c, TD_EV_ALERT, ep);
+        if (ev != NULL) {
+            ev->encrypted = true;
+            ev->len = len;
+            ev->version = rec_version;
+        }
+        add_alert(e, c, ep, 0, 0, true, len);
+        return;
+    }
+    f->enc_events[ep]++;
+    if (f->enc_events[ep] > ENC_EVENTS_DISTINCT && last != NULL && last->kind == TD_EV_ENCRYPTED &&
+        last->ep == ep && last->ct == ct) {
+        last->count++;
+        last->len += len;
+        if (e->cur.pkt != NULL) {
+            last->frame = e->cur.pkt->frame;
+            last->ts_ns = pkt_ts(e->cur.pkt);
+        }
+        return;
+    }
+    ev = ev_add(e, c, TD_EV_ENCRYPTED, ep);
+    if (ev != NULL) {
+        ev->ct = ct;
+        ev->len = len;
+        ev->version = rec_version;
+    }
+}
+
+static void sink_ccs(void *ctx, uint16_t rec_version)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ep = e->cur.ep;
+    struct td_event *ev = ev_add(e, c, TD_EV_CCS, ep);
+
+    if (ev != NULL)
+        ev->version = rec_version;
+    c->half[ep].ccs = true;
+    c->half[ep].ccs_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+    /* In TLS <= 1.2 the sender's next records are encrypted.  A TLS 1.3
+     * compatibility-mode CCS (RFC 8446 D.4) changes nothing. */
+    if (!negotiated_tls13(c)) {
+        td_tls_stream_set_encrypted(&f->ts[ep], true);
+        c->half[ep].encrypted = true;
+    }
+}
+
+static void sink_not_tls(void *ctx, const uint8_t *p, size_t n)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_half *h = &f->conn->half[e->cur.ep];
+    struct td_event *ev;
+
+    h->not_tls = true;
+    if (n > TD_PREVIEW_LEN)
+        n = TD_PREVIEW_LEN;
+    td_memcpy(h->preview, p, n);
+    h->preview_len = (uint8_t)n;
+    ev = ev_add(e, f->conn, TD_EV_NOT_TLS, e->cur.ep);
+    if (ev != NULL)
+        ev->len = (uint32_t)n;
+}
+
+static void sink_anomaly(void *ctx, enum td_anomaly code, uint64_t off)
+{
+    struct flow *f = sink_flow(ctx);
+    td_diag_add(&f->conn->anomalies, code, 0, (size_t)off);
+    if (td_anomaly_is_limit((unsigned)code))
+        f->eng->st.limit_hits++;
+}
+
+static struct td_tls_sink make_sink(struct flow *f)
+{
+    struct td_tls_sink k = {f,         sink_handshake, sink_sslv2_hello, sink_alert,
+                            sink_encrypted, sink_ccs,   sink_not_tls,     sink_anomaly};
+    return k;
+}
+
+/* ---- reassembly output ---- */
+
+static void out_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct flow *f = ctx;
+    struct td_tls_sink k = make_sink(f);
+    struct td_half *h = &f->conn->half[f->eng->cur.ep];
+    uint32_t before = f->ts[f->eng->cur.ep].records;
+
+    h->payload_bytes += n;
+    td_tls_stream_feed(&f->ts[f->eng->cur.ep], p, n, &k);
+    if (f->ts[f->eng->cur.ep].records != before)
+        h->tls = true;
+    h->records = f->ts[f->eng->cur.ep].records;
+}
+
+static void out_gap(void *ctx, uint64_t n)
+{
+    struct flow *f = ctx;
+    struct td_engine *e = f->eng;
+    struct td_tls_sink k = make_sink(f);
+    struct td_event *ev;
+
+    f->conn->half[e->cur.ep].gaps++;
+    ev = ev_add(e, f->conn, TD_EV_GAP, e->cur.ep);
+    if (ev != NULL)
+        ev->len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    td_tls_stream_gap(&f->ts[e->cur.ep], n, &k);
+}
+
+/* ---- flows ---- */
+
+static void flow_close(struct td_engine *e, struct flow *f)
+{
+    struct td_conn *c = f->conn;
+    struct pkt_ctx saved = e->cur;
+
+    /* deliver what is still held, with its holes, before judging */
+    for (uint8_t ep = 0; ep < 2; ep++) {
+        struct td_reasm_out out = {f, out_data, out_gap};
+        e->cur.pkt = NULL;
+        e->cur.tcp = NULL;
+        e->cur.f = f;
+        e->cur.ep = ep;
+        td_reasm_flush(&f->rs[ep], &out);
+        td_reasm_cleanup(&f->rs[ep]);
+        td_tls_stream_cleanup(&f->ts[ep]);
+    }
+    e->cur = saved;
+    if (!c->client_known) {
+        if (c->half[0].syn && !c->half[0].synack)
+            c->client = 0;
+        else if (c->half[1].syn && !c->half[1].synack)
+            c->client = 1;
+        else if (c->half[0].synack)
+            c->client = 1;
+        else if (c->half[1].synack)
+            c->client = 0;
+        else
+            c->client = c->port[0] >= c->port[1] ? 0 : 1;
+    }
+    if (c->half[0].tls || c->half[1].tls)
+        e->st.tls_flows++;
+    td_flowtab_remove(&e->tab, &f->node);
+    e->st.open_flows--;
+    free(f);
+    e->done(e->done_ctx, c);
+}
+
+struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done, void *ctx)
+{
+    struct td_engine *e = calloc(1, sizeof(*e));
+
+    if (e == NULL)
+        return NULL;
+    if (l != NULL)
+        e->lim = *l;
+    else
+        td_limits_default(&e->lim);
+    e->done = done;
+    e->done_ctx = ctx;
+    if (!td_flowtab_init(&e->tab, 4096)) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, uint64_t h, int key_ep,
+                             const struct td_tcp_pkt *t, const struct td_pkt *pkt)
+{
+    struct flow *f = calloc(1, sizeof(*f));
+    struct td_conn *c = calloc(1, sizeof(*c));
+
+    if (f == NULL || c == NULL) {
+        free(f);
+        free(c);
+        return NULL;
+    }
+    f->eng = e;
+    f->conn = c;
+    f->node.key = *k;
+    f->node.hash = h;
+    /* conn endpoint 0 is the sender of the first packet */
+    f->conn_ep_of_key[key_ep] = 0;
+    f->conn_ep_of_key[1 - key_ep] = 1;
+    c->id = ++e->next_id;
+    c->ipver = t->ipver;
+    memcpy(c->addr[0], t->src, 16);
+    memcpy(c->addr[1], t->dst, 16);
+    c->port[0] = t->sport;
+    c->port[1] = t->dport;
+    c->first_frame = pkt->frame;
+    c->first_ts_ns = pkt_ts(pkt);
+    c->capture_start_ns = e->start_ns;
+    for (int i = 0; i < 2; i++) {
+        td_reasm_init(&f->rs[i], e->lim.reasm_bytes);
+        /* only a client's first record may be SSLv2-framed; either side
+         * could be the client until a hello says so */
+        td_tls_stream_init(&f->ts[i], e->lim.hs_msg_max, true);
+    }
+    td_flowtab_insert(&e->tab, &f->node);
+    e->st.flows++;
+    e->st.open_flows++;
+    if (e->st.open_flows > e->st.peak_flows)
+        e->st.peak_flows = e->st.open_flows;
+    return f;
+}
+
+static void expire(struct td_engine *e)
+{
+    /* the LRU head is the flow idle longest; look at a few per packet */
+    for (int i = 0; i < 4; i++) {
+        struct flow *f = (struct flow *)e->tab.lru_head;
+        int64_t limit;
+        if (f == NULL)
+            return;
+        limit = f->closing ? LINGER_NS : (int64_t)e->lim.idle_timeout_s * 1000000000LL;
+        if (e->now_ns - f->node.last_ts_ns <= limit && e->tab.count <= e->lim.max_flows)
+            return;
+        if (e->tab.count > e->lim.max_flows) {
+            f->conn->evicted = true;
+            e->st.evicted++;
+        }
+        flow_close(e, f);
+    }
+}
+
+static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_pkt *t, uint8_t ep)
+{
+    struct td_conn *c = f->conn;
+    struct td_half *h = &c->half[ep];
+    struct td_event *ev;
+
+    if (h->packets == 0)
+        h->first_ttl = t->ttl;
+    h->packets++;
+    if (t->flags & TD_TCP_SYN) {
+        bool ack = (t->flags & TD_TCP_ACK) != 0;
+        ev = (h->syn_count < 4) ? ev_add(e, c, ack ? TD_EV_SYNACK : TD_EV_SYN, ep) : NULL;
+        (void)ev;
+        if (h->syn_count == 0) {
+            h->syn_ttl = t->ttl;
+            h->has_syn_ipid = t->has_ipid;
+            h->syn_ipid = t->ipid;
+            h->syn_window = t->window;
+        }
+        h->syn_count++;
+        if (ack)
+            h->synack = true;
+        else
+            h->syn = true;
+        if (!c->client_known) {
+            c->client = ack ? (uint8_t)(1 - ep) : ep;
+        }
+        td_reasm_syn(&f->rs[ep], t->seq);
+    }
+    if ((t->flags & TD_TCP_RST) && f->rst_events < 4) {
+        f->rst_events++;
+        h->rst = true;
+        ev_add(e, c, TD_EV_RST, ep);
+        f->closing = true;
+    }
+    if ((t->flags & TD_TCP_FIN) && !h->fin) {
+        h->fin = true;
+        ev_add(e, c, TD_EV_FIN, ep);
+        if (c->half[1 - ep].fin)
+            f->closing = true;
+    }
+    if (t->window == 0 && !(t->flags & (TD_TCP_RST | TD_TCP_SYN)))
+        ev_add(e, c, TD_EV_ZERO_WINDOW, ep);
+    /* the server acknowledging the whole ClientHello: a TCP-level fact the
+     * transport rules need (server_silent vs clienthello_lost) */
+    if (f->ch_done && !f->ch_ack_seen && ep != c->client && (t->flags & TD_TCP_ACK) &&
+        (int32_t)(t->ack - f->ch_end_seq) >= 0) {
+        f->ch_ack_seen = true;
+        c->ch_acked_frame = e->cur.pkt->frame;
+        c->ch_acked_ts_ns = pkt_ts(e->cur.pkt);
+        ev_add(e, c, TD_EV_ACK_OF_CH, ep);
+    }
+}
+
+void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
+{
+    struct td_tcp_pkt t;
+    struct td_diag d = {0};
+    struct td_flow_key k;
+    struct flow *f;
+    uint64_t h;
+    int key_ep;
+    uint8_t ep;
+    int64_t ts = pkt_ts(pkt);
+
+    e->st.packets++;
+    e->st.bytes += pkt->caplen;
+    if (!e->started) {
+        e->started = true;
+        e->start_ns = ts;
+    }
+    if (ts > e->now_ns)
+        e->now_ns = ts;
+
+    switch (td_decode_tcp(&t, pkt, &d)) {
+    case TD_DEC_TCP:
+        break;
+    case TD_DEC_FRAGMENT:
+        e->st.fragments++;
+        return;
+    case TD_DEC_MALFORMED:
+        e->st.malformed++;
+        return;
+    case TD_DEC_UNKNOWN_LINK:
+        e->st.unknown_link++;
+        return;
+    case TD_DEC_NOT_TCP:
+    default:
+        e->st.non_tcp++;
+        return;
+    }
+    e->st.tcp_packets++;
+
+    key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
+    h = td_flow_key_hash(&k);
+    f = (struct flow *)td_flowtab_find(&e->tab, &k, h);
+
+    /* A new SYN on a flow that has closed is a new connection (port reuse). */
+    if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && f->closing) {
+        flow_close(e, f);
+        f = NULL;
+    }
+    if (f == NULL) {
+        f = flow_new(e, &k, h, key_ep, &t, pkt);
+        if (f == NULL)
+            return;
+    }
+    ep = f->conn_ep_of_key[key_ep];
+    td_flowtab_touch(&e->tab, &f->node, ts);
+    f->conn->last_frame = pkt->frame;
+    f->conn->last_ts_ns = ts;
+    if (t.num_vlans > f->conn->vlan_depth)
+        f->conn->vlan_depth = t.num_vlans;
+
+    e->cur.pkt = pkt;
+    e->cur.tcp = &t;
+    e->cur.f = f;
+    e->cur.ep = ep;
+
+    tcp_events(e, f, &t, ep);
+    if (t.payload_wire_len > 0) {
+        struct td_reasm_out out = {f, out_data, out_gap};
+        uint32_t caplen = (uint32_t)td_cur_len(&t.payload);
+        enum td_seg_res r;
+        if (!f->rs[ep].has_next)
+            f->conn->half[ep].midstream = !(f->conn->half[ep].syn || f->conn->half[ep].synack);
+        if (f->conn->half[ep].midstream && f->rs[ep].delivered == 0)
+            td_tls_stream_midstream(&f->ts[ep]);
+        r = td_reasm_segment(&f->rs[ep], t.seq, t.payload.p, caplen, t.payload_wire_len, &out);
+        if (r == TD_SEG_RETRANS || r == TD_SEG_OVERLAP) {
+            struct td_conn *c = f->conn;
+            struct td_event *ev;
+            c->half[ep].retrans++;
+            if (ep == c->client && !f->ch_ack_seen)
+                c->ch_retrans++;
+            ev = ev_add(e, c, TD_EV_RETRANS, ep);
+            if (ev != NULL)
+                ev->len = t.payload_wire_len;
+        } else if (r == TD_SEG_LIMIT) {
+            td_diag_add(&f->conn->anomalies, TD_AN_LIMIT_REASSEMBLY, 0, 0);
+            e->st.limit_hits++;
+        }
+    }
+    e->cur.pkt = NULL;
+    e->cur.tcp = NULL;
+    expire(e);
+}
+
+void td_engine_flush(struct td_engine *e)
+{
+    while (e->tab.lru_head != NULL)
+        flow_close(e, (struct flow *)e->tab.lru_head);
+}
+
+void td_engine_stats(const struct td_engine *e, struct td_stats *s) { *s = e->st; }
+
+void td_engine_free(struct td_engine *e)
+{
+    if (e == NULL)
+        return;
+    td_engine_flush(e);
+    td_flowtab_cleanup(&e->tab);
+    free(e);
+}

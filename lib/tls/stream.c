@@ -1,0 +1,390 @@
+/* stream.c: one direction's bytes -> TLS records -> handshake messages.
+ *
+ * Three stages, each with its own cap (docs/limits.md):
+ *   bytes   -> record header (5 bytes, or an SSLv2 2-byte header)
+ *   records -> bodies we need (handshake, alert, CCS, SSLv2 hello) copied into
+ *              a 64 KiB + header buffer; other bodies (application data,
+ *              encrypted records) are only counted and skipped, never copied
+ *   records -> handshake messages, reassembled across records up to hs_max
+ * The first bytes of a direction decide whether it speaks TLS at all: a
+ * header that cannot be TLS makes the direction "not TLS" (with a preview of
+ * its bytes) unless the capture started mid-stream, in which case we look
+ * for the first record boundary that chains to the next one. */
+#include "stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define REC_BODY_CAP (65535u + 8u)
+#define RESYNC_CAP (64u * 1024u)
+#define RESYNC_GIVE_UP (1024u * 1024u)
+
+void td_tls_stream_init(struct td_tls_stream *s, uint32_t hs_max, bool allow_ssl2)
+{
+    memset(s, 0, sizeof(*s));
+    s->state = TD_TS_HEADER;
+    s->hs_max = hs_max;
+    s->allow_ssl2 = allow_ssl2;
+}
+
+void td_tls_stream_cleanup(struct td_tls_stream *s)
+{
+    free(s->body);
+    free(s->hs);
+    s->body = NULL;
+    s->hs = NULL;
+    s->body_cap = s->hs_cap = s->hs_len = 0;
+}
+
+void td_tls_stream_set_encrypted(struct td_tls_stream *s, bool on) { s->encrypted = on; }
+
+void td_tls_stream_midstream(struct td_tls_stream *s)
+{
+    if (s->state == TD_TS_HEADER && s->hdr_have == 0 && !s->started) {
+        s->state = TD_TS_RESYNC;
+        s->allow_ssl2 = false;
+    }
+}
+
+static void anomaly(const struct td_tls_sink *k, enum td_anomaly code, uint64_t off)
+{
+    if (k->anomaly != NULL)
+        k->anomaly(k->ctx, code, off);
+}
+
+static void go_dead(struct td_tls_stream *s)
+{
+    s->state = TD_TS_DEAD;
+    td_tls_stream_cleanup(s);
+}
+
+static bool grow(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t max)
+{
+    uint32_t ncap;
+    uint8_t *nb;
+
+    if (need <= *cap)
+        return true;
+    if (need > max)
+        return false;
+    ncap = *cap ? *cap : 1024;
+    while (ncap < need)
+        ncap = ncap > max / 2 ? max : ncap * 2;
+    nb = realloc(*buf, ncap);
+    if (nb == NULL)
+        return false;
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
+/* RFC 8446 section 4:  struct { HandshakeType msg_type; uint24 length;
+ * select (msg_type) {...}; } Handshake;  Messages may span records and a
+ * record may hold several messages. */
+static void hs_append(struct td_tls_stream *s, struct td_cur *frag, uint16_t rec_version,
+                      const struct td_tls_sink *k)
+{
+    while (!td_cur_empty(frag)) {
+        size_t n;
+
+        if (s->hs_skip > 0) {
+            n = td_cur_len(frag) < s->hs_skip ? td_cur_len(frag) : s->hs_skip;
+            if (!td_cur_skip(frag, n))
+                return;
+            s->hs_skip -= (uint32_t)n;
+            continue;
+        }
+        n = td_cur_len(frag);
+        if (!grow(&s->hs, &s->hs_cap, s->hs_len + (uint32_t)n, s->hs_max + 4)) {
+            /* More handshake bytes than the biggest message we keep: drop
+             * what is buffered and say so. */
+            anomaly(k, TD_AN_LIMIT_HS_MSG, s->off);
+            s->hs_len = 0;
+            return;
+        }
+        if (!td_cur_copy(frag, s->hs + s->hs_len, n))
+            return;
+        s->hs_len += (uint32_t)n;
+
+        for (;;) {
+            struct td_cur all, body;
+            uint8_t type;
+            uint32_t mlen;
+
+            td_cur_init(&all, s->hs, s->hs_len);
+            if (!td_cur_get_u8(&all, &type) || !td_cur_get_u24(&all, &mlen))
+                break;
+            if (mlen > s->hs_max) {
+                anomaly(k, TD_AN_LIMIT_HS_MSG, s->off);
+                /* skip the rest of this message as it arrives; the buffer
+                 * never holds more than hs_max + 4 bytes, so it is short */
+                s->hs_skip = mlen - (uint32_t)td_cur_len(&all);
+                s->hs_len = 0;
+                break;
+            }
+            if (!td_cur_get_bytes(&all, &body, mlen))
+                break; /* needs more records */
+            if (k->handshake != NULL)
+                k->handshake(k->ctx, type, &body, rec_version);
+            /* the sink may have switched us to encrypted: remaining bytes
+             * of this record are then still plaintext handshake (they were
+             * sent in the same record), so keep extracting. */
+            {
+                size_t rest = td_cur_len(&all);
+                if (rest != 0)
+                    memmove(s->hs, s->hs + (s->hs_len - rest), rest);
+                s->hs_len = (uint32_t)rest;
+            }
+        }
+    }
+}
+
+static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
+{
+    const struct td_record_hdr *h = &s->rec;
+    struct td_cur body;
+
+    s->records++;
+    td_cur_init(&body, s->body, s->keep_body ? h->len : 0);
+    body.off = (size_t)(s->off - h->len);
+
+    if (h->type != TD_CT_HANDSHAKE && s->hs_len > 0 && h->type != TD_CT_SSL2)
+        anomaly(k, TD_AN_HS_INTERLEAVED, s->off);
+
+    switch (h->type) {
+    case TD_CT_SSL2:
+        if (k->sslv2_hello != NULL)
+            k->sslv2_hello(k->ctx, &body);
+        break;
+    case TD_CT_HANDSHAKE:
+        if (!s->keep_body) {
+            if (k->encrypted != NULL)
+                k->encrypted(k->ctx, h->type, h->len, h->version);
+            break;
+        }
+        hs_append(s, &body, h->version, k);
+        break;
+    case TD_CT_ALERT:
+        if (s->keep_body && (h->len == 2 || (h->len > 0 && h->len % 2 == 0 && !s->encrypted))) {
+            while (!td_cur_empty(&body)) {
+                uint8_t level, desc;
+                if (!td_cur_get_u8(&body, &level) || !td_cur_get_u8(&body, &desc))
+                    break;
+                if (k->alert != NULL)
+                    k->alert(k->ctx, level, desc, h->version);
+            }
+            break;
+        }
+        if (!s->encrypted)
+            anomaly(k, TD_AN_ALERT_MALFORMED, body.off);
+        if (k->encrypted != NULL)
+            k->encrypted(k->ctx, h->type, h->len, h->version);
+        break;
+    case TD_CT_CHANGE_CIPHER_SPEC: {
+        uint8_t v = 0;
+        if (h->len != 1 || !td_cur_peek_u8(&body, 0, &v) || v != 1)
+            anomaly(k, TD_AN_CCS_MALFORMED, body.off);
+        if (k->ccs != NULL)
+            k->ccs(k->ctx, h->version);
+        break;
+    }
+    default:
+        if (k->encrypted != NULL)
+            k->encrypted(k->ctx, h->type, h->len, h->version);
+        break;
+    }
+}
+
+/* header_ready judges s->hdr once enough bytes are in: returns false when
+ * more bytes are needed. */
+static bool header_ready(struct td_tls_stream *s, const struct td_tls_sink *k,
+                         const uint8_t *rest, size_t rest_len)
+{
+    struct td_cur c;
+    struct td_diag d = {0};
+    enum td_rec_res r;
+
+    td_cur_init(&c, s->hdr, s->hdr_have);
+    r = td_record_header(&s->rec, &c, s->allow_ssl2 && !s->started, &d);
+    if (r == TD_REC_NEED && s->hdr_have < 5)
+        return false;
+    if (r != TD_REC_OK) {
+        uint8_t prev[48];
+        size_t n = s->hdr_have, m = rest_len;
+        memcpy(prev, s->hdr, n);
+        if (m > sizeof(prev) - n)
+            m = sizeof(prev) - n;
+        td_memcpy(prev + n, rest, m);
+        if (k->not_tls != NULL)
+            k->not_tls(k->ctx, prev, n + m);
+        go_dead(s);
+        return true;
+    }
+    for (uint32_t i = 0; i < d.n; i++)
+        anomaly(k, (enum td_anomaly)d.recs[i].code, s->off - s->hdr_have + d.recs[i].off);
+    s->started = true;
+    s->state = TD_TS_BODY;
+    s->body_have = 0;
+    s->keep_body = s->rec.type == TD_CT_SSL2 || s->rec.type == TD_CT_CHANGE_CIPHER_SPEC ||
+                   s->rec.type == TD_CT_ALERT ||
+                   (s->rec.type == TD_CT_HANDSHAKE && !s->encrypted);
+    if (s->keep_body && !grow(&s->body, &s->body_cap, s->rec.len > 0 ? s->rec.len : 1, REC_BODY_CAP))
+        s->keep_body = false;
+    /* An SSLv2 header is 2 bytes but we looked at 5: the other 3 are body. */
+    if (s->hdr_have > s->rec.hdr_len) {
+        uint32_t extra = (uint32_t)(s->hdr_have - s->rec.hdr_len);
+        if (extra > s->rec.len)
+            extra = s->rec.len;
+        if (s->keep_body)
+            memcpy(s->body, s->hdr + s->rec.hdr_len, extra);
+        s->body_have = extra;
+    }
+    s->hdr_have = 0;
+    if (s->body_have == s->rec.len) {
+        record_done(s, k);
+        if (s->state == TD_TS_BODY)
+            s->state = TD_TS_HEADER;
+    }
+    return true;
+}
+
+static void feed_records(struct td_tls_stream *s, struct td_cur *in, const struct td_tls_sink *k);
+
+/* Mid-stream start: find an offset where a record header is followed,
+ * exactly at the end of its body, by another plausible header (or by the end
+ * of what we have).  Bytes before it are counted, not judged. */
+static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_tls_sink *k)
+{
+    size_t n = td_cur_len(in);
+
+    if (n > RESYNC_CAP - s->hs_len)
+        n = RESYNC_CAP - s->hs_len;
+    /* the resync window lives in the (still unused) handshake buffer */
+    if (!grow(&s->hs, &s->hs_cap, s->hs_len + (uint32_t)n, RESYNC_CAP) ||
+        !td_cur_copy(in, s->hs + s->hs_len, n)) {
+        go_dead(s);
+        return;
+    }
+    s->hs_len += (uint32_t)n;
+    s->off += n;
+    for (uint32_t i = 0; i + 5 <= s->hs_len; i++) {
+        struct td_cur c, nx;
+        struct td_record_hdr h, h2;
+        struct td_diag d = {0};
+        size_t next;
+
+        td_cur_init(&c, s->hs + i, s->hs_len - i);
+        if (td_record_header(&h, &c, false, &d) != TD_REC_OK || d.n != 0)
+            continue;
+        next = (size_t)i + h.hdr_len + h.len;
+        if (next > s->hs_len)
+            break; /* cannot check the chain yet: wait for more bytes */
+        if (next + 5 <= s->hs_len) {
+            td_cur_init(&nx, s->hs + next, s->hs_len - next);
+            if (td_record_header(&h2, &nx, false, &d) != TD_REC_OK || d.n != 0)
+                continue;
+        }
+        {
+            /* found: replay the window from |i| through the normal path */
+            uint32_t len = s->hs_len - i;
+            uint8_t *win = malloc(len);
+            struct td_cur w;
+            if (win == NULL) {
+                go_dead(s);
+                return;
+            }
+            memcpy(win, s->hs + i, len);
+            s->hs_len = 0;
+            s->state = TD_TS_HEADER;
+            s->started = true;
+            s->off -= len;
+            td_cur_init(&w, win, len);
+            feed_records(s, &w, k);
+            free(win);
+            return;
+        }
+    }
+    s->resync_scanned += (uint32_t)n;
+    if (s->resync_scanned > RESYNC_GIVE_UP) {
+        go_dead(s);
+        return;
+    }
+    if (s->hs_len >= RESYNC_CAP) {
+        /* keep the last 4 KiB: a header may straddle the window edge */
+        uint32_t keep = 4096;
+        memmove(s->hs, s->hs + (s->hs_len - keep), keep);
+        s->hs_len = keep;
+    }
+}
+
+static void feed_records(struct td_tls_stream *s, struct td_cur *in, const struct td_tls_sink *k)
+{
+    while (!td_cur_empty(in)) {
+        switch (s->state) {
+        case TD_TS_DEAD:
+            s->off += td_cur_len(in);
+            return;
+        case TD_TS_RESYNC:
+            resync(s, in, k);
+            break;
+        case TD_TS_HEADER: {
+            size_t want = 5u - s->hdr_have;
+            size_t n = td_cur_len(in) < want ? td_cur_len(in) : want;
+            if (!td_cur_copy(in, s->hdr + s->hdr_have, n))
+                return;
+            s->hdr_have = (uint8_t)(s->hdr_have + n);
+            s->off += n;
+            if (!header_ready(s, k, in->p, td_cur_len(in)))
+                return; /* needs more bytes */
+            break;
+        }
+        case TD_TS_BODY: {
+            size_t want = s->rec.len - s->body_have;
+            size_t n = td_cur_len(in) < want ? td_cur_len(in) : want;
+            if (s->keep_body) {
+                if (!td_cur_copy(in, s->body + s->body_have, n))
+                    return;
+            } else if (!td_cur_skip(in, n)) {
+                return;
+            }
+            s->body_have += (uint32_t)n;
+            s->off += n;
+            if (s->body_have == s->rec.len) {
+                record_done(s, k);
+                if (s->state == TD_TS_BODY)
+                    s->state = TD_TS_HEADER;
+            }
+            break;
+        }
+        }
+    }
+}
+
+void td_tls_stream_feed(struct td_tls_stream *s, const uint8_t *p, size_t len,
+                        const struct td_tls_sink *k)
+{
+    struct td_cur in;
+
+    td_cur_init(&in, p, len);
+    feed_records(s, &in, k);
+}
+
+void td_tls_stream_gap(struct td_tls_stream *s, uint64_t n, const struct td_tls_sink *k)
+{
+    if (s->state == TD_TS_DEAD)
+        return;
+    if (s->state == TD_TS_BODY && !s->keep_body && s->rec.len - s->body_have >= n) {
+        /* the hole is inside an encrypted body we would skip anyway */
+        s->body_have += (uint32_t)n;
+        s->off += n;
+        if (s->body_have == s->rec.len) {
+            record_done(s, k);
+            if (s->state == TD_TS_BODY)
+                s->state = TD_TS_HEADER;
+        }
+        return;
+    }
+    anomaly(k, TD_AN_TCP_GAP, s->off);
+    s->off += n;
+    go_dead(s);
+}
