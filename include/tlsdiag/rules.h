@@ -1,0 +1,92 @@
+/* rules.h: from facts to causes (lib/rules).
+ *
+ * Each rule is a small pure function of one connection's timeline and parsed
+ * messages (struct td_conn); rules never read raw bytes.  The codes are the
+ * contract in docs/diagnoses.md (copied from shared/spec/diagnoses.md):
+ * never renamed, never reused. */
+#ifndef TLSDIAG_RULES_H
+#define TLSDIAG_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tlsdiag/conn.h"
+
+enum td_outcome { TD_OUT_OK, TD_OUT_FAILED, TD_OUT_INCOMPLETE, TD_OUT_PARTIAL, TD_OUT_NOT_TLS };
+enum td_severity { TD_SEV_ERROR, TD_SEV_WARNING, TD_SEV_INFO };
+enum td_by { TD_BY_CLIENT, TD_BY_SERVER, TD_BY_MIDDLEBOX, TD_BY_NETWORK, TD_BY_CAPTURE, TD_BY_UNKNOWN };
+enum td_confidence { TD_CONF_HIGH, TD_CONF_MEDIUM, TD_CONF_LOW };
+enum td_resumption { TD_RES_NONE, TD_RES_SESSION_ID, TD_RES_TICKET, TD_RES_PSK };
+
+const char *td_outcome_str(enum td_outcome o);
+const char *td_severity_str(enum td_severity s);
+const char *td_by_str(enum td_by b);
+const char *td_confidence_str(enum td_confidence c);
+const char *td_resumption_str(enum td_resumption r);
+
+#define TD_EV_WHAT_LEN 128
+struct td_evidence {
+    uint64_t frame;
+    int64_t ts_ns;
+    int8_t from;            /* enum td_from, or -1 when no side */
+    char what[TD_EV_WHAT_LEN];
+};
+
+#define TD_MAX_EVIDENCE 6
+struct td_diagnosis {
+    const char *code;       /* a contract code (static string) */
+    enum td_severity severity;
+    enum td_by by;
+    enum td_confidence confidence;
+    char summary[192];
+    char explanation[768];
+    char fix[384];
+    uint8_t num_ev;
+    struct td_evidence ev[TD_MAX_EVIDENCE];
+};
+
+struct td_handshake_kind {
+    bool resumed;
+    enum td_resumption resumption;
+    bool mutual, hello_retry, early_data;
+    uint8_t round_trips;
+    bool has_think;
+    int64_t think_ns;       /* ClientHello to the server's first flight */
+};
+
+#define TD_MAX_DIAGNOSES 10
+struct td_verdict {
+    enum td_outcome outcome;
+    bool shown;             /* a TLS connection, or a TCP failure worth showing */
+    struct td_handshake_kind hs;
+    uint8_t num;
+    struct td_diagnosis d[TD_MAX_DIAGNOSES];
+};
+
+struct td_trust;
+struct td_rules_opts {
+    int64_t now;            /* unix seconds to judge certificates at; 0 = capture time */
+    const struct td_trust *trust; /* NULL = no trust check */
+};
+
+/* td_rules_run fills |v| for |c|.  Pure: same input, same verdict. */
+void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o);
+
+/* Cross-connection correlation within one capture: SNI-dependent resets and
+ * drops, proxies that need SNI.  Add every connection, then revise. */
+struct td_corr;
+struct td_corr *td_corr_new(void);
+void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v);
+/* td_corr_revise may replace the primary cause of |v| with one the other
+ * connections prove (and says so in the evidence). */
+void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v);
+void td_corr_free(struct td_corr *k);
+
+/* helpers the report uses too */
+const struct td_diagnosis *td_verdict_primary(const struct td_verdict *v);
+/* td_cipher_class: 0 modern (AEAD + forward secrecy, or TLS 1.3), 1 legacy
+ * (CBC, static RSA, finite-field DHE), 2 weak (NULL, anon, export, RC4,
+ * DES/3DES, RC2, IDEA, MD5), -1 signalling value or unknown */
+int td_cipher_class(uint16_t cipher);
+
+#endif

@@ -1,0 +1,341 @@
+/* facts.c: the facts every rule reads, derived once per connection. */
+#include "facts.h"
+
+#include <string.h>
+
+const char *fmt_version(uint16_t v, char *buf, size_t len)
+{
+    const char *s = td_version_str(v);
+    if (v == 0x0300)
+        snprintf(buf, len, "SSL 3.0");
+    else if (v == 0x0002 || v == 0x0200)
+        snprintf(buf, len, "SSL 2.0");
+    else if (s != NULL)
+        snprintf(buf, len, "TLS %s", s);
+    else
+        snprintf(buf, len, "0x%04x", v);
+    return buf;
+}
+
+int64_t rel_ns(const struct td_conn *c, int64_t ts) { return ts - c->capture_start_ns; }
+
+const char *alert_name(uint8_t desc, char *buf, size_t len)
+{
+    const char *n = td_reg_name(TD_REG_ALERT, desc);
+    if (n != NULL)
+        snprintf(buf, len, "%s(%u)", n, desc);
+    else
+        snprintf(buf, len, "alert(%u)", desc);
+    return buf;
+}
+
+struct td_diagnosis *diag_add(struct td_verdict *v, const char *code, enum td_severity sev,
+                              enum td_by by, enum td_confidence conf)
+{
+    struct td_diagnosis *d;
+    if (v->num >= TD_MAX_DIAGNOSES)
+        return NULL;
+    d = &v->d[v->num++];
+    memset(d, 0, sizeof(*d));
+    d->code = code;
+    d->severity = sev;
+    d->by = by;
+    d->confidence = conf;
+    return d;
+}
+
+void diag_text(char *dst, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, len, fmt, ap);
+    va_end(ap);
+}
+
+void diag_ev(struct td_diagnosis *d, uint64_t frame, int64_t ts_ns, int from, const char *fmt, ...)
+{
+    va_list ap;
+    struct td_evidence *e;
+    if (d == NULL || d->num_ev >= TD_MAX_EVIDENCE)
+        return;
+    e = &d->ev[d->num_ev++];
+    e->frame = frame;
+    e->ts_ns = ts_ns;
+    e->from = (int8_t)from;
+    va_start(ap, fmt);
+    vsnprintf(e->what, sizeof(e->what), fmt, ap);
+    va_end(ap);
+}
+
+void describe_ch(const struct td_client_hello *ch, char *buf, size_t len)
+{
+    char v[16];
+    uint16_t maxv = ch->legacy_version;
+    for (uint16_t i = 0; i < ch->versions.n; i++)
+        if (!td_is_grease(ch->versions.v[i]) && ch->versions.v[i] > maxv && ch->versions.v[i] <= 0x0304)
+            maxv = ch->versions.v[i];
+    snprintf(buf, len, "ClientHello %s%s, %u cipher suites, %s%s%s", fmt_version(maxv, v, sizeof(v)),
+             ch->sslv2_format ? " (SSLv2 format)" : "", ch->total_ciphers,
+             ch->has_sni ? "SNI " : "no SNI", ch->has_sni ? ch->sni : "",
+             ch->has_extensions ? "" : ", no extensions");
+}
+
+void describe_event(const struct facts *f, const struct td_event *e, char *buf, size_t len)
+{
+    char a[48], v[16];
+    const char *n;
+
+    switch ((enum td_ev_kind)e->kind) {
+    case TD_EV_SYN:
+        snprintf(buf, len, "SYN ttl=%u", e->ttl);
+        return;
+    case TD_EV_SYNACK:
+        snprintf(buf, len, "SYN-ACK ttl=%u", e->ttl);
+        return;
+    case TD_EV_FIN:
+        snprintf(buf, len, "FIN ttl=%u", e->ttl);
+        return;
+    case TD_EV_RST:
+        if (e->has_ipid)
+            snprintf(buf, len, "RST ttl=%u ipid=0x%04x win=%u", e->ttl, e->ipid, e->window);
+        else
+            snprintf(buf, len, "RST hlim=%u win=%u", e->ttl, e->window);
+        return;
+    case TD_EV_RETRANS:
+        snprintf(buf, len, "retransmission (%u bytes)", e->len);
+        return;
+    case TD_EV_ZERO_WINDOW:
+        snprintf(buf, len, "zero window");
+        return;
+    case TD_EV_GAP:
+        snprintf(buf, len, "%u bytes missing from the capture", e->len);
+        return;
+    case TD_EV_FRAGMENT:
+        snprintf(buf, len, "IP fragment");
+        return;
+    case TD_EV_HANDSHAKE:
+        if (e->hs_type == TD_HS_CLIENT_HELLO && f->ch != NULL && f->ch_ev == e) {
+            describe_ch(f->ch, buf, len);
+            return;
+        }
+        if (e->hs_type == TD_HS_SERVER_HELLO && f->sh != NULL && f->sh_ev == e) {
+            char cs[64];
+            snprintf(buf, len, "ServerHello %s %s", fmt_version(f->sh->selected_version, v, sizeof(v)),
+                     td_reg_fmt(TD_REG_CIPHER, f->sh->cipher, cs, sizeof(cs)));
+            return;
+        }
+        n = NULL;
+        switch (e->hs_type) {
+        case TD_HS_HELLO_REQUEST: n = "HelloRequest"; break;
+        case TD_HS_CLIENT_HELLO: n = "ClientHello"; break;
+        case TD_HS_SERVER_HELLO: n = "ServerHello"; break;
+        case TD_HS_NEW_SESSION_TICKET: n = "NewSessionTicket"; break;
+        case TD_HS_ENCRYPTED_EXTENSIONS: n = "EncryptedExtensions"; break;
+        case TD_HS_CERTIFICATE: n = "Certificate"; break;
+        case TD_HS_SERVER_KEY_EXCHANGE: n = "ServerKeyExchange"; break;
+        case TD_HS_CERTIFICATE_REQUEST: n = "CertificateRequest"; break;
+        case TD_HS_SERVER_HELLO_DONE: n = "ServerHelloDone"; break;
+        case TD_HS_CERTIFICATE_VERIFY: n = "CertificateVerify"; break;
+        case TD_HS_CLIENT_KEY_EXCHANGE: n = "ClientKeyExchange"; break;
+        case TD_HS_FINISHED: n = "Finished"; break;
+        case TD_HS_CERTIFICATE_STATUS: n = "CertificateStatus"; break;
+        case TD_HS_KEY_UPDATE: n = "KeyUpdate"; break;
+        default: break;
+        }
+        if (n != NULL && e->hs_type == TD_HS_SERVER_HELLO && f->hrr != NULL)
+            n = "HelloRetryRequest";
+        if (n != NULL)
+            snprintf(buf, len, "%s (%u bytes)", n, e->len);
+        else
+            snprintf(buf, len, "handshake type %u (%u bytes)", e->hs_type, e->len);
+        return;
+    case TD_EV_CCS:
+        snprintf(buf, len, "ChangeCipherSpec");
+        return;
+    case TD_EV_ALERT:
+        if (e->encrypted)
+            snprintf(buf, len, "encrypted Alert (%u bytes)", e->len);
+        else
+            snprintf(buf, len, "Alert %s %s", e->alert_level == 2 ? "fatal" : e->alert_level == 1 ? "warning" : "level?",
+                     alert_name(e->alert_desc, a, sizeof(a)));
+        return;
+    case TD_EV_ENCRYPTED:
+        if (e->count > 1)
+            snprintf(buf, len, "%u encrypted %s records (%u bytes)", e->count,
+                     e->ct == TD_CT_APPLICATION_DATA ? "application_data" : "handshake", e->len);
+        else
+            snprintf(buf, len, "encrypted %s record (%u bytes)",
+                     e->ct == TD_CT_APPLICATION_DATA ? "application_data" : e->ct == TD_CT_HANDSHAKE ? "handshake" : "other",
+                     e->len);
+        return;
+    case TD_EV_NOT_TLS: {
+        const struct td_half *h = &f->c->half[e->ep];
+        char p[TD_PREVIEW_LEN + 1];
+        size_t i, n2 = h->preview_len;
+        for (i = 0; i < n2 && i < 24; i++) {
+            uint8_t b = h->preview[i];
+            p[i] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
+        }
+        p[i] = 0;
+        snprintf(buf, len, "non-TLS bytes \"%s\"", p);
+        return;
+    }
+    case TD_EV_SSL2:
+        snprintf(buf, len, "SSLv2 record");
+        return;
+    case TD_EV_ACK_OF_CH:
+        snprintf(buf, len, "ACK of the whole ClientHello");
+        return;
+    case TD_EV_LIMIT:
+        snprintf(buf, len, "a tlsdiag limit was reached");
+        return;
+    }
+    snprintf(buf, len, "event %u", e->kind);
+}
+
+void diag_ev_event(struct td_diagnosis *d, const struct facts *f, const struct td_event *e)
+{
+    char w[TD_EV_WHAT_LEN];
+    if (e == NULL)
+        return;
+    describe_event(f, e, w, sizeof(w));
+    diag_ev(d, e->frame, e->ts_ns, td_conn_from(f->c, e->ep), "%s", w);
+}
+
+static bool alert_sized(uint32_t len)
+{
+    /* an encrypted TLS 1.3 alert: 2 bytes + content type + 16-byte tag
+     * (8 for AES-CCM-8); padding is rare */
+    return len == 19 || len == 11;
+}
+
+void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_opts *o)
+{
+    memset(f, 0, sizeof(*f));
+    f->c = c;
+    f->o = o;
+    f->cep = c->client;
+    f->sep = (uint8_t)(1 - c->client);
+    f->hc = &c->half[f->cep];
+    f->hs = &c->half[f->sep];
+    f->ch = c->ch.m;
+    f->sh = c->sh.m;
+    f->hrr = c->hrr.m;
+    f->rtt_ns = -1;
+    f->any_payload = f->hc->payload_bytes > 0 || f->hs->payload_bytes > 0;
+    f->tls13 = f->sh != NULL && f->sh->selected_version == 0x0304;
+
+    if (f->ch != NULL) {
+        f->max_offered = f->ch->legacy_version;
+        for (uint16_t i = 0; i < f->ch->versions.n; i++) {
+            uint16_t v = f->ch->versions.v[i];
+            if (!td_is_grease(v) && v > f->max_offered && v <= 0x0304)
+                f->max_offered = v;
+        }
+    }
+    for (uint8_t i = 0; i < c->num_alerts; i++) {
+        const struct td_alert_rec *a = &c->alerts[i];
+        if (a->encrypted || a->level == 2) {
+            f->alert = a;
+            f->alert_from = td_conn_from(c, a->ep);
+            break;
+        }
+    }
+    if (c->cert[f->cep].m != NULL) {
+        f->client_cert_sent = c->cert[f->cep].m->total_certs > 0;
+        f->client_cert_empty = c->cert[f->cep].m->total_certs == 0;
+    }
+
+    for (uint32_t i = 0; i < c->num_events; i++) {
+        const struct td_event *e = &c->events[i];
+        bool from_c = e->ep == f->cep;
+        switch ((enum td_ev_kind)e->kind) {
+        case TD_EV_SYN:
+            if (f->syn == NULL && from_c)
+                f->syn = e;
+            break;
+        case TD_EV_SYNACK:
+            if (f->synack == NULL && !from_c)
+                f->synack = e;
+            break;
+        case TD_EV_RST:
+            if (from_c && f->cli_rst == NULL)
+                f->cli_rst = e;
+            if (!from_c && f->srv_rst == NULL)
+                f->srv_rst = e;
+            break;
+        case TD_EV_FIN:
+            if (from_c && f->cli_fin == NULL)
+                f->cli_fin = e;
+            if (!from_c && f->srv_fin == NULL)
+                f->srv_fin = e;
+            break;
+        case TD_EV_HANDSHAKE:
+            if (e->hs_type == TD_HS_CLIENT_HELLO && from_c && f->ch_ev == NULL)
+                f->ch_ev = e;
+            if (e->hs_type == TD_HS_SERVER_HELLO && !from_c && c->sh.m != NULL && e->frame == c->sh.frame &&
+                f->sh_ev == NULL)
+                f->sh_ev = e;
+            if (!from_c && f->srv_first_tls == NULL)
+                f->srv_first_tls = e;
+            break;
+        case TD_EV_ALERT:
+        case TD_EV_CCS:
+            if (!from_c && f->srv_first_tls == NULL)
+                f->srv_first_tls = e;
+            break;
+        case TD_EV_ENCRYPTED:
+            if (!from_c && f->srv_first_tls == NULL)
+                f->srv_first_tls = e;
+            break;
+        default:
+            break;
+        }
+    }
+    if (f->syn != NULL && f->synack != NULL && f->synack->ts_ns >= f->syn->ts_ns)
+        f->rtt_ns = f->synack->ts_ns - f->syn->ts_ns;
+
+    /* TLS 1.3 without keys: walk the encrypted records after the ServerHello
+     * (alerts of TLS 1.3 are application_data records too). */
+    if (f->tls13) {
+        int phase = 0; /* 0 server flight, 1 client flight, 2 after */
+        for (uint32_t i = 0; i < c->num_events; i++) {
+            const struct td_event *e = &c->events[i];
+            bool from_c = e->ep == f->cep;
+            if (e->kind != TD_EV_ENCRYPTED || e->ct != TD_CT_APPLICATION_DATA)
+                continue;
+            if (phase == 0 && !from_c) {
+                f->enc13_srv_before_cli += e->count;
+            } else if (phase <= 1 && from_c) {
+                if (f->enc13_cli_first == NULL)
+                    f->enc13_cli_first = e;
+                f->enc13_cli_flight += e->count;
+                f->enc13_cli_last_before_srv = e;
+                phase = 1;
+            } else if (phase == 1 && !from_c) {
+                f->enc13_srv_after_cli = e;
+                phase = 2;
+            }
+        }
+    }
+
+    /* Established: both Finished (<= 1.2: encrypted handshake after CCS both
+     * ways); for TLS 1.3 without keys: the client answered the server's
+     * flight and the server then sent something that is not alert-sized
+     * (a NewSessionTicket or data). */
+    if (f->sh != NULL && !f->tls13) {
+        f->established = f->hc->ccs && f->hs->ccs && f->hc->finished && f->hs->finished;
+        if (!f->established && f->hc->app_bytes > 0 && f->hs->app_bytes > 0)
+            f->established = true;
+    } else if (f->tls13) {
+        if (f->enc13_srv_after_cli != NULL && !alert_sized(f->enc13_srv_after_cli->len / (f->enc13_srv_after_cli->count ? f->enc13_srv_after_cli->count : 1)))
+            f->established = true;
+        else if (f->enc13_srv_after_cli != NULL && f->enc13_srv_after_cli->count > 1)
+            f->established = true;
+        else if (f->enc13_srv_after_cli == NULL && f->enc13_cli_flight >= 2 && f->enc13_srv_before_cli > 0 &&
+                 f->srv_rst == NULL && f->srv_fin == NULL && f->cli_rst == NULL &&
+                 !(f->enc13_cli_last_before_srv && alert_sized(f->enc13_cli_last_before_srv->len)))
+            /* client flight + data, server quiet until the capture ended */
+            f->established = f->cli_fin == NULL;
+    }
+}

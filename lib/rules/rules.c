@@ -1,0 +1,892 @@
+/* rules.c: outcome, handshake kind, failure causes and warnings.
+ *
+ * The failure rules are a table run in order; the first that explains the
+ * connection gives its primary cause.  Each one reasons from the whole
+ * exchange (the offer, the answer, the message after which it happened,
+ * the timing), not from the alert code alone: many stacks answer a version
+ * they refuse with handshake_failure(40), or with no alert at all. */
+#include <string.h>
+
+#include "facts.h"
+#include "tlsdiag/rules.h"
+
+const char *td_outcome_str(enum td_outcome o)
+{
+    static const char *const s[] = {"ok", "failed", "incomplete", "partial", "not_tls"};
+    return (unsigned)o < 5 ? s[o] : "unknown";
+}
+const char *td_severity_str(enum td_severity s)
+{
+    static const char *const t[] = {"error", "warning", "info"};
+    return (unsigned)s < 3 ? t[s] : "info";
+}
+const char *td_by_str(enum td_by b)
+{
+    static const char *const t[] = {"client", "server", "middlebox", "network", "capture", "unknown"};
+    return (unsigned)b < 6 ? t[b] : "unknown";
+}
+const char *td_confidence_str(enum td_confidence c)
+{
+    static const char *const t[] = {"high", "medium", "low"};
+    return (unsigned)c < 3 ? t[c] : "low";
+}
+const char *td_resumption_str(enum td_resumption r)
+{
+    static const char *const t[] = {"none", "session_id", "ticket", "psk"};
+    return (unsigned)r < 4 ? t[r] : "none";
+}
+
+const struct td_diagnosis *td_verdict_primary(const struct td_verdict *v)
+{
+    return v->num > 0 ? &v->d[0] : NULL;
+}
+
+int td_cipher_class(uint16_t cs)
+{
+    const char *n;
+
+    if (cs == 0x00ff || cs == 0x5600 || td_is_grease(cs))
+        return -1;
+    n = td_reg_name(TD_REG_CIPHER, cs);
+    if (n == NULL)
+        return -1;
+    if (strstr(n, "NULL") || strstr(n, "anon") || strstr(n, "EXPORT") || strstr(n, "RC4") ||
+        strstr(n, "_DES_") || strstr(n, "DES40") || strstr(n, "3DES") || strstr(n, "RC2") ||
+        strstr(n, "IDEA") || strstr(n, "_MD5"))
+        return 2;
+    if (strncmp(n, "TLS_AES_", 8) == 0 || strncmp(n, "TLS_CHACHA20_", 13) == 0 ||
+        strncmp(n, "TLS_SM4_", 8) == 0)
+        return 0;
+    if (strstr(n, "ECDHE") && (strstr(n, "GCM") || strstr(n, "CHACHA20") || strstr(n, "CCM")))
+        return 0;
+    return 1;
+}
+
+/* ---- helpers over facts ---- */
+
+static bool is_cert_alert(uint8_t d)
+{
+    return (d >= 42 && d <= 46) || d == 48 || d == 49 || d == 51;
+}
+
+static bool offer_all_legacy(const struct td_client_hello *ch, unsigned *n_modern)
+{
+    unsigned m = 0, real = 0;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        int k = td_cipher_class(ch->ciphers[i]);
+        if (k < 0)
+            continue;
+        real++;
+        if (k == 0)
+            m++;
+    }
+    *n_modern = m;
+    return real > 0 && m == 0;
+}
+
+static bool groups_unusual(const struct td_client_hello *ch)
+{
+    /* only finite-field or only post-quantum hybrid groups: many servers
+     * (nginx with OpenSSL defaults) accept neither */
+    unsigned common = 0, real = 0;
+    for (uint16_t i = 0; i < ch->groups.n; i++) {
+        uint16_t g = ch->groups.v[i];
+        if (td_is_grease(g))
+            continue;
+        real++;
+        if (g == 0x001d || g == 0x0017 || g == 0x0018 || g == 0x0019 || g == 0x001e)
+            common++;
+    }
+    return real > 0 && common == 0;
+}
+
+static void ev_ch(struct td_diagnosis *d, const struct facts *f)
+{
+    if (f->ch_ev != NULL)
+        diag_ev_event(d, f, f->ch_ev);
+}
+
+static void ev_alert(struct td_diagnosis *d, const struct facts *f)
+{
+    char a[48];
+    const struct td_alert_rec *al = f->alert;
+    if (al == NULL)
+        return;
+    if (al->encrypted)
+        diag_ev(d, al->frame, al->ts_ns, f->alert_from, "encrypted Alert (%u bytes)", al->len);
+    else
+        diag_ev(d, al->frame, al->ts_ns, f->alert_from, "Alert %s %s", al->level == 2 ? "fatal" : "warning",
+                alert_name(al->desc, a, sizeof(a)));
+}
+
+/* the last handshake message the peer of |from| sent before |frame| */
+static const struct td_event *last_hs_before(const struct facts *f, int from, uint64_t frame)
+{
+    const struct td_event *best = NULL;
+    for (uint32_t i = 0; i < f->c->num_events; i++) {
+        const struct td_event *e = &f->c->events[i];
+        if (e->frame > frame)
+            break;
+        if ((int)td_conn_from(f->c, e->ep) != from)
+            continue;
+        if (e->kind == TD_EV_HANDSHAKE || e->kind == TD_EV_CCS ||
+            (e->kind == TD_EV_ENCRYPTED && e->ct == TD_CT_HANDSHAKE))
+            best = e;
+    }
+    return best;
+}
+
+static void add_close_ev(struct td_diagnosis *d, const struct facts *f)
+{
+    const struct td_event *e = NULL;
+    const struct td_event *cands[4] = {f->srv_rst, f->srv_fin, f->cli_rst, f->cli_fin};
+    for (int i = 0; i < 4; i++)
+        if (cands[i] != NULL && (e == NULL || cands[i]->frame < e->frame))
+            e = cands[i];
+    if (e != NULL && d != NULL && (d->num_ev == 0 || d->ev[d->num_ev - 1].frame != e->frame))
+        diag_ev_event(d, f, e);
+}
+
+/* ---- failure rules.  Each returns true when it explained the failure. ---- */
+
+static bool r_transport(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+
+    if (f->any_payload)
+        return false;
+    if (f->syn != NULL && f->synack == NULL && f->srv_rst != NULL) {
+        d = diag_add(v, "tcp_refused", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "connection refused: the SYN was answered by RST (nothing listens on port %u)",
+                  f->c->port[f->sep]);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client's SYN (frame %llu) was answered by a RST (frame %llu) instead of a SYN-ACK: no TLS was attempted. "
+                  "The host is reachable but nothing accepts connections on that port, or a firewall rejects them.",
+                  (unsigned long long)f->syn->frame, (unsigned long long)f->srv_rst->frame);
+        diag_text(d->fix, sizeof(d->fix), "Check that the server is listening (ss -ltnp | grep :%u) and that no firewall rule rejects the port.",
+                  f->c->port[f->sep]);
+        diag_ev_event(d, f, f->syn);
+        diag_ev_event(d, f, f->srv_rst);
+        return true;
+    }
+    if (f->syn != NULL && f->synack == NULL) {
+        d = diag_add(v, "tcp_no_answer", TD_SEV_ERROR, TD_BY_NETWORK,
+                     f->hc->syn_count >= 2 ? TD_CONF_HIGH : TD_CONF_MEDIUM);
+        diag_text(d->summary, sizeof(d->summary), "no answer to the SYN (%u sent): the server or the path drops it",
+                  f->hc->syn_count);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client sent %u SYN(s), the first at frame %llu, and no SYN-ACK or RST came back. A firewall dropping the "
+                  "packets, a wrong address or route, or a server that is down all look like this.",
+                  f->hc->syn_count, (unsigned long long)f->syn->frame);
+        diag_text(d->fix, sizeof(d->fix), "Check the route and firewalls to %u/tcp (traceroute -T -p %u HOST), and that the server is up.",
+                  f->c->port[f->sep], f->c->port[f->sep]);
+        diag_ev_event(d, f, f->syn);
+        return true;
+    }
+    if (f->synack != NULL || f->syn != NULL) {
+        d = diag_add(v, "no_client_hello", TD_SEV_ERROR, TD_BY_UNKNOWN, TD_CONF_MEDIUM);
+        diag_text(d->summary, sizeof(d->summary), "TCP connection opened but no ClientHello was seen");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The TCP handshake completed but the client sent no bytes before the connection %s. A health check or "
+                  "port scanner does this; seen from the server side, a device on the path may have dropped or reset the hello.",
+                  (f->cli_rst || f->srv_rst || f->cli_fin || f->srv_fin) ? "closed" : "or the capture ended");
+        diag_text(d->fix, sizeof(d->fix), "If real clients fail here, capture on the client side too: a middlebox may be eating the ClientHello.");
+        if (f->syn)
+            diag_ev_event(d, f, f->syn);
+        add_close_ev(d, f);
+        if (f->cli_rst != NULL && f->syn != NULL && f->cli_rst->ttl != f->syn->ttl) {
+            d->by = TD_BY_MIDDLEBOX;
+            diag_ev(d, f->cli_rst->frame, f->cli_rst->ts_ns, TD_FROM_CLIENT,
+                    "RST claims to come from the client but its TTL %u differs from the client's SYN TTL %u", f->cli_rst->ttl,
+                    f->syn->ttl);
+        }
+        return true;
+    }
+    return false;
+}
+
+static bool r_not_tls(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    const struct td_event *nt = NULL;
+
+    if (!f->hs->not_tls && !(f->hc->not_tls && f->hs->tls))
+        return false;
+    for (uint32_t i = 0; i < f->c->num_events; i++)
+        if (f->c->events[i].kind == TD_EV_NOT_TLS)
+            nt = &f->c->events[i];
+    if (f->hs->not_tls && f->ch != NULL) {
+        char p[TD_PREVIEW_LEN + 1];
+        size_t n = f->hs->preview_len, i;
+        for (i = 0; i < n && i < 32; i++) {
+            uint8_t b = f->hs->preview[i];
+            p[i] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
+        }
+        p[i] = 0;
+        d = diag_add(v, "not_tls", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the server does not speak TLS on port %u: it answered \"%.24s\"",
+                  f->c->port[f->sep], p);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client sent a ClientHello (frame %llu) and the server answered with bytes that are not a TLS record. "
+                  "Clients report this as \"wrong version number\" (OpenSSL) or \"record overflow\". The port serves plain "
+                  "text (HTTP, SMTP, ...), or a protocol that needs STARTTLS first.",
+                  (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0));
+        diag_text(d->fix, sizeof(d->fix), "Use the TLS port (or http:// here), or STARTTLS where the protocol has it (openssl s_client -starttls smtp).");
+        ev_ch(d, f);
+        if (nt != NULL)
+            diag_ev_event(d, f, nt);
+        return true;
+    }
+    if (f->hc->not_tls) {
+        d = diag_add(v, "not_tls", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the client sent non-TLS bytes to a TLS server");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client's first bytes are not a TLS record, and the server answered in TLS (usually an alert). "
+                  "A plain-text client (http:// to an https port) does this.");
+        diag_text(d->fix, sizeof(d->fix), "Use https:// (or the TLS option of the client) for this port.");
+        if (nt != NULL)
+            diag_ev_event(d, f, nt);
+        if (f->alert != NULL)
+            ev_alert(d, f);
+        return true;
+    }
+    return false;
+}
+
+static void version_diag(const struct facts *f, struct td_verdict *v, enum td_confidence conf)
+{
+    char ver[16];
+    struct td_diagnosis *d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_SERVER, conf);
+    fmt_version(f->max_offered, ver, sizeof(ver));
+    diag_text(d->summary, sizeof(d->summary), "server refused %s: the client offered nothing newer", ver);
+    diag_text(d->explanation, sizeof(d->explanation),
+              "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
+              "ServerHello. Servers today accept TLS 1.2 and 1.3 only, and OpenSSL and others send handshake_failure or "
+              "protocol_version for a version they have disabled.",
+              (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), ver,
+              f->alert && !f->alert->encrypted ? (td_reg_name(TD_REG_ALERT, f->alert->desc) ? td_reg_name(TD_REG_ALERT, f->alert->desc) : "?") : "?");
+    diag_text(d->fix, sizeof(d->fix),
+              "Upgrade the client to TLS 1.2 or later (for openssl s_client: drop -ssl3/-tls1/-tls1_1). Only if old clients must "
+              "be served, re-enable the version on the server (nginx: ssl_protocols), knowing it is insecure.");
+    ev_ch(d, f);
+    ev_alert(d, f);
+}
+
+static bool r_alert_before_sh(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    char a[48];
+    unsigned n_modern = 0;
+    uint8_t desc;
+
+    if (f->alert == NULL || f->alert_from != TD_FROM_SERVER || f->alert->encrypted || f->sh != NULL || f->ch == NULL)
+        return false;
+    desc = f->alert->desc;
+    alert_name(desc, a, sizeof(a));
+    switch (desc) {
+    case 70: /* protocol_version */
+        version_diag(f, v, TD_CONF_HIGH);
+        return true;
+    case 112: /* unrecognized_name */
+        if (!f->ch->has_sni)
+            break; /* handled below as sni_required */
+        d = diag_add(v, "sni_unrecognized", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the server does not serve the name \"%s\"", f->ch->sni);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The server sent a fatal unrecognized_name(112) alert: no virtual host or certificate is configured for the "
+                  "server_name the client asked for.");
+        diag_text(d->fix, sizeof(d->fix), "Use the name the server is configured for, or add \"%s\" to the server (nginx: server_name).",
+                  f->ch->sni);
+        ev_ch(d, f);
+        ev_alert(d, f);
+        return true;
+    case 120:
+        d = diag_add(v, "alpn_mismatch", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "no common application protocol (ALPN)");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The server refused the ALPN protocols offered in the ClientHello with no_application_protocol(120).");
+        diag_text(d->fix, sizeof(d->fix), "Offer a protocol the server supports (for example http/1.1 besides h2), or enable it on the server.");
+        ev_ch(d, f);
+        ev_alert(d, f);
+        return true;
+    case 86:
+        d = diag_add(v, "inappropriate_fallback", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the client fell back to a lower version and the server refused (TLS_FALLBACK_SCSV)");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The ClientHello carries TLS_FALLBACK_SCSV: the client retried with a lower version after an earlier failure; "
+                  "the server supports a higher one and answered inappropriate_fallback(86). The earlier failure is the real cause.");
+        diag_text(d->fix, sizeof(d->fix), "Find why the first, higher-version attempt failed (often a middlebox); look at the previous connection.");
+        ev_ch(d, f);
+        ev_alert(d, f);
+        return true;
+    case 10: case 20: case 22: case 47: case 50:
+        d = diag_add(v, "protocol_error", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the server rejected the ClientHello as malformed: %s", a);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The server parsed the ClientHello and found it invalid%s.",
+                  f->c->anomalies.n ? " (tlsdiag also found anomalies in it)" : "");
+        diag_text(d->fix, sizeof(d->fix), "Check the client's TLS library and any device rewriting the ClientHello.");
+        ev_ch(d, f);
+        ev_alert(d, f);
+        return true;
+    case 80:
+        d = diag_add(v, "internal_error", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the server failed internally (internal_error)");
+        diag_text(d->explanation, sizeof(d->explanation), "The server sent internal_error(80) in answer to the ClientHello: its own fault (missing key, broken config, engine error).");
+        diag_text(d->fix, sizeof(d->fix), "Read the server's error log at the time of frame %llu.", (unsigned long long)f->alert->frame);
+        ev_ch(d, f);
+        ev_alert(d, f);
+        return true;
+    default:
+        break;
+    }
+    if (desc == 40 || desc == 71 || desc == 112) {
+        if (f->max_offered != 0 && f->max_offered <= 0x0302) {
+            version_diag(f, v, f->max_offered <= 0x0300 ? TD_CONF_HIGH : TD_CONF_MEDIUM);
+            return true;
+        }
+        if (offer_all_legacy(f->ch, &n_modern)) {
+            d = diag_add(v, "no_shared_cipher", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
+            diag_text(d->summary, sizeof(d->summary), "no shared cipher suite: the client offered only %u legacy suite%s",
+                      f->ch->total_ciphers, f->ch->total_ciphers == 1 ? "" : "s");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The ClientHello (frame %llu) offers %u cipher suites, none with both forward secrecy and an AEAD cipher "
+                      "(no ECDHE-GCM/CHACHA20, no TLS 1.3 suite). The server answered with a fatal %s before any ServerHello: "
+                      "servers configured for modern suites only have nothing to choose.",
+                      (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), f->ch->total_ciphers, a);
+            diag_text(d->fix, sizeof(d->fix),
+                      "Let the client offer ECDHE-RSA-AES128-GCM-SHA256 or ECDHE-ECDSA-AES128-GCM-SHA256 (openssl s_client: drop "
+                      "-cipher), or, if old clients must be served, add their suite to the server (nginx: ssl_ciphers).");
+            ev_ch(d, f);
+            ev_alert(d, f);
+            return true;
+        }
+        if (groups_unusual(f->ch)) {
+            d = diag_add(v, "no_shared_group", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
+            diag_text(d->summary, sizeof(d->summary), "no shared key-exchange group");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The ClientHello offers only uncommon groups (no X25519, P-256 or P-384); the server answered %s before "
+                      "choosing anything.", a);
+            diag_text(d->fix, sizeof(d->fix), "Offer X25519 or P-256 from the client, or enable the client's groups on the server (nginx: ssl_ecdh_curve).");
+            ev_ch(d, f);
+            ev_alert(d, f);
+            return true;
+        }
+        if (!f->ch->has_sni) {
+            d = diag_add(v, "sni_required", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
+            diag_text(d->summary, sizeof(d->summary), "the server needs SNI and the ClientHello has none");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The ClientHello (frame %llu) has no server_name extension and the server refused it with %s before any "
+                      "ServerHello; the offer is otherwise modern. Servers and proxies that pick a certificate or a backend by "
+                      "name refuse hellos without one.", (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), a);
+            diag_text(d->fix, sizeof(d->fix), "Connect by name, not by address, or set SNI explicitly (openssl s_client -servername NAME; curl --resolve).");
+            ev_ch(d, f);
+            ev_alert(d, f);
+            return true;
+        }
+    }
+    d = diag_add(v, "alert", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+    diag_text(d->summary, sizeof(d->summary), "the server refused the ClientHello with %s", a);
+    diag_text(d->explanation, sizeof(d->explanation),
+              "The server answered the ClientHello (frame %llu) with a fatal %s before any ServerHello. The offer looks modern "
+              "(%u modern cipher suites, highest version 0x%04x), so the cause is in the server's policy.",
+              (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), a, n_modern, f->max_offered);
+    diag_text(d->fix, sizeof(d->fix), "Compare the offer with the server's ssl_protocols/ssl_ciphers/ssl_ecdh_curve; tlsdiag probe HOST:%u shows what it accepts.",
+              f->c->port[f->sep]);
+    ev_ch(d, f);
+    ev_alert(d, f);
+    return true;
+}
+
+static bool r_alert_after_sh(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    const struct td_event *before;
+    char a[48];
+    uint8_t desc;
+
+    if (f->alert == NULL || f->sh == NULL || f->established)
+        return false;
+    if (f->alert->encrypted) /* TLS 1.3 inference handles unreadable ones */
+        return false;
+    desc = f->alert->desc;
+    alert_name(desc, a, sizeof(a));
+    before = last_hs_before(f, f->alert_from == TD_FROM_CLIENT ? TD_FROM_SERVER : TD_FROM_CLIENT, f->alert->frame);
+
+    if (f->alert_from == TD_FROM_CLIENT) {
+        if (is_cert_alert(desc) || (desc == 40 && f->c->cert[f->sep].m != NULL)) {
+            d = diag_add(v, "server_cert_rejected", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_HIGH);
+            diag_text(d->summary, sizeof(d->summary), "the client rejected the server's certificate: %s", a);
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "After the server's Certificate (frame %llu) the client sent a fatal %s and gave up. The client could not "
+                      "verify the chain: untrusted issuer, expired, wrong name, or a missing intermediate.",
+                      (unsigned long long)f->c->cert[f->sep].frame, a);
+            diag_text(d->fix, sizeof(d->fix), "Serve the full chain from a CA the client trusts, valid now and naming the host the client uses (check with openssl s_client -showcerts).");
+            if (f->c->cert[f->sep].m != NULL)
+                diag_ev(d, f->c->cert[f->sep].frame, f->c->cert[f->sep].ts_ns, TD_FROM_SERVER, "Certificate, %u certificate(s)",
+                        f->c->cert[f->sep].m->total_certs);
+            ev_alert(d, f);
+            return true;
+        }
+        if (desc == 70) {
+            char ver[16];
+            d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_HIGH);
+            diag_text(d->summary, sizeof(d->summary), "the client refused the version the server chose (%s)",
+                      fmt_version(f->sh->selected_version, ver, sizeof(ver)));
+            diag_text(d->explanation, sizeof(d->explanation), "The ServerHello chose %s and the client answered protocol_version(70).", ver);
+            diag_text(d->fix, sizeof(d->fix), "Enable TLS 1.2 or 1.3 on the server (nginx: ssl_protocols TLSv1.2 TLSv1.3).");
+            diag_ev_event(d, f, f->sh_ev);
+            ev_alert(d, f);
+            return true;
+        }
+    } else {
+        /* the server's alert after the client's flight */
+        bool cr = f->c->cr.m != NULL;
+        if (cr && (desc == 116 || ((desc == 40 || is_cert_alert(desc)) && !f->client_cert_sent))) {
+            d = diag_add(v, "client_cert_missing", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+            diag_text(d->summary, sizeof(d->summary), "the server requires a client certificate and the client sent none");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The server asked for a certificate (CertificateRequest, frame %llu); the client answered with %s, and the "
+                      "server ended the handshake with a fatal %s.", (unsigned long long)f->c->cr.frame,
+                      f->client_cert_empty ? "an empty Certificate" : "no Certificate", a);
+            diag_text(d->fix, sizeof(d->fix), "Give the client its certificate and key (curl --cert/--key; openssl s_client -cert -key), issued by a CA the server trusts.");
+            diag_ev(d, f->c->cr.frame, f->c->cr.ts_ns, TD_FROM_SERVER, "CertificateRequest");
+            if (f->c->cert[f->cep].m != NULL)
+                diag_ev(d, f->c->cert[f->cep].frame, f->c->cert[f->cep].ts_ns, TD_FROM_CLIENT, "Certificate, empty");
+            ev_alert(d, f);
+            return true;
+        }
+        if (f->client_cert_sent && (is_cert_alert(desc) || desc == 40 || desc == 71)) {
+            d = diag_add(v, "client_cert_rejected", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
+            diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate: %s", a);
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The client sent its Certificate (frame %llu)%s, and the server answered with a fatal %s: it could not "
+                      "verify the certificate (unknown CA, expired, revoked) or judged it too weak (key size, signature hash).",
+                      (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "", a);
+            diag_text(d->fix, sizeof(d->fix), "Issue the client certificate from a CA in the server's client-CA list (nginx: ssl_client_certificate), with an RSA key of 2048 bits or more and a SHA-256 signature.");
+            diag_ev(d, f->c->cert[f->cep].frame, f->c->cert[f->cep].ts_ns, TD_FROM_CLIENT, "Certificate, %u certificate(s)",
+                    f->c->cert[f->cep].m->total_certs);
+            ev_alert(d, f);
+            return true;
+        }
+    }
+    if (desc == 10 || desc == 20 || desc == 22 || desc == 47 || desc == 50 || desc == 80) {
+        d = diag_add(v, desc == 80 ? "internal_error" : "protocol_error", TD_SEV_ERROR,
+                     f->alert_from == TD_FROM_CLIENT ? TD_BY_CLIENT : TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the %s aborted the handshake: %s", f->alert_from == TD_FROM_CLIENT ? "client" : "server", a);
+        diag_text(d->explanation, sizeof(d->explanation), "A fatal %s after %s.", a, before ? "the peer's last handshake message" : "the hellos");
+        diag_text(d->fix, sizeof(d->fix), "Look at the %s's logs for the reason; a TLS-intercepting device in between can also cause this.",
+                  f->alert_from == TD_FROM_CLIENT ? "client" : "server");
+        if (before)
+            diag_ev_event(d, f, before);
+        ev_alert(d, f);
+        return true;
+    }
+    if (desc == 120) {
+        d = diag_add(v, "alpn_mismatch", TD_SEV_ERROR, f->alert_from == TD_FROM_CLIENT ? TD_BY_CLIENT : TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "no common application protocol (ALPN)");
+        diag_text(d->explanation, sizeof(d->explanation), "no_application_protocol(120) during the handshake.");
+        diag_text(d->fix, sizeof(d->fix), "Offer a protocol both sides support (http/1.1 besides h2).");
+        ev_alert(d, f);
+        return true;
+    }
+    d = diag_add(v, "alert", TD_SEV_ERROR, f->alert_from == TD_FROM_CLIENT ? TD_BY_CLIENT : TD_BY_SERVER, TD_CONF_HIGH);
+    diag_text(d->summary, sizeof(d->summary), "the %s ended the handshake with %s", f->alert_from == TD_FROM_CLIENT ? "client" : "server", a);
+    diag_text(d->explanation, sizeof(d->explanation), "A fatal %s after the ServerHello%s.", a,
+              before ? ", following the peer's last handshake message" : "");
+    diag_text(d->fix, sizeof(d->fix), "Read the %s's log for the reason of this alert.", f->alert_from == TD_FROM_CLIENT ? "client" : "server");
+    if (before)
+        diag_ev_event(d, f, before);
+    ev_alert(d, f);
+    return true;
+}
+
+/* TLS 1.3 without keys: sizes and order of encrypted records. */
+static bool r_tls13_inferred(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    const struct td_event *e;
+
+    if (!f->tls13 || f->established)
+        return false;
+    /* the client's first answer to the server's flight is alert-sized, then close */
+    e = f->enc13_cli_first;
+    if (e != NULL && f->enc13_srv_before_cli > 0 && e->count == 1 && (e->len == 19 || e->len == 11) &&
+        (f->cli_fin || f->cli_rst)) {
+        d = diag_add(v, "server_cert_rejected", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_MEDIUM);
+        diag_text(d->summary, sizeof(d->summary), "the client rejected the server's flight (most likely its certificate): encrypted alert");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "TLS 1.3: after the server's encrypted flight (certificate inside), the client's only answer was a %u-byte "
+                  "encrypted record, the size of an alert, and it closed. A client that accepts the server sends its Finished "
+                  "(larger) instead. Without the keys the alert's code cannot be read; give --keylog to read it.", e->len);
+        diag_text(d->fix, sizeof(d->fix), "Check the server's chain against the client's trust store, validity and the name used (openssl s_client -connect HOST:PORT -servername NAME -verify_return_error).");
+        diag_ev_event(d, f, f->sh_ev);
+        diag_ev_event(d, f, e);
+        add_close_ev(d, f);
+        return true;
+    }
+    /* the server's first record after the client's flight is alert-sized, then close */
+    e = f->enc13_srv_after_cli;
+    if (e != NULL && e->count == 1 && (e->len == 19 || e->len == 11)) {
+        const struct td_event *c1 = f->enc13_cli_first;
+        /* OpenSSL, GnuTLS and nginx write each handshake message in its own
+         * record: a client Certificate record of a few dozen bytes is empty,
+         * one of hundreds carries a certificate. */
+        bool sent_cert = c1 != NULL && f->enc13_cli_flight >= 3 && c1->len >= 200;
+        bool empty_cert = c1 != NULL && f->enc13_cli_flight >= 2 && c1->len < 64;
+        const char *code = sent_cert ? "client_cert_rejected" : empty_cert ? "client_cert_missing" : "alert";
+        d = diag_add(v, code, TD_SEV_ERROR, TD_BY_SERVER, sent_cert || empty_cert ? TD_CONF_MEDIUM : TD_CONF_LOW);
+        if (sent_cert)
+            diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate (TLS 1.3, inferred from record sizes)");
+        else if (empty_cert)
+            diag_text(d->summary, sizeof(d->summary), "the server requires a client certificate and the client sent none (TLS 1.3, inferred)");
+        else
+            diag_text(d->summary, sizeof(d->summary), "the server ended the handshake with an encrypted alert after the client's flight");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "TLS 1.3: the client answered the server's flight with %u encrypted record(s), the first %u bytes long%s; the "
+                  "server's next record is %u bytes, the size of an encrypted alert, and the connection ends. %s Give --keylog "
+                  "to read the alert itself.",
+                  f->enc13_cli_flight, c1 ? c1->len : 0,
+                  sent_cert ? " (a Certificate carrying a certificate)" : empty_cert ? " (an empty Certificate)" : "", e->len,
+                  sent_cert ? "The server did not accept the certificate." : empty_cert ? "The server asked for a certificate and got none (certificate_required)." : "");
+        diag_text(d->fix, sizeof(d->fix), sent_cert ? "Issue the client certificate from a CA the server trusts, RSA >= 2048 bits, SHA-256."
+                                                    : "Give the client its certificate and key (curl --cert/--key; openssl s_client -cert -key).");
+        if (c1)
+            diag_ev_event(d, f, c1);
+        diag_ev_event(d, f, e);
+        add_close_ev(d, f);
+        return true;
+    }
+    return false;
+}
+
+static bool rst_from_middlebox(const struct facts *f, const struct td_event *rst, char *why, size_t len)
+{
+    if (rst == NULL)
+        return false;
+    if (f->synack != NULL) {
+        int diff = (int)rst->ttl - (int)f->synack->ttl;
+        if (diff > 1 || diff < -1) {
+            snprintf(why, len, "its TTL %u differs from the server's SYN-ACK TTL %u", rst->ttl, f->synack->ttl);
+            return true;
+        }
+    }
+    if (f->rtt_ns > 0 && f->ch_ev != NULL && rst->ts_ns >= f->ch_ev->ts_ns &&
+        (rst->ts_ns - f->ch_ev->ts_ns) * 2 < f->rtt_ns) {
+        snprintf(why, len, "it arrived %.3f ms after the ClientHello, sooner than the %.3f ms round trip to the server allows",
+                 (double)(rst->ts_ns - f->ch_ev->ts_ns) / 1e6, (double)f->rtt_ns / 1e6);
+        return true;
+    }
+    return false;
+}
+
+static bool r_closed_without_alert(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    char why[160];
+    const struct td_event *srv_close = f->srv_rst ? f->srv_rst : f->srv_fin;
+
+    if (f->ch == NULL || f->established || f->alert != NULL)
+        return false;
+    if (f->srv_fin && f->srv_rst && f->srv_fin->frame < f->srv_rst->frame)
+        srv_close = f->srv_fin;
+    /* who closed first? */
+    if (srv_close != NULL && ((f->cli_fin == NULL || f->cli_fin->frame > srv_close->frame) &&
+                              (f->cli_rst == NULL || f->cli_rst->frame > srv_close->frame))) {
+        bool rst = srv_close->kind == TD_EV_RST;
+        if (rst && f->sh == NULL && rst_from_middlebox(f, srv_close, why, sizeof(why))) {
+            d = diag_add(v, "middlebox_reset", TD_SEV_ERROR, TD_BY_MIDDLEBOX, TD_CONF_HIGH);
+            diag_text(d->summary, sizeof(d->summary), "a device on the path reset the connection right after the ClientHello%s%s",
+                      f->ch->has_sni ? " for SNI " : "", f->ch->has_sni ? f->ch->sni : "");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The RST (frame %llu) claims to come from the server, but %s. A firewall, IPS or filtering proxy read the "
+                      "ClientHello (typically its SNI) and reset the connection on the server's behalf.",
+                      (unsigned long long)srv_close->frame, why);
+            diag_text(d->fix, sizeof(d->fix), "Find the device between client and server (traceroute -T -p %u) and its rule matching this name; a capture at the server will not show the ClientHello.",
+                      f->c->port[f->sep]);
+            ev_ch(d, f);
+            diag_ev_event(d, f, f->synack);
+            diag_ev_event(d, f, srv_close);
+            return true;
+        }
+        if (f->sh == NULL && !f->ch->has_sni) {
+            d = diag_add(v, "sni_required", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
+            diag_text(d->summary, sizeof(d->summary), "the server (likely an SNI-routing proxy) %s a ClientHello without SNI",
+                      rst ? "reset" : "closed");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The ClientHello (frame %llu) has no server_name and the server %s the connection (frame %llu) without a "
+                      "TLS answer. An L4 proxy that routes on SNI (nginx stream with ssl_preread) has no backend for an empty name "
+                      "and closes like this.",
+                      (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), rst ? "reset" : "closed",
+                      (unsigned long long)srv_close->frame);
+            diag_text(d->fix, sizeof(d->fix), "Connect by name so the client sends SNI (openssl s_client -servername NAME; curl uses the URL's host), or give the proxy a default backend (nginx map ... default).");
+            ev_ch(d, f);
+            diag_ev_event(d, f, srv_close);
+            return true;
+        }
+        d = diag_add(v, rst ? "reset_by_server" : "closed_by_server", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
+        diag_text(d->summary, sizeof(d->summary), "the server %s the connection during the handshake, without an alert",
+                  rst ? "reset" : "closed");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "After %s the server sent %s (frame %llu) and no TLS alert. %s",
+                  f->sh ? "the ServerHello" : "the ClientHello", rst ? "a RST" : "a FIN", (unsigned long long)srv_close->frame,
+                  rst ? "Nothing marks it as coming from another device (TTL matches the SYN-ACK)." : "Proxies and servers that drop hellos they cannot route or accept do this.");
+        diag_text(d->fix, sizeof(d->fix), "Read the server's (or its proxy's) error log at that time.");
+        ev_ch(d, f);
+        diag_ev_event(d, f, srv_close);
+        return true;
+    }
+    if (f->cli_rst || f->cli_fin) {
+        const struct td_event *cc = f->cli_rst ? f->cli_rst : f->cli_fin;
+        if (f->cli_rst && f->cli_fin && f->cli_fin->frame < f->cli_rst->frame)
+            cc = f->cli_fin;
+        if (f->srv_first_tls == NULL && f->sh == NULL) {
+            /* the client gave up on a silent server */
+            return false;
+        }
+        d = diag_add(v, cc->kind == TD_EV_RST ? "reset_by_client" : "closed_by_client", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_MEDIUM);
+        diag_text(d->summary, sizeof(d->summary), "the client %s the connection during the handshake, without an alert",
+                  cc->kind == TD_EV_RST ? "reset" : "closed");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client ended the connection (frame %llu) after the server's %s, without a TLS alert: it did not like what "
+                  "it got (often the certificate) or it timed out.",
+                  (unsigned long long)cc->frame, f->sh ? "flight" : "answer");
+        diag_text(d->fix, sizeof(d->fix), "Read the client's error message; check the server's certificate with openssl s_client -verify_return_error.");
+        diag_ev_event(d, f, cc);
+        return true;
+    }
+    return false;
+}
+
+static bool r_server_silent(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+
+    if (f->ch == NULL || f->srv_first_tls != NULL || f->hs->payload_bytes > 0 || f->established)
+        return false;
+    if (f->c->ch_acked_frame == 0 && f->c->ch_retrans > 0) {
+        bool big = f->ch_ev != NULL && f->c->ch_segments > 1;
+        d = diag_add(v, big ? "pmtu_blackhole" : "clienthello_lost", TD_SEV_ERROR, TD_BY_NETWORK, TD_CONF_MEDIUM);
+        if (big) {
+            diag_text(d->summary, sizeof(d->summary), "the large ClientHello never gets through: path MTU black hole");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The ClientHello spans several full-size segments, which were retransmitted %u times and never "
+                      "acknowledged, while the small TCP handshake packets got through. A link with a smaller MTU drops them and "
+                      "the ICMP 'fragmentation needed' does not come back.", f->c->ch_retrans);
+            diag_text(d->fix, sizeof(d->fix), "Allow ICMP type 3 code 4 (IPv6: type 2) back to the client, or clamp the MSS on the router (iptables -t mangle ... TCPMSS --clamp-mss-to-pmtu).");
+        } else {
+            diag_text(d->summary, sizeof(d->summary), "the ClientHello was never acknowledged (retransmitted %u times)", f->c->ch_retrans);
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The TCP handshake worked, but the segment carrying the ClientHello was retransmitted and never acknowledged: "
+                      "something on the path drops it (a filter matching its content, or an MTU problem).");
+            diag_text(d->fix, sizeof(d->fix), "Capture on the server side: if the ClientHello never arrives, look for a filtering device on the path.");
+        }
+        ev_ch(d, f);
+        return true;
+    }
+    d = diag_add(v, "server_silent", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
+    diag_text(d->summary, sizeof(d->summary), "the server never answered the ClientHello");
+    diag_text(d->explanation, sizeof(d->explanation),
+              "The ClientHello (frame %llu) was %s, but no TLS byte came back before the %s. A server stuck or waiting for "
+              "something else (a PROXY protocol header, a plaintext greeting), or a device that swallows the hello, does this.",
+              (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0),
+              f->c->ch_acked_frame ? "acknowledged at TCP level" : "sent",
+              (f->cli_fin || f->cli_rst) ? "client gave up" : "capture ended");
+    diag_text(d->fix, sizeof(d->fix), "Check the server's process and its expectations (proxy_protocol on?); compare with a connection using another SNI.");
+    ev_ch(d, f);
+    if (f->c->ch_acked_frame)
+        diag_ev(d, f->c->ch_acked_frame, f->c->ch_acked_ts_ns, TD_FROM_SERVER, "ACK of the ClientHello");
+    add_close_ev(d, f);
+    return true;
+}
+
+static bool r_capture(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    if (f->hc->gaps == 0 && f->hs->gaps == 0)
+        return false;
+    d = diag_add(v, "capture_gap", TD_SEV_ERROR, TD_BY_CAPTURE, TD_CONF_HIGH);
+    diag_text(d->summary, sizeof(d->summary), "bytes are missing from the capture: the handshake cannot be read");
+    diag_text(d->explanation, sizeof(d->explanation), "The capture lost %u segment(s) of the client's and %u of the server's bytes (snaplen, drops on the capture host).",
+              f->hc->gaps, f->hs->gaps);
+    diag_text(d->fix, sizeof(d->fix), "Capture again with -s 0 and a bigger buffer (tcpdump -B 65536), or on a less loaded host.");
+    return true;
+}
+
+typedef bool (*rule_fn)(const struct facts *f, struct td_verdict *v);
+static const struct {
+    const char *name;
+    rule_fn fn;
+} failure_rules[] = {
+    {"transport", r_transport},
+    {"not_tls", r_not_tls},
+    {"alert_before_server_hello", r_alert_before_sh},
+    {"alert_after_server_hello", r_alert_after_sh},
+    {"tls13_inferred", r_tls13_inferred},
+    {"closed_without_alert", r_closed_without_alert},
+    {"server_silent", r_server_silent},
+    {"capture", r_capture},
+};
+
+/* ---- warnings on handshakes that worked ---- */
+
+static void warnings(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    char ver[16], cs[80];
+
+    if (f->sh == NULL)
+        return;
+    if (f->sh->selected_version <= 0x0302) {
+        d = diag_add(v, "obsolete_version", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH);
+        if (d) {
+            diag_text(d->summary, sizeof(d->summary), "%s negotiated: obsolete and refused by current clients",
+                      fmt_version(f->sh->selected_version, ver, sizeof(ver)));
+            diag_text(d->explanation, sizeof(d->explanation), "RFC 8996 deprecates TLS 1.0 and 1.1; browsers and OpenSSL 3 refuse them by default.");
+            diag_text(d->fix, sizeof(d->fix), "Enable TLS 1.2 and 1.3 on both sides (nginx: ssl_protocols TLSv1.2 TLSv1.3).");
+            diag_ev_event(d, f, f->sh_ev);
+        }
+    }
+    if (td_cipher_class(f->sh->cipher) == 2) {
+        d = diag_add(v, "weak_cipher", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH);
+        if (d) {
+            diag_text(d->summary, sizeof(d->summary), "weak cipher suite negotiated: %s", td_reg_fmt(TD_REG_CIPHER, f->sh->cipher, cs, sizeof(cs)));
+            diag_text(d->explanation, sizeof(d->explanation), "NULL, anonymous, export, RC4 and DES/3DES suites are broken or nearly so.");
+            diag_text(d->fix, sizeof(d->fix), "Remove the suite from the server (nginx: ssl_ciphers HIGH:!aNULL:!MD5:!3DES:!RC4).");
+            diag_ev_event(d, f, f->sh_ev);
+        }
+    }
+    if (f->ch != NULL && !f->ch->has_sni) {
+        d = diag_add(v, "no_sni", TD_SEV_WARNING, TD_BY_CLIENT, TD_CONF_HIGH);
+        if (d) {
+            diag_text(d->summary, sizeof(d->summary), "handshake without server_name (SNI)");
+            diag_text(d->explanation, sizeof(d->explanation), "The client did not say which name it wants; it got the server's default certificate. SNI-routing proxies and many CDNs refuse such hellos.");
+            diag_text(d->fix, sizeof(d->fix), "Connect by name (openssl s_client -servername NAME).");
+            ev_ch(d, f);
+        }
+    }
+    if (v->hs.hello_retry) {
+        d = diag_add(v, "hello_retry", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH);
+        if (d) {
+            diag_text(d->summary, sizeof(d->summary), "HelloRetryRequest: an extra round trip to agree on a key-exchange group");
+            diag_text(d->explanation, sizeof(d->explanation), "The client's key_share had no group the server wanted; the server asked again (frame %llu).",
+                      (unsigned long long)f->c->hrr.frame);
+            diag_text(d->fix, sizeof(d->fix), "Send a key share for the server's preferred group (usually X25519) first.");
+            diag_ev(d, f->c->hrr.frame, f->c->hrr.ts_ns, TD_FROM_SERVER, "HelloRetryRequest");
+        }
+    }
+    if (f->ch != NULL && !v->hs.resumed) {
+        bool offered = f->ch->has_psk || (f->ch->has_session_ticket && f->ch->session_ticket_len > 0) ||
+                       (!f->tls13 && f->ch->session_id_len > 0 && f->sh->session_id_len > 0 &&
+                        f->c->cert[f->sep].m != NULL);
+        if (offered && f->established) {
+            d = diag_add(v, "resumption_rejected", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_MEDIUM);
+            if (d) {
+                diag_text(d->summary, sizeof(d->summary), "the client offered to resume a session and got a full handshake");
+                diag_text(d->explanation, sizeof(d->explanation), "The ClientHello offered a %s, but the server did a full handshake (its cache or ticket key changed, or the session expired).",
+                          f->ch->has_psk ? "PSK" : f->ch->session_ticket_len ? "session ticket" : "session ID");
+                diag_text(d->fix, sizeof(d->fix), "Share the session cache / ticket keys across servers behind one name (nginx: ssl_session_cache shared:..., ssl_session_ticket_key).");
+                ev_ch(d, f);
+            }
+        }
+    }
+}
+
+static void handshake_kind(const struct facts *f, struct td_verdict *v)
+{
+    const struct td_conn *c = f->c;
+    struct td_handshake_kind *k = &v->hs;
+
+    k->hello_retry = c->hrr.m != NULL;
+    if (f->sh != NULL && f->ch != NULL) {
+        if (f->tls13) {
+            if (f->sh->has_psk) {
+                k->resumed = true;
+                k->resumption = TD_RES_PSK;
+            }
+            k->early_data = f->ch->has_early_data && k->resumed && f->hc->enc_records > 0 &&
+                            f->enc13_srv_before_cli == 0; /* refined by decryption */
+            k->round_trips = (uint8_t)(1 + (k->hello_retry ? 1 : 0));
+        } else {
+            bool sid_echo = f->ch->session_id_len > 0 && f->sh->session_id_len == f->ch->session_id_len &&
+                            memcmp(f->ch->session_id, f->sh->session_id, f->ch->session_id_len) == 0;
+            bool abbreviated = c->cert[f->sep].m == NULL && f->hs->ccs && c->ske.m == NULL && c->shd_frame == 0;
+            if (sid_echo || abbreviated) {
+                k->resumed = abbreviated || sid_echo;
+                k->resumption = (f->ch->has_session_ticket && f->ch->session_ticket_len > 0) ? TD_RES_TICKET : TD_RES_SESSION_ID;
+            }
+            k->round_trips = k->resumed ? 1 : 2;
+        }
+        k->mutual = c->cr.m != NULL && f->client_cert_sent;
+        if (f->tls13 && !k->mutual && f->enc13_cli_first != NULL && f->enc13_cli_flight >= 3 && f->enc13_cli_first->len >= 200)
+            k->mutual = true; /* a certificate-sized first record in the client's flight */
+        if (f->sh_ev != NULL && f->ch_ev != NULL) {
+            const struct td_event *chl = f->ch_ev;
+            if (c->ch2.m != NULL)
+                chl = NULL;
+            if (chl != NULL && f->sh_ev->ts_ns >= chl->ts_ns) {
+                k->has_think = true;
+                k->think_ns = f->sh_ev->ts_ns - chl->ts_ns;
+            }
+        }
+    }
+}
+
+void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o)
+{
+    struct facts f;
+    bool tls = c->half[0].tls || c->half[1].tls;
+    bool closed;
+
+    memset(v, 0, sizeof(*v));
+    facts_init(&f, c, o);
+    handshake_kind(&f, v);
+    closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;
+
+    if (!tls && f.any_payload) {
+        v->outcome = TD_OUT_NOT_TLS;
+        v->shown = false;
+        return;
+    }
+    v->shown = tls || (f.syn != NULL || f.synack != NULL);
+    if (tls && f.ch == NULL && f.sh == NULL && (f.hc->midstream || f.hs->midstream)) {
+        v->outcome = TD_OUT_PARTIAL;
+        return;
+    }
+    if (f.established) {
+        v->outcome = TD_OUT_OK;
+        warnings(&f, v);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(failure_rules) / sizeof(failure_rules[0]); i++) {
+        if (failure_rules[i].fn(&f, v)) {
+            v->outcome = TD_OUT_FAILED;
+            break;
+        }
+    }
+    if (v->num == 0) {
+        struct td_diagnosis *d;
+        if (!closed && f.ch != NULL) {
+            v->outcome = TD_OUT_INCOMPLETE;
+            d = diag_add(v, "capture_incomplete", TD_SEV_INFO, TD_BY_CAPTURE, TD_CONF_HIGH);
+            diag_text(d->summary, sizeof(d->summary), "the capture ends during the handshake");
+            diag_text(d->explanation, sizeof(d->explanation), "No failure signal and no completed handshake were captured: the connection was still open, or quiet, when the capture stopped.");
+            diag_text(d->fix, sizeof(d->fix), "Capture for longer, or start the capture before the client connects.");
+            add_close_ev(d, &f);
+            return;
+        }
+        if (!closed && f.ch == NULL) {
+            v->outcome = TD_OUT_INCOMPLETE;
+            return;
+        }
+        v->outcome = TD_OUT_FAILED;
+        d = diag_add(v, "unknown", TD_SEV_ERROR, TD_BY_UNKNOWN, TD_CONF_LOW);
+        diag_text(d->summary, sizeof(d->summary), "the handshake failed and nothing tlsdiag knows explains it");
+        diag_text(d->explanation, sizeof(d->explanation), "See the timeline; please report this capture.");
+        diag_text(d->fix, sizeof(d->fix), "Capture at both ends and compare.");
+        add_close_ev(d, &f);
+    }
+    /* a capture gap under another cause still matters */
+    if (v->outcome == TD_OUT_FAILED && strcmp(v->d[0].code, "capture_gap") != 0)
+        (void)0;
+}
