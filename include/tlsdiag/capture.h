@@ -116,6 +116,11 @@ struct td_filter *td_filter_new(const char *expr, char *err, size_t err_len);
 /* td_filter_match: true when the packet passes (or the filter cannot be
  * compiled for this link type, which is reported once through |err|). */
 bool td_filter_match(struct td_filter *f, const struct td_pkt *pkt);
+/* td_filter_take_error (addition): the message of a per-link-type compile
+ * failure (or of the link-type cache being full, 16 types), returned once
+ * after it happened and NULL otherwise, so the caller can report it; the
+ * string lives as long as |f|.  lib/ never prints. */
+const char *td_filter_take_error(struct td_filter *f);
 void td_filter_free(struct td_filter *f);
 
 /* ---- live capture through libpcap ---- */
@@ -126,6 +131,8 @@ struct td_live *td_live_open(const char *iface, const char *filter, int snaplen,
 int td_live_next(struct td_live *l, struct td_pkt *pkt);
 /* td_live_stats: packets received and dropped by the kernel */
 void td_live_stats(struct td_live *l, uint64_t *recv, uint64_t *drop);
+/* td_live_error (addition): what went wrong after td_live_next returned -1. */
+const struct td_input_error *td_live_error(const struct td_live *l);
 void td_live_close(struct td_live *l);
 
 #endif
