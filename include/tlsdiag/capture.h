@@ -59,6 +59,13 @@ struct td_reader;
  * is not pcap/pcapng. */
 struct td_reader *td_reader_open(const char *path, struct td_input_error *err);
 
+/* Reader caps (lib/capture/reader.c): a packet above TD_MAX_PACKET captured
+ * bytes, a pcapng block above 16 MiB, more than 1024 interfaces in a pcapng
+ * section are input errors with the offset of the record/block.  Frames are
+ * numbered over all packet blocks (EPB, SPB, obsolete PB) of all sections.
+ * pcapng timestamps honour if_tsresol (default microseconds) and
+ * if_tsoffset; Simple Packet Blocks have no timestamp (0).  */
+
 /* td_reader_next returns 1 with the next packet, 0 at a clean end of file,
  * -1 on bad input (truncated record, wrong block length, jumbo packet...):
  * then td_reader_error tells what and where; packets already returned stay
@@ -106,7 +113,13 @@ enum td_decode_res {
 
 /* td_decode_tcp walks link, VLAN, IPv4 (with options) or IPv6 (with
  * extension headers) and TCP headers of |pkt|.  |out->payload| is a view into
- * pkt->data. */
+ * pkt->data.  Anomaly offsets are offsets into pkt->data.
+ * TD_DEC_TCP may come with anomalies in |d| (documented leniency): an IP
+ * length beyond the frame's original length (IP_BAD_HEADER; the frame length
+ * is used, as Wireshark does) and bad TCP option framing on a SYN
+ * (TCP_BAD_HEADER).  An IP total/payload length of 0 (TCP segmentation
+ * offload on the capturing host) means "the captured bytes".  Fragments
+ * record IP_FRAGMENT; an IPv6 atomic fragment (RFC 6946) is decoded. */
 enum td_decode_res td_decode_tcp(struct td_tcp_pkt *out, const struct td_pkt *pkt, struct td_diag *d);
 
 /* ---- BPF filter through libpcap, compiled per link type on first use ---- */
@@ -116,6 +129,11 @@ struct td_filter *td_filter_new(const char *expr, char *err, size_t err_len);
 /* td_filter_match: true when the packet passes (or the filter cannot be
  * compiled for this link type, which is reported once through |err|). */
 bool td_filter_match(struct td_filter *f, const struct td_pkt *pkt);
+/* td_filter_take_error (addition): the message of a per-link-type compile
+ * failure (or of the link-type cache being full, 16 types), returned once
+ * after it happened and NULL otherwise, so the caller can report it; the
+ * string lives as long as |f|.  lib/ never prints. */
+const char *td_filter_take_error(struct td_filter *f);
 void td_filter_free(struct td_filter *f);
 
 /* ---- live capture through libpcap ---- */
@@ -126,6 +144,8 @@ struct td_live *td_live_open(const char *iface, const char *filter, int snaplen,
 int td_live_next(struct td_live *l, struct td_pkt *pkt);
 /* td_live_stats: packets received and dropped by the kernel */
 void td_live_stats(struct td_live *l, uint64_t *recv, uint64_t *drop);
+/* td_live_error (addition): what went wrong after td_live_next returned -1. */
+const struct td_input_error *td_live_error(const struct td_live *l);
 void td_live_close(struct td_live *l);
 
 #endif

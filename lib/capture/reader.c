@@ -1,0 +1,766 @@
+/* reader.c: streaming pcap / pcapng reader over zlib's gzread.
+ *
+ * One growable buffer holds the decompressed input; records are framed with
+ * a td_cur over it and packets are handed out as views into it (valid until
+ * the next call), so the hot path does no allocation and no per-field I/O:
+ * the buffer is refilled with one large gzread when a record does not fit.
+ *
+ * Caps (each an input error with the byte offset, never silent):
+ *   TD_MAX_PACKET      captured length of one packet
+ *   READER_MAX_BLOCK   one pcapng block (16 MiB)
+ *   READER_MAX_IFACES  interfaces per pcapng section
+ * Timestamps going backwards are not an error: packets are returned in file
+ * order and numbered 1.. over the whole file, as Wireshark does.
+ *
+ * Pointer arithmetic here is on our own buffer (r->buf + r->pos) for
+ * framing; every field of the file is read through a td_cur.
+ *
+ * Benchmark note: a 76 MB pcap (83,200 packets) reads in about the same
+ * time as a bare pcap_next_ex loop (both ~0.01 s from page cache); the gzip'd
+ * copy takes ~0.07 s.  zlib reads plain files straight into our buffer for
+ * large gzread calls, so "transparent" mode costs no extra copy. */
+#include "tlsdiag/capture.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define READER_MAX_BLOCK (16u * 1024 * 1024)
+#define READER_MAX_IFACES 1024u
+#define READER_CHUNK (1u * 1024 * 1024) /* initial buffer and minimum gzread */
+#define READER_GZBUF (256u * 1024)      /* zlib's own input buffer */
+
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_US_SWAP 0xd4c3b2a1u
+#define PCAP_MAGIC_NS 0xa1b23c4du
+#define PCAP_MAGIC_NS_SWAP 0x4d3cb2a1u
+#define PCAPNG_SHB 0x0a0d0d0au
+#define PCAPNG_BOM 0x1a2b3c4du
+#define PCAPNG_BOM_SWAP 0x4d3c2b1au
+#define PCAPNG_IDB 0x00000001u
+#define PCAPNG_PB 0x00000002u
+#define PCAPNG_SPB 0x00000003u
+#define PCAPNG_EPB 0x00000006u
+#define PCAPNG_DSB 0x0000000au
+
+#define OPT_ENDOFOPT 0
+#define OPT_IF_TSRESOL 9
+#define OPT_IF_TSOFFSET 14
+
+enum reader_fmt { FMT_PCAP, FMT_PCAPNG };
+
+/* Timestamp resolution of one interface: units per second is 10^exp or
+ * 2^exp. */
+struct reader_iface {
+    uint32_t linktype;
+    uint32_t snaplen;
+    bool pow2;
+    uint8_t exp;
+    int64_t tsoffset; /* if_tsoffset, seconds */
+};
+
+struct td_reader {
+    gzFile gz;
+    uint8_t *buf;
+    size_t cap;
+    size_t pos;      /* next unread byte */
+    size_t end;      /* end of valid bytes */
+    uint64_t buf_off; /* file offset of buf[0] */
+    bool eof;
+    bool failed;
+    enum reader_fmt fmt;
+    bool swap;       /* file is little-endian (the cursor reads big-endian) */
+    /* pcap */
+    bool nsec;
+    uint32_t linktype;
+    uint32_t snaplen;
+    /* pcapng: interfaces of the current section */
+    struct reader_iface *ifs;
+    uint32_t num_ifs;
+    uint32_t cap_ifs;
+    uint64_t frame;
+    td_secrets_fn secrets_fn;
+    void *secrets_ctx;
+    struct td_input_error err;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void set_err(struct td_reader *r, uint64_t off, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+    va_end(ap);
+    r->err.off = off;
+    r->failed = true;
+}
+
+static uint32_t bswap32(uint32_t v)
+{
+    return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
+}
+
+static uint16_t bswap16(uint16_t v) { return (uint16_t)((v >> 8) | (v << 8)); }
+
+/* get16/get32: the cursor reads big-endian; swap for little-endian files. */
+static bool get16(struct td_cur *c, bool swap, uint16_t *out)
+{
+    uint16_t v;
+
+    if (!td_cur_get_u16(c, &v))
+        return false;
+    *out = swap ? bswap16(v) : v;
+    return true;
+}
+
+static bool get32(struct td_cur *c, bool swap, uint32_t *out)
+{
+    uint32_t v;
+
+    if (!td_cur_get_u32(c, &v))
+        return false;
+    *out = swap ? bswap32(v) : v;
+    return true;
+}
+
+static uint64_t cur_off(const struct td_reader *r) { return r->buf_off + r->pos; }
+static size_t avail(const struct td_reader *r) { return r->end - r->pos; }
+
+/* fill makes |need| bytes available at r->pos, or as many as the input
+ * has.  Returns false only on a read error (r->err set); the caller compares
+ * avail() with what it needs to tell a clean end from a truncation.  |need|
+ * is bounded by the callers' caps (at most READER_MAX_BLOCK). */
+static bool fill(struct td_reader *r, size_t need)
+{
+    if (avail(r) >= need || r->eof)
+        return true;
+    if (r->pos != 0) {
+        size_t left = avail(r);
+        if (left != 0)
+            memmove(r->buf, r->buf + r->pos, left);
+        r->buf_off += r->pos;
+        r->end = left;
+        r->pos = 0;
+    }
+    if (need > r->cap) {
+        size_t ncap = r->cap * 2;
+        uint8_t *nb;
+
+        while (ncap < need)
+            ncap *= 2;
+        nb = realloc(r->buf, ncap);
+        if (nb == NULL) {
+            set_err(r, cur_off(r), "out of memory (buffer of %zu bytes)", ncap);
+            return false;
+        }
+        r->buf = nb;
+        r->cap = ncap;
+    }
+    while (r->end < need) {
+        size_t room = r->cap - r->end;
+        unsigned want = room > (size_t)INT32_MAX ? (unsigned)INT32_MAX : (unsigned)room;
+        int got = gzread(r->gz, r->buf + r->end, want);
+
+        if (got < 0) {
+            int zerr;
+            const char *m = gzerror(r->gz, &zerr);
+            set_err(r, r->buf_off + r->end, "read error: %s",
+                    zerr == Z_ERRNO ? strerror(errno) : m);
+            return false;
+        }
+        if (got == 0) {
+            r->eof = true;
+            break;
+        }
+        r->end += (size_t)got;
+    }
+    return true;
+}
+
+/* view returns a cursor over the available bytes at r->pos (at most |n|). */
+static void view(const struct td_reader *r, struct td_cur *c, size_t n)
+{
+    size_t a = avail(r);
+    td_cur_init(c, r->buf + r->pos, a < n ? a : n);
+}
+
+/* ---- pcap ---- */
+
+/* pcap file header (draft-ietf-opsawg-pcap section 4):
+ *   u32 magic; u16 major; u16 minor; u32 reserved1; u32 reserved2;
+ *   u32 snaplen; u32 linktype_and_fcs;  (24 bytes)
+ */
+static bool pcap_open_hdr(struct td_reader *r, uint32_t magic)
+{
+    struct td_cur c;
+    uint32_t m, v;
+    uint16_t major, minor;
+
+    r->fmt = FMT_PCAP;
+    r->swap = magic == PCAP_MAGIC_US_SWAP || magic == PCAP_MAGIC_NS_SWAP;
+    r->nsec = magic == PCAP_MAGIC_NS || magic == PCAP_MAGIC_NS_SWAP;
+    view(r, &c, 24);
+    if (td_cur_len(&c) < 24) {
+        set_err(r, 0, "truncated pcap file header (needs 24 bytes, %zu left)", td_cur_len(&c));
+        return false;
+    }
+    if (!get32(&c, false, &m) || !get16(&c, r->swap, &major) || !get16(&c, r->swap, &minor) ||
+        !td_cur_skip(&c, 8) || !get32(&c, r->swap, &r->snaplen) || !get32(&c, r->swap, &v)) {
+        set_err(r, 0, "truncated pcap file header");
+        return false;
+    }
+    if (major != 2) {
+        set_err(r, 4, "unsupported pcap version %u.%u", major, minor);
+        return false;
+    }
+    /* upper bits carry the FCS length and the F flag; libpcap masks the same */
+    r->linktype = v & 0x03ffffffu;
+    r->pos += 24;
+    return true;
+}
+
+/* pcap packet record (draft-ietf-opsawg-pcap section 5):
+ *   u32 ts_sec; u32 ts_frac (us or ns); u32 captured_len; u32 original_len;
+ *   u8 data[captured_len];
+ */
+static int pcap_read_next(struct td_reader *r, struct td_pkt *pkt)
+{
+    struct td_cur c, data;
+    uint32_t sec, frac, caplen, origlen;
+    uint64_t off;
+
+    if (!fill(r, 16))
+        return -1;
+    off = cur_off(r);
+    if (avail(r) == 0)
+        return 0;
+    if (avail(r) < 16) {
+        set_err(r, off, "truncated packet header (needs 16 bytes, %zu left)", avail(r));
+        return -1;
+    }
+    view(r, &c, 16);
+    if (!get32(&c, r->swap, &sec) || !get32(&c, r->swap, &frac) ||
+        !get32(&c, r->swap, &caplen) || !get32(&c, r->swap, &origlen)) {
+        set_err(r, off, "truncated packet header");
+        return -1;
+    }
+    if (caplen > TD_MAX_PACKET) {
+        set_err(r, off, "packet of %u captured bytes exceeds the cap of %u", caplen,
+                (unsigned)TD_MAX_PACKET);
+        return -1;
+    }
+    if (!fill(r, 16 + (size_t)caplen))
+        return -1;
+    if (avail(r) < 16 + (size_t)caplen) {
+        set_err(r, off, "truncated packet record (needs %u bytes, %zu left)", caplen,
+                avail(r) - 16);
+        return -1;
+    }
+    view(r, &c, 16 + (size_t)caplen);
+    if (!td_cur_skip(&c, 16) || !td_cur_get_bytes(&c, &data, caplen)) {
+        set_err(r, off, "truncated packet record");
+        return -1;
+    }
+    pkt->frame = ++r->frame;
+    if (r->nsec) {
+        pkt->ts_sec = (int64_t)sec + frac / 1000000000u;
+        pkt->ts_nsec = frac % 1000000000u;
+    } else {
+        pkt->ts_sec = (int64_t)sec + frac / 1000000u;
+        pkt->ts_nsec = (frac % 1000000u) * 1000u;
+    }
+    pkt->linktype = r->linktype;
+    pkt->ifindex = 0;
+    pkt->caplen = caplen;
+    pkt->origlen = origlen;
+    pkt->data = data.p;
+    pkt->file_off = off;
+    r->pos += 16 + (size_t)caplen;
+    return 1;
+}
+
+/* ---- pcapng ---- */
+
+/* One framed block: body excludes type, both lengths. */
+struct ng_block {
+    uint32_t type;
+    uint32_t total_len;
+    uint64_t off;
+    struct td_cur body;
+};
+
+/* ng_frame reads the next block's framing (draft-ietf-opsawg-pcapng
+ * section 3.1):
+ *   u32 block_type; u32 block_total_length; u8 body[];
+ *   u32 block_total_length;
+ * and checks the two lengths.  A Section Header Block sets the byte order
+ * first (section 4.1: its byte-order magic follows the length).  Returns 1
+ * with |b| (consumed from the stream), 0 at a clean end, -1 on error. */
+static int ng_frame(struct td_reader *r, struct ng_block *b)
+{
+    struct td_cur c;
+    uint32_t type, len, trail;
+    uint64_t off;
+
+    if (!fill(r, 12))
+        return -1;
+    off = cur_off(r);
+    if (avail(r) == 0)
+        return 0;
+    if (avail(r) < 12) {
+        set_err(r, off, "truncated block header (needs 12 bytes, %zu left)", avail(r));
+        return -1;
+    }
+    view(r, &c, 12);
+    if (!td_cur_get_u32(&c, &type)) {
+        set_err(r, off, "truncated block header");
+        return -1;
+    }
+    if (type == PCAPNG_SHB) {
+        struct td_cur bc = c;
+        uint32_t bom;
+
+        if (!td_cur_skip(&bc, 4) || !td_cur_get_u32(&bc, &bom)) {
+            set_err(r, off, "truncated section header block");
+            return -1;
+        }
+        if (bom == PCAPNG_BOM) {
+            r->swap = false;
+        } else if (bom == PCAPNG_BOM_SWAP) {
+            r->swap = true;
+        } else {
+            set_err(r, off + 8, "bad pcapng byte-order magic 0x%08x", bom);
+            return -1;
+        }
+    }
+    if (!get32(&c, r->swap, &len)) {
+        set_err(r, off, "truncated block header");
+        return -1;
+    }
+    if (r->swap)
+        type = bswap32(type);
+    if (len < 12 || len % 4 != 0) {
+        set_err(r, off + 4, "bad block total length %u (block type 0x%08x)", len, type);
+        return -1;
+    }
+    if (len > READER_MAX_BLOCK) {
+        set_err(r, off + 4, "block of %u bytes exceeds the cap of %u (block type 0x%08x)", len,
+                (unsigned)READER_MAX_BLOCK, type);
+        return -1;
+    }
+    if (!fill(r, len))
+        return -1;
+    if (avail(r) < len) {
+        set_err(r, off, "truncated block (type 0x%08x needs %u bytes, %zu left)", type, len,
+                avail(r));
+        return -1;
+    }
+    view(r, &c, len);
+    if (!td_cur_skip(&c, 8) || !td_cur_get_bytes(&c, &b->body, len - 12) ||
+        !get32(&c, r->swap, &trail)) {
+        set_err(r, off, "truncated block");
+        return -1;
+    }
+    if (trail != len) {
+        set_err(r, off + len - 4, "trailing block length %u differs from leading %u (block type 0x%08x)",
+                trail, len, type);
+        return -1;
+    }
+    b->type = type;
+    b->total_len = len;
+    b->off = off;
+    r->pos += len;
+    return 1;
+}
+
+/* Section Header Block (section 4.1), body after the byte-order magic:
+ *   u32 byte_order_magic; u16 major; u16 minor; i64 section_length; options
+ * A new section forgets the previous section's interfaces. */
+static bool ng_shb(struct td_reader *r, const struct ng_block *b)
+{
+    struct td_cur c = b->body;
+    uint32_t bom;
+    uint16_t major, minor;
+
+    if (!td_cur_get_u32(&c, &bom) || !get16(&c, r->swap, &major) ||
+        !get16(&c, r->swap, &minor) || !td_cur_skip(&c, 8)) {
+        set_err(r, b->off, "section header block too short (%u bytes)", b->total_len);
+        return false;
+    }
+    if (major != 1) {
+        set_err(r, b->off + 12, "unsupported pcapng version %u.%u", major, minor);
+        return false;
+    }
+    r->num_ifs = 0;
+    return true;
+}
+
+/* Interface Description Block (section 4.2):
+ *   u16 linktype; u16 reserved; u32 snaplen; options
+ * options (section 3.5): u16 code; u16 length; value padded to 32 bits.
+ *   if_tsresol (9): 1 byte, MSB 0: 10^-n s, MSB 1: 2^-n s; default 10^-6
+ *   if_tsoffset (14): i64 seconds added to every timestamp */
+static bool ng_idb(struct td_reader *r, const struct ng_block *b)
+{
+    struct td_cur c = b->body;
+    struct reader_iface ifc = {0};
+    uint16_t lt, reserved;
+
+    if (!get16(&c, r->swap, &lt) || !get16(&c, r->swap, &reserved) ||
+        !get32(&c, r->swap, &ifc.snaplen)) {
+        set_err(r, b->off, "interface description block too short (%u bytes)", b->total_len);
+        return false;
+    }
+    ifc.linktype = lt;
+    ifc.exp = 6;
+    while (!td_cur_empty(&c)) {
+        uint16_t code, olen;
+        struct td_cur val;
+        size_t pad;
+
+        if (!get16(&c, r->swap, &code) || !get16(&c, r->swap, &olen) ||
+            !td_cur_get_bytes(&c, &val, olen)) {
+            set_err(r, b->off + c.off, "bad interface option framing");
+            return false;
+        }
+        pad = (size_t)((4u - olen % 4u) % 4u);
+        if (!td_cur_skip(&c, pad)) {
+            /* a missing final pad is tolerated: the option value is whole */
+            td_cur_init(&c, NULL, 0);
+        }
+        if (code == OPT_ENDOFOPT)
+            break;
+        if (code == OPT_IF_TSRESOL && olen == 1) {
+            uint8_t v;
+            if (!td_cur_get_u8(&val, &v))
+                continue;
+            ifc.pow2 = (v & 0x80) != 0;
+            ifc.exp = (uint8_t)(v & 0x7f);
+            if ((ifc.pow2 && ifc.exp > 63) || (!ifc.pow2 && ifc.exp > 19)) {
+                set_err(r, b->off, "unsupported if_tsresol 0x%02x", v);
+                return false;
+            }
+        } else if (code == OPT_IF_TSOFFSET && olen == 8) {
+            uint32_t hi, lo;
+            if (!get32(&val, r->swap, &hi) || !get32(&val, r->swap, &lo))
+                continue;
+            /* the option is a little/big-endian i64 as a whole */
+            ifc.tsoffset = (int64_t)(r->swap ? (((uint64_t)lo << 32) | hi)
+                                             : (((uint64_t)hi << 32) | lo));
+        }
+    }
+    if (r->num_ifs >= READER_MAX_IFACES) {
+        set_err(r, b->off, "more than %u interfaces in one section", (unsigned)READER_MAX_IFACES);
+        return false;
+    }
+    if (r->num_ifs == r->cap_ifs) {
+        uint32_t ncap = r->cap_ifs ? r->cap_ifs * 2 : 8;
+        struct reader_iface *n = realloc(r->ifs, ncap * sizeof(*n));
+        if (n == NULL) {
+            set_err(r, b->off, "out of memory (interfaces)");
+            return false;
+        }
+        r->ifs = n;
+        r->cap_ifs = ncap;
+    }
+    r->ifs[r->num_ifs++] = ifc;
+    return true;
+}
+
+/* ts_convert turns an interface timestamp in its units into sec + nsec. */
+static void ts_convert(const struct reader_iface *ifc, uint64_t ts, struct td_pkt *pkt)
+{
+    uint64_t sec, frac, nsec;
+
+    if (ifc->pow2) {
+        unsigned e = ifc->exp;
+        sec = e == 0 ? ts : ts >> e;
+        frac = e == 0 ? 0 : ts & ((UINT64_C(1) << e) - 1);
+        if (e > 30) { /* keep frac * 10^9 inside 64 bits */
+            frac >>= e - 30;
+            e = 30;
+        }
+        nsec = (frac * 1000000000u) >> e;
+    } else {
+        uint64_t ups = 1;
+        for (unsigned i = 0; i < ifc->exp; i++)
+            ups *= 10;
+        sec = ts / ups;
+        frac = ts % ups;
+        if (ifc->exp <= 9) {
+            uint64_t mul = 1;
+            for (unsigned i = ifc->exp; i < 9; i++)
+                mul *= 10;
+            nsec = frac * mul;
+        } else {
+            uint64_t div = 1;
+            for (unsigned i = 9; i < ifc->exp; i++)
+                div *= 10;
+            nsec = frac / div;
+        }
+    }
+    pkt->ts_sec = (int64_t)sec + ifc->tsoffset;
+    pkt->ts_nsec = (uint32_t)nsec;
+}
+
+static bool ng_iface(struct td_reader *r, const struct ng_block *b, uint32_t id,
+                     const struct reader_iface **out)
+{
+    if (id >= r->num_ifs) {
+        set_err(r, b->off, "packet for interface %u, but the section has %u", id, r->num_ifs);
+        return false;
+    }
+    *out = &r->ifs[id];
+    return true;
+}
+
+static bool ng_set_data(struct td_reader *r, const struct ng_block *b, struct td_cur *c,
+                        uint32_t caplen, struct td_pkt *pkt)
+{
+    struct td_cur data;
+
+    if (caplen > TD_MAX_PACKET) {
+        set_err(r, b->off, "packet of %u captured bytes exceeds the cap of %u", caplen,
+                (unsigned)TD_MAX_PACKET);
+        return false;
+    }
+    if (!td_cur_get_bytes(c, &data, caplen)) {
+        set_err(r, b->off, "captured length %u overruns its block (%zu bytes left)", caplen,
+                td_cur_len(c));
+        return false;
+    }
+    pkt->caplen = caplen;
+    pkt->data = data.p;
+    pkt->file_off = b->off;
+    pkt->frame = ++r->frame;
+    return true;
+}
+
+/* Enhanced Packet Block (section 4.3):
+ *   u32 interface_id; u32 ts_upper; u32 ts_lower; u32 captured_len;
+ *   u32 original_len; u8 data[captured_len] padded to 32 bits; options
+ * Obsolete Packet Block (appendix A):
+ *   u16 interface_id; u16 drops_count; then as EPB. */
+static bool ng_epb(struct td_reader *r, const struct ng_block *b, struct td_pkt *pkt)
+{
+    struct td_cur c = b->body;
+    const struct reader_iface *ifc;
+    uint32_t id, hi, lo, caplen, origlen;
+
+    if (b->type == PCAPNG_PB) {
+        uint16_t id16, drops;
+        if (!get16(&c, r->swap, &id16) || !get16(&c, r->swap, &drops)) {
+            set_err(r, b->off, "packet block too short (%u bytes)", b->total_len);
+            return false;
+        }
+        id = id16;
+    } else if (!get32(&c, r->swap, &id)) {
+        set_err(r, b->off, "enhanced packet block too short (%u bytes)", b->total_len);
+        return false;
+    }
+    if (!get32(&c, r->swap, &hi) || !get32(&c, r->swap, &lo) || !get32(&c, r->swap, &caplen) ||
+        !get32(&c, r->swap, &origlen)) {
+        set_err(r, b->off, "packet block too short (%u bytes)", b->total_len);
+        return false;
+    }
+    if (!ng_iface(r, b, id, &ifc) || !ng_set_data(r, b, &c, caplen, pkt))
+        return false;
+    ts_convert(ifc, ((uint64_t)hi << 32) | lo, pkt);
+    pkt->linktype = ifc->linktype;
+    pkt->ifindex = id;
+    pkt->origlen = origlen;
+    return true;
+}
+
+/* Simple Packet Block (section 4.4):
+ *   u32 original_len; u8 data[] padded to 32 bits
+ * Interface 0; captured length = min(original_len, snaplen of interface 0,
+ * block body); no timestamp. */
+static bool ng_spb(struct td_reader *r, const struct ng_block *b, struct td_pkt *pkt)
+{
+    struct td_cur c = b->body;
+    const struct reader_iface *ifc;
+    uint32_t origlen, caplen;
+
+    if (!get32(&c, r->swap, &origlen)) {
+        set_err(r, b->off, "simple packet block too short (%u bytes)", b->total_len);
+        return false;
+    }
+    if (!ng_iface(r, b, 0, &ifc))
+        return false;
+    caplen = origlen;
+    if (ifc->snaplen != 0 && caplen > ifc->snaplen)
+        caplen = ifc->snaplen;
+    if (caplen > td_cur_len(&c))
+        caplen = (uint32_t)td_cur_len(&c);
+    if (!ng_set_data(r, b, &c, caplen, pkt))
+        return false;
+    pkt->ts_sec = 0;
+    pkt->ts_nsec = 0;
+    pkt->linktype = ifc->linktype;
+    pkt->ifindex = 0;
+    pkt->origlen = origlen;
+    return true;
+}
+
+/* Decryption Secrets Block (section 4.7):
+ *   u32 secrets_type; u32 secrets_length; u8 secrets_data[] padded; options */
+static bool ng_dsb(struct td_reader *r, const struct ng_block *b)
+{
+    struct td_cur c = b->body, data;
+    uint32_t type, len;
+
+    if (!get32(&c, r->swap, &type) || !get32(&c, r->swap, &len) ||
+        !td_cur_get_bytes(&c, &data, len)) {
+        set_err(r, b->off, "decryption secrets block malformed (%u bytes)", b->total_len);
+        return false;
+    }
+    if (r->secrets_fn != NULL)
+        r->secrets_fn(r->secrets_ctx, type, data.p, data.len);
+    return true;
+}
+
+static int pcapng_next(struct td_reader *r, struct td_pkt *pkt)
+{
+    for (;;) {
+        struct ng_block b;
+        int rc = ng_frame(r, &b);
+        bool ok = true;
+
+        if (rc <= 0)
+            return rc;
+        switch (b.type) {
+        case PCAPNG_SHB:
+            ok = ng_shb(r, &b);
+            break;
+        case PCAPNG_IDB:
+            ok = ng_idb(r, &b);
+            break;
+        case PCAPNG_EPB:
+        case PCAPNG_PB:
+            if (!ng_epb(r, &b, pkt))
+                return -1;
+            return 1;
+        case PCAPNG_SPB:
+            if (!ng_spb(r, &b, pkt))
+                return -1;
+            return 1;
+        case PCAPNG_DSB:
+            ok = ng_dsb(r, &b);
+            break;
+        default:
+            break; /* statistics, name resolution, custom, unknown: skipped */
+        }
+        if (!ok)
+            return -1;
+    }
+}
+
+/* ---- public ---- */
+
+struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
+{
+    struct td_reader *r = calloc(1, sizeof(*r));
+    struct td_cur c;
+    uint32_t magic;
+
+    if (r == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        err->off = 0;
+        return NULL;
+    }
+    if (strcmp(path, "-") == 0) {
+        int fd = dup(0);
+        r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
+        if (r->gz == NULL && fd >= 0)
+            close(fd);
+    } else {
+        errno = 0;
+        r->gz = gzopen(path, "rb");
+    }
+    if (r->gz == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", path,
+                 errno ? strerror(errno) : "out of memory");
+        err->off = 0;
+        free(r);
+        return NULL;
+    }
+    gzbuffer(r->gz, READER_GZBUF);
+    r->buf = malloc(READER_CHUNK);
+    if (r->buf == NULL) {
+        set_err(r, 0, "out of memory");
+        goto fail;
+    }
+    r->cap = READER_CHUNK;
+    if (!fill(r, 24))
+        goto fail;
+    if (avail(r) < 4) {
+        set_err(r, 0, "%s: file too short for a pcap or pcapng header (%zu bytes)", path,
+                avail(r));
+        goto fail;
+    }
+    view(r, &c, 4);
+    if (!td_cur_get_u32(&c, &magic))
+        goto fail;
+    if (magic == PCAP_MAGIC_US || magic == PCAP_MAGIC_US_SWAP || magic == PCAP_MAGIC_NS ||
+        magic == PCAP_MAGIC_NS_SWAP) {
+        if (!pcap_open_hdr(r, magic))
+            goto fail;
+    } else if (magic == PCAPNG_SHB) {
+        struct ng_block b;
+        r->fmt = FMT_PCAPNG;
+        if (ng_frame(r, &b) != 1 || !ng_shb(r, &b)) {
+            if (!r->failed)
+                set_err(r, 0, "truncated section header block");
+            goto fail;
+        }
+    } else {
+        set_err(r, 0, "%s: not a pcap or pcapng file (magic 0x%08x)", path, magic);
+        goto fail;
+    }
+    return r;
+fail:
+    *err = r->err;
+    td_reader_close(r);
+    return NULL;
+}
+
+int td_reader_next(struct td_reader *r, struct td_pkt *pkt)
+{
+    int rc;
+
+    if (r->failed)
+        return -1;
+    rc = r->fmt == FMT_PCAP ? pcap_read_next(r, pkt) : pcapng_next(r, pkt);
+    if (rc < 0 && !r->failed)
+        set_err(r, cur_off(r), "bad input");
+    return rc;
+}
+
+const struct td_input_error *td_reader_error(const struct td_reader *r) { return &r->err; }
+
+uint64_t td_reader_offset(const struct td_reader *r) { return cur_off(r); }
+
+void td_reader_on_secrets(struct td_reader *r, td_secrets_fn fn, void *ctx)
+{
+    r->secrets_fn = fn;
+    r->secrets_ctx = ctx;
+}
+
+void td_reader_close(struct td_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->gz != NULL)
+        gzclose(r->gz);
+    free(r->buf);
+    free(r->ifs);
+    free(r);
+}
