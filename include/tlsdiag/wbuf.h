@@ -1,0 +1,36 @@
+/* wbuf.h: the one buffered writer all output goes through (lib/util).
+ * lib/ never prints: the owner (src/) supplies the sink that flushes. */
+#ifndef TLSDIAG_WBUF_H
+#define TLSDIAG_WBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TD_WBUF_SIZE (64 * 1024)
+
+typedef void (*td_flush_fn)(void *ctx, const char *p, size_t n);
+
+struct td_wbuf {
+    td_flush_fn flush;
+    void *ctx;
+    size_t n;
+    char buf[TD_WBUF_SIZE];
+};
+
+void td_wb_init(struct td_wbuf *w, td_flush_fn flush, void *ctx);
+void td_wb_flush(struct td_wbuf *w);
+void td_wb_put(struct td_wbuf *w, const char *p, size_t n);
+void td_wb_puts(struct td_wbuf *w, const char *s);
+void td_wb_putc(struct td_wbuf *w, char c);
+/* td_wb_printf: output longer than the buffer is truncated (never overrun). */
+void td_wb_printf(struct td_wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* td_wb_json_str writes |n| bytes as a JSON string: quotes, escapes control
+ * characters, and replaces invalid UTF-8 by U+FFFD.  Peer bytes are escaped
+ * here, at render time, never at parse time. */
+void td_wb_json_str(struct td_wbuf *w, const char *p, size_t n);
+void td_wb_json_cstr(struct td_wbuf *w, const char *s); /* NULL -> null */
+/* td_wb_text_str writes |n| bytes for a terminal: non-printable bytes as \xNN */
+void td_wb_text_str(struct td_wbuf *w, const char *p, size_t n);
+
+#endif

@@ -1,0 +1,161 @@
+/* correlate.c: causes that only the other connections of a capture prove.
+ *   - no-SNI hellos closed while SNI hellos to the same address succeed
+ *     -> sni_required (high);
+ *   - one SNI reset while other names to the same server pass
+ *     -> middlebox_reset;
+ *   - one SNI answered by silence while other names pass -> middlebox_drop.
+ * The store is bounded (TD_CORR_MAX entries, oldest kept); past the cap,
+ * later connections are still revised against what was kept. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "facts.h"
+
+#define TD_CORR_MAX 262144u
+
+struct corr_ent {
+    uint64_t id;
+    uint64_t frame;
+    int64_t ts_ns;
+    uint8_t ipver;
+    uint8_t srv[16];
+    uint16_t port;
+    bool has_sni;
+    bool got_sh;           /* the server answered with a ServerHello */
+    char sni[64];
+};
+
+struct td_corr {
+    struct corr_ent *e;
+    size_t n, cap;
+};
+
+struct td_corr *td_corr_new(void) { return calloc(1, sizeof(struct td_corr)); }
+
+void td_corr_free(struct td_corr *k)
+{
+    if (k == NULL)
+        return;
+    free(k->e);
+    free(k);
+}
+
+void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v)
+{
+    struct corr_ent *e;
+    uint8_t s = (uint8_t)(1 - c->client);
+
+    (void)v;
+    if (k == NULL || c->ch.m == NULL || k->n >= TD_CORR_MAX)
+        return;
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 256;
+        struct corr_ent *ne = realloc(k->e, ncap * sizeof(*ne));
+        if (ne == NULL)
+            return;
+        k->e = ne;
+        k->cap = ncap;
+    }
+    e = &k->e[k->n++];
+    memset(e, 0, sizeof(*e));
+    e->id = c->id;
+    e->frame = c->ch.frame;
+    e->ts_ns = c->ch.ts_ns;
+    e->ipver = c->ipver;
+    memcpy(e->srv, c->addr[s], 16);
+    e->port = c->port[s];
+    e->has_sni = c->ch.m->has_sni;
+    e->got_sh = c->sh.m != NULL || c->hrr.m != NULL;
+    {
+        size_t n = strnlen(c->ch.m->sni, sizeof(e->sni) - 1);
+        memcpy(e->sni, c->ch.m->sni, n);
+        e->sni[n] = 0;
+    }
+}
+
+static const struct corr_ent *find_control(const struct td_corr *k, const struct td_conn *c, int want)
+{
+    /* want 0: any SNI that got a ServerHello; 1: a different SNI that did */
+    uint8_t s = (uint8_t)(1 - c->client);
+    const struct td_client_hello *ch = c->ch.m;
+    for (size_t i = 0; i < k->n; i++) {
+        const struct corr_ent *e = &k->e[i];
+        if (e->id == c->id || !e->got_sh || !e->has_sni || e->ipver != c->ipver || e->port != c->port[s] ||
+            memcmp(e->srv, c->addr[s], 16) != 0)
+            continue;
+        if (want == 1 && strncmp(e->sni, ch->sni, sizeof(e->sni) - 1) == 0)
+            continue;
+        return e;
+    }
+    return NULL;
+}
+
+static void replace_primary(struct td_verdict *v, const char *code, enum td_by by, enum td_confidence conf)
+{
+    struct td_diagnosis *d = &v->d[0];
+    d->code = code;
+    d->by = by;
+    d->confidence = conf;
+}
+
+void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v)
+{
+    const struct td_client_hello *ch = c->ch.m;
+    const struct corr_ent *ctl;
+    struct td_diagnosis *d;
+    char old[768];
+    const char *p;
+
+    if (k == NULL || ch == NULL || v->outcome != TD_OUT_FAILED || v->num == 0 || c->sh.m != NULL)
+        return;
+    d = &v->d[0];
+    p = d->code;
+    if (!ch->has_sni) {
+        if (strcmp(p, "closed_by_server") != 0 && strcmp(p, "reset_by_server") != 0 && strcmp(p, "sni_required") != 0 &&
+            strcmp(p, "server_silent") != 0)
+            return;
+        ctl = find_control(k, c, 0);
+        if (ctl == NULL)
+            return;
+        snprintf(old, sizeof(old), "%s", d->explanation);
+        replace_primary(v, "sni_required", TD_BY_SERVER, TD_CONF_HIGH);
+        diag_text(d->summary, sizeof(d->summary), "the server needs SNI: this hello had none, while connection #%llu with SNI \"%s\" got a ServerHello",
+                  (unsigned long long)ctl->id, ctl->sni);
+        diag_text(d->explanation, sizeof(d->explanation), "%s Connection #%llu to the same address and port, with SNI, was answered normally: the server (typically an L4 proxy routing on SNI, such as nginx stream with ssl_preread) refuses hellos without a name.",
+                  old, (unsigned long long)ctl->id);
+        diag_text(d->fix, sizeof(d->fix), "Connect by name so the client sends SNI (openssl s_client -servername NAME), or give the proxy a default route for an empty $ssl_preread_server_name.");
+        diag_ev(d, ctl->frame, ctl->ts_ns, TD_FROM_CLIENT, "control: connection #%llu ClientHello with SNI %s answered",
+                (unsigned long long)ctl->id, ctl->sni);
+        return;
+    }
+    if (strcmp(p, "reset_by_server") == 0 || strcmp(p, "middlebox_reset") == 0) {
+        ctl = find_control(k, c, 1);
+        if (ctl == NULL)
+            return;
+        bool already = strcmp(p, "middlebox_reset") == 0;
+        replace_primary(v, "middlebox_reset", TD_BY_MIDDLEBOX, already ? TD_CONF_HIGH : TD_CONF_MEDIUM);
+        if (!already) {
+            snprintf(old, sizeof(old), "%s", d->explanation);
+            diag_text(d->summary, sizeof(d->summary), "connections with SNI \"%s\" are reset while other names to the same server pass", ch->sni);
+            diag_text(d->explanation, sizeof(d->explanation), "%s Connection #%llu to the same server with SNI \"%s\" got a ServerHello: the reset depends on the name, the mark of a device on the path filtering by SNI.",
+                      old, (unsigned long long)ctl->id, ctl->sni);
+            diag_text(d->fix, sizeof(d->fix), "Find the filtering device between client and server and its rule for \"%s\".", ch->sni);
+        }
+        diag_ev(d, ctl->frame, ctl->ts_ns, TD_FROM_CLIENT, "control: connection #%llu with SNI %s answered",
+                (unsigned long long)ctl->id, ctl->sni);
+        return;
+    }
+    if (strcmp(p, "server_silent") == 0 || strcmp(p, "clienthello_lost") == 0) {
+        ctl = find_control(k, c, 1);
+        if (ctl == NULL)
+            return;
+        snprintf(old, sizeof(old), "%s", d->explanation);
+        replace_primary(v, "middlebox_drop", TD_BY_MIDDLEBOX, TD_CONF_MEDIUM);
+        diag_text(d->summary, sizeof(d->summary), "ClientHellos with SNI \"%s\" vanish while other names to the same server pass", ch->sni);
+        diag_text(d->explanation, sizeof(d->explanation), "%s Connection #%llu to the same server with SNI \"%s\" was answered: something on the path silently drops hellos naming \"%s\".",
+                  old, (unsigned long long)ctl->id, ctl->sni, ch->sni);
+        diag_text(d->fix, sizeof(d->fix), "Find the filtering device between client and server and its rule for \"%s\".", ch->sni);
+        diag_ev(d, ctl->frame, ctl->ts_ns, TD_FROM_CLIENT, "control: connection #%llu with SNI %s answered",
+                (unsigned long long)ctl->id, ctl->sni);
+    }
+}

@@ -1,0 +1,140 @@
+#include "tlsdiag/wbuf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void td_wb_init(struct td_wbuf *w, td_flush_fn flush, void *ctx)
+{
+    w->flush = flush;
+    w->ctx = ctx;
+    w->n = 0;
+}
+
+void td_wb_flush(struct td_wbuf *w)
+{
+    if (w->n > 0 && w->flush != NULL)
+        w->flush(w->ctx, w->buf, w->n);
+    w->n = 0;
+}
+
+void td_wb_put(struct td_wbuf *w, const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t room = sizeof(w->buf) - w->n, k = n < room ? n : room;
+        memcpy(w->buf + w->n, p, k);
+        w->n += k;
+        p += k;
+        n -= k;
+        if (w->n == sizeof(w->buf))
+            td_wb_flush(w);
+    }
+}
+
+void td_wb_puts(struct td_wbuf *w, const char *s) { td_wb_put(w, s, strlen(s)); }
+
+void td_wb_putc(struct td_wbuf *w, char c)
+{
+    if (w->n == sizeof(w->buf))
+        td_wb_flush(w);
+    w->buf[w->n++] = c;
+}
+
+void td_wb_printf(struct td_wbuf *w, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+    size_t room;
+
+    if (sizeof(w->buf) - w->n < 4096)
+        td_wb_flush(w);
+    room = sizeof(w->buf) - w->n;
+    va_start(ap, fmt);
+    r = vsnprintf(w->buf + w->n, room, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return;
+    w->n += (size_t)r < room ? (size_t)r : room - 1;
+}
+
+/* utf8_len: length of a valid UTF-8 sequence at p (RFC 3629), 0 if invalid */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07u;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    td_wb_putc(w, '"');
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t l;
+        if (c == '"' || c == '\\') {
+            td_wb_putc(w, '\\');
+            td_wb_putc(w, (char)c);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            char e[8];
+            snprintf(e, sizeof(e), "\\u%04x", c);
+            td_wb_puts(w, e);
+            i++;
+        } else if (c < 0x80) {
+            td_wb_putc(w, (char)c);
+            i++;
+        } else if ((l = utf8_len(p + i, n - i)) != 0) {
+            td_wb_put(w, s + i, l);
+            i += l;
+        } else {
+            td_wb_puts(w, "\\ufffd");
+            i++;
+        }
+    }
+    td_wb_putc(w, '"');
+}
+
+void td_wb_json_cstr(struct td_wbuf *w, const char *s)
+{
+    if (s == NULL)
+        td_wb_puts(w, "null");
+    else
+        td_wb_json_str(w, s, strlen(s));
+}
+
+void td_wb_text_str(struct td_wbuf *w, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f) {
+            td_wb_putc(w, (char)p[i]);
+        } else {
+            char e[8];
+            snprintf(e, sizeof(e), "\\x%02x", p[i]);
+            td_wb_puts(w, e);
+        }
+    }
+}
