@@ -110,6 +110,8 @@ struct td_bytes_name { /* a short opaque name (ALPN) copied from the wire */
     uint8_t len;      /* bytes kept (<= TD_MAX_ALPN_LEN) */
     uint8_t wire_len; /* bytes on the wire */
     uint8_t b[TD_MAX_ALPN_LEN];
+    uint8_t last_byte; /* last byte on the wire (0 if empty): JA4 needs it
+                          even when the name is longer than TD_MAX_ALPN_LEN */
 };
 
 struct td_key_share_info {
