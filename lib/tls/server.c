@@ -363,9 +363,12 @@ enum td_status td_parse_certificate_request(struct td_certificate_request *cr,
                 continue;
             }
             if (type == TD_EXT_SIGNATURE_ALGORITHMS) {
-                if (!td_cur_get_vec16(&body, &list) ||
-                    !td_tls_read_u16_list(&cr->sig_algs, &list, NULL, d, type)) {
+                if (!td_cur_get_vec16(&body, &list)) {
                     td_diag_add(d, TD_AN_EXT_BODY_MALFORMED, type, body.off);
+                    continue;
+                }
+                if (!td_tls_read_u16_list(&cr->sig_algs, &list, NULL, d, type)) {
+                    td_diag_add(d, TD_AN_EXT_BODY_MALFORMED, type, list.off);
                     continue;
                 }
             } else if (type == TD_EXT_CERTIFICATE_AUTHORITIES) {
