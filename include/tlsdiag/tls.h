@@ -110,6 +110,8 @@ struct td_bytes_name { /* a short opaque name (ALPN) copied from the wire */
     uint8_t len;      /* bytes kept (<= TD_MAX_ALPN_LEN) */
     uint8_t wire_len; /* bytes on the wire */
     uint8_t b[TD_MAX_ALPN_LEN];
+    uint8_t last_byte; /* last byte on the wire (0 if empty): JA4 needs it
+                          even when the name is longer than TD_MAX_ALPN_LEN */
 };
 
 struct td_key_share_info {
@@ -295,12 +297,19 @@ enum td_rec_res {
  * (the first bytes of a client's stream), an SSLv2 record header carrying a
  * CLIENT-HELLO.  It judges plausibility only from framing: content type in
  * 20..24, version major 3 (minor <= 4) or the SSLv2 form; a length above
- * 2^14 + 2048 is returned as TD_REC_OK with the anomaly REC_OVERFLOW in |d|. */
+ * 2^14 + 2048 is returned as TD_REC_OK with the anomaly REC_OVERFLOW in |d|.
+ * Also recorded: REC_EMPTY (zero-length non-application-data record),
+ * REC_BAD_TYPE / REC_BAD_VERSION / NOT_TLS with TD_REC_NOT_TLS.  A partial
+ * header is judged as far as it goes before TD_REC_NEED.  |d| may be NULL. */
 enum td_rec_res td_record_header(struct td_record_hdr *h, const struct td_cur *stream,
                                  bool allow_ssl2, struct td_diag *d);
 
 /* ---- message parsers: |msg| is the handshake body, after the 4-byte
- *      header (type, u24 length).  On return |msg| may be anywhere. ---- */
+ *      header (type, u24 length).  On return |msg| may be anywhere.
+ *      Each parser zeroes its struct first; the Client/ServerHello parsers
+ *      keep record_version (set by the caller).  Hitting a list cap records
+ *      a LIMIT_* anomaly and the status stays TD_OK (the message is still
+ *      parsed to its end). ---- */
 
 enum td_status td_parse_client_hello(struct td_client_hello *ch, struct td_cur *msg);
 /* td_parse_sslv2_client_hello parses an SSLv2 record body (after the 2- or

@@ -1,0 +1,295 @@
+/* fingerprint.c: JA3/JA3S (Salesforce, BSD-3) and JA4 (FoxIO, BSD-3) client
+ * fingerprints.  Strings are built in bounded local buffers; a fingerprint
+ * whose input would not fit (impossible with the caps in tls.h) is hashed
+ * over what fits. */
+#include "tlsdiag/tls.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsdiag/registry.h"
+
+#define FP_BUF 8192 /* > 512 ciphers * 6 + 3 * 128 u16 * 6 + 32 * 4 + 64 */
+
+struct sb {
+    char *b;
+    size_t cap; /* includes the NUL */
+    size_t len;
+};
+
+static void sb_init(struct sb *s, char *b, size_t cap)
+{
+    s->b = b;
+    s->cap = cap;
+    s->len = 0;
+    if (cap != 0)
+        b[0] = '\0';
+}
+
+static void sb_putc(struct sb *s, char c)
+{
+    if (s->cap == 0 || s->len + 1 >= s->cap)
+        return;
+    s->b[s->len++] = c;
+    s->b[s->len] = '\0';
+}
+
+static void sb_puts(struct sb *s, const char *str)
+{
+    for (; *str != '\0'; str++)
+        sb_putc(s, *str);
+}
+
+static void sb_dec(struct sb *s, unsigned v)
+{
+    char tmp[12];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 && n < sizeof(tmp));
+    while (n > 0)
+        sb_putc(s, tmp[--n]);
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+static void sb_hex16(struct sb *s, uint16_t v)
+{
+    for (int sh = 12; sh >= 0; sh -= 4)
+        sb_putc(s, hexd[(v >> sh) & 0xf]);
+}
+
+static void digest_hex(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars)
+{
+    unsigned char dig[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    size_t i;
+
+    if (EVP_Digest(in, in_len, dig, &dlen, md, NULL) != 1)
+        dlen = 0;
+    for (i = 0; i < hex_chars && i / 2 < dlen; i++)
+        out[i] = hexd[(dig[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
+    for (; i < hex_chars; i++)
+        out[i] = '0';
+    out[hex_chars] = '\0';
+}
+
+static void copy_out(char *full, size_t full_len, const struct sb *s)
+{
+    struct sb o;
+
+    if (full == NULL || full_len == 0)
+        return;
+    sb_init(&o, full, full_len);
+    sb_puts(&o, s->b);
+}
+
+/* sb_dec_list appends the non-GREASE values of |v| as decimal, '-'-joined. */
+static void sb_dec_list(struct sb *s, const uint16_t *v, size_t n)
+{
+    bool first = true;
+
+    for (size_t i = 0; i < n; i++) {
+        if (td_is_grease(v[i]))
+            continue;
+        if (!first)
+            sb_putc(s, '-');
+        sb_dec(s, v[i]);
+        first = false;
+    }
+}
+
+/* JA3: SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats
+ * with decimal values '-'-joined and GREASE (RFC 8701) removed. */
+void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_t full_len)
+{
+    char buf[FP_BUF];
+    struct sb s;
+
+    sb_init(&s, buf, sizeof(buf));
+    sb_dec(&s, ch->legacy_version);
+    sb_putc(&s, ',');
+    sb_dec_list(&s, ch->ciphers, ch->num_ciphers);
+    sb_putc(&s, ',');
+    sb_dec_list(&s, ch->ext_order.v, ch->ext_order.n);
+    sb_putc(&s, ',');
+    sb_dec_list(&s, ch->groups.v, ch->groups.n);
+    sb_putc(&s, ',');
+    for (size_t i = 0; i < ch->ec_point_formats.n; i++) {
+        if (i != 0)
+            sb_putc(&s, '-');
+        sb_dec(&s, ch->ec_point_formats.v[i]);
+    }
+    digest_hex(EVP_md5(), s.b, s.len, md5hex, 32);
+    copy_out(full, full_len, &s);
+}
+
+/* JA3S: SSLVersion,Cipher,Extensions */
+void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size_t full_len)
+{
+    char buf[FP_BUF];
+    struct sb s;
+
+    sb_init(&s, buf, sizeof(buf));
+    sb_dec(&s, sh->legacy_version);
+    sb_putc(&s, ',');
+    sb_dec(&s, sh->cipher);
+    sb_putc(&s, ',');
+    sb_dec_list(&s, sh->ext_order.v, sh->ext_order.n);
+    digest_hex(EVP_md5(), s.b, s.len, md5hex, 32);
+    copy_out(full, full_len, &s);
+}
+
+static const char *ja4_version(uint16_t v)
+{
+    switch (v) {
+    case 0x0304: return "13";
+    case 0x0303: return "12";
+    case 0x0302: return "11";
+    case 0x0301: return "10";
+    case 0x0300: return "s3";
+    case 0x0002: return "s2";
+    default: return "00";
+    }
+}
+
+static bool is_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+    uint16_t x = *(const uint16_t *)a;
+    uint16_t y = *(const uint16_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* filter copies the non-GREASE values of |v| to |out| (optionally without
+ * SNI and ALPN) and returns how many; sorts them when |sort|. */
+static size_t filter(const uint16_t *v, size_t n, uint16_t *out, bool drop_sni_alpn, bool sort)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (td_is_grease(v[i]))
+            continue;
+        if (drop_sni_alpn && (v[i] == TD_EXT_SERVER_NAME || v[i] == TD_EXT_ALPN))
+            continue;
+        out[k++] = v[i];
+    }
+    if (sort && k > 1)
+        qsort(out, k, sizeof(out[0]), cmp_u16);
+    return k;
+}
+
+static void sb_hex_list(struct sb *s, const uint16_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i != 0)
+            sb_putc(s, ',');
+        sb_hex16(s, v[i]);
+    }
+}
+
+static void sb_count2(struct sb *s, size_t n)
+{
+    if (n > 99)
+        n = 99;
+    sb_putc(s, (char)('0' + n / 10));
+    sb_putc(s, (char)('0' + n % 10));
+}
+
+/* JA4 (FoxIO technical_details/JA4.md), TCP only:
+ *   t | version | d/i | cipher count | extension count | ALPN first+last
+ *   _ sha256_12(ciphers) _ sha256_12(extensions "_" signature algorithms)
+ * version: highest non-GREASE supported_versions value, else
+ * legacy_version.  Counts exclude GREASE and include SNI/ALPN (cap 99).
+ * ALPN: first and last byte of the first value when both are ASCII
+ * alphanumeric, else the first hex digit of the first byte and the last hex
+ * digit of the last byte; "00" when there is none.  The sorted extension
+ * list drops SNI (0) and ALPN (16); the original-order one (_o) keeps them.
+ * Signature algorithms keep wire order (GREASE removed).  An empty list
+ * hashes to "000000000000". */
+void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out, size_t out_len)
+{
+    uint16_t ciphers[TD_MAX_CIPHERS];
+    uint16_t exts[TD_MAX_U16_LIST];
+    uint16_t sigs[TD_MAX_U16_LIST];
+    size_t n_ciphers, n_exts, n_sigs, n_ext_count;
+    uint16_t version = ch->legacy_version;
+    char buf[FP_BUF];
+    char hash[13];
+    struct sb s;
+    struct sb o;
+
+    if (ch->has_supported_versions) {
+        uint16_t best = 0;
+
+        for (size_t i = 0; i < ch->versions.n; i++) {
+            if (!td_is_grease(ch->versions.v[i]) && ch->versions.v[i] > best)
+                best = ch->versions.v[i];
+        }
+        if (best != 0)
+            version = best;
+    }
+    n_ciphers = filter(ch->ciphers, ch->num_ciphers, ciphers, false, !original);
+    n_ext_count = filter(ch->ext_order.v, ch->ext_order.n, exts, false, false);
+    n_exts = filter(ch->ext_order.v, ch->ext_order.n, exts, !original, !original);
+    n_sigs = filter(ch->sig_algs.v, ch->sig_algs.n, sigs, false, false);
+
+    if (out == NULL || out_len == 0)
+        return;
+    sb_init(&o, out, out_len);
+    sb_putc(&o, 't');
+    sb_puts(&o, ja4_version(version));
+    sb_putc(&o, ch->has_sni ? 'd' : 'i');
+    sb_count2(&o, n_ciphers);
+    sb_count2(&o, n_ext_count);
+    if (ch->num_alpn == 0 || ch->alpn[0].wire_len == 0) {
+        sb_puts(&o, "00");
+    } else {
+        uint8_t first = ch->alpn[0].b[0];
+        uint8_t last = ch->alpn[0].last_byte;
+
+        if (is_alnum(first) && is_alnum(last)) {
+            sb_putc(&o, (char)first);
+            sb_putc(&o, (char)last);
+        } else {
+            sb_putc(&o, hexd[first >> 4]);
+            sb_putc(&o, hexd[last & 0xf]);
+        }
+    }
+    sb_putc(&o, '_');
+
+    sb_init(&s, buf, sizeof(buf));
+    sb_hex_list(&s, ciphers, n_ciphers);
+    if (raw) {
+        sb_puts(&o, s.b);
+    } else if (n_ciphers == 0) {
+        sb_puts(&o, "000000000000");
+    } else {
+        digest_hex(EVP_sha256(), s.b, s.len, hash, 12);
+        sb_puts(&o, hash);
+    }
+    sb_putc(&o, '_');
+
+    sb_init(&s, buf, sizeof(buf));
+    sb_hex_list(&s, exts, n_exts);
+    if (n_sigs != 0) {
+        sb_putc(&s, '_');
+        sb_hex_list(&s, sigs, n_sigs);
+    }
+    if (raw) {
+        sb_puts(&o, s.b);
+    } else if (n_exts == 0) {
+        sb_puts(&o, "000000000000");
+    } else {
+        digest_hex(EVP_sha256(), s.b, s.len, hash, 12);
+        sb_puts(&o, hash);
+    }
+}

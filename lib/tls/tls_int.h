@@ -1,0 +1,42 @@
+/* tls_int.h: helpers shared by the lib/tls parsers.  Internal: not part of
+ * the public API in include/tlsdiag/. */
+#ifndef TLSDIAG_TLS_INT_H
+#define TLSDIAG_TLS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tlsdiag/tls.h"
+
+/* A set of 16-bit code points (extension types) for duplicate detection. */
+struct td_u16_set {
+    uint64_t bits[65536 / 64];
+};
+
+/* td_u16_set_add adds |v| and reports whether it was already present. */
+bool td_u16_set_add(struct td_u16_set *s, uint16_t v);
+
+/* td_u16_list_push appends |v| if there is room and counts it in total.  It
+ * returns false the first time a value is dropped (caller records LIMIT_*). */
+bool td_u16_list_push(struct td_u16_list *l, uint16_t v);
+bool td_u8_list_push(struct td_u8_list *l, uint8_t v);
+
+/* td_tls_read_u16_list reads the body of a vector of uint16 values into |l|
+ * (all of |list| is consumed).  It returns false, consuming nothing, when the
+ * list has an odd length.  GREASE values are counted in |*grease| (may be
+ * NULL).  Values past the list's cap are counted and a LIMIT_LIST anomaly
+ * is recorded once in |d|. */
+bool td_tls_read_u16_list(struct td_u16_list *l, struct td_cur *list, uint16_t *grease,
+                          struct td_diag *d, uint16_t ext_type);
+void td_tls_read_u8_list(struct td_u8_list *l, struct td_cur *list, struct td_diag *d,
+                         uint16_t ext_type);
+
+/* td_tls_key_share_len: the key_exchange length RFC 8446 4.2.8.1/4.2.8.2 (and
+ * the hybrid drafts) fix for |group|, or 0 when we do not know it. */
+uint16_t td_tls_key_share_len(uint16_t group);
+
+/* td_tls_copy_name copies a length-prefixed opaque name (ALPN) bounded by
+ * TD_MAX_ALPN_LEN; |name| is consumed. */
+void td_tls_copy_name(struct td_bytes_name *out, struct td_cur *name);
+
+#endif
