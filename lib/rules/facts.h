@@ -39,7 +39,6 @@ struct facts {
 };
 
 void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_opts *o);
-const char *fmt_version(uint16_t v, char *buf, size_t len);
 int64_t rel_ns(const struct td_conn *c, int64_t ts);
 
 /* diagnosis builders */
@@ -51,6 +50,5 @@ void diag_ev(struct td_diagnosis *d, uint64_t frame, int64_t ts_ns, int from, co
 void diag_ev_event(struct td_diagnosis *d, const struct facts *f, const struct td_event *e);
 void describe_event(const struct facts *f, const struct td_event *e, char *buf, size_t len);
 void describe_ch(const struct td_client_hello *ch, char *buf, size_t len);
-const char *alert_name(uint8_t desc, char *buf, size_t len);
 
 #endif

@@ -116,7 +116,7 @@ static void ev_alert(struct td_diagnosis *d, const struct facts *f)
         diag_ev(d, al->frame, al->ts_ns, f->alert_from, "encrypted Alert (%u bytes)", al->len);
     else
         diag_ev(d, al->frame, al->ts_ns, f->alert_from, "Alert %s %s", al->level == 2 ? "fatal" : "warning",
-                alert_name(al->desc, a, sizeof(a)));
+                td_alert_fmt(al->desc, a, sizeof(a)));
 }
 
 /* the last handshake message the peer of |from| sent before |frame| */
@@ -257,7 +257,7 @@ static void version_diag(const struct facts *f, struct td_verdict *v, enum td_co
 {
     char ver[16];
     struct td_diagnosis *d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_SERVER, conf);
-    fmt_version(f->max_offered, ver, sizeof(ver));
+    td_version_fmt(f->max_offered, ver, sizeof(ver));
     diag_text(d->summary, sizeof(d->summary), "server refused %s: the client offered nothing newer", ver);
     diag_text(d->explanation, sizeof(d->explanation),
               "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
@@ -282,7 +282,7 @@ static bool r_alert_before_sh(const struct facts *f, struct td_verdict *v)
     if (f->alert == NULL || f->alert_from != TD_FROM_SERVER || f->alert->encrypted || f->sh != NULL || f->ch == NULL)
         return false;
     desc = f->alert->desc;
-    alert_name(desc, a, sizeof(a));
+    td_alert_fmt(desc, a, sizeof(a));
     switch (desc) {
     case 70: /* protocol_version */
         version_diag(f, v, TD_CONF_HIGH);
@@ -410,7 +410,7 @@ static bool r_alert_after_sh(const struct facts *f, struct td_verdict *v)
     if (f->alert->encrypted) /* TLS 1.3 inference handles unreadable ones */
         return false;
     desc = f->alert->desc;
-    alert_name(desc, a, sizeof(a));
+    td_alert_fmt(desc, a, sizeof(a));
     before = last_hs_before(f, f->alert_from == TD_FROM_CLIENT ? TD_FROM_SERVER : TD_FROM_CLIENT, f->alert->frame);
 
     if (f->alert_from == TD_FROM_CLIENT) {
@@ -432,7 +432,7 @@ static bool r_alert_after_sh(const struct facts *f, struct td_verdict *v)
             char ver[16];
             d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_HIGH);
             diag_text(d->summary, sizeof(d->summary), "the client refused the version the server chose (%s)",
-                      fmt_version(f->sh->selected_version, ver, sizeof(ver)));
+                      td_version_fmt(f->sh->selected_version, ver, sizeof(ver)));
             diag_text(d->explanation, sizeof(d->explanation), "The ServerHello chose %s and the client answered protocol_version(70).", ver);
             diag_text(d->fix, sizeof(d->fix), "Enable TLS 1.2 or 1.3 on the server (nginx: ssl_protocols TLSv1.2 TLSv1.3).");
             diag_ev_event(d, f, f->sh_ev);
@@ -741,7 +741,7 @@ static void warnings(const struct facts *f, struct td_verdict *v)
         d = diag_add(v, "obsolete_version", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH);
         if (d) {
             diag_text(d->summary, sizeof(d->summary), "%s negotiated: obsolete and refused by current clients",
-                      fmt_version(f->sh->selected_version, ver, sizeof(ver)));
+                      td_version_fmt(f->sh->selected_version, ver, sizeof(ver)));
             diag_text(d->explanation, sizeof(d->explanation), "RFC 8996 deprecates TLS 1.0 and 1.1; browsers and OpenSSL 3 refuse them by default.");
             diag_text(d->fix, sizeof(d->fix), "Enable TLS 1.2 and 1.3 on both sides (nginx: ssl_protocols TLSv1.2 TLSv1.3).");
             diag_ev_event(d, f, f->sh_ev);

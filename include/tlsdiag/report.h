@@ -1,0 +1,47 @@
+/* report.h: render connections and summaries (lib/report).  Render only:
+ * never parse, never judge. */
+#ifndef TLSDIAG_REPORT_H
+#define TLSDIAG_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tlsdiag/conn.h"
+#include "tlsdiag/rules.h"
+#include "tlsdiag/wbuf.h"
+
+struct td_report_opts {
+    bool color;          /* ANSI colours (only on a terminal) */
+    bool timeline;       /* text: print the timeline of every connection */
+    bool verbose;        /* text: timeline of ok connections too */
+    const char *source;  /* file name, for the JSON "source" field; may be NULL */
+};
+
+/* td_report_json writes one NDJSON line for the connection. */
+void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_verdict *v,
+                    const struct td_report_opts *o);
+void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_verdict *v,
+                    const struct td_report_opts *o);
+
+#define TD_SUMMARY_TOP 64
+struct td_count {
+    char key[80];
+    uint64_t n;
+};
+struct td_summary {
+    uint64_t conns, by_outcome[5], hidden;
+    uint64_t warnings;
+    struct { const char *code; uint64_t n; } codes[48];
+    uint32_t num_codes;
+    struct td_count servers[TD_SUMMARY_TOP], snis[TD_SUMMARY_TOP];
+    uint32_t num_servers, num_snis;
+    uint64_t anomalies, limit_hits;
+};
+void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v);
+void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st,
+                            const struct td_report_opts *o);
+
+/* shared by the renderers */
+void td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len);
+
+#endif

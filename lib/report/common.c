@@ -1,0 +1,74 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tlsdiag/report.h"
+
+void td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len)
+{
+    if (c->ipver == 6) {
+        if (inet_ntop(AF_INET6, c->addr[ep], buf, (socklen_t)len) == NULL)
+            snprintf(buf, len, "?");
+    } else if (inet_ntop(AF_INET, c->addr[ep], buf, (socklen_t)len) == NULL) {
+        snprintf(buf, len, "?");
+    }
+}
+
+/* bump counts |k| in a small list; a linear scan is fine for at most
+ * TD_SUMMARY_TOP keys, and keys past the cap are not counted. */
+static void bump(struct td_count *arr, uint32_t *num, const char *k)
+{
+    for (uint32_t i = 0; i < *num; i++) {
+        if (strcmp(arr[i].key, k) == 0) {
+            arr[i].n++;
+            return;
+        }
+    }
+    if (*num >= TD_SUMMARY_TOP)
+        return;
+    snprintf(arr[*num].key, sizeof(arr[*num].key), "%s", k);
+    arr[*num].n = 1;
+    (*num)++;
+}
+
+void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v)
+{
+    if (!v->shown) {
+        s->hidden++;
+        return;
+    }
+    s->conns++;
+    if ((unsigned)v->outcome < 5)
+        s->by_outcome[v->outcome]++;
+    s->anomalies += c->anomalies.total;
+    for (uint8_t i = 0; i < v->num; i++) {
+        const struct td_diagnosis *d = &v->d[i];
+        uint32_t j;
+        if (d->severity == TD_SEV_WARNING)
+            s->warnings++;
+        if (d->severity != TD_SEV_ERROR && strcmp(d->code, "capture_incomplete") != 0)
+            continue;
+        for (j = 0; j < s->num_codes; j++)
+            if (strcmp(s->codes[j].code, d->code) == 0)
+                break;
+        if (j == s->num_codes && j < sizeof(s->codes) / sizeof(s->codes[0])) {
+            s->codes[j].code = d->code;
+            s->codes[j].n = 0;
+            s->num_codes++;
+        }
+        if (j < s->num_codes)
+            s->codes[j].n++;
+        break; /* primary only */
+    }
+    if (v->outcome == TD_OUT_FAILED) {
+        char a[64], k[80];
+        uint8_t sv = (uint8_t)(1 - c->client);
+        td_fmt_addr(c, sv, a, sizeof(a));
+        snprintf(k, sizeof(k), c->ipver == 6 ? "[%s]:%u" : "%s:%u", a, c->port[sv]);
+        bump(s->servers, &s->num_servers, k);
+        if (c->ch.m != NULL && c->ch.m->has_sni) {
+            snprintf(k, sizeof(k), "%.79s", c->ch.m->sni);
+            bump(s->snis, &s->num_snis, k);
+        }
+    }
+}
