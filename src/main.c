@@ -1,7 +1,61 @@
-/* placeholder entry point, replaced by the CLI */
+/* main.c: tlsdiag's command line.  Subcommands live in cmd_*.c. */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef TD_VERSION
+#define TD_VERSION "0.1.0"
+#endif
+
+void usage_main(FILE *f)
 {
-    fputs("tlsdiag: under construction\n", stderr);
-    return 2;
+    fputs("usage: tlsdiag COMMAND [options]\n"
+          "\n"
+          "Tell why TLS handshakes failed, with the packets that prove it.\n"
+          "\n"
+          "commands:\n"
+          "  read FILE... [FILTER]     read pcap/pcapng/gzip captures ('-' = stdin); FILTER is a\n"
+          "                            BPF expression as for tcpdump, e.g. 'host 10.0.0.5 and port 443'\n"
+          "  live -i IFACE [FILTER]    the same on live packets; Ctrl-C prints the summary\n"
+          "  decode [FILE|-]           explain pasted text: openssl s_client -msg dumps, error strings,\n"
+          "                            alert numbers\n"
+          "  probe HOST[:PORT]         (not implemented yet)\n"
+          "  version                   print the version\n"
+          "\n"
+          "Run 'tlsdiag COMMAND --help' for the options of a command; 'man tlsdiag' for the rest.\n"
+          "\n"
+          "exit codes: 0 read fine, 1 handshake failures found (with --fail), 2 usage error,\n"
+          "            3 unreadable input, 4 corrupt or truncated input (partial results printed),\n"
+          "            5 internal error\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (cmd == NULL) {
+        usage_main(stderr);
+        return TD_EXIT_USAGE;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage_main(stdout);
+        return TD_EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("tlsdiag %s\n", TD_VERSION);
+        return TD_EXIT_OK;
+    }
+    if (strcmp(cmd, "read") == 0)
+        return cmd_read(argc - 1, argv + 1, false);
+    if (strcmp(cmd, "live") == 0)
+        return cmd_read(argc - 1, argv + 1, true);
+    if (strcmp(cmd, "decode") == 0)
+        return cmd_decode(argc - 1, argv + 1);
+    if (strcmp(cmd, "probe") == 0)
+        return cmd_probe(argc - 1, argv + 1);
+    fprintf(stderr, "tlsdiag: unknown command '%s'\n\n", cmd);
+    usage_main(stderr);
+    return TD_EXIT_USAGE;
 }

@@ -1,0 +1,182 @@
+/* text.c: the human report.  A connection header, a one-line verdict, the
+ * evidence and the fix for failures, the timeline when asked (always for
+ * failures), and a summary.  Colour only when the caller says the output is
+ * a terminal. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tlsdiag/registry.h"
+#include "tlsdiag/report.h"
+
+#define C_RED "\033[1;31m"
+#define C_GREEN "\033[1;32m"
+#define C_YELLOW "\033[1;33m"
+#define C_DIM "\033[2m"
+#define C_BOLD "\033[1m"
+#define C_OFF "\033[0m"
+
+static const char *col(const struct td_report_opts *o, const char *c) { return o && o->color ? c : ""; }
+
+static void header(struct td_wbuf *w, const struct td_conn *c, const struct td_report_opts *o)
+{
+    char a[64], b[64], v[16], cs[96];
+    uint8_t cl = c->client, sv = (uint8_t)(1 - c->client);
+    const struct td_client_hello *ch = c->ch.m;
+    const struct td_server_hello *sh = c->sh.m;
+
+    td_fmt_addr(c, cl, a, sizeof(a));
+    td_fmt_addr(c, sv, b, sizeof(b));
+    td_wb_printf(w, "%s#%llu%s %s%s%s:%u -> %s%s%s:%u", col(o, C_BOLD), (unsigned long long)c->id, col(o, C_OFF),
+                 c->ipver == 6 ? "[" : "", a, c->ipver == 6 ? "]" : "", c->port[cl], c->ipver == 6 ? "[" : "", b,
+                 c->ipver == 6 ? "]" : "", c->port[sv]);
+    if (ch != NULL) {
+        td_wb_puts(w, "  SNI ");
+        if (ch->has_sni)
+            td_wb_text_str(w, ch->sni, ch->sni_len);
+        else
+            td_wb_puts(w, "(none)");
+    }
+    if (sh != NULL)
+        td_wb_printf(w, "  %s %s", td_version_fmt(sh->selected_version, v, sizeof(v)),
+                     td_reg_fmt(TD_REG_CIPHER, sh->cipher, cs, sizeof(cs)));
+    td_wb_printf(w, "  %sframes %llu-%llu%s\n", col(o, C_DIM), (unsigned long long)c->first_frame,
+                 (unsigned long long)c->last_frame, col(o, C_OFF));
+}
+
+static void timeline(struct td_wbuf *w, const struct td_conn *c, const struct td_report_opts *o)
+{
+    for (uint32_t i = 0; i < c->num_events; i++) {
+        const struct td_event *e = &c->events[i];
+        char what[160];
+        bool from_c = td_conn_from(c, e->ep) == TD_FROM_CLIENT;
+        td_event_what(c, e, what, sizeof(what));
+        td_wb_printf(w, "    %6llu %10.6f  %s  %s\n", (unsigned long long)e->frame,
+                     (double)(e->ts_ns - c->capture_start_ns) / 1e9, from_c ? "C>S" : "C<S", what);
+    }
+    if (c->total_events > c->num_events)
+        td_wb_printf(w, "    ... %u more events not kept (--max-events)\n", c->total_events - c->num_events);
+    (void)o;
+}
+
+static void diag_block(struct td_wbuf *w, const struct td_conn *c, const struct td_diagnosis *d,
+                       const struct td_report_opts *o, bool primary)
+{
+    const char *cc = d->severity == TD_SEV_ERROR ? C_RED : d->severity == TD_SEV_WARNING ? C_YELLOW : C_DIM;
+    td_wb_printf(w, "  %s%s%s %s  (%s, by %s, %s confidence)\n", col(o, cc),
+                 d->severity == TD_SEV_ERROR ? "FAILED" : d->severity == TD_SEV_WARNING ? "warning" : "note",
+                 col(o, C_OFF), d->code, d->severity == TD_SEV_ERROR ? "error" : td_severity_str(d->severity), td_by_str(d->by),
+                 td_confidence_str(d->confidence));
+    td_wb_printf(w, "    %s\n", d->summary);
+    if (!primary)
+        return;
+    td_wb_printf(w, "    why: %s\n", d->explanation);
+    for (uint8_t i = 0; i < d->num_ev; i++) {
+        const struct td_evidence *e = &d->ev[i];
+        td_wb_printf(w, "      frame %-6llu %10.6f  %s  %s\n", (unsigned long long)e->frame,
+                     (double)(e->ts_ns - c->capture_start_ns) / 1e9,
+                     e->from == TD_FROM_CLIENT ? "C>S" : e->from == TD_FROM_SERVER ? "C<S" : "   ", e->what);
+    }
+    td_wb_printf(w, "    fix: %s\n", d->fix);
+}
+
+void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_verdict *v,
+                    const struct td_report_opts *o)
+{
+    bool failed = v->outcome == TD_OUT_FAILED;
+
+    header(w, c, o);
+    if (v->outcome == TD_OUT_OK) {
+        const struct td_handshake_kind *k = &v->hs;
+        td_wb_printf(w, "  %sok%s %s handshake%s%s%s%s, %u round trip%s", col(o, C_GREEN), col(o, C_OFF),
+                     k->resumed ? "resumed" : "full", k->resumed ? " (" : "", k->resumed ? td_resumption_str(k->resumption) : "",
+                     k->resumed ? ")" : "", k->mutual ? ", mutual" : "", k->round_trips, k->round_trips == 1 ? "" : "s");
+        if (k->hello_retry)
+            td_wb_puts(w, ", HelloRetryRequest");
+        if (k->early_data)
+            td_wb_puts(w, ", early data");
+        if (k->has_think)
+            td_wb_printf(w, ", server think %.1f ms", (double)k->think_ns / 1e6);
+        td_wb_putc(w, '\n');
+        for (uint8_t i = 0; i < v->num; i++)
+            diag_block(w, c, &v->d[i], o, false);
+    } else if (failed && v->num > 0) {
+        diag_block(w, c, &v->d[0], o, true);
+        for (uint8_t i = 1; i < v->num; i++)
+            diag_block(w, c, &v->d[i], o, false);
+    } else {
+        td_wb_printf(w, "  %s%s%s\n", col(o, C_YELLOW), td_outcome_str(v->outcome), col(o, C_OFF));
+        for (uint8_t i = 0; i < v->num; i++)
+            diag_block(w, c, &v->d[i], o, false);
+    }
+    /* failures always show their timeline: it is the proof */
+    if (failed || (o != NULL && (o->timeline || o->verbose))) {
+        td_wb_puts(w, "  timeline:\n");
+        timeline(w, c, o);
+    }
+    td_wb_putc(w, '\n');
+}
+
+void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st,
+                            const struct td_report_opts *o)
+{
+    td_wb_printf(w, "%sSummary%s: %llu TLS connection%s: %llu ok, %s%llu failed%s, %llu incomplete, %llu partial", col(o, C_BOLD),
+                 col(o, C_OFF), (unsigned long long)s->conns, s->conns == 1 ? "" : "s", (unsigned long long)s->by_outcome[TD_OUT_OK],
+                 s->by_outcome[TD_OUT_FAILED] ? col(o, C_RED) : "", (unsigned long long)s->by_outcome[TD_OUT_FAILED],
+                 s->by_outcome[TD_OUT_FAILED] ? col(o, C_OFF) : "", (unsigned long long)s->by_outcome[TD_OUT_INCOMPLETE],
+                 (unsigned long long)s->by_outcome[TD_OUT_PARTIAL]);
+    if (s->warnings)
+        td_wb_printf(w, ", %llu warning%s", (unsigned long long)s->warnings, s->warnings == 1 ? "" : "s");
+    td_wb_putc(w, '\n');
+    if (s->num_codes > 0) {
+        td_wb_puts(w, "  causes:");
+        for (uint32_t i = 0; i < s->num_codes; i++)
+            td_wb_printf(w, " %s %llu%s", s->codes[i].code, (unsigned long long)s->codes[i].n, i + 1 < s->num_codes ? "," : "");
+        td_wb_putc(w, '\n');
+    }
+    if (s->num_servers > 0) {
+        /* top five by count */
+        bool used[TD_SUMMARY_TOP] = {false};
+        td_wb_puts(w, "  failing servers:");
+        for (int k = 0; k < 5; k++) {
+            int best = -1;
+            for (uint32_t i = 0; i < s->num_servers; i++)
+                if (!used[i] && (best < 0 || s->servers[i].n > s->servers[best].n))
+                    best = (int)i;
+            if (best < 0)
+                break;
+            used[best] = true;
+            td_wb_printf(w, " %s (%llu)", s->servers[best].key, (unsigned long long)s->servers[best].n);
+        }
+        td_wb_putc(w, '\n');
+    }
+    if (s->num_snis > 0) {
+        bool used[TD_SUMMARY_TOP] = {false};
+        td_wb_puts(w, "  failing SNIs:");
+        for (int k = 0; k < 5; k++) {
+            int best = -1;
+            for (uint32_t i = 0; i < s->num_snis; i++)
+                if (!used[i] && (best < 0 || s->snis[i].n > s->snis[best].n))
+                    best = (int)i;
+            if (best < 0)
+                break;
+            used[best] = true;
+            td_wb_putc(w, ' ');
+            td_wb_text_str(w, s->snis[best].key, strlen(s->snis[best].key));
+            td_wb_printf(w, " (%llu)", (unsigned long long)s->snis[best].n);
+        }
+        td_wb_putc(w, '\n');
+    }
+    if (st != NULL) {
+        td_wb_printf(w, "  %spackets %llu, TCP flows %llu, not shown %llu (not TLS)", col(o, C_DIM),
+                     (unsigned long long)st->packets, (unsigned long long)st->flows, (unsigned long long)s->hidden);
+        if (st->fragments)
+            td_wb_printf(w, ", IP fragments %llu (not reassembled)", (unsigned long long)st->fragments);
+        if (st->evicted)
+            td_wb_printf(w, ", flows evicted by --max-flows %llu", (unsigned long long)st->evicted);
+        if (st->limit_hits)
+            td_wb_printf(w, ", limits hit %llu", (unsigned long long)st->limit_hits);
+        if (st->malformed)
+            td_wb_printf(w, ", malformed packets %llu", (unsigned long long)st->malformed);
+        td_wb_printf(w, "%s\n", col(o, C_OFF));
+    }
+}

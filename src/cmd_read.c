@@ -1,0 +1,496 @@
+/* cmd_read.c: `tlsdiag read FILE... [FILTER]` and `tlsdiag live -i IFACE [FILTER]`.
+ *
+ * Output order: connections are reported in batches; within a batch in the
+ * order of their first packet.  A batch is everything one file holds, or
+ * 4096 finished connections when a file holds more (the cross-connection
+ * rules then see what came before, not what comes after).  In live mode
+ * each connection is printed when it ends. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tlsdiag/capture.h"
+#include "tlsdiag/conn.h"
+#include "tlsdiag/report.h"
+#include "tlsdiag/rules.h"
+
+#define BATCH_MAX 4096u
+
+struct run {
+    bool json, all, quiet, no_summary, fail, live, progress;
+    struct td_report_opts ro;
+    struct td_rules_opts rules;
+    struct td_limits lim;
+    struct td_wbuf *w;
+    struct td_summary sum;
+    struct td_stats st_total;
+    struct td_corr *corr;
+    struct td_conn **batch;
+    size_t nbatch;
+    const char *source;
+};
+
+static void flush_stdout(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    if (fwrite(p, 1, n, stdout) != n) {
+        /* a closed pipe (| head): stop quietly like other filters */
+        exit(TD_EXIT_OK);
+    }
+}
+
+static void emit(struct run *r, struct td_conn *c)
+{
+    struct td_verdict v;
+
+    td_rules_run(&v, c, &r->rules);
+    td_corr_revise(r->corr, c, &v);
+    td_summary_add(&r->sum, c, &v);
+    if ((v.shown || r->all) && !r->quiet) {
+        if (r->json)
+            td_report_json(r->w, c, &v, &r->ro);
+        else
+            td_report_text(r->w, c, &v, &r->ro);
+    }
+    if (r->live)
+        td_wb_flush(r->w);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct td_conn *x = *(struct td_conn *const *)a, *y = *(struct td_conn *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void flush_batch(struct run *r)
+{
+    struct td_verdict v;
+
+    qsort(r->batch, r->nbatch, sizeof(r->batch[0]), by_id);
+    /* the correlation store first sees the whole batch, then each
+     * connection is judged against it */
+    for (size_t i = 0; i < r->nbatch; i++) {
+        td_rules_run(&v, r->batch[i], &r->rules);
+        td_corr_add(r->corr, r->batch[i], &v);
+    }
+    for (size_t i = 0; i < r->nbatch; i++) {
+        emit(r, r->batch[i]);
+        td_conn_free(r->batch[i]);
+    }
+    r->nbatch = 0;
+}
+
+static void on_done(void *ctx, struct td_conn *c)
+{
+    struct run *r = ctx;
+
+    if (r->live) {
+        struct td_verdict v;
+        td_rules_run(&v, c, &r->rules);
+        td_corr_add(r->corr, c, &v);
+        emit(r, c);
+        td_conn_free(c);
+        return;
+    }
+    r->batch[r->nbatch++] = c;
+    if (r->nbatch == BATCH_MAX)
+        flush_batch(r);
+}
+
+static void add_stats(struct td_stats *t, const struct td_stats *s)
+{
+    t->packets += s->packets;
+    t->bytes += s->bytes;
+    t->tcp_packets += s->tcp_packets;
+    t->non_tcp += s->non_tcp;
+    t->fragments += s->fragments;
+    t->malformed += s->malformed;
+    t->unknown_link += s->unknown_link;
+    t->flows += s->flows;
+    t->tls_flows += s->tls_flows;
+    t->evicted += s->evicted;
+    t->limit_hits += s->limit_hits;
+    if (s->peak_flows > t->peak_flows)
+        t->peak_flows = s->peak_flows;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* returns an exit code */
+static int read_file(struct run *r, const char *path, struct td_filter *flt)
+{
+    struct td_input_error err;
+    struct td_reader *rd = td_reader_open(path, &err);
+    struct td_engine *e;
+    struct td_pkt pkt;
+    struct td_stats st;
+    int rc = TD_EXIT_OK, n;
+    double t0 = mono_now(), last = t0;
+    uint64_t count = 0;
+
+    if (rd == NULL) {
+        fprintf(stderr, "tlsdiag: %s: %s\n", path, err.msg);
+        return TD_EXIT_INPUT;
+    }
+    e = td_engine_new(&r->lim, on_done, r);
+    if (e == NULL) {
+        td_reader_close(rd);
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        return TD_EXIT_INTERNAL;
+    }
+    r->ro.source = path;
+    while ((n = td_reader_next(rd, &pkt)) == 1) {
+        if (flt != NULL && !td_filter_match(flt, &pkt))
+            continue;
+        td_engine_packet(e, &pkt);
+        if (r->progress && (++count & 0xffff) == 0) {
+            double now = mono_now();
+            if (now - last >= 0.5) {
+                td_engine_stats(e, &st);
+                fprintf(stderr, "\r  %s: %.0f MB, %llu packets, %llu connections, %.0f MB/s   ", path,
+                        (double)td_reader_offset(rd) / 1e6, (unsigned long long)st.packets,
+                        (unsigned long long)st.flows, (double)td_reader_offset(rd) / 1e6 / (now - t0));
+                last = now;
+            }
+        }
+    }
+    if (r->progress && last != t0)
+        fputs("\r\033[K", stderr);
+    if (n < 0) {
+        const struct td_input_error *ie = td_reader_error(rd);
+        fprintf(stderr, "tlsdiag: %s: offset %llu: %s (connections read so far are reported)\n", path,
+                (unsigned long long)ie->off, ie->msg);
+        rc = TD_EXIT_CORRUPT;
+    }
+    if (flt != NULL) {
+        const char *fe = td_filter_take_error(flt);
+        if (fe != NULL)
+            fprintf(stderr, "tlsdiag: %s: filter: %s\n", path, fe);
+    }
+    td_engine_flush(e);
+    flush_batch(r);
+    td_engine_stats(e, &st);
+    add_stats(&r->st_total, &st);
+    td_engine_free(e);
+    td_reader_close(rd);
+    return rc;
+}
+
+static volatile sig_atomic_t stop_live;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_live = 1;
+}
+
+static int drop_privileges(const char *user)
+{
+    struct passwd *pw;
+
+    if (geteuid() != 0)
+        return 0;
+    pw = getpwnam(user);
+    if (pw == NULL) {
+        fprintf(stderr, "tlsdiag: -Z %s: no such user; refusing to keep running as root\n", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "tlsdiag: cannot drop privileges to %s: %s\n", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        fprintf(stderr, "tlsdiag: privileges could not be dropped\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int run_live(struct run *r, const char *iface, const char *filter, const char *user)
+{
+    struct td_input_error err;
+    struct td_live *l = td_live_open(iface, filter, 262144, &err);
+    struct td_engine *e;
+    struct td_pkt pkt;
+    struct sigaction sa;
+    int rc = TD_EXIT_OK;
+
+    if (l == NULL) {
+        fprintf(stderr, "tlsdiag: %s: %s\n", iface ? iface : "any", err.msg);
+        return TD_EXIT_INPUT;
+    }
+    if (drop_privileges(user) != 0) {
+        td_live_close(l);
+        return TD_EXIT_INTERNAL;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    e = td_engine_new(&r->lim, on_done, r);
+    if (e == NULL) {
+        td_live_close(l);
+        return TD_EXIT_INTERNAL;
+    }
+    r->ro.source = iface;
+    fprintf(stderr, "tlsdiag: listening on %s%s%s (Ctrl-C for the summary)\n", iface ? iface : "any",
+            filter ? ", filter: " : "", filter ? filter : "");
+    while (!stop_live) {
+        int n = td_live_next(l, &pkt);
+        if (n == 1) {
+            td_engine_packet(e, &pkt);
+        } else if (n < 0) {
+            const struct td_input_error *le = td_live_error(l);
+            fprintf(stderr, "tlsdiag: %s: %s\n", iface ? iface : "any", le ? le->msg : "capture error");
+            rc = TD_EXIT_INPUT;
+            break;
+        }
+    }
+    td_engine_flush(e);
+    {
+        struct td_stats st;
+        uint64_t recv = 0, drop = 0;
+        td_engine_stats(e, &st);
+        add_stats(&r->st_total, &st);
+        td_live_stats(l, &recv, &drop);
+        if (drop)
+            fprintf(stderr, "tlsdiag: the kernel dropped %llu of %llu packets\n", (unsigned long long)drop,
+                    (unsigned long long)recv);
+    }
+    td_engine_free(e);
+    td_live_close(l);
+    return rc;
+}
+
+static void usage_read(FILE *f, bool live)
+{
+    if (live)
+        fputs("usage: tlsdiag live [-i IFACE] [-Z USER] [options] [FILTER]\n", f);
+    else
+        fputs("usage: tlsdiag read [options] FILE... [FILTER]\n", f);
+    fputs("\n"
+          "  FILE            pcap or pcapng, optionally gzip'd; '-' reads stdin\n"
+          "  FILTER          BPF expression as for tcpdump (the words after the last file)\n"
+          "  -i IFACE        (live) interface to capture on (default: any)\n"
+          "  -Z USER         (live) user to switch to after opening the interface (default: nobody)\n"
+          "  --json          NDJSON: one object per connection (see docs/json.md)\n"
+          "  -t, --timeline  print the timeline of every connection (failures always show theirs)\n"
+          "  -a, --all       also show connections that are not TLS\n"
+          "  -q, --quiet     print only the summary\n"
+          "  --no-summary    do not print the summary\n"
+          "  --fail          exit 1 when at least one handshake failed\n"
+          "  --color WHEN    auto (default: only on a terminal), always, never\n"
+          "  --now TIME      judge certificates at TIME (unix seconds or YYYY-MM-DD[THH:MM:SS])\n"
+          "                  instead of the capture's own time\n"
+          "  --ca-file FILE  trust these CAs instead of the system store\n"
+          "  --max-flows N   open flows kept before the oldest idle is evicted (default 1000000)\n"
+          "  --max-events N  timeline events kept per connection (default 512)\n"
+          "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
+          "  --no-progress   no progress line on stderr\n"
+          "  -h, --help      this help\n",
+          f);
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *s == '\0' || *end != '\0' || v == 0 || v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_time(const char *s, int64_t *out)
+{
+    struct tm tm;
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno == 0 && *s != '\0' && *end == '\0') {
+        *out = v;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end == NULL || *end != '\0') {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(s, "%Y-%m-%d", &tm);
+    }
+    if (end == NULL || *end != '\0')
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static bool is_input(const char *a)
+{
+    struct stat sb;
+    return strcmp(a, "-") == 0 || stat(a, &sb) == 0;
+}
+
+int cmd_read(int argc, char **argv, bool live)
+{
+    static const struct option lo[] = {
+        {"json", no_argument, NULL, 'J'},       {"timeline", no_argument, NULL, 't'},
+        {"all", no_argument, NULL, 'a'},        {"quiet", no_argument, NULL, 'q'},
+        {"no-summary", no_argument, NULL, 'S'}, {"fail", no_argument, NULL, 'F'},
+        {"color", required_argument, NULL, 'C'}, {"colour", required_argument, NULL, 'C'},
+        {"now", required_argument, NULL, 'N'},  {"ca-file", required_argument, NULL, 'A'},
+        {"max-flows", required_argument, NULL, 'M'}, {"max-events", required_argument, NULL, 'E'},
+        {"idle", required_argument, NULL, 'I'}, {"no-progress", no_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+    struct run r;
+    struct td_wbuf *w;
+    const char *color = "auto", *iface = NULL, *user = "nobody";
+    char filter[4096] = "";
+    struct td_filter *flt = NULL;
+    int opt, rc = TD_EXIT_OK, first_filter, nfiles = 0;
+    bool no_progress = false, idle_set = false;
+
+    memset(&r, 0, sizeof(r));
+    td_limits_default(&r.lim);
+    r.live = live;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+taqhi:Z:", lo, NULL)) != -1) {
+        switch (opt) {
+        case 'J': r.json = true; break;
+        case 't': r.ro.timeline = true; break;
+        case 'a': r.all = true; break;
+        case 'q': r.quiet = true; break;
+        case 'S': r.no_summary = true; break;
+        case 'F': r.fail = true; break;
+        case 'C': color = optarg; break;
+        case 'P': no_progress = true; break;
+        case 'i': iface = optarg; break;
+        case 'Z': user = optarg; break;
+        case 'N':
+            if (parse_time(optarg, &r.rules.now) != 0) {
+                fprintf(stderr, "tlsdiag: --now: cannot read '%s' as a time\n", optarg);
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'A':
+            fprintf(stderr, "tlsdiag: --ca-file: certificate checks are not built yet; ignored\n");
+            break;
+        case 'M':
+            if (parse_u32(optarg, &r.lim.max_flows) != 0) {
+                fprintf(stderr, "tlsdiag: --max-flows needs a positive number\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'E':
+            if (parse_u32(optarg, &r.lim.max_events) != 0) {
+                fprintf(stderr, "tlsdiag: --max-events needs a positive number\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'I':
+            if (parse_u32(optarg, &r.lim.idle_timeout_s) != 0) {
+                fprintf(stderr, "tlsdiag: --idle needs a positive number of seconds\n");
+                return TD_EXIT_USAGE;
+            }
+            idle_set = true;
+            break;
+        case 'h':
+            usage_read(stdout, live);
+            return TD_EXIT_OK;
+        default:
+            usage_read(stderr, live);
+            return TD_EXIT_USAGE;
+        }
+    }
+    if (live && !idle_set)
+        r.lim.idle_timeout_s = 30;
+    /* files first, then the filter words (like tcpdump's trailing expression) */
+    first_filter = optind;
+    if (!live)
+        while (first_filter < argc && is_input(argv[first_filter])) {
+            first_filter++;
+            nfiles++;
+        }
+    for (int i = first_filter; i < argc; i++) {
+        size_t n = strlen(filter);
+        if (n + strlen(argv[i]) + 2 > sizeof(filter)) {
+            fprintf(stderr, "tlsdiag: filter expression too long\n");
+            return TD_EXIT_USAGE;
+        }
+        if (n)
+            filter[n++] = ' ';
+        memcpy(filter + n, argv[i], strlen(argv[i]) + 1);
+    }
+    if (!live && nfiles == 0) {
+        if (optind < argc)
+            fprintf(stderr, "tlsdiag: %s: no such file\n", argv[optind]);
+        else
+            usage_read(stderr, live);
+        return optind < argc ? TD_EXIT_INPUT : TD_EXIT_USAGE;
+    }
+    if (filter[0] != '\0' && !live) {
+        char err[256];
+        flt = td_filter_new(filter, err, sizeof(err));
+        if (flt == NULL) {
+            fprintf(stderr, "tlsdiag: filter '%s': %s\n", filter, err);
+            return TD_EXIT_USAGE;
+        }
+    }
+    if (strcmp(color, "always") == 0)
+        r.ro.color = true;
+    else if (strcmp(color, "never") == 0)
+        r.ro.color = false;
+    else if (strcmp(color, "auto") == 0)
+        r.ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+    else {
+        fprintf(stderr, "tlsdiag: --color takes auto, always or never\n");
+        return TD_EXIT_USAGE;
+    }
+    r.progress = !no_progress && !live && isatty(STDERR_FILENO);
+    r.corr = td_corr_new();
+    r.batch = calloc(BATCH_MAX, sizeof(*r.batch));
+    w = malloc(sizeof(*w));
+    if (r.corr == NULL || r.batch == NULL || w == NULL) {
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        return TD_EXIT_INTERNAL;
+    }
+    td_wb_init(w, flush_stdout, NULL);
+    r.w = w;
+
+    if (live) {
+        rc = run_live(&r, iface, filter[0] ? filter : NULL, user);
+    } else {
+        for (int i = optind; i < first_filter; i++) {
+            int frc = read_file(&r, argv[i], flt);
+            if (frc > rc)
+                rc = frc;
+        }
+    }
+    if (!r.json && !r.no_summary)
+        td_report_summary_text(w, &r.sum, &r.st_total, &r.ro);
+    td_wb_flush(w);
+    if (rc == TD_EXIT_OK && r.fail && r.sum.by_outcome[TD_OUT_FAILED] > 0)
+        rc = TD_EXIT_FAILURES;
+    td_filter_free(flt);
+    td_corr_free(r.corr);
+    free(r.batch);
+    free(w);
+    return rc;
+}
