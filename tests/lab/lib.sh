@@ -113,7 +113,7 @@ lab_kill_all() {
 
 # Wait for a TCP listener in a namespace: wait_listen NS PORT
 wait_listen() {
-    local ns=$1 port=$2 i
+    local ns=$1 port=${2##*:} i
     for i in $(seq 1 50); do
         if ip netns exec "$ns" ss -Hltn "sport = :$port" | grep -q .; then
             return 0
