@@ -283,6 +283,12 @@ sc_fail_wrong_name_tls12() {
     curl_cli https://server.lab.test:4446/ --tls-max 1.2 --cacert "$P/ca.crt"
     cap_stop
 }
+sc_fail_wrong_name_tls12_openssl() {
+    ossl_srv 4448 wrongname -tls1_2
+    cap
+    ossl_cli 4448 -tls1_2 -servername $LAB_NAME "${CA[@]}" -verify_hostname $LAB_NAME -verify_return_error
+    cap_stop
+}
 sc_warn_wrong_name_accepted() {
     ossl_srv 4447 wrongname
     cap
@@ -491,7 +497,8 @@ SCENARIOS=(
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
     fail_ssl3_hello fail_tls10_hello fail_no_shared_cipher
     warn_untrusted_accepted fail_untrusted_tls12 fail_untrusted_tls13
-    fail_expired_tls12 warn_expired_accepted fail_wrong_name_tls12 warn_wrong_name_accepted
+    fail_expired_tls12 warn_expired_accepted fail_wrong_name_tls12 fail_wrong_name_tls12_openssl
+    warn_wrong_name_accepted
     fail_sni_reset ok_sni_control fail_sni_drop
     fail_client_cert_missing_tls12 fail_client_cert_missing_tls13
     fail_client_cert_unknown_ca_tls12 fail_client_cert_unknown_ca_tls13
@@ -512,6 +519,10 @@ run_sc() {
     rm -f "$OUT/$N".* "$OUT/${N}"_serverside.*
     log "scenario $N"
     "sc_$N"
+    # Abort client sockets still retransmitting (drop scenarios) so they
+    # cannot leak into the next capture once the middlebox rules are flushed.
+    nsc ss -K dst $S4 >/dev/null 2>&1 || true
+    nsc ss -K dst $LAB_S6 >/dev/null 2>&1 || true
     lab_kill_all
     mb_flush
     [ -s "$OUT/$N.keys" ] || rm -f "$OUT/$N.keys"
