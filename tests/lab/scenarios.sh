@@ -1,0 +1,530 @@
+# tests/lab/scenarios.sh: one function per scenario (sourced after lib.sh).
+# Each sc_<name> starts its server(s), captures, runs the client once, stops.
+# Globals: OUT (fixture dir), N (scenario name), P (pki dir), LOGD (client logs).
+
+HERE=${HERE:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+REQ='GET / HTTP/1.0\r\nHost: server.lab.test\r\n\r\n'
+S4=10.77.2.2
+LAB_NGINX_PID=
+
+# ---------------------------------------------------------------- servers
+# ossl_srv PORT CERT [s_server args...]   (CERT: server, expired, selfsigned, wrongname)
+ossl_srv() {
+    local port=$1 cert=$2; shift 2
+    local chain=()
+    [ "$cert" = selfsigned ] || chain=(-cert_chain "$P/int.crt")
+    bg_run "$LOGD/$N.server.log" timeout 40 ip netns exec $LAB_S \
+        openssl s_server -accept "$port" -www -cert "$P/$cert.crt" -key "$P/$cert.key" \
+        "${chain[@]}" "$@"
+    wait_listen $LAB_S "$port"
+}
+
+# mTLS server: requires a client cert chaining to the lab root.
+ossl_srv_mtls() {
+    local port=$1; shift
+    ossl_srv "$port" server -Verify 1 -verify_return_error -CAfile "$P/ca.crt" "$@"
+}
+
+nginx_conf() {
+    local T=$LAB_TMP/nginx
+    mkdir -p "$T"
+    cat > "$T/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+user root;
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/error.log info;
+events { worker_connections 64; }
+http {
+    access_log $T/access.log;
+    client_body_temp_path $T/body;
+    proxy_temp_path $T/proxy;
+    fastcgi_temp_path $T/fastcgi;
+    uwsgi_temp_path $T/uwsgi;
+    scgi_temp_path $T/scgi;
+    # plain HTTP
+    server { listen $S4:8080; location / { return 200 "plain http\n"; } }
+    # TLS 1.2+ only, ECDHE-only TLS 1.2 suites
+    server {
+        listen $S4:8443 ssl;
+        server_name server.lab.test;
+        ssl_certificate $P/server.chain.pem;
+        ssl_certificate_key $P/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305;
+        location / { return 200 "ok\n"; }
+    }
+    # client certificate required at HTTP level
+    server {
+        listen $S4:8444 ssl;
+        server_name server.lab.test;
+        ssl_certificate $P/server.chain.pem;
+        ssl_certificate_key $P/server.key;
+        ssl_client_certificate $P/ca.crt;
+        ssl_verify_client on;
+        ssl_verify_depth 3;
+        location / { return 200 "hello \$ssl_client_s_dn\n"; }
+    }
+    # backend of the SNI-routing stream proxy
+    server {
+        listen 127.0.0.1:8446 ssl;
+        server_name server.lab.test;
+        ssl_certificate $P/server.chain.pem;
+        ssl_certificate_key $P/server.key;
+        location / { return 200 "backend\n"; }
+    }
+}
+stream {
+    map \$ssl_preread_server_name \$sni_upstream {
+        server.lab.test 127.0.0.1:8446;
+        default "";
+    }
+    server {
+        listen $S4:8445;
+        ssl_preread on;
+        proxy_pass \$sni_upstream;
+    }
+}
+EOF
+}
+
+nginx_start() {
+    [ -n "$LAB_NGINX_PID" ] && return 0
+    nginx_conf
+    ip netns exec $LAB_S nginx -e "$LAB_TMP/nginx/error.log" -c "$LAB_TMP/nginx/nginx.conf" \
+        -g 'daemon off;' </dev/null >"$LOGD/nginx.log" 2>&1 &
+    LAB_NGINX_PID=$!
+    wait_listen $LAB_S 8443 && wait_listen $LAB_S 8445
+}
+
+nginx_stop() {
+    if [ -n "$LAB_NGINX_PID" ]; then
+        kill "$LAB_NGINX_PID" 2>/dev/null || true
+        wait "$LAB_NGINX_PID" 2>/dev/null || true
+        LAB_NGINX_PID=
+    fi
+}
+
+# gnutls_srv PORT [gnutls-serv args...]
+gnutls_srv() {
+    local port=$1; shift
+    bg_run "$LOGD/$N.server.log" timeout 40 ip netns exec $LAB_S \
+        gnutls-serv -p "$port" --http --x509certfile "$P/server.chain.pem" \
+        --x509keyfile "$P/server.key" "$@"
+    wait_listen $LAB_S "$port"
+}
+
+# ---------------------------------------------------------------- clients
+# ossl_cli PORT [s_client args...] : one connection, sends a GET, closes.
+ossl_cli() {
+    local port=$1; shift
+    { printf "$REQ"; sleep 0.8; } | timeout 8 ip netns exec $LAB_C \
+        openssl s_client -connect "$S4:$port" -keylogfile "$OUT/$N.keys" "$@" \
+        >>"$LOGD/$N.client.log" 2>&1 || echo "exit=$?" >>"$LOGD/$N.client.log"
+}
+
+# curl_cli URL [curl args...]  (server.lab.test and blocked.lab.test resolve to S4)
+curl_cli() {
+    local url=$1; shift
+    local hp=${url#https://}; hp=${hp#http://}; hp=${hp%%/*}
+    local host=${hp%%:*} port=${hp##*:}
+    SSLKEYLOGFILE="$OUT/$N.keys" timeout 10 ip netns exec $LAB_C \
+        curl -sS -o /dev/null -w 'http_code=%{http_code}\n' --max-time 4 \
+        --resolve "$host:$port:$S4" "$@" "$url" \
+        >>"$LOGD/$N.client.log" 2>&1 || echo "exit=$?" >>"$LOGD/$N.client.log"
+}
+
+gnutls_cli() {
+    local port=$1; shift
+    { printf "$REQ"; sleep 0.8; } | SSLKEYLOGFILE="$OUT/$N.keys" timeout 8 ip netns exec $LAB_C \
+        gnutls-cli -p "$port" "$@" $S4 \
+        >>"$LOGD/$N.client.log" 2>&1 || echo "exit=$?" >>"$LOGD/$N.client.log"
+}
+
+pyc() {
+    timeout 10 ip netns exec $LAB_C python3 "$HERE/tlsclient.py" "$@" \
+        >>"$LOGD/$N.client.log" 2>&1 || echo "exit=$?" >>"$LOGD/$N.client.log"
+}
+
+cap() { cap_start "$OUT/$N.pcap" "$@"; }
+
+CA=()   # set in run_sc once P is known
+
+# ================================================================= 1. successes
+sc_ok_tls12_full() {
+    ossl_srv 4431 server -tls1_2
+    cap
+    ossl_cli 4431 -tls1_2 -servername $LAB_NAME "${CA[@]}" -verify_return_error
+    cap_stop
+}
+
+sc_ok_tls13_full() {
+    ossl_srv 4432 server -tls1_3
+    cap
+    curl_cli https://server.lab.test:4432/ --tlsv1.3 --cacert "$P/ca.crt"
+    cap_stop
+}
+
+sc_ok_tls12_resumed_id() {
+    ossl_srv 4433 server -tls1_2 -no_ticket
+    cap
+    ossl_cli 4433 -tls1_2 -no_ticket -servername $LAB_NAME "${CA[@]}" -sess_out "$LAB_TMP/$N.sess"
+    ossl_cli 4433 -tls1_2 -no_ticket -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess"
+    cap_stop
+}
+
+sc_ok_tls12_resumed_ticket() {
+    ossl_srv 4434 server -tls1_2
+    cap
+    ossl_cli 4434 -tls1_2 -servername $LAB_NAME "${CA[@]}" -sess_out "$LAB_TMP/$N.sess"
+    ossl_cli 4434 -tls1_2 -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess"
+    cap_stop
+}
+
+sc_ok_tls13_resumed_psk() {
+    ossl_srv 4435 server -tls1_3
+    cap
+    ossl_cli 4435 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_out "$LAB_TMP/$N.sess"
+    ossl_cli 4435 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess"
+    cap_stop
+}
+
+sc_ok_tls13_hrr() {
+    ossl_srv 4436 server -tls1_3 -groups X25519
+    cap
+    ossl_cli 4436 -tls1_3 -groups P-256:X25519 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+
+sc_ok_mutual_tls12() {
+    ossl_srv_mtls 4437 -tls1_2
+    cap
+    ossl_cli 4437 -tls1_2 -servername $LAB_NAME "${CA[@]}" \
+        -cert "$P/client.crt" -key "$P/client.key" -cert_chain "$P/int.crt"
+    cap_stop
+}
+
+sc_ok_mutual_tls13() {
+    ossl_srv_mtls 4438 -tls1_3
+    cap
+    ossl_cli 4438 -tls1_3 -servername $LAB_NAME "${CA[@]}" \
+        -cert "$P/client.crt" -key "$P/client.key" -cert_chain "$P/int.crt"
+    cap_stop
+}
+
+# ================================================================= 2. versions, ciphers
+# SSL 3.0 ClientHello from the field guide (handshake bytes, 0x8f long), in an SSL 3.0 record.
+SSL3_HELLO='16 03 00 00 8f
+01 00 00 8b 03 00 2a a0 d3 c5 10 b0 0a c0 0b ea
+fc e7 49 8f d1 66 cd 2a 51 c1 ab f4 ab b7 63 e1
+a7 3e e0 d7 14 9b 00 00 64 c0 14 c0 0a 00 39 00
+38 00 37 00 36 00 88 00 87 00 86 00 85 c0 0f c0
+05 00 35 00 84 c0 13 c0 09 00 33 00 32 00 31 00
+30 00 9a 00 99 00 98 00 97 00 45 00 44 00 43 00
+42 c0 0e c0 04 00 2f 00 96 00 41 c0 12 c0 08 00
+16 00 13 00 10 00 0d c0 0d c0 03 00 0a 00 07 c0
+11 c0 07 c0 0c c0 02 00 05 00 04 00 ff 01 00'
+
+sc_fail_ssl3_hello() {
+    nginx_start
+    cap
+    pyc raw $S4 8443 "$SSL3_HELLO"
+    cap_stop
+}
+
+sc_fail_tls10_hello() {
+    nginx_start
+    cap
+    ossl_cli 8443 -tls1 -cipher DEFAULT@SECLEVEL=0 -servername $LAB_NAME
+    cap_stop
+}
+
+sc_fail_no_shared_cipher() {
+    nginx_start
+    cap
+    ossl_cli 8443 -tls1_2 -cipher DHE-RSA-AES128-SHA256 -servername $LAB_NAME
+    cap_stop
+}
+
+# ================================================================= 3. server certificates
+sc_warn_untrusted_accepted() {
+    ossl_srv 4441 selfsigned
+    cap
+    curl_cli https://server.lab.test:4441/ -k
+    cap_stop
+}
+sc_fail_untrusted_tls12() {
+    ossl_srv 4442 selfsigned
+    cap
+    curl_cli https://server.lab.test:4442/ --tls-max 1.2 --cacert "$P/ca.crt"
+    cap_stop
+}
+sc_fail_untrusted_tls13() {
+    ossl_srv 4443 selfsigned
+    cap
+    ossl_cli 4443 -tls1_3 -servername $LAB_NAME "${CA[@]}" -verify_return_error
+    cap_stop
+}
+sc_fail_expired_tls12() {
+    ossl_srv 4444 expired
+    cap
+    curl_cli https://server.lab.test:4444/ --tls-max 1.2 --cacert "$P/ca.crt"
+    cap_stop
+}
+sc_warn_expired_accepted() {
+    ossl_srv 4445 expired
+    cap
+    curl_cli https://server.lab.test:4445/ --tls-max 1.2 -k
+    cap_stop
+}
+sc_fail_wrong_name_tls12() {
+    ossl_srv 4446 wrongname
+    cap
+    curl_cli https://server.lab.test:4446/ --tls-max 1.2 --cacert "$P/ca.crt"
+    cap_stop
+}
+sc_fail_wrong_name_tls12_openssl() {
+    ossl_srv 4448 wrongname -tls1_2
+    cap
+    ossl_cli 4448 -tls1_2 -servername $LAB_NAME "${CA[@]}" -verify_hostname $LAB_NAME -verify_return_error
+    cap_stop
+}
+sc_warn_wrong_name_accepted() {
+    ossl_srv 4447 wrongname
+    cap
+    curl_cli https://server.lab.test:4447/ --tls-max 1.2 -k
+    cap_stop
+}
+
+# ================================================================= 4. middlebox on the router
+sc_fail_sni_reset() {
+    ossl_srv 4450 server
+    mb_sni_reset blocked.lab.test
+    cap
+    cap_start "$OUT/${N}_serverside.pcap" $LAB_S s0
+    curl_cli https://blocked.lab.test:4450/ -k
+    cap_stop
+}
+sc_ok_sni_control() {
+    ossl_srv 4450 server
+    mb_sni_reset blocked.lab.test
+    cap
+    curl_cli https://server.lab.test:4450/ -k
+    cap_stop
+}
+sc_fail_sni_drop() {
+    ossl_srv 4451 server
+    mb_sni_drop blocked.lab.test
+    cap
+    curl_cli https://blocked.lab.test:4451/ -k --max-time 4
+    cap_stop
+}
+
+# ================================================================= 5. client certificates
+sc_fail_client_cert_missing_tls12() {
+    ossl_srv_mtls 4461 -tls1_2
+    cap
+    ossl_cli 4461 -tls1_2 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_client_cert_missing_tls13() {
+    ossl_srv_mtls 4462 -tls1_3
+    cap
+    ossl_cli 4462 -tls1_3 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_client_cert_unknown_ca_tls12() {
+    ossl_srv_mtls 4463 -tls1_2
+    cap
+    ossl_cli 4463 -tls1_2 -servername $LAB_NAME "${CA[@]}" \
+        -cert "$P/rogue-client.crt" -key "$P/rogue-client.key"
+    cap_stop
+}
+sc_fail_client_cert_unknown_ca_tls13() {
+    ossl_srv_mtls 4464 -tls1_3
+    cap
+    ossl_cli 4464 -tls1_3 -servername $LAB_NAME "${CA[@]}" \
+        -cert "$P/rogue-client.crt" -key "$P/rogue-client.key"
+    cap_stop
+}
+sc_fail_client_cert_weak_key_tls12() {
+    ossl_srv_mtls 4465 -tls1_2
+    cap
+    # At the default security level s_client refuses to load a 1024-bit key
+    # (logged); SECLEVEL=0 on the client only, so the server's judgement is on the wire.
+    ossl_cli 4465 -tls1_2 -servername $LAB_NAME "${CA[@]}" \
+        -cert "$P/weak-client.crt" -key "$P/weak-client.key" -cert_chain "$P/int.crt" \
+        -cipher DEFAULT@SECLEVEL=0
+    cap_stop
+}
+sc_nginx_verify_client_on() {
+    nginx_start
+    cap
+    curl_cli https://server.lab.test:8444/ --tls-max 1.2 --cacert "$P/ca.crt"
+    cap_stop
+}
+
+# ================================================================= 6. SNI-routing stream proxy
+sc_fail_proxy_no_sni() {
+    nginx_start
+    cap
+    ossl_cli 8445 -noservername "${CA[@]}"
+    cap_stop
+}
+sc_ok_proxy_sni() {
+    nginx_start
+    cap
+    ossl_cli 8445 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+
+# ================================================================= 7. transport
+sc_fail_port_closed() {
+    cap
+    curl_cli https://server.lab.test:4499/ --cacert "$P/ca.crt"
+    cap_stop
+}
+sc_fail_syn_dropped() {
+    ossl_srv 4498 server
+    nsr iptables -A FORWARD -i r1 -p tcp --dport 4498 --syn -j DROP
+    cap
+    curl_cli https://server.lab.test:4498/ --cacert "$P/ca.crt" --max-time 4
+    cap_stop
+}
+sc_fail_tls_to_http() {
+    nginx_start
+    cap
+    ossl_cli 8080 -servername $LAB_NAME
+    cap_stop
+}
+sc_fail_alpn_refused() {
+    gnutls_srv 4471 --alpn h2 --alpn-fatal
+    cap
+    ossl_cli 4471 -servername $LAB_NAME -alpn http/1.1 "${CA[@]}"
+    cap_stop
+}
+sc_fail_alpn_refused_openssl() {
+    ossl_srv 4472 server -alpn h2
+    cap
+    ossl_cli 4472 -servername $LAB_NAME -alpn http/1.1 "${CA[@]}"
+    cap_stop
+}
+sc_fail_pmtu_blackhole() {
+    ossl_srv 4473 server
+    # The router forwards to the server side with a 1000-byte path MTU and its
+    # "fragmentation needed" ICMP errors are dropped: a classic black hole.
+    nsr ip route replace 10.77.2.0/24 dev r2 mtu lock 1000
+    nsr iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+    cap
+    # ~1.8 KB ClientHello: a long ALPN list.
+    local a=() i
+    for i in 1 2 3 4 5 6 7; do a+=("proto-$i-$(printf '%0200d' 0)"); done
+    local alpn; alpn=$(IFS=,; echo "${a[*]}")
+    ossl_cli 4473 -servername $LAB_NAME -alpn "$alpn" "${CA[@]}"
+    cap_stop
+    nsr ip route replace 10.77.2.0/24 dev r2
+}
+sc_fail_gnutls_version() {
+    gnutls_srv 4474 --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3'
+    cap
+    gnutls_cli 4474 --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2' --x509cafile "$P/ca.crt" \
+        --sni-hostname $LAB_NAME --verify-hostname $LAB_NAME
+    cap_stop
+}
+
+# ================================================================= 8. capture/reader coverage
+sc_ch_split_3_segments() {
+    ossl_srv 4481 server
+    cap
+    pyc split $S4 4481 $LAB_NAME "$P/ca.crt" "$OUT/$N.keys"
+    cap_stop
+}
+sc_ooo_retrans() {
+    ossl_srv 4482 server
+    # Drop the first packet carrying the SNI (the ClientHello's middle
+    # segment) once; its retransmission is let through.
+    nsr iptables -A FORWARD -i r1 -p tcp -m string --algo bm --string $LAB_NAME \
+        -m recent --name once --rcheck -j ACCEPT
+    nsr iptables -A FORWARD -i r1 -p tcp -m string --algo bm --string $LAB_NAME \
+        -m recent --name once --set -j DROP
+    cap
+    cap_start "$OUT/${N}_serverside.pcap" $LAB_S s0
+    pyc split $S4 4482 $LAB_NAME "$P/ca.crt" "$OUT/$N.keys"
+    cap_stop
+}
+sc_ipv6_tls13() {
+    ossl_srv "[::]:4483" server -tls1_3
+    cap
+    { printf "$REQ"; sleep 0.8; } | timeout 8 ip netns exec $LAB_C \
+        openssl s_client -connect "[$LAB_S6]:4483" -tls1_3 -servername $LAB_NAME "${CA[@]}" \
+        -keylogfile "$OUT/$N.keys" >>"$LOGD/$N.client.log" 2>&1 || true
+    cap_stop
+}
+sc_vlan_tls12() {
+    # No 8021q, no VLAN-filtering bridge, no tc vlan action in the lab kernel:
+    # a real TLS 1.2 capture gets an 802.1Q tag (VID 77) inserted afterwards.
+    ossl_srv 4484 server -tls1_2
+    cap_start "$LAB_TMP/$N.untagged.pcap"
+    ossl_cli 4484 -tls1_2 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+    python3 "$HERE/pcaptool.py" vlan "$LAB_TMP/$N.untagged.pcap" "$OUT/$N.pcap" 77
+}
+sc_sll2_tls13() {
+    ossl_srv 4485 server -tls1_3
+    cap_start "$OUT/$N.pcap" $LAB_C any -y LINUX_SLL2
+    ossl_cli 4485 -tls1_3 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_pcapng_tls12() {
+    ossl_srv 4486 server -tls1_2
+    ip netns exec $LAB_C dumpcap -q -i c0 -s 0 -f "$CAP_FILTER" -w "$OUT/$N.pcapng" \
+        </dev/null >"$LOGD/$N.dumpcap.log" 2>&1 &
+    CAP_PIDS+=($!)
+    sleep 1.5
+    ossl_cli 4486 -tls1_2 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_gzip_tls12() {
+    ossl_srv 4487 server -tls1_2
+    cap_start "$LAB_TMP/$N.pcap"
+    ossl_cli 4487 -tls1_2 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+    gzip -n -9 -c "$LAB_TMP/$N.pcap" > "$OUT/$N.pcap.gz"
+}
+
+SCENARIOS=(
+    ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
+    ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
+    fail_ssl3_hello fail_tls10_hello fail_no_shared_cipher
+    warn_untrusted_accepted fail_untrusted_tls12 fail_untrusted_tls13
+    fail_expired_tls12 warn_expired_accepted fail_wrong_name_tls12 fail_wrong_name_tls12_openssl
+    warn_wrong_name_accepted
+    fail_sni_reset ok_sni_control fail_sni_drop
+    fail_client_cert_missing_tls12 fail_client_cert_missing_tls13
+    fail_client_cert_unknown_ca_tls12 fail_client_cert_unknown_ca_tls13
+    fail_client_cert_weak_key_tls12 nginx_verify_client_on
+    fail_proxy_no_sni ok_proxy_sni
+    fail_port_closed fail_syn_dropped fail_tls_to_http fail_alpn_refused
+    fail_alpn_refused_openssl fail_pmtu_blackhole fail_gnutls_version
+    ch_split_3_segments ooo_retrans ipv6_tls13 vlan_tls12 sll2_tls13
+    pcapng_tls12 gzip_tls12
+)
+
+run_sc() {
+    N=$1
+    P=$LAB_TMP/pki
+    CA=(-CAfile "$P/ca.crt")
+    LOGD=$LAB_TMP/logs
+    mkdir -p "$LOGD" "$OUT"
+    rm -f "$OUT/$N".* "$OUT/${N}"_serverside.*
+    log "scenario $N"
+    "sc_$N"
+    # Abort client sockets still retransmitting (drop scenarios) so they
+    # cannot leak into the next capture once the middlebox rules are flushed.
+    nsc ss -K dst $S4 >/dev/null 2>&1 || true
+    nsc ss -K dst $LAB_S6 >/dev/null 2>&1 || true
+    lab_kill_all
+    mb_flush
+    [ -s "$OUT/$N.keys" ] || rm -f "$OUT/$N.keys"
+    chmod 644 "$OUT/$N".* "$OUT/${N}"_serverside.* 2>/dev/null || true
+}
