@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Check every lab fixture against tests/data/lab/SCENARIOS.tsv.
+
+For each scenario, `tlsdiag read --json` must give the expected outcome and
+primary diagnosis code on the scenario's connection (the last connection in
+the file; earlier ones, e.g. the first of two in a resumption capture, must
+not have failed when the scenario expects ok).  Some scenarios are judged
+together with a control capture taken on the same path (CONTROLS below):
+the proof that a middlebox filters one name is that another name passes.
+
+Usage: check_fixtures.py TLSDIAG [NAME...]
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAB = os.path.join(HERE, "data", "lab")
+
+# scenario -> captures read before it (same run, same path)
+CONTROLS = {
+    "fail_sni_drop": ["ok_sni_control.pcap"],
+}
+
+
+def main():
+    tlsdiag = sys.argv[1]
+    only = set(sys.argv[2:])
+    rows = []
+    with open(os.path.join(LAB, "SCENARIOS.tsv")) as f:
+        for line in f:
+            if line.startswith("name\t") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            rows.append(cols)
+    failures = 0
+    for cols in rows:
+        name, fname, side, outcome, code = cols[:5]
+        if only and name not in only:
+            continue
+        files = [os.path.join(LAB, c) for c in CONTROLS.get(name, [])] + [os.path.join(LAB, fname)]
+        p = subprocess.run([tlsdiag, "read", "--json", "--no-progress"] + files,
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"FAIL {name}: exit {p.returncode}: {p.stderr.strip()}")
+            failures += 1
+            continue
+        conns = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+        conns = [c for c in conns if c.get("source", "").endswith(fname)]
+        if not conns:
+            print(f"FAIL {name}: no connection reported")
+            failures += 1
+            continue
+        last = conns[-1]
+        got_code = last["diagnoses"][0]["code"] if last["diagnoses"] and last["outcome"] != "ok" else "-"
+        ok = last["outcome"] == outcome and got_code == code
+        if outcome == "ok":
+            ok = ok and all(c["outcome"] == "ok" for c in conns)
+        if ok:
+            print(f"ok   {name}: {outcome} {code}")
+        else:
+            got = ", ".join(f'#{c["id"]} {c["outcome"]} {c["diagnoses"][0]["code"] if c["diagnoses"] else "-"}' for c in conns)
+            print(f"FAIL {name}: expected {outcome} {code}, got {got}")
+            failures += 1
+    print(f"{len(rows) - failures if not only else len(only) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
