@@ -132,6 +132,7 @@ struct td_conn {
     uint64_t ch_acked_frame; /* server ACK covering the whole ClientHello */
     int64_t ch_acked_ts_ns;
     uint32_t ch_segments;    /* TCP segments that carried the ClientHello */
+    uint32_t ch_retrans_max_len; /* largest client segment retransmitted before the ACK of the hello */
 
     uint8_t num_alerts, total_alerts;
     struct td_alert_rec alerts[TD_MAX_ALERTS];

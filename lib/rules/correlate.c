@@ -4,6 +4,8 @@
  *   - one SNI reset while other names to the same server pass
  *     -> middlebox_reset;
  *   - one SNI answered by silence while other names pass -> middlebox_drop.
+ * "The same server" is the same address; for sni_required also the same
+ * port, since an SNI-routing proxy is one listener.
  * The store is bounded (TD_CORR_MAX entries, oldest kept); past the cap,
  * later connections are still revised against what was kept. */
 #include <stdlib.h>
@@ -80,8 +82,12 @@ static const struct corr_ent *find_control(const struct td_corr *k, const struct
     const struct td_client_hello *ch = c->ch.m;
     for (size_t i = 0; i < k->n; i++) {
         const struct corr_ent *e = &k->e[i];
-        if (e->id == c->id || !e->got_sh || !e->has_sni || e->ipver != c->ipver || e->port != c->port[s] ||
+        /* the same server address; the port may differ (a filtering device
+         * on the path matches the name, whatever the port) */
+        if ((e->id == c->id && e->frame == c->ch.frame && e->ts_ns == c->ch.ts_ns) || !e->got_sh || !e->has_sni || e->ipver != c->ipver ||
             memcmp(e->srv, c->addr[s], 16) != 0)
+            continue;
+        if (want == 0 && e->port != c->port[s])
             continue;
         if (want == 1 && strncmp(e->sni, ch->sni, sizeof(e->sni) - 1) == 0)
             continue;

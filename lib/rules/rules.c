@@ -372,6 +372,23 @@ static bool r_alert_before_sh(const struct facts *f, struct td_verdict *v)
             ev_alert(d, f);
             return true;
         }
+        if (f->max_offered == 0x0303 && desc == 40 && f->ch->has_sni) {
+            /* A modern TLS 1.2 offer with SNI and common groups refused
+             * outright: what is left is the version (TLS 1.3-only servers
+             * such as gnutls-serv with -VERS-TLS1.2 answer exactly so). */
+            d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_LOW);
+            diag_text(d->summary, sizeof(d->summary), "the server likely requires TLS 1.3: the client offered TLS 1.2 at most");
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The ClientHello (frame %llu) offers TLS 1.2 at most, with %u modern cipher suites, common groups and SNI, "
+                      "and the server refused it with %s before any ServerHello. Nothing else in the offer explains the refusal; "
+                      "servers configured for TLS 1.3 only answer a TLS 1.2 hello this way.",
+                      (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), n_modern, a);
+            diag_text(d->fix, sizeof(d->fix), "Enable TLS 1.3 on the client (OpenSSL 1.1.1+, openssl s_client -tls1_3), or TLS 1.2 on the server; tlsdiag probe HOST:%u tells which versions it accepts.",
+                      f->c->port[f->sep]);
+            ev_ch(d, f);
+            ev_alert(d, f);
+            return true;
+        }
         if (!f->ch->has_sni) {
             d = diag_add(v, "sni_required", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
             diag_text(d->summary, sizeof(d->summary), "the server needs SNI and the ClientHello has none");
@@ -586,10 +603,14 @@ static bool r_closed_without_alert(const struct facts *f, struct td_verdict *v)
     char why[160];
     const struct td_event *srv_close = f->srv_rst ? f->srv_rst : f->srv_fin;
 
-    if (f->ch == NULL || f->established || f->alert != NULL)
+    if (f->ch == NULL || f->established)
         return false;
     if (f->srv_fin && f->srv_rst && f->srv_fin->frame < f->srv_rst->frame)
         srv_close = f->srv_fin;
+    /* a server alert explains more than its close; a client alert sent
+     * after the server closed (OpenSSL's decode_error on EOF) does not */
+    if (f->alert != NULL && (f->alert_from == TD_FROM_SERVER || srv_close == NULL || f->alert->frame < srv_close->frame))
+        return false;
     /* who closed first? */
     if (srv_close != NULL && ((f->cli_fin == NULL || f->cli_fin->frame > srv_close->frame) &&
                               (f->cli_rst == NULL || f->cli_rst->frame > srv_close->frame))) {
@@ -665,7 +686,8 @@ static bool r_server_silent(const struct facts *f, struct td_verdict *v)
     if (f->ch == NULL || f->srv_first_tls != NULL || f->hs->payload_bytes > 0 || f->established)
         return false;
     if (f->c->ch_acked_frame == 0 && f->c->ch_retrans > 0) {
-        bool big = f->ch_ev != NULL && f->c->ch_segments > 1;
+        /* full-size segments retransmitted while smaller ones got through */
+        bool big = f->c->ch_segments > 1 && f->c->ch_retrans_max_len >= 1200;
         d = diag_add(v, big ? "pmtu_blackhole" : "clienthello_lost", TD_SEV_ERROR, TD_BY_NETWORK, TD_CONF_MEDIUM);
         if (big) {
             diag_text(d->summary, sizeof(d->summary), "the large ClientHello never gets through: path MTU black hole");
@@ -860,7 +882,9 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     }
     for (size_t i = 0; i < sizeof(failure_rules) / sizeof(failure_rules[0]); i++) {
         if (failure_rules[i].fn(&f, v)) {
-            v->outcome = TD_OUT_FAILED;
+            /* an open connection with no ClientHello yet has not failed:
+             * the capture (a server-side one, typically) just shows no hello */
+            v->outcome = (!closed && strcmp(v->d[0].code, "no_client_hello") == 0) ? TD_OUT_INCOMPLETE : TD_OUT_FAILED;
             break;
         }
     }
@@ -886,7 +910,4 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
         diag_text(d->fix, sizeof(d->fix), "Capture at both ends and compare.");
         add_close_ev(d, &f);
     }
-    /* a capture gap under another cause still matters */
-    if (v->outcome == TD_OUT_FAILED && strcmp(v->d[0].code, "capture_gap") != 0)
-        (void)0;
 }

@@ -33,6 +33,7 @@ struct flow {
     bool ch_ack_seen;
     uint32_t ch_end_seq;       /* client's next seq after its ClientHello */
     uint32_t enc_events[2];
+    uint32_t data_segs[2];     /* new-data segments per endpoint (until the hello) */
     uint32_t rst_events;
 };
 
@@ -175,6 +176,7 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
         c->ch_ts_ns = c->ch.ts_ns;
         f->ch_done = true;
         f->ch_end_seq = f->rs[ep].next_seq;
+        c->ch_segments = f->data_segs[ep];
     } else if (c->ch2.m == NULL && ep == c->client) {
         KEEP(c->ch2, ch, ep);
     } else {
@@ -727,13 +729,18 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
             f->conn->half[ep].midstream = !(f->conn->half[ep].syn || f->conn->half[ep].synack);
         if (f->conn->half[ep].midstream && f->rs[ep].delivered == 0)
             td_tls_stream_midstream(&f->ts[ep]);
+        if (!f->ch_done)
+            f->data_segs[ep]++;
         r = td_reasm_segment(&f->rs[ep], t.seq, t.payload.p, caplen, t.payload_wire_len, &out);
         if (r == TD_SEG_RETRANS || r == TD_SEG_OVERLAP) {
             struct td_conn *c = f->conn;
             struct td_event *ev;
             c->half[ep].retrans++;
-            if (ep == c->client && !f->ch_ack_seen)
+            if (ep == c->client && !f->ch_ack_seen) {
                 c->ch_retrans++;
+                if (t.payload_wire_len > c->ch_retrans_max_len)
+                    c->ch_retrans_max_len = t.payload_wire_len;
+            }
             ev = ev_add(e, c, TD_EV_RETRANS, ep);
             if (ev != NULL)
                 ev->len = t.payload_wire_len;
