@@ -8,7 +8,9 @@ not have failed when the scenario expects ok).  Some scenarios are judged
 together with a control capture taken on the same path (CONTROLS below):
 the proof that a middlebox filters one name is that another name passes.
 
-Usage: check_fixtures.py TLSDIAG [NAME...]
+Usage: check_fixtures.py [--dir CAPTURE_DIR] TLSDIAG [NAME...]
+  --dir: read the captures from CAPTURE_DIR (a fresh lab run) instead of the
+         committed fixtures; the expectations stay those of SCENARIOS.tsv.
 """
 import json
 import os
@@ -25,8 +27,14 @@ CONTROLS = {
 
 
 def main():
-    tlsdiag = sys.argv[1]
-    only = set(sys.argv[2:])
+    global LAB
+    args = sys.argv[1:]
+    capdir = LAB
+    if args[:1] == ["--dir"]:
+        capdir = args[1]
+        args = args[2:]
+    tlsdiag = args[0]
+    only = set(args[1:])
     rows = []
     with open(os.path.join(LAB, "SCENARIOS.tsv")) as f:
         for line in f:
@@ -39,7 +47,11 @@ def main():
         name, fname, side, outcome, code = cols[:5]
         if only and name not in only:
             continue
-        files = [os.path.join(LAB, c) for c in CONTROLS.get(name, [])] + [os.path.join(LAB, fname)]
+        files = [os.path.join(capdir, c) for c in CONTROLS.get(name, [])] + [os.path.join(capdir, fname)]
+        if not os.path.exists(files[-1]):
+            print(f"FAIL {name}: {files[-1]} missing")
+            failures += 1
+            continue
         p = subprocess.run([tlsdiag, "read", "--json", "--no-progress"] + files,
                            capture_output=True, text=True)
         if p.returncode != 0:

@@ -1,0 +1,74 @@
+#!/bin/sh
+# Command-line behaviour: exit codes, errors that name the file and offset,
+# partial results on truncated input, stdin, gzip, filters, --help.
+set -u
+T=${1:-build/tlsdiag}
+D=tests/data/lab
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check NAME EXPECTED-EXIT COMMAND...
+    name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" != "$want" ]; then
+        echo "FAIL $name: exit $got, want $want"; sed 's/^/    /' "$tmp/err" | head -5
+        fails=$((fails + 1))
+    else
+        echo "ok   $name"
+    fi
+}
+has() { # has NAME FILE PATTERN
+    if grep -q -- "$3" "$2"; then echo "ok   $1"; else echo "FAIL $1: no '$3' in $2"; fails=$((fails + 1)); fi
+}
+
+check "no arguments is a usage error" 2 "$T"
+check "unknown command" 2 "$T" frobnicate
+check "read without files" 2 "$T" read
+check "missing file" 3 "$T" read /nonexistent/x.pcap
+printf 'this is not a capture at all\n' >"$tmp/bad.pcap"
+check "not a capture" 3 "$T" read "$tmp/bad.pcap"
+has "bad magic names the file" "$tmp/err" "bad.pcap"
+# truncated mid-packet: the connections before the cut are still reported
+size=$(wc -c <"$D/ok_tls12_full.pcap")
+head -c $((size - 40)) "$D/ok_tls12_full.pcap" >"$tmp/trunc.pcap"
+check "truncated capture" 4 "$T" read --json "$tmp/trunc.pcap"
+has "truncation names file and offset" "$tmp/err" "trunc.pcap: offset [0-9]*:"
+has "partial results printed" "$tmp/out" '"server":{"ip":"10.77.2.2"'
+check "stdin" 0 sh -c "\"$T\" read --json - < $D/fail_ssl3_hello.pcap"
+has "stdin verdict" "$tmp/out" '"code":"protocol_version"'
+check "gzip" 0 "$T" read --json "$D/gzip_tls12.pcap.gz"
+has "gzip verdict" "$tmp/out" '"outcome":"ok"'
+check "BPF filter keeps" 0 "$T" read --json "$D/fail_ssl3_hello.pcap" tcp port 8443
+has "filter keeps the connection" "$tmp/out" '"outcome":"failed"'
+check "BPF filter drops" 0 "$T" read --json "$D/fail_ssl3_hello.pcap" 'tcp port 9'
+if [ -s "$tmp/out" ]; then echo "FAIL filter should drop everything"; fails=$((fails + 1)); else echo "ok   filter drops"; fi
+check "bad filter is a usage error" 2 "$T" read "$D/fail_ssl3_hello.pcap" 'port port'
+check "--fail exits 1 on failures" 1 "$T" read --fail "$D/fail_ssl3_hello.pcap"
+check "--fail exits 0 when all ok" 0 "$T" read --fail "$D/ok_tls12_full.pcap"
+check "--help" 0 "$T" read --help
+has "--help lists --json" "$tmp/out" "--json"
+check "no colour when not a terminal" 0 "$T" read "$D/fail_ssl3_hello.pcap"
+if grep -q "$(printf '\033')" "$tmp/out"; then echo "FAIL colour in a pipe"; fails=$((fails + 1)); else echo "ok   no colour in a pipe"; fi
+# every option in --help is in the man page, and the other way round
+"$T" read --help | grep -o -- '--[a-z-]*' | sort -u >"$tmp/help-opts"
+grep -o -- '\\-\\-[a-z-]*' docs/tlsdiag.1 | sed 's/\\//g' | sort -u >"$tmp/man-opts"
+if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   --help and man page agree"; else echo "FAIL --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
+# JSON lines parse, and the fixed names are there
+"$T" read --json "$D"/*.pcap >"$tmp/all.json" 2>/dev/null
+python3 - "$tmp/all.json" <<'PY' || fails=$((fails + 1))
+import json, sys
+need = ["client", "server", "tls", "alerts", "outcome", "diagnoses", "timeline", "handshake"]
+n = 0
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    for k in need:
+        assert k in o, k
+    for k in ["version", "version_protocol", "cipher", "curve", "established", "resumed", "next_protocol", "client"]:
+        assert k in o["tls"], k
+    n += 1
+assert n > 40, n
+print(f"ok   {n} JSON lines parse with the fixed names")
+PY
+[ "$fails" = 0 ] || { echo "$fails CLI check(s) failed"; exit 1; }

@@ -1,0 +1,55 @@
+#!/bin/sh
+# The whole test suite (./bootstrap check, .ci/run):
+#   1. release build, cmocka unit tests
+#   2. ASan+UBSan build, the same unit tests
+#   3. every committed lab fixture: outcome and primary code (both builds)
+#   4. command-line behaviour: exit codes, errors naming file and offset
+#   5. conformance on ../shared/corpus against tshark and FoxIO's JA4 (skipped
+#      with a message when ../shared is absent)
+#   6. the live lab (root only): real servers and middlebox in network
+#      namespaces, fresh captures judged against the same expectations
+set -eu
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+start=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "release build and unit tests"
+make -j"$jobs" all unit
+step "ASan+UBSan build and unit tests"
+make -j"$jobs" MODE=san BUILD=build-san all unit
+step "lab fixtures, release build"
+python3 tests/check_fixtures.py build/tlsdiag
+step "lab fixtures, ASan+UBSan build"
+python3 tests/check_fixtures.py build-san/tlsdiag
+step "command line"
+sh tests/cli.sh build-san/tlsdiag
+step "corpus conformance"
+if [ -f tests/corpus/run.sh ]; then
+    sh tests/corpus/run.sh
+else
+    echo "skip: tests/corpus/run.sh not present"
+fi
+step "live lab"
+if [ "$(id -u)" != 0 ]; then
+    echo "skip: the live lab needs root (network namespaces); the committed fixtures were checked above"
+elif ! ip netns add tdprobe$$ 2>/dev/null; then
+    echo "skip: cannot create network namespaces here"
+else
+    ip netns del tdprobe$$
+    out=$(mktemp -d /tmp/tdlab-out.XXXXXX)
+    rc=0
+    OUT="$out" bash tests/lab/make-fixtures.sh || rc=$?
+    if [ "$rc" = 77 ]; then
+        echo "skip: the lab's tools are missing (see above)"
+    elif [ "$rc" != 0 ]; then
+        echo "live lab failed to run (exit $rc)"
+        exit 1
+    else
+        python3 tests/check_fixtures.py --dir "$out" build/tlsdiag
+    fi
+    rm -rf "$out"
+fi
+step "all tests passed"
