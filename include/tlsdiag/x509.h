@@ -122,10 +122,19 @@ struct td_chain_facts {
     bool untrusted_root;  /* SELF_SIGNED_CERT_IN_CHAIN: a self-signed root was
                              sent and is not in the store */
     bool self_signed_leaf; /* DEPTH_ZERO_SELF_SIGNED_CERT: the leaf is
-                              self-signed and not in the store */
-    bool ca_expired;      /* CERT_HAS_EXPIRED / CERT_NOT_YET_VALID at depth > 0 */
+                              self-issued and not in the store (OpenSSL
+                              goes by names here and does not check the
+                              signature: certs[0].self_signed does) */
+    bool ca_expired;      /* a CA certificate is outside its dates at |now|:
+                             CERT_HAS_EXPIRED / CERT_NOT_YET_VALID at depth
+                             > 0, or a sent certificate on the issuing path
+                             from the leaf (OpenSSL skips the dates of a top
+                             certificate whose issuer it lacks).  Set even
+                             without a trust store. */
 
-    /* Leaf validity at |now|, from its own dates, with or without a store. */
+    /* Leaf validity at |now|, from its own dates, with or without a store.
+     * Both dates count as inside (RFC 5280 4.1.2.5); OpenSSL's verifier
+     * already reports CERT_HAS_EXPIRED at the not_after second itself. */
     bool expired;         /* now > not_after */
     bool not_yet_valid;   /* now < not_before */
 

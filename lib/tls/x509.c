@@ -509,6 +509,27 @@ static void summarise_errors(struct td_chain_facts *out)
     }
 }
 
+/* path_expired: a sent certificate on the issuing path up from the leaf is
+ * outside its dates at |now|.  Needed besides the verifier's errors because
+ * OpenSSL never checks the dates of a top certificate whose issuer it could
+ * not find. */
+static bool path_expired(const struct td_chain_facts *out, int64_t now)
+{
+    int i = out->certs[0].issuer_index;
+
+    /* each step moves to a cert not seen yet, so num steps at most */
+    for (uint16_t steps = 0; i > 0 && steps < out->num; steps++) {
+        const struct td_cert_info *ci = &out->certs[i];
+
+        if (ci->dates_ok && (now > ci->not_after || now < ci->not_before))
+            return true;
+        if (ci->issuer_index == i)
+            break;
+        i = ci->issuer_index;
+    }
+    return false;
+}
+
 static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
                          const struct td_trust *trust, int64_t now)
 {
@@ -635,6 +656,7 @@ void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *c
             out->expired = now > leaf->not_after;
             out->not_yet_valid = now < leaf->not_before;
         }
+        out->ca_expired = path_expired(out, now);
         if (trust != NULL)
             verify_chain(out, xs, trust, now);
         if (host != NULL)
