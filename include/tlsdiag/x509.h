@@ -78,7 +78,7 @@ struct td_verify_error {
     int depth;
 };
 
-/* Facts for one Certificate message.  Large (about 55 KiB): allocate it on
+/* Facts for one Certificate message.  Large (about 48 KiB): allocate it on
  * the heap or inside a bigger struct rather than on a small stack. */
 struct td_chain_facts {
     uint16_t num, total;  /* certs analysed (<= TD_MAX_CERTS) and sent */
@@ -97,7 +97,8 @@ struct td_chain_facts {
      * server purpose.  A callback records every error and lets verification
      * go on, so one failure does not hide the next (expired AND untrusted). */
     bool verify_ran;      /* false: no trust store given, or the leaf did not
-                             parse; then every verify fact below is zero */
+                             parse; then the verify facts below are zero
+                             (verify_depth -1) */
     bool verified;        /* verification finished with no error at all */
     int verify_error;     /* first X509_V_ERR_* reported, 0 if none */
     int verify_depth;     /* depth of the first error, -1 if none */
@@ -163,7 +164,8 @@ void td_trust_free(struct td_trust *t);
 /* td_chain_analyze fills |out| with the facts of |chain| (TLS order, leaf
  * first).  |trust| may be NULL (no verification: verify_ran is false).
  * |now| is the time validity is judged at, in unix seconds.  |host| may be
- * NULL (no name check).  Never fails: malformed DER gives parse_ok = false
+ * NULL (no name check); it is a C string, so an SNI holding a NUL byte must
+ * not be passed (it would be cut short and could match a shorter name).  Never fails: malformed DER gives parse_ok = false
  * for that certificate; if OpenSSL runs out of memory the affected facts are
  * left zero.  Certificates past TD_MAX_CERTS were never kept; |total| counts
  * them.  Leaves OpenSSL's error queue as it found it. */

@@ -443,25 +443,25 @@ static void link_chain(struct td_chain_facts *out, X509 *const *xs)
 
 static void record_error(struct td_chain_facts *out, int error, int depth)
 {
-    if (out->total_errors < UINT16_MAX)
-        out->total_errors++;
     if (out->verify_error == 0) {
         out->verify_error = error;
         out->verify_depth = depth;
         copy_str(out->verify_error_str, sizeof(out->verify_error_str),
                  X509_verify_cert_error_string(error));
     }
+    /* OpenSSL may report the same error at the same depth more than once
+     * (once while building, once while checking): count it once */
     for (uint16_t i = 0; i < out->num_errors; i++) {
-        if (out->errors[i].error == error && out->errors[i].depth == depth) {
-            out->total_errors--; /* the same error again: count it once */
+        if (out->errors[i].error == error && out->errors[i].depth == depth)
             return;
-        }
     }
     if (out->num_errors < TD_X509_MAX_VERIFY_ERRORS) {
         out->errors[out->num_errors].error = error;
         out->errors[out->num_errors].depth = depth;
         out->num_errors++;
     }
+    if (out->total_errors < UINT16_MAX)
+        out->total_errors++;
 }
 
 /* verify_cb records every error and returns 1 so verification goes on: an
