@@ -165,9 +165,9 @@ void td_trust_free(struct td_trust *t);
  * first).  |trust| may be NULL (no verification: verify_ran is false).
  * |now| is the time validity is judged at, in unix seconds.  |host| may be
  * NULL (no name check); it is a C string, so an SNI holding a NUL byte must
- * not be passed (it would be cut short and could match a shorter name).  Never fails: malformed DER gives parse_ok = false
- * for that certificate; if OpenSSL runs out of memory the affected facts are
- * left zero.  Certificates past TD_MAX_CERTS were never kept; |total| counts
+ * not be passed (it would be cut short and could match a shorter name).
+ * Never fails: malformed DER gives parse_ok = false for that certificate; if
+ * OpenSSL runs out of memory the affected facts are left zero.  Certificates past TD_MAX_CERTS were never kept; |total| counts
  * them.  Leaves OpenSSL's error queue as it found it. */
 void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *chain,
                       const struct td_trust *trust, int64_t now, const char *host);
