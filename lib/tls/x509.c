@@ -1,0 +1,669 @@
+/* x509.c: certificate facts from DER, with OpenSSL 3 libcrypto.
+ *
+ * Everything here reads peer bytes only through d2i_X509 and OpenSSL's
+ * accessors; what comes out is copied, bounded, into plain structs (see
+ * x509.h).  OpenSSL objects live only inside one call and are freed on every
+ * path.  Nothing here decides what a fact means. */
+#include "tlsdiag/x509.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+struct td_trust {
+    X509_STORE *store;
+};
+
+/* copy_bytes copies at most |dstlen| - 1 bytes of |src| and terminates. */
+static void copy_bytes(char *dst, size_t dstlen, const void *src, size_t srclen)
+{
+    size_t n;
+
+    if (dstlen == 0)
+        return;
+    n = srclen < dstlen - 1 ? srclen : dstlen - 1;
+    if (n != 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void copy_str(char *dst, size_t dstlen, const char *src)
+{
+    if (src == NULL) {
+        copy_bytes(dst, dstlen, "", 0);
+        return;
+    }
+    copy_bytes(dst, dstlen, src, strlen(src));
+}
+
+/* ---- trust store ---- */
+
+static void set_err(char *err, size_t errlen, const char *what, const char *path)
+{
+    char ossl[160];
+    unsigned long e = ERR_peek_last_error();
+
+    if (err == NULL || errlen == 0)
+        return;
+    if (e != 0)
+        ERR_error_string_n(e, ossl, sizeof(ossl));
+    else
+        copy_str(ossl, sizeof(ossl), "no detail");
+    snprintf(err, errlen, "%s%s%s: %s", what, path != NULL ? " " : "",
+             path != NULL ? path : "", ossl);
+}
+
+struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
+{
+    struct td_trust *t = NULL;
+    struct stat st;
+    int ok;
+
+    ERR_set_mark();
+    if (err != NULL && errlen != 0)
+        err[0] = '\0';
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        set_err(err, errlen, "out of memory", NULL);
+        goto fail;
+    }
+    t->store = X509_STORE_new();
+    if (t->store == NULL) {
+        set_err(err, errlen, "cannot create trust store", NULL);
+        goto fail;
+    }
+    if (ca_file == NULL) {
+        /* Missing system paths are not an error for OpenSSL either: the
+         * store is then empty and every chain comes out untrusted. */
+        ok = X509_STORE_set_default_paths(t->store);
+        if (ok != 1) {
+            set_err(err, errlen, "cannot load the system trust store", NULL);
+            goto fail;
+        }
+        goto done;
+    }
+    if (stat(ca_file, &st) != 0) {
+        if (err != NULL && errlen != 0)
+            snprintf(err, errlen, "cannot read CA file %s", ca_file);
+        goto fail;
+    }
+    /* A directory is only looked up lazily by hash, so a wrong directory
+     * shows up later as "untrusted"; a file is read now and must hold at
+     * least one certificate. */
+    if (S_ISDIR(st.st_mode))
+        ok = X509_STORE_load_path(t->store, ca_file);
+    else
+        ok = X509_STORE_load_file(t->store, ca_file);
+    if (ok != 1) {
+        set_err(err, errlen, "cannot load CA file", ca_file);
+        goto fail;
+    }
+done:
+    ERR_pop_to_mark();
+    return t;
+fail:
+    ERR_pop_to_mark();
+    td_trust_free(t);
+    return NULL;
+}
+
+void td_trust_free(struct td_trust *t)
+{
+    if (t == NULL)
+        return;
+    X509_STORE_free(t->store);
+    free(t);
+}
+
+/* ---- one certificate ---- */
+
+/* asn1_time_unix converts an ASN1_TIME to unix seconds without the C
+ * library's time zone (timegm is not C11, mktime is local time). */
+static bool asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    int64_t y, m, d, era, yoe, doy, doe, days;
+
+    if (t == NULL)
+        return false;
+    memset(&tm, 0, sizeof(tm));
+    if (ASN1_TIME_to_tm(t, &tm) != 1)
+        return false;
+    /* days from 1970-01-01 of a proleptic Gregorian date (civil calendar
+     * algorithm: eras of 400 years, March-based years) */
+    y = (int64_t)tm.tm_year + 1900;
+    m = (int64_t)tm.tm_mon + 1;
+    d = (int64_t)tm.tm_mday;
+    if (m <= 2)
+        y--;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = era * 146097 + doe - 719468;
+    *out = days * 86400 + (int64_t)tm.tm_hour * 3600 + (int64_t)tm.tm_min * 60 +
+           (int64_t)tm.tm_sec;
+    return true;
+}
+
+/* name_cn copies the last commonName of |name|: the most specific one, which
+ * is what name matching falls back to as well. */
+static void name_cn(char *dst, size_t dstlen, const X509_NAME *name)
+{
+    int idx = -1, next;
+    const X509_NAME_ENTRY *e;
+    const ASN1_STRING *s;
+    unsigned char *utf8 = NULL;
+    int n;
+
+    copy_bytes(dst, dstlen, "", 0);
+    if (name == NULL)
+        return;
+    for (;;) {
+        next = X509_NAME_get_index_by_NID(name, NID_commonName, idx);
+        if (next < 0)
+            break;
+        idx = next;
+    }
+    if (idx < 0)
+        return;
+    e = X509_NAME_get_entry(name, idx);
+    s = e != NULL ? X509_NAME_ENTRY_get_data(e) : NULL;
+    if (s == NULL)
+        return;
+    n = ASN1_STRING_to_UTF8(&utf8, s);
+    if (n < 0)
+        return; /* undecodable string type: leave it empty */
+    copy_bytes(dst, dstlen, utf8, (size_t)n);
+    OPENSSL_free(utf8);
+}
+
+/* name_line renders |name| one-line, RFC 2253 order; UTF-8 is kept as is
+ * (escaping is the renderer's job), control characters are escaped by
+ * OpenSSL. */
+static void name_line(char *dst, size_t dstlen, const X509_NAME *name)
+{
+    BIO *b = NULL;
+    char *p = NULL;
+    long n;
+
+    copy_bytes(dst, dstlen, "", 0);
+    if (name == NULL)
+        return;
+    b = BIO_new(BIO_s_mem());
+    if (b == NULL)
+        goto out;
+    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
+        goto out;
+    n = BIO_get_mem_data(b, &p);
+    if (n <= 0 || p == NULL)
+        goto out;
+    copy_bytes(dst, dstlen, p, (size_t)n);
+out:
+    BIO_free(b);
+}
+
+static void add_san(struct td_cert_info *ci, const void *p, size_t len)
+{
+    if (ci->num_san < TD_X509_MAX_SAN) {
+        copy_bytes(ci->san[ci->num_san], sizeof(ci->san[0]), p, len);
+        ci->num_san++;
+    }
+    if (ci->total_san < UINT16_MAX)
+        ci->total_san++;
+}
+
+static void read_sans(struct td_cert_info *ci, X509 *x)
+{
+    GENERAL_NAMES *gens;
+    int crit = 0;
+
+    gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+    if (gens == NULL)
+        return; /* absent (crit == -1), repeated (-2) or undecodable */
+    ci->has_san_ext = true;
+    for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        char ip[INET6_ADDRSTRLEN];
+        const unsigned char *d;
+        int len;
+
+        if (g->type == GEN_DNS) {
+            d = ASN1_STRING_get0_data(g->d.dNSName);
+            len = ASN1_STRING_length(g->d.dNSName);
+            add_san(ci, d, len > 0 ? (size_t)len : 0);
+        } else if (g->type == GEN_IPADD) {
+            d = ASN1_STRING_get0_data(g->d.iPAddress);
+            len = ASN1_STRING_length(g->d.iPAddress);
+            /* RFC 5280 4.2.1.6: 4 octets for IPv4, 16 for IPv6; anything
+             * else is kept visible rather than dropped */
+            if (len == 4 && inet_ntop(AF_INET, d, ip, sizeof(ip)) != NULL)
+                add_san(ci, ip, strlen(ip));
+            else if (len == 16 && inet_ntop(AF_INET6, d, ip, sizeof(ip)) != NULL)
+                add_san(ci, ip, strlen(ip));
+            else
+                add_san(ci, "(bad iPAddress)", strlen("(bad iPAddress)"));
+        }
+    }
+    GENERAL_NAMES_free(gens);
+}
+
+static const char *key_type_name(int id)
+{
+    switch (id) {
+    case EVP_PKEY_RSA:
+        return "RSA";
+    case EVP_PKEY_RSA_PSS:
+        return "RSA-PSS";
+    case EVP_PKEY_EC:
+        return "EC";
+    case EVP_PKEY_ED25519:
+        return "Ed25519";
+    case EVP_PKEY_ED448:
+        return "Ed448";
+    case EVP_PKEY_DSA:
+        return "DSA";
+    case EVP_PKEY_DH:
+    case EVP_PKEY_DHX:
+        return "DH";
+    default:
+        return NULL;
+    }
+}
+
+static void read_key(struct td_cert_info *ci, const X509 *x)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x); /* borrowed; NULL if undecodable */
+    const char *name;
+    size_t glen = 0;
+
+    if (pk == NULL) {
+        /* The key may be of a kind OpenSSL can't load (an unknown curve):
+         * still say which algorithm it claims, with key_bits 0. */
+        X509_PUBKEY *xpk = X509_get_X509_PUBKEY(x);
+        ASN1_OBJECT *alg = NULL;
+
+        copy_str(ci->key_type, sizeof(ci->key_type), "unknown");
+        if (xpk != NULL && X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, xpk) == 1) {
+            name = key_type_name(OBJ_obj2nid(alg));
+            if (name != NULL)
+                copy_str(ci->key_type, sizeof(ci->key_type), name);
+        }
+        return;
+    }
+    name = key_type_name(EVP_PKEY_get_base_id(pk));
+    if (name == NULL)
+        name = EVP_PKEY_get0_type_name(pk);
+    copy_str(ci->key_type, sizeof(ci->key_type), name != NULL ? name : "unknown");
+    ci->key_bits = EVP_PKEY_get_bits(pk);
+    if (ci->key_bits < 0)
+        ci->key_bits = 0;
+    if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC &&
+        EVP_PKEY_get_group_name(pk, ci->key_group, sizeof(ci->key_group), &glen) != 1)
+        ci->key_group[0] = '\0';
+}
+
+static void read_sig(struct td_cert_info *ci, X509 *x)
+{
+    int sig_nid = X509_get_signature_nid(x);
+    int md_nid = NID_undef, pk_nid = NID_undef, secbits = 0;
+    uint32_t flags = 0;
+
+    if (sig_nid != NID_undef) {
+        copy_str(ci->sig_alg, sizeof(ci->sig_alg), OBJ_nid2ln(sig_nid));
+    } else {
+        const ASN1_BIT_STRING *sig = NULL;
+        const X509_ALGOR *alg = NULL;
+        const ASN1_OBJECT *obj = NULL;
+
+        X509_get0_signature(&sig, &alg, x);
+        if (alg != NULL)
+            X509_ALGOR_get0(&obj, NULL, NULL, alg);
+        if (obj == NULL || OBJ_obj2txt(ci->sig_alg, (int)sizeof(ci->sig_alg), obj, 1) < 0)
+            ci->sig_alg[0] = '\0';
+    }
+    /* X509_get_signature_info also knows RSA-PSS's digest, which lives in
+     * the parameters rather than in the algorithm OID. */
+    if (X509_get_signature_info(x, &md_nid, &pk_nid, &secbits, &flags) != 1 &&
+        OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid) != 1)
+        md_nid = NID_undef;
+    if (md_nid != NID_undef)
+        copy_str(ci->sig_hash, sizeof(ci->sig_hash), OBJ_nid2sn(md_nid));
+    ci->sig_md5 = md_nid == NID_md5 || md_nid == NID_md4 || md_nid == NID_md2 ||
+                  md_nid == NID_md5_sha1;
+    ci->sig_sha1 = md_nid == NID_sha1;
+}
+
+/* issued_by: |parent|'s subject is |child|'s issuer and |parent|'s key
+ * verifies |child|'s signature.  Names first: they are cheap and almost
+ * always decide. */
+static bool issued_by(X509 *child, const X509 *parent)
+{
+    EVP_PKEY *pk;
+
+    if (X509_NAME_cmp(X509_get_issuer_name(child), X509_get_subject_name(parent)) != 0)
+        return false;
+    pk = X509_get0_pubkey(parent);
+    return pk != NULL && X509_verify(child, pk) == 1;
+}
+
+static void read_cert(struct td_cert_info *ci, X509 *x)
+{
+    const X509_NAME *subj = X509_get_subject_name(x);
+    const X509_NAME *iss = X509_get_issuer_name(x);
+    int64_t nb = 0, na = 0;
+
+    ci->parse_ok = true;
+    name_cn(ci->subject_cn, sizeof(ci->subject_cn), subj);
+    name_cn(ci->issuer_cn, sizeof(ci->issuer_cn), iss);
+    name_line(ci->subject, sizeof(ci->subject), subj);
+    name_line(ci->issuer, sizeof(ci->issuer), iss);
+    read_sans(ci, x);
+    if (asn1_time_unix(X509_get0_notBefore(x), &nb) &&
+        asn1_time_unix(X509_get0_notAfter(x), &na)) {
+        ci->dates_ok = true;
+        ci->not_before = nb;
+        ci->not_after = na;
+    }
+    read_key(ci, x);
+    read_sig(ci, x);
+    ci->self_issued = X509_NAME_cmp(subj, iss) == 0;
+    ci->self_signed = ci->self_issued && issued_by(x, x);
+    /* EXFLAG_CA is basicConstraints cA=TRUE only; X509_check_ca would also
+     * count v1 self-signed certificates, which is a judgement. */
+    ci->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
+    ci->issuer_index = -1;
+}
+
+/* parse_der decodes one certificate.  Bytes left after the certificate make
+ * it unparsed: OpenSSL's own TLS client rejects such an entry
+ * (CERT_LENGTH_MISMATCH), so no fact should come from it. */
+static X509 *parse_der(const struct td_der *d)
+{
+    const unsigned char *p = d->der;
+    X509 *x;
+
+    if (d->der == NULL || d->len == 0 || d->len > TD_MAX_CERT_LEN)
+        return NULL;
+    x = d2i_X509(NULL, &p, (long)d->len);
+    if (x == NULL)
+        return NULL;
+    if (p != d->der + d->len) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* ---- the chain ---- */
+
+static void link_chain(struct td_chain_facts *out, X509 *const *xs)
+{
+    uint16_t n = out->num;
+
+    out->order_ok = true;
+    out->order_break = -1;
+    for (uint16_t i = 0; i < n; i++) {
+        struct td_cert_info *ci = &out->certs[i];
+
+        if (xs[i] == NULL)
+            continue;
+        if (ci->self_signed) {
+            ci->issuer_index = i;
+            continue;
+        }
+        if (i + 1 < n && xs[i + 1] != NULL && issued_by(xs[i], xs[i + 1])) {
+            ci->issuer_index = i + 1;
+            continue;
+        }
+        for (uint16_t j = 0; j < n; j++) {
+            if (j != i && xs[j] != NULL && issued_by(xs[i], xs[j])) {
+                ci->issuer_index = j;
+                break;
+            }
+        }
+        if (ci->issuer_index >= 0 && out->order_ok) {
+            out->order_ok = false;
+            out->order_break = i;
+        }
+    }
+}
+
+static void record_error(struct td_chain_facts *out, int error, int depth)
+{
+    if (out->verify_error == 0) {
+        out->verify_error = error;
+        out->verify_depth = depth;
+        copy_str(out->verify_error_str, sizeof(out->verify_error_str),
+                 X509_verify_cert_error_string(error));
+    }
+    /* OpenSSL may report the same error at the same depth more than once
+     * (once while building, once while checking): count it once */
+    for (uint16_t i = 0; i < out->num_errors; i++) {
+        if (out->errors[i].error == error && out->errors[i].depth == depth)
+            return;
+    }
+    if (out->num_errors < TD_X509_MAX_VERIFY_ERRORS) {
+        out->errors[out->num_errors].error = error;
+        out->errors[out->num_errors].depth = depth;
+        out->num_errors++;
+    }
+    if (out->total_errors < UINT16_MAX)
+        out->total_errors++;
+}
+
+/* verify_cb records every error and returns 1 so verification goes on: an
+ * endpoint stops at the first problem, a diagnoser wants all of them
+ * (expired AND untrusted). */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    struct td_chain_facts *out = X509_STORE_CTX_get_app_data(ctx);
+    int error;
+
+    if (ok == 1 || out == NULL)
+        return ok;
+    error = X509_STORE_CTX_get_error(ctx);
+    if (error != X509_V_OK)
+        record_error(out, error, X509_STORE_CTX_get_error_depth(ctx));
+    return 1;
+}
+
+static void summarise_errors(struct td_chain_facts *out)
+{
+    for (uint16_t i = 0; i < out->num_errors; i++) {
+        int e = out->errors[i].error;
+
+        switch (e) {
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            /* both mean: the top of what could be built is not
+             * self-signed and nobody had its issuer */
+            out->missing_intermediate = true;
+            break;
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+            out->untrusted_root = true;
+            break;
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            out->self_signed_leaf = true;
+            break;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            if (out->errors[i].depth > 0)
+                out->ca_expired = true;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* path_expired: a sent certificate on the issuing path up from the leaf is
+ * outside its dates at |now|.  Needed besides the verifier's errors because
+ * OpenSSL never checks the dates of a top certificate whose issuer it could
+ * not find. */
+static bool path_expired(const struct td_chain_facts *out, int64_t now)
+{
+    int i = out->certs[0].issuer_index;
+
+    /* each step moves to a cert not seen yet, so num steps at most */
+    for (uint16_t steps = 0; i > 0 && steps < out->num; steps++) {
+        const struct td_cert_info *ci = &out->certs[i];
+
+        if (ci->dates_ok && (now > ci->not_after || now < ci->not_before))
+            return true;
+        if (ci->issuer_index == i)
+            break;
+        i = ci->issuer_index;
+    }
+    return false;
+}
+
+static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
+                         const struct td_trust *trust, int64_t now)
+{
+    STACK_OF(X509) *untrusted = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    STACK_OF(X509) *built;
+    X509 *top;
+    int rc;
+
+    untrusted = sk_X509_new_null();
+    ctx = X509_STORE_CTX_new();
+    if (untrusted == NULL || ctx == NULL)
+        goto out;
+    /* The stack borrows: the X509s stay owned by td_chain_analyze. */
+    for (uint16_t i = 1; i < out->num; i++) {
+        if (xs[i] != NULL && sk_X509_push(untrusted, xs[i]) <= 0)
+            goto out;
+    }
+    if (X509_STORE_CTX_init(ctx, trust->store, xs[0], untrusted) != 1)
+        goto out;
+    /* What a TLS client checks: the ssl_server purpose and trust settings
+     * (libssl does the same), at the capture's time rather than today. */
+    if (X509_STORE_CTX_set_default(ctx, "ssl_server") != 1)
+        goto out;
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+    X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    if (X509_STORE_CTX_set_app_data(ctx, out) != 1)
+        goto out;
+
+    out->verify_ran = true;
+    out->verify_depth = -1;
+    rc = X509_verify_cert(ctx);
+    if (rc != 1 && out->num_errors == 0) {
+        /* failed without telling the callback (out of memory, bad use) */
+        int e = X509_STORE_CTX_get_error(ctx);
+
+        record_error(out, e != X509_V_OK ? e : X509_V_ERR_UNSPECIFIED,
+                     X509_STORE_CTX_get_error_depth(ctx));
+    }
+    out->verified = rc == 1 && out->total_errors == 0;
+
+    built = X509_STORE_CTX_get0_chain(ctx);
+    out->built_len = built != NULL ? sk_X509_num(built) : 0;
+    if (out->built_len > 0) {
+        top = sk_X509_value(built, out->built_len - 1);
+        if (top != NULL && !issued_by(top, top))
+            name_line(out->missing_issuer, sizeof(out->missing_issuer),
+                      X509_get_issuer_name(top));
+    }
+    summarise_errors(out);
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+}
+
+static void check_name(struct td_chain_facts *out, X509 *leaf, const char *host)
+{
+    char ipbuf[INET6_ADDRSTRLEN + 1];
+    unsigned char addr[16];
+    char *peer = NULL;
+    size_t len = strlen(host);
+
+    out->name_checked = true;
+    /* "example.com." names the same host; X509_check_host would not match
+     * it against "example.com" */
+    if (len > 0 && host[len - 1] == '.')
+        len--;
+    if (len == 0)
+        return;
+    if (len < sizeof(ipbuf)) {
+        memcpy(ipbuf, host, len);
+        ipbuf[len] = '\0';
+        if (inet_pton(AF_INET, ipbuf, addr) == 1 || inet_pton(AF_INET6, ipbuf, addr) == 1) {
+            out->name_is_ip = true;
+            out->name_ok = X509_check_ip_asc(leaf, ipbuf, 0) == 1;
+            if (out->name_ok)
+                copy_str(out->name_matched, sizeof(out->name_matched), ipbuf);
+            return;
+        }
+    }
+    /* OpenSSL's default already keeps a wildcard to one whole label and
+     * never matches "*.example.com" against "example.com"; partial-label
+     * wildcards ("f*.example.com") are off too, as RFC 6125 6.4.3 allows. */
+    if (X509_check_host(leaf, host, len, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, &peer) == 1) {
+        out->name_ok = true;
+        copy_str(out->name_matched, sizeof(out->name_matched), peer);
+    }
+    OPENSSL_free(peer);
+}
+
+void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *chain,
+                      const struct td_trust *trust, int64_t now, const char *host)
+{
+    X509 *xs[TD_MAX_CERTS] = {0};
+
+    memset(out, 0, sizeof(*out));
+    out->verify_depth = -1;
+    out->order_break = -1;
+    out->order_ok = true;
+    if (chain == NULL)
+        return;
+    ERR_set_mark();
+    out->num = chain->num_certs < TD_MAX_CERTS ? chain->num_certs : TD_MAX_CERTS;
+    out->total = chain->total_certs > out->num ? chain->total_certs : out->num;
+
+    for (uint16_t i = 0; i < out->num; i++) {
+        const struct td_der *d = &chain->certs[i];
+
+        out->certs[i].issuer_index = -1;
+        if (d->der == NULL && d->wire_len > 0) {
+            out->certs[i].too_big = true;
+            continue;
+        }
+        xs[i] = parse_der(d);
+        if (xs[i] != NULL)
+            read_cert(&out->certs[i], xs[i]);
+    }
+    link_chain(out, xs);
+
+    if (xs[0] != NULL) {
+        const struct td_cert_info *leaf = &out->certs[0];
+
+        if (leaf->dates_ok) {
+            out->expired = now > leaf->not_after;
+            out->not_yet_valid = now < leaf->not_before;
+        }
+        out->ca_expired = path_expired(out, now);
+        if (trust != NULL)
+            verify_chain(out, xs, trust, now);
+        if (host != NULL)
+            check_name(out, xs[0], host);
+    }
+
+    for (uint16_t i = 0; i < out->num; i++)
+        X509_free(xs[i]);
+    ERR_pop_to_mark();
+}
