@@ -24,6 +24,7 @@
 #include "tlsdiag/conn.h"
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
+#include "tlsdiag/x509.h"
 
 #define BATCH_MAX 4096u
 
@@ -361,7 +362,8 @@ int cmd_read(int argc, char **argv, bool live)
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
     struct td_wbuf *w;
-    const char *color = "auto", *iface = NULL, *user = "nobody";
+    const char *color = "auto", *iface = NULL, *user = "nobody", *ca_file = NULL;
+    struct td_trust *trust;
     char filter[4096] = "";
     struct td_filter *flt = NULL;
     int opt, rc = TD_EXIT_OK, first_filter, nfiles = 0;
@@ -390,7 +392,7 @@ int cmd_read(int argc, char **argv, bool live)
             }
             break;
         case 'A':
-            fprintf(stderr, "tlsdiag: --ca-file: certificate checks are not built yet; ignored\n");
+            ca_file = optarg;
             break;
         case 'M':
             if (parse_u32(optarg, &r.lim.max_flows) != 0) {
@@ -463,6 +465,18 @@ int cmd_read(int argc, char **argv, bool live)
         fprintf(stderr, "tlsdiag: --color takes auto, always or never\n");
         return TD_EXIT_USAGE;
     }
+    /* the trust store is loaded before live mode drops privileges */
+    {
+        char err[256];
+        trust = td_trust_new(ca_file, err, sizeof(err));
+        if (trust == NULL && ca_file != NULL) {
+            fprintf(stderr, "tlsdiag: --ca-file %s: %s\n", ca_file, err);
+            return TD_EXIT_USAGE;
+        }
+        if (trust == NULL)
+            fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", err);
+        r.rules.trust = trust;
+    }
     r.progress = !no_progress && !live && isatty(STDERR_FILENO);
     r.corr = td_corr_new();
     r.batch = calloc(BATCH_MAX, sizeof(*r.batch));
@@ -489,6 +503,7 @@ int cmd_read(int argc, char **argv, bool live)
     if (rc == TD_EXIT_OK && r.fail && r.sum.by_outcome[TD_OUT_FAILED] > 0)
         rc = TD_EXIT_FAILURES;
     td_filter_free(flt);
+    td_trust_free(trust);
     td_corr_free(r.corr);
     free(r.batch);
     free(w);

@@ -51,4 +51,7 @@ void diag_ev_event(struct td_diagnosis *d, const struct facts *f, const struct t
 void describe_event(const struct facts *f, const struct td_event *e, char *buf, size_t len);
 void describe_ch(const struct td_client_hello *ch, char *buf, size_t len);
 
+/* certificate rules (certs.c) */
+void rules_certs(const struct facts *f, struct td_verdict *v);
+
 #endif

@@ -878,6 +878,7 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     if (f.established) {
         v->outcome = TD_OUT_OK;
         warnings(&f, v);
+        rules_certs(&f, v);
         return;
     }
     for (size_t i = 0; i < sizeof(failure_rules) / sizeof(failure_rules[0]); i++) {
@@ -885,6 +886,7 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
             /* an open connection with no ClientHello yet has not failed:
              * the capture (a server-side one, typically) just shows no hello */
             v->outcome = (!closed && strcmp(v->d[0].code, "no_client_hello") == 0) ? TD_OUT_INCOMPLETE : TD_OUT_FAILED;
+            rules_certs(&f, v);
             break;
         }
     }
