@@ -52,8 +52,8 @@ has "--help lists --json" "$tmp/out" "--json"
 check "no colour when not a terminal" 0 "$T" read "$D/fail_ssl3_hello.pcap"
 if grep -q "$(printf '\033')" "$tmp/out"; then echo "FAIL colour in a pipe"; fails=$((fails + 1)); else echo "ok   no colour in a pipe"; fi
 # every option in --help is in the man page, and the other way round
-"$T" read --help | grep -o -- '--[a-z-]*' | sort -u >"$tmp/help-opts"
-grep -o -- '\\-\\-[a-z-]*' docs/tlsdiag.1 | sed 's/\\//g' | sort -u >"$tmp/man-opts"
+"$T" read --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
+sed 's/\\-/-/g' docs/tlsdiag.1 | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
 if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   --help and man page agree"; else echo "FAIL --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
 # JSON lines parse, and the fixed names are there
 "$T" read --json "$D"/*.pcap >"$tmp/all.json" 2>/dev/null

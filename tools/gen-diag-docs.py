@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Write docs/diagnoses.md: every code of the diagnosis contract
+(docs/contract.md, a copy of shared/spec/diagnoses.md) with a real example
+from the committed lab fixtures, as tlsdiag reports it.
+
+Usage: tools/gen-diag-docs.py build/tlsdiag > docs/diagnoses.md
+"""
+import json, os, re, subprocess, sys, glob
+
+T = sys.argv[1]
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+lab = os.path.join(root, "tests", "data", "lab")
+contract = open(os.path.join(root, "docs", "contract.md")).read()
+codes = []
+for m in re.finditer(r"^\| `([a-z_]+)`(?: / `([a-z_]+)`)?(?:, `([a-z_]+)`)? \|", contract, re.M):
+    for g in m.groups():
+        if g and g not in codes and g not in ("ok", "failed", "incomplete", "partial", "code", "severity", "by", "confidence", "summary", "explanation", "fix", "evidence"):
+            codes.append(g)
+examples = {}
+files = sorted(glob.glob(os.path.join(lab, "*.pcap*")))
+controls = [os.path.join(lab, "ok_sni_control.pcap")]
+for f in files:
+    args = [T, "read", "--json", "--no-progress"] + (controls if "sni_drop" in f else []) + [f]
+    out = subprocess.run(args, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        o = json.loads(line)
+        if not o["source"].endswith(os.path.basename(f)):
+            continue
+        for d in o["diagnoses"]:
+            examples.setdefault(d["code"], (os.path.basename(f), o, d))
+print("# Diagnosis codes")
+print()
+print("The codes, outcomes and fields are a contract (docs/contract.md, copied from the project's")
+print("specification): scripts match on them, so they are never renamed or reused. Below, every code")
+print("with what tlsdiag printed for it on a committed capture (`tests/data/lab/`, made by")
+print("`tests/lab/make-fixtures.sh` with real servers and clients). Regenerate with")
+print("`tools/gen-diag-docs.py build/tlsdiag > docs/diagnoses.md`.")
+print()
+for c in codes:
+    print(f"## `{c}`")
+    print()
+    row = re.search(r"^\|[^\n]*`%s`[^\n]*\| ([^\n]*) \|$" % re.escape(c), contract, re.M)
+    if row:
+        print(row.group(1).strip())
+        print()
+    if c in examples:
+        f, o, d = examples[c]
+        print(f"Example: `tlsdiag read tests/data/lab/{f}`" + (" (after ok_sni_control.pcap)" if "sni_drop" in f else ""))
+        print()
+        print("```")
+        print(f'{d["code"]} ({d["severity"]}, by {d["by"]}, {d["confidence"]} confidence): {d["summary"]}')
+        print(f'why: {d["explanation"]}')
+        for e in d["evidence"]:
+            print(f'  frame {e["frame"]} {e["time"]:.6f} {e["from"] or ""}: {e["what"]}')
+        print(f'fix: {d["fix"]}')
+        print("```")
+    else:
+        print("No committed capture shows this code yet; the rule is in `lib/rules/`.")
+    print()
