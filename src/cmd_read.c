@@ -255,7 +255,11 @@ static int run_live(struct run *r, const char *iface, const char *filter, const 
         int n = td_live_next(l, &pkt);
         if (n == 1) {
             td_engine_packet(e, &pkt);
-        } else if (n < 0) {
+        } else if (n == 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            td_engine_advance(e, (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        } else {
             const struct td_input_error *le = td_live_error(l);
             fprintf(stderr, "tlsdiag: %s: %s\n", iface ? iface : "any", le ? le->msg : "capture error");
             rc = TD_EXIT_INPUT;

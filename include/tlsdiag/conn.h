@@ -190,6 +190,9 @@ struct td_engine;
 struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done, void *ctx);
 /* td_engine_packet runs one captured packet through the pipeline. */
 void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt);
+/* td_engine_advance: time has moved on to |now_ns| without packets (live
+ * capture): close the flows that are due. */
+void td_engine_advance(struct td_engine *e, int64_t now_ns);
 /* td_engine_flush closes every open flow (end of input), oldest first. */
 void td_engine_flush(struct td_engine *e);
 void td_engine_stats(const struct td_engine *e, struct td_stats *s);

@@ -8,6 +8,7 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 
 #define LIVE_TIMEOUT_MS 200
@@ -15,6 +16,7 @@
 
 struct td_live {
     pcap_t *p;
+    int fd;
     bool nsec;
     uint32_t linktype;
     uint64_t frame;
@@ -61,6 +63,15 @@ struct td_live *td_live_open(const char *iface, const char *filter, int snaplen,
         goto fail;
     }
     l->nsec = l->nsec && pcap_get_tstamp_precision(l->p) == PCAP_TSTAMP_PRECISION_NANO;
+    /* Non-blocking reads plus our own poll(): in immediate mode libpcap's
+     * read timeout is not honoured on Linux, and the caller needs to wake
+     * up regularly (to close quiet flows, and to see Ctrl-C: poll returns
+     * EINTR where libpcap's own loop would retry). */
+    if (pcap_setnonblock(l->p, 1, ebuf) != 0) {
+        live_err(err, iface, ebuf);
+        goto fail;
+    }
+    l->fd = pcap_get_selectable_fd(l->p);
     l->linktype = (uint32_t)pcap_datalink(l->p);
     if (filter != NULL && filter[0] != '\0') {
         if (pcap_compile(l->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
@@ -86,8 +97,12 @@ int td_live_next(struct td_live *l, struct td_pkt *pkt)
     const u_char *data;
     int rc = pcap_next_ex(l->p, &h, &data);
 
-    if (rc == 0)
+    if (rc == 0) {
+        struct pollfd pfd = {l->fd, POLLIN, 0};
+        if (l->fd >= 0)
+            (void)poll(&pfd, 1, LIVE_TIMEOUT_MS);
         return 0;
+    }
     if (rc != 1) {
         live_err(&l->err, "capture", rc == PCAP_ERROR ? pcap_geterr(l->p) : "stopped");
         return -1;

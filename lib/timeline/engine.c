@@ -582,10 +582,10 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     return f;
 }
 
-static void expire(struct td_engine *e)
+static void expire_n(struct td_engine *e, int max)
 {
     /* the LRU head is the flow idle longest; look at a few per packet */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < max; i++) {
         struct flow *f = (struct flow *)e->tab.lru_head;
         int64_t limit;
         if (f == NULL)
@@ -600,6 +600,8 @@ static void expire(struct td_engine *e)
         flow_close(e, f);
     }
 }
+
+static void expire(struct td_engine *e) { expire_n(e, 4); }
 
 static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_pkt *t, uint8_t ep)
 {
@@ -752,6 +754,13 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     e->cur.pkt = NULL;
     e->cur.tcp = NULL;
     expire(e);
+}
+
+void td_engine_advance(struct td_engine *e, int64_t now_ns)
+{
+    if (now_ns > e->now_ns)
+        e->now_ns = now_ns;
+    expire_n(e, 1 << 20);
 }
 
 void td_engine_flush(struct td_engine *e)
