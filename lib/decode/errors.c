@@ -668,7 +668,9 @@ static enum td_dec_role line_role(const char *s, size_t n)
     /* nginx talking to its upstream is the client there */
     if (td_dec_ci_find(s, n, "to upstream") >= 0)
         return TD_DEC_ROLE_CLIENT;
-    if (td_dec_ci_find(s, n, "curl: (") >= 0 || td_dec_ci_find(s, n, "SSL_connect") >= 0)
+    /* curl; Android's SSLSocket ("SSL handshake aborted") is a client */
+    if (td_dec_ci_find(s, n, "curl: (") >= 0 || td_dec_ci_find(s, n, "SSL_connect") >= 0 ||
+        td_dec_ci_find(s, n, "SSL handshake aborted") >= 0)
         return TD_DEC_ROLE_CLIENT;
     if (td_dec_ci_find(s, n, "SSL_do_handshake() failed") >= 0 ||
         td_dec_ci_find(s, n, "SSL_accept") >= 0)

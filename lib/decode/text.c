@@ -780,6 +780,19 @@ struct td_dec_result *td_decode_text(const char *text, size_t len)
     }
     r->lines = lineno;
     assemble(&sc);
+    /* -msg and -debug dumps come from s_client: an alert line of that dump
+     * whose role the line itself did not show was printed by the client */
+    if (r->format == TD_DEC_FMT_MSG || r->format == TD_DEC_FMT_DEBUG) {
+        for (uint32_t i = 0; i < r->num_items; i++) {
+            struct td_dec_item *it = &r->items[i];
+            if (it->role != TD_DEC_ROLE_UNKNOWN)
+                continue;
+            if (it->kind == TD_DEC_ITEM_ALERT_TEXT)
+                td_dec_alert_item(it, it->alert, (enum td_dec_side)it->side, TD_DEC_ROLE_CLIENT);
+            else
+                it->role = TD_DEC_ROLE_CLIENT;
+        }
+    }
     free(sc.pool);
     free(sc.blocks);
     return r;
