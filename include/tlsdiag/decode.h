@@ -66,6 +66,8 @@ struct td_dec_record {
     uint8_t dir;          /* enum td_dec_dir */
     uint8_t flags;        /* enum td_dec_rec_flags */
     uint8_t content_type; /* first byte (0x16 handshake, 0x15 alert...) */
+    uint16_t session;     /* 0-based: a new ClientHello after the server spoke
+                           * starts a new connection (one text, several runs) */
     uint32_t line;        /* 1-based line of the text where its bytes began */
     uint32_t off;
     uint32_t len;
@@ -132,6 +134,7 @@ struct td_dec_result {
     uint8_t format;                 /* enum td_dec_fmt of the first hex seen */
     uint32_t hex_lines;
     uint32_t num_records, total_records;
+    uint32_t num_sessions;          /* connections the records belong to */
     struct td_dec_record records[TD_DEC_MAX_RECORDS];
     uint32_t bytes_len;
     uint8_t *bytes;                 /* owned, TD_DEC_MAX_BYTES at most */
@@ -195,7 +198,9 @@ const char *td_dec_issue_name(unsigned kind);
  * td_dec_synth turns |r|'s records into raw IPv4 packets (LINKTYPE_RAW, 101):
  * client 192.0.2.1:40000, server 198.51.100.1:443; SYN, SYN-ACK, ACK, then
  * one PSH/ACK data segment per record, seq/ack consistent, checksums correct,
- * frames 1-based, timestamps 1 ms apart from t=0.  No FIN or RST is invented:
+ * frames 1-based, timestamps 1 ms apart from t=0.  Each session (see
+ * td_dec_record.session) is its own TCP connection, client port 40000 +
+ * session, one after the other.  No FIN or RST is invented:
  * the text does not show how TCP ended.  Records whose direction is unknown
  * are skipped (issue NO_DIRECTION was recorded by td_decode_text).
  * Returns 0, or -1 when out of memory or a record exceeds one IPv4 packet. */
@@ -209,10 +214,13 @@ void td_dec_pkts_cleanup(struct td_dec_pkts *p);
 /* ---- through the engine (run.c) ----
  *
  * td_dec_run synthesises the packets and runs them through td_engine with
- * |lim| (NULL: defaults).  Returns the connection (free with td_conn_free) or
- * NULL when there were no usable records or memory ran out. */
+ * |lim| (NULL: defaults).  Returns the first session's connection (free with
+ * td_conn_free) or NULL when there were no usable records or memory ran out;
+ * *num_conns (if not NULL) gets how many connections the engine finished
+ * (the others are freed: use td_dec_synth + td_engine_* to keep them all). */
 struct td_conn;
 struct td_limits;
-struct td_conn *td_dec_run(const struct td_dec_result *r, const struct td_limits *lim);
+struct td_conn *td_dec_run(const struct td_dec_result *r, const struct td_limits *lim,
+                           uint32_t *num_conns);
 
 #endif

@@ -601,7 +601,7 @@ static const struct pat table[] = {
      {"unknown"}, {NULL},
      "OpenSSL's generic \"the handshake failed\" line; the line before it usually names the reason.",
      NEXT_CAPTURE "."},
-    {"haproxy.handshake_failure", "HAProxy", {"SSL handshake failure"}, NULL, U, RS, true, -1,
+    {"haproxy.handshake_failure", "HAProxy", {": SSL handshake failure"}, NULL, U, RS, true, -1,
      {"unknown"}, {NULL},
      "HAProxy logged a failed TLS handshake without a reason (set `log-format` with "
      "%[ssl_fc_err_str] / error-log-format, HAProxy 2.5+, to get one).",

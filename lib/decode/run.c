@@ -8,7 +8,7 @@
 
 struct keep {
     struct td_conn *conn;
-    uint32_t extra; /* more than one connection cannot happen: one flow */
+    uint32_t extra; /* later sessions, freed */
 };
 
 static void on_done(void *ctx, struct td_conn *c)
@@ -22,13 +22,16 @@ static void on_done(void *ctx, struct td_conn *c)
     td_conn_free(c);
 }
 
-struct td_conn *td_dec_run(const struct td_dec_result *r, const struct td_limits *lim)
+struct td_conn *td_dec_run(const struct td_dec_result *r, const struct td_limits *lim,
+                           uint32_t *num_conns)
 {
     struct td_dec_pkts pk;
     struct td_limits def;
     struct td_engine *e;
     struct keep k = {NULL, 0};
 
+    if (num_conns != NULL)
+        *num_conns = 0;
     if (r == NULL || r->num_records == 0)
         return NULL;
     if (lim == NULL) {
@@ -47,5 +50,7 @@ struct td_conn *td_dec_run(const struct td_dec_result *r, const struct td_limits
     td_engine_flush(e);
     td_engine_free(e);
     td_dec_pkts_cleanup(&pk);
+    if (num_conns != NULL)
+        *num_conns = (k.conn != NULL ? 1u : 0u) + k.extra;
     return k.conn;
 }

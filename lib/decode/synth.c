@@ -63,6 +63,7 @@ struct synth {
     uint32_t cap;
     uint32_t seq[2];  /* next seq: [0] client, [1] server */
     uint16_t ipid[2];
+    uint16_t cport;
 };
 
 static int add_pkt(struct synth *s, int from_server, uint8_t flags, const uint8_t *payload,
@@ -102,8 +103,8 @@ static int add_pkt(struct synth *s, int from_server, uint8_t flags, const uint8_
     memcpy(b + 16, dst, 4);
     put16(b + 10, fold_sum(sum16(0, b, IP_HDR)));
     /* TCP */
-    put16(b + 20, from_server ? PORT_SERVER : PORT_CLIENT);
-    put16(b + 22, from_server ? PORT_CLIENT : PORT_SERVER);
+    put16(b + 20, from_server ? PORT_SERVER : s->cport);
+    put16(b + 22, from_server ? s->cport : PORT_SERVER);
     put32(b + 24, s->seq[me]);
     ack = (flags & TD_TCP_ACK) ? s->seq[1 - me] : 0;
     put32(b + 28, ack);
@@ -147,27 +148,41 @@ void td_dec_pkts_cleanup(struct td_dec_pkts *p)
     p->n = 0;
 }
 
+static int open_conn(struct synth *s, uint16_t session)
+{
+    s->cport = (uint16_t)(PORT_CLIENT + (session % 20000u));
+    s->seq[0] = ISN_CLIENT + ((uint32_t)session << 20);
+    s->seq[1] = ISN_SERVER + ((uint32_t)session << 20);
+    if (add_pkt(s, 0, TD_TCP_SYN, NULL, 0) != 0 ||
+        add_pkt(s, 1, TD_TCP_SYN | TD_TCP_ACK, NULL, 0) != 0 ||
+        add_pkt(s, 0, TD_TCP_ACK, NULL, 0) != 0)
+        return -1;
+    return 0;
+}
+
 int td_dec_synth(struct td_dec_pkts *out, const struct td_dec_result *r)
 {
     struct synth s;
+    bool open = false;
+    uint16_t session = 0;
 
     memset(out, 0, sizeof(*out));
     memset(&s, 0, sizeof(s));
     s.out = out;
-    s.seq[0] = ISN_CLIENT;
-    s.seq[1] = ISN_SERVER;
     s.ipid[0] = 0x1000;
     s.ipid[1] = 0x2000;
-    if (add_pkt(&s, 0, TD_TCP_SYN, NULL, 0) != 0 ||
-        add_pkt(&s, 1, TD_TCP_SYN | TD_TCP_ACK, NULL, 0) != 0 ||
-        add_pkt(&s, 0, TD_TCP_ACK, NULL, 0) != 0)
-        goto fail;
     for (uint32_t i = 0; i < r->num_records; i++) {
         const struct td_dec_record *rec = &r->records[i];
         if (rec->dir == TD_DEC_DIR_UNKNOWN)
             continue;
         if (rec->off > r->bytes_len || rec->len > r->bytes_len - rec->off)
             goto fail; /* our own invariant; cannot happen */
+        if (!open || rec->session != session) {
+            session = rec->session;
+            open = true;
+            if (open_conn(&s, session) != 0)
+                goto fail;
+        }
         if (add_pkt(&s, rec->dir == TD_DEC_DIR_SERVER, TD_TCP_PSH | TD_TCP_ACK,
                     r->bytes + rec->off, rec->len) != 0)
             goto fail;

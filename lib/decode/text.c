@@ -605,6 +605,27 @@ static void infer_directions(struct td_dec_result *r)
     }
 }
 
+/* A ClientHello from the client after the server has spoken in the current
+ * session is a new connection (a text with several s_client runs). */
+static void number_sessions(struct td_dec_result *r)
+{
+    uint16_t session = 0;
+    bool server_spoke = false;
+
+    for (uint32_t i = 0; i < r->num_records; i++) {
+        struct td_dec_record *rec = &r->records[i];
+        if (rec->dir == TD_DEC_DIR_CLIENT && hs_type(r, rec) == 1 && server_spoke &&
+            session < UINT16_MAX) {
+            session++;
+            server_spoke = false;
+        }
+        if (rec->dir == TD_DEC_DIR_SERVER)
+            server_spoke = true;
+        rec->session = session;
+    }
+    r->num_sessions = r->num_records > 0 ? (uint32_t)session + 1u : 0u;
+}
+
 static void assemble(struct scan *sc)
 {
     struct asm_ctx *a = calloc(1, sizeof(*a));
@@ -659,6 +680,7 @@ static void assemble(struct scan *sc)
     }
 done:
     infer_directions(sc->r);
+    number_sessions(sc->r);
     free(a);
 }
 

@@ -757,6 +757,43 @@ static void test_synth(void **state)
     td_dec_result_free(r);
 }
 
+static void test_two_sessions(void **state)
+{
+    (void)state;
+    /* both field-guide dumps in one paste: two connections */
+    size_t l1 = strlen(guide_dump1), l2 = strlen(guide_dump2);
+    char *both = malloc(l1 + l2 + 1);
+    struct td_dec_result *r;
+    struct td_dec_pkts pk;
+
+    assert_non_null(both);
+    memcpy(both, guide_dump1, l1);
+    memcpy(both + l1, guide_dump2, l2 + 1);
+    r = dec(both);
+    assert_int_equal(r->num_records, 4);
+    assert_int_equal(r->num_sessions, 2);
+    assert_int_equal(r->records[1].session, 0);
+    assert_int_equal(r->records[2].session, 1);
+    assert_int_equal(td_dec_synth(&pk, r), 0);
+    assert_int_equal(pk.n, 10);
+    assert_int_equal(pk.pkts[5].data[33], 0x02); /* second SYN */
+    assert_int_equal(pk.pkts[5].data[21], 0x41); /* client port 40001 = 0x9c41 */
+    assert_int_equal(pk.pkts[9].frame, 10);
+    td_dec_pkts_cleanup(&pk);
+    td_dec_result_free(r);
+    free(both);
+}
+
+static void test_prose_mentions(void **state)
+{
+    (void)state;
+    /* the field guide's prose says "TLS/SSL handshake failure": not a log line */
+    struct td_dec_result *r =
+        dec("This article summarizes various TLS/SSL handshake failure scenarios.\n");
+    assert_false(td_dec_recognised(r));
+    td_dec_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +816,8 @@ int main(void)
         cmocka_unit_test(test_alert_codes),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_synth),
+        cmocka_unit_test(test_two_sessions),
+        cmocka_unit_test(test_prose_mentions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
