@@ -1,0 +1,943 @@
+/* errors.c: error strings -> who raised it, the alert, contract codes, what next.
+ *
+ * Matching is a case-insensitive substring search in which '_' and ' ' are
+ * the same character (so OpenSSL's "wrong version number", BoringSSL's and
+ * Python's "WRONG_VERSION_NUMBER" are one entry).  No regex library.
+ *
+ * Per line, in this order:
+ *   1. the printing program's role (client/server) from role markers
+ *      ("curl:", "SSL_do_handshake() failed", "to upstream", ...);
+ *   2. alert extractors: an alert the PEER sent ("sslv3 alert X",
+ *      "TLSV1_ALERT_X", "SSL alert number N", "Received fatal alert: X",
+ *      "remote error: tls: X", "Received alert [N]") or one this side sent
+ *      (Go's "local error: tls: X");
+ *   3. when no alert was found, the first specific table entry that matches;
+ *   4. when nothing matched yet, the first generic entry (curl "(35)",
+ *      HAProxy "SSL handshake failure", ...), which says little but is honest.
+ * Codes are the ones in diagnoses.md; more than one means "ambiguous", ranked.
+ * Alert names come from the IANA registry (td_reg_name), never typed here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "decode_int.h"
+#include "tlsdiag/registry.h"
+
+#define NEXT_CAPTURE "capture it: `tcpdump -i any -w fail.pcap 'tcp port 443'` while reproducing, then `tlsdiag read fail.pcap`"
+#define NEXT_PROBE "`tlsdiag probe HOST:PORT` shows which versions, ciphers and names the server accepts"
+
+/* ---- matching ---- */
+
+static int fold(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A' + 'a';
+    if (c == '_')
+        return ' ';
+    return c;
+}
+
+long td_dec_ci_find(const char *hay, size_t hn, const char *needle)
+{
+    size_t nn = strlen(needle);
+    if (nn == 0 || nn > hn)
+        return -1;
+    for (size_t i = 0; i + nn <= hn; i++) {
+        size_t k = 0;
+        while (k < nn && fold((unsigned char)hay[i + k]) == fold((unsigned char)needle[k]))
+            k++;
+        if (k == nn)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* ---- alert names ---- */
+
+/* Go's crypto/tls prints its own words for alerts (alert.go alertText); the
+ * ones that are not the IANA name with spaces are listed with their number. */
+static const struct {
+    const char *text;
+    uint8_t code;
+} go_alert_words[] = {
+    {"unknown certificate authority", 48},
+    {"protocol version not supported", 70},
+    {"insufficient security level", 71},
+    {"error decoding message", 50},
+    {"error decrypting message", 51},
+    {"revoked certificate", 44},
+    {"expired certificate", 45},
+    {"unknown certificate", 46},
+    {"missing extension", 109},
+};
+
+static bool name_eq(const char *s, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    if (nl != len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        int a = fold((unsigned char)s[i]), b = fold((unsigned char)name[i]);
+        if (a == '-')
+            a = ' ';
+        if (a != b)
+            return false;
+    }
+    return true;
+}
+
+/* strip OpenSSL/BoringSSL prefixes: "sslv3 alert ", "tlsv1 alert ",
+ * "tlsv13 alert ", "tlsv1 ", "ssl alert " (case and '_' folded) */
+static void strip_alert_prefix(const char **s, size_t *len)
+{
+    static const char *const pre[] = {"sslv3 alert ", "tlsv13 alert ", "tlsv1 alert ",
+                                      "ssl alert ", "tlsv1 ", "tlsv13 "};
+    for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+        size_t pl = strlen(pre[i]);
+        if (*len > pl && td_dec_ci_find(*s, pl, pre[i]) == 0) {
+            *s += pl;
+            *len -= pl;
+            return;
+        }
+    }
+}
+
+int td_dec_alert_lookup(const char *s, size_t len)
+{
+    uint32_t v = 0;
+    size_t i;
+
+    while (len > 0 && (s[0] == ' ' || s[0] == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
+                       s[len - 1] == '.'))
+        len--;
+    if (len == 0 || len > 64)
+        return -1;
+    for (i = 0; i < len && i < 4; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            break;
+        v = v * 10u + (uint32_t)(s[i] - '0');
+    }
+    if (i == len) {
+        if (v > 255 || td_reg_name(TD_REG_ALERT, (uint16_t)v) == NULL)
+            return -1;
+        return (int)v;
+    }
+    strip_alert_prefix(&s, &len);
+    for (unsigned a = 0; a < 256; a++) {
+        const char *name = td_reg_name(TD_REG_ALERT, (uint16_t)a);
+        if (name != NULL && name_eq(s, len, name))
+            return (int)a;
+    }
+    for (size_t k = 0; k < sizeof(go_alert_words) / sizeof(go_alert_words[0]); k++) {
+        if (name_eq(s, len, go_alert_words[k].text))
+            return go_alert_words[k].code;
+    }
+    return -1;
+}
+
+/* the longest alert name that starts at s[0..len) (words joined by ' ' or '_') */
+static int alert_prefix_lookup(const char *s, size_t len, size_t *used)
+{
+    int best = -1;
+    size_t i = 0;
+
+    while (i <= len) {
+        bool end = i == len || s[i] == ' ' || s[i] == '_' || s[i] == ':' || s[i] == ')' ||
+                   s[i] == '(' || s[i] == ',' || s[i] == '.' || s[i] == ']' || s[i] == '"' ||
+                   s[i] == '\'';
+        if (end && i > 0) {
+            int a = td_dec_alert_lookup(s, i);
+            if (a >= 0 && !(s[0] >= '0' && s[0] <= '9')) {
+                best = a;
+                *used = i;
+            }
+        }
+        if (i < len && (s[i] == ':' || s[i] == ')' || s[i] == '(' || s[i] == ',' || s[i] == ']'))
+            break;
+        i++;
+    }
+    return best;
+}
+
+/* ---- alert -> contract codes ---- */
+
+unsigned td_dec_alert_codes(uint8_t desc, enum td_dec_role sender, const char **codes,
+                            unsigned max, bool *ambiguous)
+{
+    const char *tmp[TD_DEC_MAX_CODES];
+    unsigned n = 0;
+
+    switch (desc) {
+    case 0: /* close_notify during a handshake: a close */
+        if (sender != TD_DEC_ROLE_CLIENT)
+            tmp[n++] = "closed_by_server";
+        if (sender != TD_DEC_ROLE_SERVER)
+            tmp[n++] = "closed_by_client";
+        break;
+    case 10: case 20: case 22: case 47: case 50: case 109:
+        tmp[n++] = "protocol_error";
+        break;
+    case 40:
+        if (sender == TD_DEC_ROLE_CLIENT) {
+            tmp[n++] = "alert";
+            tmp[n++] = "protocol_version";
+        } else {
+            /* a server's handshake_failure right after the hello: no common
+             * cipher is the most frequent reason, then a version it no longer
+             * accepts, then groups; after a CertificateRequest, a missing
+             * client certificate */
+            tmp[n++] = "no_shared_cipher";
+            tmp[n++] = "protocol_version";
+            tmp[n++] = "no_shared_group";
+            tmp[n++] = "client_cert_missing";
+        }
+        break;
+    case 42: case 43: case 44: case 45: case 46: case 48: case 49: case 51:
+        if (sender == TD_DEC_ROLE_CLIENT) {
+            tmp[n++] = "server_cert_rejected";
+        } else if (sender == TD_DEC_ROLE_SERVER) {
+            tmp[n++] = "client_cert_rejected";
+        } else {
+            tmp[n++] = "server_cert_rejected";
+            tmp[n++] = "client_cert_rejected";
+        }
+        break;
+    case 70:
+        tmp[n++] = "protocol_version";
+        break;
+    case 71:
+        tmp[n++] = "no_shared_cipher";
+        tmp[n++] = "no_shared_group";
+        break;
+    case 80:
+        tmp[n++] = "internal_error";
+        break;
+    case 86:
+        tmp[n++] = "inappropriate_fallback";
+        break;
+    case 112:
+        tmp[n++] = "sni_unrecognized";
+        break;
+    case 116:
+        tmp[n++] = "client_cert_missing";
+        break;
+    case 120:
+        tmp[n++] = "alpn_mismatch";
+        break;
+    default:
+        tmp[n++] = "alert";
+        break;
+    }
+    if (n > max)
+        n = max;
+    for (unsigned i = 0; i < n; i++)
+        codes[i] = tmp[i];
+    if (ambiguous != NULL)
+        *ambiguous = n > 1;
+    return n;
+}
+
+static const char *alert_explanation(int a)
+{
+    switch (a) {
+    case 40:
+        return "handshake_failure: the sender found no acceptable set of parameters. Sent by a "
+               "server right after the ClientHello it usually means no common cipher suite, or a "
+               "protocol version it no longer accepts (older servers say 40 where newer say 70); "
+               "after a CertificateRequest it can mean the client sent no certificate.";
+    case 42: case 43: case 44: case 45: case 46: case 48: case 49: case 51:
+        return "a certificate was refused by the side that sent this alert: sent by a client it "
+               "rejects the server's chain (untrusted issuer, expired, wrong name); sent by a "
+               "server it rejects the client certificate.";
+    case 70:
+        return "protocol_version: the sender does not accept the version offered or chosen.";
+    case 71:
+        return "insufficient_security: the sender requires stronger parameters (cipher suites or "
+               "groups) than the other side offered.";
+    case 80:
+        return "internal_error: the sender failed for a reason of its own, unrelated to the "
+               "peer's bytes (often a server-side configuration problem such as a missing key).";
+    case 86:
+        return "inappropriate_fallback: the client retried with a lower version and "
+               "TLS_FALLBACK_SCSV, and the server supports a higher one.";
+    case 112:
+        return "unrecognized_name: the server has no certificate or virtual host for the name in "
+               "the SNI extension.";
+    case 116:
+        return "certificate_required: the server requires a client certificate and none was sent.";
+    case 120:
+        return "no_application_protocol: no ALPN protocol in common (for example h2 only vs "
+               "http/1.1 only).";
+    case 10: case 20: case 22: case 47: case 50: case 109:
+        return "the sender found the other side's bytes malformed or out of order (a protocol "
+               "error; sometimes a middlebox that rewrites the handshake).";
+    case 0:
+        return "close_notify: an orderly close, here before the handshake completed.";
+    default:
+        return "a fatal alert ended the handshake.";
+    }
+}
+
+static const char *alert_next(int a)
+{
+    switch (a) {
+    case 40: case 70: case 71:
+        return "compare what the client offers with what the server accepts: " NEXT_PROBE
+               "; or " NEXT_CAPTURE " to see the ClientHello that was refused.";
+    case 42: case 43: case 44: case 45: case 46: case 48: case 49: case 51:
+        return "check the chain and the trust store of the side that refused it (dates, issuer, "
+               "name, intermediates): `openssl s_client -connect HOST:PORT -showcerts`; or "
+               NEXT_CAPTURE " to see which side sent the alert and after which message.";
+    case 112:
+        return "check the name the client sends (SNI) against the server's configured names: "
+               NEXT_PROBE ".";
+    case 116:
+        return "configure a client certificate (curl --cert, s_client -cert) signed by a CA the "
+               "server trusts.";
+    case 120:
+        return "compare the client's ALPN list with the server's: " NEXT_PROBE ".";
+    default:
+        return NEXT_CAPTURE " to see which side sent it and after which message.";
+    }
+}
+
+void td_dec_alert_item(struct td_dec_item *it, int alert, enum td_dec_side side,
+                       enum td_dec_role role)
+{
+    enum td_dec_role sender = TD_DEC_ROLE_UNKNOWN;
+
+    it->alert = (int16_t)alert;
+    it->side = (uint8_t)side;
+    it->role = (uint8_t)role;
+    if (side == TD_DEC_SIDE_PEER && role == TD_DEC_ROLE_CLIENT)
+        sender = TD_DEC_ROLE_SERVER;
+    else if (side == TD_DEC_SIDE_PEER && role == TD_DEC_ROLE_SERVER)
+        sender = TD_DEC_ROLE_CLIENT;
+    else if (side == TD_DEC_SIDE_LOCAL)
+        sender = role;
+    if (alert >= 0 && alert <= 255) {
+        it->num_codes = (uint8_t)td_dec_alert_codes((uint8_t)alert, sender, it->codes,
+                                                    TD_DEC_MAX_CODES, &it->ambiguous);
+    } else {
+        it->codes[0] = "alert";
+        it->num_codes = 1;
+        it->ambiguous = false;
+    }
+    it->explanation = alert_explanation(alert);
+    it->next = alert_next(alert);
+}
+
+/* ---- the error table ---- */
+
+#define P TD_DEC_SIDE_PEER
+#define L TD_DEC_SIDE_LOCAL
+#define U TD_DEC_SIDE_UNKNOWN
+#define RC TD_DEC_ROLE_CLIENT
+#define RS TD_DEC_ROLE_SERVER
+#define RU TD_DEC_ROLE_UNKNOWN
+
+struct pat {
+    const char *id;
+    const char *source;
+    const char *any[3]; /* one of these must occur (the span reported) */
+    const char *also;   /* and this too, when set */
+    uint8_t side;
+    uint8_t role;       /* role of the printing program this pattern implies */
+    bool generic;       /* says little; only used when nothing else matched */
+    int16_t alert;
+    const char *codes[TD_DEC_MAX_CODES];     /* when the printer is a client (or unknown) */
+    const char *codes_srv[TD_DEC_MAX_CODES]; /* when the printer is a server, if different */
+    const char *explanation;
+    const char *next;
+};
+
+static const struct pat table[] = {
+    /* ---- not TLS on the other end ---- */
+    {"openssl.wrong_version_number", "OpenSSL/BoringSSL/Python", {"wrong version number"}, NULL,
+     L, RU, false, -1, {"not_tls", "protocol_version"}, {NULL},
+     "the bytes that came back where a TLS record was expected do not carry a TLS version: on a "
+     "client this almost always means the server port speaks plain HTTP or another protocol (or a "
+     "proxy answered); less often an SSL 3.0/TLS version clash.",
+     "check that the port speaks TLS: `curl -v http://HOST:PORT/` answering means plain HTTP; "
+     "then " NEXT_CAPTURE " to see the non-TLS bytes."},
+    {"openssl.http_request", "OpenSSL", {"http request"}, NULL, L, RS, false, -1,
+     {"not_tls"}, {NULL},
+     "a client sent a plain HTTP request to this TLS port.",
+     "point the client at https:// (or at the plain-HTTP port)."},
+    {"openssl.packet_length_too_long", "OpenSSL", {"packet length too long", "record layer failure"},
+     NULL, L, RU, false, -1, {"not_tls", "protocol_error"}, {NULL},
+     "a record header with an impossible length: usually non-TLS bytes (HTTP, SMTP banner) read "
+     "as TLS.",
+     NEXT_CAPTURE " to see the bytes that arrived."},
+    {"gnutls.unexpected_packet", "GnuTLS", {"An unexpected TLS packet was received"}, NULL, L, RC,
+     false, -1, {"not_tls", "protocol_error"}, {NULL},
+     "GnuTLS received bytes that are not the TLS message it expected; against a plain-HTTP port "
+     "this is what it prints (\"Received record packet of unknown type\").",
+     "check that the port speaks TLS; " NEXT_CAPTURE "."},
+    {"go.not_tls", "Go", {"first record does not look like a TLS handshake"}, NULL, L, RC, false,
+     -1, {"not_tls"}, {NULL},
+     "the server answered the ClientHello with non-TLS bytes (often plain HTTP).",
+     "check that the port speaks TLS; " NEXT_CAPTURE "."},
+
+    /* ---- versions and ciphers ---- */
+    {"openssl.unsupported_protocol", "OpenSSL", {"unsupported protocol"}, NULL, L, RU, false, -1,
+     {"protocol_version"}, {NULL},
+     "this side refused the version the peer offered (its minimum is higher than the peer's "
+     "maximum, or the reverse).",
+     "compare versions on both sides: " NEXT_PROBE "."},
+    {"openssl.no_protocols_available", "OpenSSL", {"no protocols available"}, NULL, L, RU, false,
+     -1, {"protocol_version"}, {NULL},
+     "this side's own configuration leaves no protocol version enabled (min > max, or a "
+     "security level that disables them all).",
+     "check the local MinProtocol/MaxProtocol or -tls1_x options."},
+    {"openssl.no_shared_cipher", "OpenSSL/nginx/HAProxy", {"no shared cipher"}, NULL, L, RS,
+     false, -1, {"no_shared_cipher"}, {NULL},
+     "the server found no cipher suite it accepts in the client's ClientHello.",
+     "compare the client's suites with the server's: " NEXT_PROBE "; or " NEXT_CAPTURE
+     " to list what the client offered."},
+    {"openssl.no_cipher_match", "OpenSSL", {"no cipher match", "no ciphers available"}, NULL, L,
+     RU, false, -1, {"no_shared_cipher"}, {NULL},
+     "this side's own cipher string selects no usable suite.",
+     "fix the local cipher list (ssl_ciphers, -cipher, CipherString)."},
+    {"openssl.no_key_share", "OpenSSL", {"no suitable key share", "no shared groups"}, NULL, L, RU,
+     false, -1, {"no_shared_group"}, {NULL},
+     "no key exchange group in common.",
+     "compare the groups: " NEXT_PROBE "."},
+    {"openssl.unsafe_legacy_reneg", "OpenSSL 3", {"unsafe legacy renegotiation disabled"}, NULL,
+     L, RC, false, -1, {"unknown"}, {NULL},
+     "OpenSSL 3 refuses servers that do not support secure renegotiation (RFC 5746); the server "
+     "is old.",
+     "upgrade the server; as a stopgap the client can set Options = UnsafeLegacyServerConnect."},
+    {"nss.no_cypher_overlap", "NSS", {"SSL_ERROR_NO_CYPHER_OVERLAP", "no common encryption algorithm"},
+     NULL, L, RU, false, -1, {"no_shared_cipher", "protocol_version"}, {NULL},
+     "NSS found no cipher suite in common with the peer.",
+     NEXT_PROBE "."},
+    {"nss.unsupported_version", "NSS", {"SSL_ERROR_UNSUPPORTED_VERSION"}, NULL, L, RU, false, -1,
+     {"protocol_version"}, {NULL},
+     "the peer uses a protocol version NSS does not accept.", NEXT_PROBE "."},
+    {"java.no_appropriate_protocol", "Java",
+     {"No appropriate protocol (protocol is disabled or cipher suites are inappropriate)"}, NULL,
+     L, RU, false, -1, {"protocol_version", "no_shared_cipher"}, {NULL},
+     "Java's own configuration disables every protocol it could use here (jdk.tls.disabledAlgorithms "
+     "removed TLS 1.0/1.1, or no suite fits the version).",
+     "check jdk.tls.disabledAlgorithms and the protocols the peer supports: " NEXT_PROBE "."},
+    {"go.no_cipher", "Go", {"no cipher suite supported by both client and server"}, NULL, L, RS,
+     false, -1, {"no_shared_cipher"}, {NULL},
+     "the Go server found no cipher suite in common with the client.", NEXT_CAPTURE "."},
+    {"go.unsupported_versions", "Go", {"client offered only unsupported versions"}, NULL, L, RS,
+     false, -1, {"protocol_version"}, {NULL},
+     "the client's versions are all below the Go server's MinVersion.", NEXT_CAPTURE "."},
+    {"dotnet.algorithm_mismatch", ".NET/SChannel",
+     {"do not possess a common algorithm", "SEC_E_ALGORITHM_MISMATCH"}, NULL, L, RU, false, -1,
+     {"no_shared_cipher", "protocol_version"}, {NULL},
+     "SChannel found no protocol version and cipher suite in common with the peer.",
+     NEXT_PROBE "; check the Windows TLS registry settings / IIS Crypto."},
+
+    /* ---- certificates (decided locally) ---- */
+    {"openssl.cert_verify_failed", "OpenSSL/Python/BoringSSL",
+     {"certificate verify failed", "SSL certificate problem"}, NULL, L, RU, false, -1,
+     {"server_cert_rejected"}, {"client_cert_rejected"},
+     "this side could not verify the peer's certificate chain (untrusted or self-signed issuer, "
+     "missing intermediate, expired, or wrong name: the text after it says which).",
+     "`openssl s_client -connect HOST:PORT -showcerts` shows the chain; check the trust store "
+     "(--cacert, -CAfile) and the intermediates the server sends."},
+    {"openssl.peer_no_cert", "OpenSSL", {"peer did not return a certificate"}, NULL, L, RS, false,
+     -1, {"client_cert_missing"}, {"client_cert_missing"},
+     "the server requires a client certificate and the client sent none.",
+     "give the client a certificate (curl --cert, s_client -cert) from a CA the server trusts."},
+    {"nginx.no_client_cert", "nginx", {"client sent no required SSL certificate"}, NULL, L, RS,
+     false, -1, {"client_cert_missing"}, {"client_cert_missing"},
+     "nginx (ssl_verify_client on) got no client certificate.",
+     "give the client a certificate from the CA in ssl_client_certificate."},
+    {"nginx.client_cert_verify", "nginx", {"client SSL certificate verify error"}, NULL, L, RS,
+     false, -1, {"client_cert_rejected"}, {"client_cert_rejected"},
+     "nginx could not verify the client's certificate (the reason is in the parentheses).",
+     "check ssl_client_certificate / ssl_verify_depth against the client's chain."},
+    {"nginx.upstream_cert_verify", "nginx", {"upstream SSL certificate verify error"}, NULL, L, RC,
+     false, -1, {"server_cert_rejected"}, {NULL},
+     "nginx, as a client to its upstream, could not verify the upstream's certificate.",
+     "check proxy_ssl_trusted_certificate and proxy_ssl_name."},
+    {"haproxy.ca_chain", "HAProxy", {"SSL client CA chain cannot be verified"}, NULL, L, RS, false,
+     -1, {"client_cert_rejected"}, {"client_cert_rejected"},
+     "HAProxy could not verify the client certificate's CA chain against its ca-file.",
+     "check the bind line's ca-file against the client certificate's issuer."},
+    {"haproxy.crt_not_trusted", "HAProxy", {"SSL client certificate not trusted"}, NULL, L, RS,
+     false, -1, {"client_cert_rejected"}, {"client_cert_rejected"},
+     "HAProxy rejected the client certificate itself.",
+     "check the client certificate's dates and issuer, and crt-ignore-err."},
+    {"gnutls.cert_error", "GnuTLS", {"Error in the certificate", "The certificate is NOT trusted"},
+     NULL, L, RC, false, -1, {"server_cert_rejected"}, {NULL},
+     "gnutls-cli rejected the server's certificate (its \"Status:\" line says why).",
+     "`gnutls-cli --print-cert -p PORT HOST` and check the CA file (--x509cafile)."},
+    {"nss.unknown_issuer", "NSS", {"SEC_ERROR_UNKNOWN_ISSUER"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "the server's certificate was issued by a CA this client does not know (or an intermediate "
+     "is missing).",
+     "check the chain the server sends: `openssl s_client -connect HOST:PORT -showcerts`."},
+    {"nss.bad_cert_domain", "NSS", {"SSL_ERROR_BAD_CERT_DOMAIN"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "the server's certificate does not cover the name that was requested.",
+     "compare the SAN list with the host name; check SNI routing: " NEXT_PROBE "."},
+    {"nss.expired", "NSS", {"SEC_ERROR_EXPIRED_CERTIFICATE"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "the server's certificate has expired (or the client's clock is wrong).",
+     "check the certificate dates and the client's clock."},
+    {"java.pkix", "Java", {"PKIX path building failed", "unable to find valid certification path"},
+     NULL, L, RU, false, -1, {"server_cert_rejected"}, {"client_cert_rejected"},
+     "Java could not build a chain from the peer's certificate to a trusted root in its "
+     "truststore (private CA, missing intermediate, TLS-intercepting proxy).",
+     "check the chain (`openssl s_client -connect HOST:PORT -showcerts`) and the JVM truststore "
+     "(keytool -list -cacerts)."},
+    {"java.no_san", "Java", {"No subject alternative names", "No name matching"}, NULL, L, RC,
+     false, -1, {"server_cert_rejected"}, {NULL},
+     "the server's certificate does not cover the host name Java connected to.",
+     "compare the certificate's SANs with the host name."},
+    {"go.verify", "Go",
+     {"tls: failed to verify certificate", "x509: certificate signed by unknown authority",
+      "x509: certificate has expired"},
+     NULL, L, RU, false, -1, {"server_cert_rejected", "client_cert_rejected"},
+     {"client_cert_rejected"},
+     "Go rejected the peer's certificate (the x509: text says why: unknown authority, expired, "
+     "name).",
+     "check the chain: `openssl s_client -connect HOST:PORT -showcerts`, and the CA pool."},
+    {"go.name", "Go", {"x509: certificate is valid for"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "the server's certificate does not cover the name Go connected to.",
+     "compare the SANs with the name; check SNI routing: " NEXT_PROBE "."},
+    {"go.no_client_cert", "Go", {"client didn't provide a certificate"}, NULL, L, RS, false, -1,
+     {"client_cert_missing"}, {"client_cert_missing"},
+     "the Go server requires a client certificate and got none.",
+     "give the client a certificate from a CA in the server's ClientCAs."},
+    {"dotnet.remote_cert_invalid", ".NET/SChannel",
+     {"The remote certificate is invalid", "SEC_E_UNTRUSTED_ROOT", "SEC_E_CERT_EXPIRED"}, NULL, L,
+     RC, false, -1, {"server_cert_rejected"}, {NULL},
+     ".NET rejected the server's certificate (untrusted root, expired, or name mismatch: "
+     "SslPolicyErrors says which).",
+     "check the chain: `openssl s_client -connect HOST:PORT -showcerts`, and the Windows or "
+     "OpenSSL trust store the runtime uses."},
+    {"dotnet.wrong_principal", ".NET/SChannel", {"SEC_E_WRONG_PRINCIPAL"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "the server's certificate does not match the target name.",
+     "compare the SANs with the host name."},
+    {"curl.no_name_match", "curl", {"no alternative certificate subject name matches"}, NULL, L,
+     RC, false, -1, {"server_cert_rejected"}, {NULL},
+     "the server's certificate does not cover the host name curl asked for.",
+     "compare the SANs with the host name; check SNI routing: " NEXT_PROBE "."},
+
+    /* ---- the peer went away ---- */
+    {"openssl.unexpected_eof", "OpenSSL/Python",
+     {"unexpected eof while reading", "EOF occurred in violation of protocol"}, NULL, P, RU,
+     false, -1, {"closed_by_server", "middlebox_reset", "sni_required"}, {"closed_by_client"},
+     "the peer closed the connection without a TLS alert. From a client: the server (or a proxy "
+     "in front of it) refused the ClientHello silently -- SNI routing, a client-certificate "
+     "requirement, or a version/cipher policy that closes instead of alerting.",
+     NEXT_CAPTURE " to see who sent the FIN and after what; " NEXT_PROBE "."},
+    {"gnutls.non_properly_terminated", "GnuTLS", {"The TLS connection was non-properly terminated"},
+     NULL, P, RC, false, -1, {"closed_by_server", "middlebox_reset", "sni_required"}, {NULL},
+     "the peer closed the TCP connection without a TLS alert.",
+     NEXT_CAPTURE "; " NEXT_PROBE "."},
+    {"nginx.peer_closed", "nginx", {"peer closed connection in SSL handshake"}, NULL, P, RS, false,
+     -1, {"closed_by_server", "reset_by_server", "sni_required"}, {"closed_by_client", "reset_by_client"},
+     "the other end closed during the handshake without an alert. In nginx's error log for "
+     "clients this is usually a client that gave up or rejected the certificate silently; "
+     "\"to upstream\" means the upstream server closed (often it needs SNI: proxy_ssl_server_name on).",
+     NEXT_CAPTURE "."},
+    {"dotnet.transport_closed", ".NET/SChannel",
+     {"Authentication failed because the remote party has closed the transport stream"}, NULL, P,
+     RC, false, -1, {"closed_by_server", "protocol_version", "no_shared_cipher"}, {NULL},
+     "the server closed the connection during the handshake; with .NET this is most often a "
+     "protocol version or cipher the server does not accept (old Windows/.NET defaults).",
+     NEXT_PROBE "; " NEXT_CAPTURE "."},
+    {"java.remote_closed", "Java",
+     {"Remote host terminated the handshake", "Remote host closed connection during handshake"},
+     NULL, P, RU, false, -1, {"closed_by_server", "reset_by_server", "protocol_version"},
+     {"closed_by_client", "reset_by_client"},
+     "the peer closed the connection during the handshake without an alert.",
+     NEXT_CAPTURE "; " NEXT_PROBE "."},
+    {"gnutls.pull", "GnuTLS", {"Error in the pull function"}, NULL, P, RC, false, -1,
+     {"reset_by_server", "middlebox_reset"}, {NULL},
+     "GnuTLS could not read from the socket: the connection was reset.",
+     NEXT_CAPTURE " and compare the TTL of the RST with the server's SYN-ACK (a different TTL "
+     "points at a middlebox)."},
+    {"net.reset", "curl/Python/OS", {"Connection reset by peer", "forcibly closed by the remote host"},
+     NULL, P, RU, false, -1, {"reset_by_server", "middlebox_reset"}, {"reset_by_client"},
+     "the connection was reset (TCP RST) during the handshake, by the server or by a device on "
+     "the path.",
+     NEXT_CAPTURE " and compare the TTL of the RST with the server's SYN-ACK (a different TTL "
+     "points at a middlebox)."},
+    {"openssl.syscall", "OpenSSL/curl", {"SSL_ERROR_SYSCALL"}, NULL, P, RU, false, -1,
+     {"closed_by_server", "reset_by_server", "middlebox_reset"}, {"closed_by_client", "reset_by_client"},
+     "the TCP connection ended under the TLS library (FIN or RST) with no TLS alert.",
+     NEXT_CAPTURE "."},
+
+    /* ---- TCP level ---- */
+    {"curl.timeout", "curl", {"Connection timed out after", "Operation timed out", "SSL connection timeout"},
+     NULL, U, RC, false, -1, {"server_silent", "clienthello_lost", "pmtu_blackhole", "tcp_no_answer"},
+     {NULL},
+     "nothing came back in time: the TCP connection or the server's first TLS bytes never "
+     "arrived.",
+     NEXT_CAPTURE ": a SYN without answer is tcp_no_answer; an acknowledged ClientHello without a "
+     "reply is server_silent; retransmitted full-size segments point at an MTU black hole."},
+    {"net.refused", "curl/OS", {"Connection refused", "Couldn't connect to server"}, NULL, P, RC,
+     false, -1, {"tcp_refused"}, {NULL},
+     "the TCP connection was refused before TLS started (nothing listens on that port, or a "
+     "firewall rejects).",
+     "check the host and port; `tcpdump -i any -w fail.pcap 'tcp port 443'` shows a RST to the SYN."},
+
+    /* ---- generic: who printed it, little else ---- */
+    {"curl.ssl_connect", "curl", {"curl: (35)"}, NULL, U, RC, true, -1, {"unknown"}, {NULL},
+     "curl's TLS handshake failed; the rest of the line names the library's reason.",
+     NEXT_CAPTURE "."},
+    {"curl.recv_error", "curl", {"curl: (56)"}, NULL, U, RC, true, -1, {"unknown"}, {NULL},
+     "curl failed while receiving data.", NEXT_CAPTURE "."},
+    {"nginx.handshake_failed", "nginx", {"SSL_do_handshake() failed"}, NULL, U, RS, true, -1,
+     {"unknown"}, {NULL},
+     "nginx's TLS handshake failed; the OpenSSL reason in the parentheses says why.",
+     NEXT_CAPTURE "."},
+    {"openssl.ssl_handshake_failure", "OpenSSL", {":ssl handshake failure:"}, NULL, U, RU, true, -1,
+     {"unknown"}, {NULL},
+     "OpenSSL's generic \"the handshake failed\" line; the line before it usually names the reason.",
+     NEXT_CAPTURE "."},
+    {"haproxy.handshake_failure", "HAProxy", {": SSL handshake failure"}, NULL, U, RS, true, -1,
+     {"unknown"}, {NULL},
+     "HAProxy logged a failed TLS handshake without a reason (set `log-format` with "
+     "%[ssl_fc_err_str] / error-log-format, HAProxy 2.5+, to get one).",
+     NEXT_CAPTURE "."},
+    {"gnutls.fatal_alert", "GnuTLS", {"A TLS fatal alert has been received"}, NULL, P, RU, true,
+     -1, {"alert"}, {NULL},
+     "the peer sent a fatal alert; GnuTLS names it on the next line (\"Received alert [N]\").",
+     NEXT_CAPTURE "."},
+    {"java.handshake_exception", "Java", {"SSLHandshakeException"}, NULL, U, RU, true, -1,
+     {"unknown"}, {NULL},
+     "Java's TLS handshake failed; the message after the colon says why.",
+     "run with -Djavax.net.debug=ssl:handshake to see the handshake; " NEXT_CAPTURE "."},
+    {"go.handshake_error", "Go", {"TLS handshake error from"}, NULL, U, RS, true, -1, {"unknown"},
+     {NULL}, "a Go server's TLS handshake with a client failed.", NEXT_CAPTURE "."},
+};
+
+#undef P
+#undef L
+#undef U
+#undef RC
+#undef RS
+#undef RU
+
+static void fill_from_pat(struct td_dec_item *it, const struct pat *p, enum td_dec_role role)
+{
+    const char *const *codes = p->codes;
+    unsigned n = 0;
+
+    if (role == TD_DEC_ROLE_SERVER && p->codes_srv[0] != NULL)
+        codes = p->codes_srv;
+    while (n < TD_DEC_MAX_CODES && codes[n] != NULL) {
+        it->codes[n] = codes[n];
+        n++;
+    }
+    it->num_codes = (uint8_t)n;
+    it->ambiguous = n > 1;
+    it->id = p->id;
+    it->source = p->source;
+    it->side = p->side;
+    it->role = (uint8_t)role;
+    it->alert = p->alert;
+    it->explanation = p->explanation;
+    it->next = p->next;
+}
+
+static long pat_match(const struct pat *p, const char *s, size_t n, size_t *span)
+{
+    long at = -1;
+    for (size_t k = 0; k < 3 && p->any[k] != NULL; k++) {
+        at = td_dec_ci_find(s, n, p->any[k]);
+        if (at >= 0) {
+            *span = strlen(p->any[k]);
+            break;
+        }
+    }
+    if (at >= 0 && p->also != NULL && td_dec_ci_find(s, n, p->also) < 0)
+        return -1;
+    return at;
+}
+
+static enum td_dec_role line_role(const char *s, size_t n)
+{
+    size_t span;
+    /* nginx talking to its upstream is the client there */
+    if (td_dec_ci_find(s, n, "to upstream") >= 0)
+        return TD_DEC_ROLE_CLIENT;
+    /* curl; Android's SSLSocket ("SSL handshake aborted") is a client */
+    if (td_dec_ci_find(s, n, "curl: (") >= 0 || td_dec_ci_find(s, n, "SSL_connect") >= 0 ||
+        td_dec_ci_find(s, n, "SSL handshake aborted") >= 0)
+        return TD_DEC_ROLE_CLIENT;
+    if (td_dec_ci_find(s, n, "SSL_do_handshake() failed") >= 0 ||
+        td_dec_ci_find(s, n, "SSL_accept") >= 0)
+        return TD_DEC_ROLE_SERVER;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (table[i].role != TD_DEC_ROLE_UNKNOWN && pat_match(&table[i], s, n, &span) >= 0)
+            return (enum td_dec_role)table[i].role;
+    }
+    return TD_DEC_ROLE_UNKNOWN;
+}
+
+/* ---- alert extractors ---- */
+
+struct alert_hit {
+    int alert;
+    enum td_dec_side side;
+    const char *source;
+    const char *id;
+    long at;
+    size_t span;
+};
+
+static bool after_name(const char *s, size_t n, const char *key, const char *source,
+                       const char *id, enum td_dec_side side, struct alert_hit *h)
+{
+    long p = td_dec_ci_find(s, n, key);
+    size_t kl = strlen(key), used = 0;
+    int a;
+
+    if (p < 0)
+        return false;
+    a = alert_prefix_lookup(s + (size_t)p + kl, n - (size_t)p - kl, &used);
+    if (a < 0)
+        return false;
+    h->alert = a;
+    h->side = side;
+    h->source = source;
+    h->id = id;
+    h->at = p;
+    h->span = kl + used;
+    return true;
+}
+
+static bool after_number(const char *s, size_t n, const char *key, const char *source,
+                         const char *id, struct alert_hit *h)
+{
+    long p = td_dec_ci_find(s, n, key);
+    size_t i, kl = strlen(key);
+    uint32_t v = 0;
+
+    if (p < 0)
+        return false;
+    i = (size_t)p + kl;
+    while (i < n && s[i] >= '0' && s[i] <= '9' && i - (size_t)p - kl < 3) {
+        v = v * 10u + (uint32_t)(s[i] - '0');
+        i++;
+    }
+    if (i == (size_t)p + kl || v > 255)
+        return false;
+    h->alert = (int)v;
+    h->side = TD_DEC_SIDE_PEER;
+    h->source = source;
+    h->id = id;
+    h->at = p;
+    h->span = i - (size_t)p;
+    return true;
+}
+
+/* NSS names its received-alert errors after the alert (sslerr.h) */
+static const struct {
+    const char *name;
+    uint8_t alert;
+} nss_alerts[] = {
+    {"SSL_ERROR_HANDSHAKE_FAILURE_ALERT", 40},
+    {"SSL_ERROR_BAD_CERT_ALERT", 42},
+    {"SSL_ERROR_UNKNOWN_CA_ALERT", 48},
+    {"SSL_ERROR_PROTOCOL_VERSION_ALERT", 70},
+    {"SSL_ERROR_INSUFFICIENT_SECURITY_ALERT", 71},
+    {"SSL_ERROR_UNRECOGNIZED_NAME_ALERT", 112},
+};
+
+static bool find_alert(const char *s, size_t n, struct alert_hit *h)
+{
+    /* OpenSSL/LibreSSL/BoringSSL/Python reason strings name the alert the
+     * PEER sent: "sslv3 alert handshake failure", "TLSV1_ALERT_UNKNOWN_CA" */
+    if (after_name(s, n, "sslv3 alert ", "OpenSSL", "openssl.alert", TD_DEC_SIDE_PEER, h) ||
+        after_name(s, n, "tlsv13 alert ", "OpenSSL", "openssl.alert", TD_DEC_SIDE_PEER, h) ||
+        after_name(s, n, "tlsv1 alert ", "OpenSSL", "openssl.alert", TD_DEC_SIDE_PEER, h) ||
+        after_name(s, n, "tlsv1 ", "OpenSSL", "openssl.alert", TD_DEC_SIDE_PEER, h))
+        return true;
+    if (after_number(s, n, "SSL alert number ", "OpenSSL", "openssl.alert_number", h))
+        return true;
+    if (after_name(s, n, "Received fatal alert: ", "Java", "java.received_alert", TD_DEC_SIDE_PEER, h))
+        return true;
+    if (after_name(s, n, "remote error: tls: ", "Go", "go.remote_error", TD_DEC_SIDE_PEER, h))
+        return true;
+    if (after_name(s, n, "local error: tls: ", "Go", "go.local_error", TD_DEC_SIDE_LOCAL, h))
+        return true;
+    if (after_number(s, n, "Received alert [", "GnuTLS", "gnutls.received_alert", h))
+        return true;
+    for (size_t i = 0; i < sizeof(nss_alerts) / sizeof(nss_alerts[0]); i++) {
+        long p = td_dec_ci_find(s, n, nss_alerts[i].name);
+        if (p >= 0) {
+            h->alert = nss_alerts[i].alert;
+            h->side = TD_DEC_SIDE_PEER;
+            h->source = "NSS";
+            h->id = "nss.alert";
+            h->at = p;
+            h->span = strlen(nss_alerts[i].name);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- the line ---- */
+
+unsigned td_dec_classify_line(struct td_dec_result *r, const char *line, size_t len,
+                              uint32_t lineno)
+{
+    struct td_dec_item it;
+    struct alert_hit h;
+    enum td_dec_role role;
+    size_t start = 0, end = len;
+    int bare;
+
+    if (len > TD_DEC_MAX_LINE)
+        len = TD_DEC_MAX_LINE;
+    end = len;
+    while (start < end && (line[start] == ' ' || line[start] == '\t'))
+        start++;
+    if (start == end)
+        return 0;
+    memset(&it, 0, sizeof(it));
+    it.line = lineno;
+
+    /* a bare alert number or name is the whole line */
+    bare = td_dec_alert_lookup(line + start, end - start);
+    if (bare >= 0) {
+        it.kind = TD_DEC_ITEM_BARE_ALERT;
+        it.id = "alert";
+        it.source = "IANA TLS Alerts registry";
+        it.col = (uint32_t)start;
+        it.span_len = (uint32_t)(end - start);
+        td_dec_alert_item(&it, bare, TD_DEC_SIDE_UNKNOWN, TD_DEC_ROLE_UNKNOWN);
+        td_dec_item_push(r, &it);
+        return 1;
+    }
+
+    role = line_role(line, len);
+    memset(&h, 0, sizeof(h));
+    if (find_alert(line, len, &h)) {
+        it.kind = TD_DEC_ITEM_ALERT_TEXT;
+        it.id = h.id;
+        it.source = h.source;
+        it.col = (uint32_t)h.at;
+        it.span_len = (uint32_t)h.span;
+        td_dec_alert_item(&it, h.alert, h.side, role);
+        td_dec_item_push(r, &it);
+        return 1;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+            const struct pat *p = &table[i];
+            size_t span = 0;
+            long at;
+            if (p->generic != (pass == 1))
+                continue;
+            at = pat_match(p, line, len, &span);
+            if (at < 0)
+                continue;
+            it.kind = TD_DEC_ITEM_ERROR;
+            it.col = (uint32_t)at;
+            it.span_len = (uint32_t)span;
+            fill_from_pat(&it, p, role != TD_DEC_ROLE_UNKNOWN ? role : (enum td_dec_role)p->role);
+            td_dec_item_push(r, &it);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- rendering helpers ---- */
+
+const char *td_dec_by(const struct td_dec_item *it)
+{
+    if (it->side == TD_DEC_SIDE_LOCAL) {
+        if (it->role == TD_DEC_ROLE_CLIENT)
+            return "client";
+        if (it->role == TD_DEC_ROLE_SERVER)
+            return "server";
+    } else if (it->side == TD_DEC_SIDE_PEER) {
+        if (it->role == TD_DEC_ROLE_CLIENT)
+            return "server";
+        if (it->role == TD_DEC_ROLE_SERVER)
+            return "client";
+    }
+    return "unknown";
+}
+
+struct out {
+    char *buf;
+    size_t len, pos;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->len == 0)
+        return;
+    for (size_t i = 0; i < n && o->pos + 1 < o->len; i++)
+        o->buf[o->pos++] = s[i];
+    o->buf[o->pos] = '\0';
+}
+
+static void puts_sub(struct out *o, const char *s, const char *target)
+{
+    size_t n = strlen(s);
+    size_t i = 0;
+    while (i < n) {
+        if (target != NULL && target[0] != '\0' && n - i >= 9 && memcmp(s + i, "HOST:PORT", 9) == 0) {
+            put(o, target, strlen(target));
+            i += 9;
+            continue;
+        }
+        put(o, s + i, 1);
+        i++;
+    }
+}
+
+size_t td_dec_explain(const struct td_dec_item *it, const char *target, char *buf, size_t len)
+{
+    struct out o = {buf, len, 0};
+    char num[32];
+    const char *side = it->side == TD_DEC_SIDE_PEER    ? "raised by the peer"
+                       : it->side == TD_DEC_SIDE_LOCAL ? "decided locally"
+                                                       : "side unknown";
+
+    if (len == 0)
+        return 0;
+    buf[0] = '\0';
+    puts_sub(&o, it->source != NULL ? it->source : "?", NULL);
+    put(&o, ": ", 2);
+    puts_sub(&o, side, NULL);
+    if (strcmp(td_dec_by(it), "unknown") != 0) {
+        put(&o, " (by ", 5);
+        puts_sub(&o, td_dec_by(it), NULL);
+        put(&o, ")", 1);
+    }
+    if (it->alert >= 0) {
+        const char *name = td_reg_name(TD_REG_ALERT, (uint16_t)it->alert);
+        snprintf(num, sizeof(num), "%d", it->alert);
+        put(&o, "; alert ", 8);
+        puts_sub(&o, name != NULL ? name : "unassigned", NULL);
+        put(&o, "(", 1);
+        puts_sub(&o, num, NULL);
+        put(&o, ")", 1);
+    }
+    put(&o, ". ", 2);
+    puts_sub(&o, it->explanation != NULL ? it->explanation : "", target);
+    put(&o, it->ambiguous ? " Ambiguous; likely causes, most likely first: " : " Cause: ",
+        it->ambiguous ? 46 : 8);
+    for (unsigned i = 0; i < it->num_codes; i++) {
+        if (i > 0)
+            put(&o, ", ", 2);
+        puts_sub(&o, it->codes[i], NULL);
+    }
+    put(&o, ". Next: ", 8);
+    puts_sub(&o, it->next != NULL ? it->next : "", target);
+    return o.pos;
+}
