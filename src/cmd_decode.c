@@ -1,12 +1,152 @@
-/* cmd_decode.c: placeholder until the decoder lands (issue "Decode"). */
+/* cmd_decode.c: `tlsdiag decode [FILE|-]`: explain what people paste.
+ * Hex records go through the same engine and rules as captures (as
+ * synthetic packets); error strings and bare alerts are explained from the
+ * table in lib/decode/errors.c.  Unknown text is said to be unknown. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "tlsdiag/conn.h"
+#include "tlsdiag/decode.h"
+#include "tlsdiag/report.h"
+#include "tlsdiag/rules.h"
+
+struct dctx {
+    struct td_wbuf *w;
+    bool json;
+    struct td_report_opts ro;
+    unsigned conns;
+};
+
+static void flush_stdout(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    if (fwrite(p, 1, n, stdout) != n)
+        exit(TD_EXIT_OK);
+}
+
+static void on_conn(void *ctx, struct td_conn *c)
+{
+    struct dctx *d = ctx;
+    struct td_verdict v;
+    struct td_rules_opts o;
+
+    memset(&o, 0, sizeof(o));
+    td_rules_run(&v, c, &o);
+    if (d->json)
+        td_report_json(d->w, c, &v, &d->ro);
+    else
+        td_report_text(d->w, c, &v, &d->ro);
+    d->conns++;
+    td_conn_free(c);
+}
 
 int cmd_decode(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("tlsdiag decode: not implemented yet\n", stderr);
-    return TD_EXIT_USAGE;
+    static const struct option lo[] = {{"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    struct dctx d;
+    struct td_wbuf *w;
+    struct td_dec_result *r;
+    struct td_dec_pkts pk = {0, NULL};
+    char *text;
+    size_t len = 0;
+    FILE *in = stdin;
+    int opt;
+
+    memset(&d, 0, sizeof(d));
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        if (opt == 'J') {
+            d.json = true;
+        } else if (opt == 'h') {
+            puts("usage: tlsdiag decode [--json] [FILE|-]\n\n"
+                 "Explain pasted text: openssl s_client -msg/-debug dumps, hex dumps, error strings of\n"
+                 "OpenSSL, BoringSSL, GnuTLS, NSS, Java, Go, .NET, Python, curl, nginx, HAProxy, and\n"
+                 "bare alert numbers or names (40, bad_certificate).");
+            return TD_EXIT_OK;
+        } else {
+            return TD_EXIT_USAGE;
+        }
+    }
+    if (optind < argc && strcmp(argv[optind], "-") != 0) {
+        in = fopen(argv[optind], "rb");
+        if (in == NULL) {
+            perror(argv[optind]);
+            return TD_EXIT_INPUT;
+        }
+    }
+    text = malloc(TD_DEC_MAX_INPUT);
+    w = malloc(sizeof(*w));
+    if (text == NULL || w == NULL) {
+        free(text);
+        free(w);
+        return TD_EXIT_INTERNAL;
+    }
+    len = fread(text, 1, TD_DEC_MAX_INPUT, in);
+    if (in != stdin)
+        fclose(in);
+    td_wb_init(w, flush_stdout, NULL);
+    d.w = w;
+    r = td_decode_text(text, len);
+    free(text);
+    if (r == NULL) {
+        free(w);
+        return TD_EXIT_INTERNAL;
+    }
+    if (r->num_records > 0 && td_dec_synth(&pk, r) == 0) {
+        struct td_engine *e = td_engine_new(NULL, on_conn, &d);
+        d.ro.source = "decode";
+        d.ro.timeline = true;
+        for (uint32_t i = 0; e != NULL && i < pk.n; i++)
+            td_engine_packet(e, &pk.pkts[i]);
+        td_engine_free(e);
+        td_dec_pkts_cleanup(&pk);
+    }
+    for (uint32_t i = 0; i < r->num_items; i++) {
+        const struct td_dec_item *it = &r->items[i];
+        char buf[1024];
+        td_dec_explain(it, r->target, buf, sizeof(buf));
+        if (d.json) {
+            td_wb_printf(w, "{\"line\":%u,\"source\":", it->line);
+            td_wb_json_cstr(w, it->source);
+            td_wb_printf(w, ",\"raised_by\":\"%s\",\"by\":\"%s\",\"alert\":", it->side == TD_DEC_SIDE_PEER ? "peer" : it->side == TD_DEC_SIDE_LOCAL ? "local" : "unknown", td_dec_by(it));
+            if (it->alert >= 0)
+                td_wb_printf(w, "%d", it->alert);
+            else
+                td_wb_puts(w, "null");
+            td_wb_printf(w, ",\"ambiguous\":%s,\"codes\":[", it->ambiguous ? "true" : "false");
+            for (uint8_t k = 0; k < it->num_codes; k++) {
+                if (k)
+                    td_wb_putc(w, ',');
+                td_wb_json_cstr(w, it->codes[k]);
+            }
+            td_wb_puts(w, "],\"explanation\":");
+            td_wb_json_cstr(w, buf);
+            td_wb_puts(w, "}\n");
+        } else {
+            td_wb_printf(w, "line %u: %s\n", it->line, buf);
+        }
+    }
+    if (!td_dec_recognised(r)) {
+        if (d.json)
+            td_wb_printf(w, "{\"recognised\":false,\"lines\":%u,\"unknown_lines\":%u}\n", r->lines, r->unknown_lines);
+        else
+            td_wb_printf(w, "not recognised: %u line(s) read, none is a TLS record, a known error string or an alert.\n"
+                            "tlsdiag does not guess. Paste the client's full error output, or capture the attempt:\n"
+                            "  tcpdump -i any -s 0 -w fail.pcap 'tcp port 443'; tlsdiag read fail.pcap\n",
+                         r->lines);
+    } else if (!d.json && r->num_issues > 0) {
+        for (uint32_t i = 0; i < r->num_issues; i++)
+            td_wb_printf(w, "note: line %u: %s\n", r->issues[i].line, td_dec_issue_name(r->issues[i].kind));
+    }
+    td_wb_flush(w);
+    {
+        int rc = td_dec_recognised(r) ? TD_EXIT_OK : TD_EXIT_INPUT;
+        td_dec_result_free(r);
+        free(w);
+        return rc;
+    }
 }

@@ -71,4 +71,13 @@ for line in open(sys.argv[1]):
 assert n > 40, n
 print(f"ok   {n} JSON lines parse with the fixed names")
 PY
+# decode: the field guide's two dumps, and prose
+check "decode SSL 3.0 dump" 0 "$T" decode --json tests/data/decode/seed_ssl3.txt
+has "decode: protocol_version" "$tmp/out" '"outcome":"failed","handshake":null,"diagnoses":\[{"code":"protocol_version"'
+check "decode DHE-only dump" 0 "$T" decode --json tests/data/decode/seed_dhe_only.txt
+has "decode: no_shared_cipher" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher"'
+check "decode error line" 0 sh -c "echo 'error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:s3_pkt.c:1493:SSL alert number 40' | \"$T\" decode --json -"
+has "decode: alert 40 raised by the peer" "$tmp/out" '"raised_by":"peer"'
+check "decode prose is not recognised" 3 sh -c "echo 'the weather is nice today' | \"$T\" decode -"
+has "decode: says not recognised" "$tmp/out" "not recognised"
 [ "$fails" = 0 ] || { echo "$fails CLI check(s) failed"; exit 1; }
