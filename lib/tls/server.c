@@ -8,6 +8,16 @@
 #include "tls/tls_int.h"
 #include "tlsdiag/registry.h"
 
+/* TLS 1.3 drafts before 22 (0x7f00 + draft number) put the draft version in
+ * the ServerHello itself and have neither legacy_session_id_echo nor
+ * legacy_compression_method:
+ *   struct { ProtocolVersion version; Random random; CipherSuite cipher_suite;
+ *            Extension extensions<0..2^16-1>; } ServerHello;   (draft-18 4.1.3) */
+static bool is_old_draft13(uint16_t v)
+{
+    return v >= 0x7f00 && v <= 0x7f15;
+}
+
 /* RFC 8446 4.1.3: SHA-256("HelloRetryRequest") */
 static const uint8_t hrr_random[32] = {
     0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
@@ -141,17 +151,23 @@ enum td_status td_parse_server_hello(struct td_server_hello *sh, struct td_cur *
         else if (sh->random[31] == 0)
             sh->downgrade_sentinel = 0x0302;
     }
-    if (!td_cur_get_vec8(msg, &sid))
-        return td_malformed(d, TD_AN_SH_MALFORMED, 0, msg);
-    if (td_cur_len(&sid) > sizeof(sh->session_id))
-        return td_malformed(d, TD_AN_SH_MALFORMED, 0, &sid);
-    sh->session_id_len = (uint8_t)td_cur_len(&sid);
-    if (!td_cur_copy(&sid, sh->session_id, sh->session_id_len))
-        return td_malformed(d, TD_AN_SH_MALFORMED, 0, &sid);
-    if (!td_cur_get_u16(msg, &sh->cipher))
-        return td_malformed(d, TD_AN_SH_MALFORMED, 0, msg);
-    if (!td_cur_get_u8(msg, &sh->compression))
-        return td_malformed(d, TD_AN_SH_MALFORMED, 0, msg);
+    if (is_old_draft13(sh->legacy_version)) {
+        /* drafts up to 21: no session id echo, no compression method */
+        if (!td_cur_get_u16(msg, &sh->cipher))
+            return td_malformed(d, TD_AN_SH_MALFORMED, 0, msg);
+    } else {
+        if (!td_cur_get_vec8(msg, &sid))
+            return td_malformed(d, TD_AN_SH_MALFORMED, 0, msg);
+        if (td_cur_len(&sid) > sizeof(sh->session_id))
+            return td_malformed(d, TD_AN_SH_MALFORMED, 0, &sid);
+        sh->session_id_len = (uint8_t)td_cur_len(&sid);
+        if (!td_cur_copy(&sid, sh->session_id, sh->session_id_len))
+            return td_malformed(d, TD_AN_SH_MALFORMED, 0, &sid);
+        if (!td_cur_get_u16(msg, &sh->cipher))
+            return td_malformed(d, TD_AN_SH_MALFORMED, 0, msg);
+        if (!td_cur_get_u8(msg, &sh->compression))
+            return td_malformed(d, TD_AN_SH_MALFORMED, 0, msg);
+    }
     if (td_cur_empty(msg))
         return TD_OK; /* RFC 5246 7.4.1.3: extensions may be absent */
     if (!td_cur_get_vec16(msg, &block))

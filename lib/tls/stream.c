@@ -139,6 +139,24 @@ static void hs_append(struct td_tls_stream *s, struct td_cur *frag, uint16_t rec
     }
 }
 
+/* alerts_plausible: a record of several alerts in clear is legal but rare;
+ * when we did not see the ChangeCipherSpec (capture started mid-connection)
+ * an encrypted alert looks the same, so take it as clear only when every
+ * level is warning(1) or fatal(2). */
+static bool alerts_plausible(const struct td_cur *body)
+{
+    struct td_cur c = *body;
+    uint8_t level, desc;
+
+    while (!td_cur_empty(&c)) {
+        if (!td_cur_get_u8(&c, &level) || !td_cur_get_u8(&c, &desc))
+            return false;
+        if (level != 1 && level != 2)
+            return false;
+    }
+    return true;
+}
+
 static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
 {
     const struct td_record_hdr *h = &s->rec;
@@ -165,7 +183,8 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
         hs_append(s, &body, h->version, k);
         break;
     case TD_CT_ALERT:
-        if (s->keep_body && (h->len == 2 || (h->len > 0 && h->len % 2 == 0 && !s->encrypted))) {
+        if (s->keep_body && (h->len == 2 || (h->len > 0 && h->len % 2 == 0 && !s->encrypted &&
+                                            alerts_plausible(&body)))) {
             while (!td_cur_empty(&body)) {
                 uint8_t level, desc;
                 if (!td_cur_get_u8(&body, &level) || !td_cur_get_u8(&body, &desc))

@@ -116,6 +116,13 @@ static void test_sh_fields(void **state)
     assert_true(sh.has_cookie);
     assert_int_equal(sh.diag.n, 0);
 
+    /* TLS 1.3 draft 14 (zeek tls13draft16-chrome55 capture): no session id, no compression */
+    assert_int_equal(td_parse_server_hello(&sh, cur("7f0e" RND0 "cca9" "0005" "ff01 0001 00")), TD_OK);
+    assert_int_equal(sh.cipher, 0xcca9);
+    assert_int_equal(sh.selected_version, 0x7f0e);
+    assert_int_equal(sh.session_id_len, 0);
+    assert_int_equal(sh.diag.n, 0);
+
     assert_int_equal(td_parse_server_hello(&sh, cur("0303" RND_DG12 "00 c02f 00")), TD_OK);
     assert_int_equal(sh.downgrade_sentinel, 0x0303);
     assert_int_equal(sh.selected_version, 0x0303);
