@@ -214,6 +214,17 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
     }
 }
 
+/* body_maybe_done: once the whole body is in, hand the record up and wait
+ * for the next header (unless the record made the direction dead). */
+static void body_maybe_done(struct td_tls_stream *s, const struct td_tls_sink *k)
+{
+    if (s->body_have != s->rec.len)
+        return;
+    record_done(s, k);
+    if (s->state == TD_TS_BODY)
+        s->state = TD_TS_HEADER;
+}
+
 /* header_ready judges s->hdr once enough bytes are in: returns false when
  * more bytes are needed. */
 static bool header_ready(struct td_tls_stream *s, const struct td_tls_sink *k,
@@ -259,11 +270,7 @@ static bool header_ready(struct td_tls_stream *s, const struct td_tls_sink *k,
         s->body_have = extra;
     }
     s->hdr_have = 0;
-    if (s->body_have == s->rec.len) {
-        record_done(s, k);
-        if (s->state == TD_TS_BODY)
-            s->state = TD_TS_HEADER;
-    }
+    body_maybe_done(s, k);
     return true;
 }
 
@@ -368,11 +375,7 @@ static void feed_records(struct td_tls_stream *s, struct td_cur *in, const struc
             }
             s->body_have += (uint32_t)n;
             s->off += n;
-            if (s->body_have == s->rec.len) {
-                record_done(s, k);
-                if (s->state == TD_TS_BODY)
-                    s->state = TD_TS_HEADER;
-            }
+            body_maybe_done(s, k);
             break;
         }
         }
@@ -396,11 +399,7 @@ void td_tls_stream_gap(struct td_tls_stream *s, uint64_t n, const struct td_tls_
         /* the hole is inside an encrypted body we would skip anyway */
         s->body_have += (uint32_t)n;
         s->off += n;
-        if (s->body_have == s->rec.len) {
-            record_done(s, k);
-            if (s->state == TD_TS_BODY)
-                s->state = TD_TS_HEADER;
-        }
+        body_maybe_done(s, k);
         return;
     }
     anomaly(k, TD_AN_TCP_GAP, s->off);
