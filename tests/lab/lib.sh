@@ -10,7 +10,10 @@
 # with TTL 64), tds 60 (so server packets reach the client with TTL 59).
 # Veths are created with gso_max_segs 1 so captures show wire-sized segments.
 
-LAB_C=tdc LAB_R=tdr LAB_S=tds
+# LAB_NS (default td) prefixes the namespace names so several labs can run at once
+# (e.g. LAB_NS=tdp for the probe tests while the capture lab runs).
+: "${LAB_NS:=td}"
+LAB_C=${LAB_NS}c LAB_R=${LAB_NS}r LAB_S=${LAB_NS}s
 LAB_C4=10.77.1.2 LAB_R4C=10.77.1.1 LAB_R4S=10.77.2.1 LAB_S4=10.77.2.2
 LAB_C6=fd77:1::2 LAB_R6C=fd77:1::1 LAB_R6S=fd77:2::1 LAB_S6=fd77:2::2
 LAB_NAME=server.lab.test
