@@ -194,7 +194,16 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         uint16_t ver = sh ? sh->selected_version : 0;
         const char *vs = ver ? td_version_str(ver) : NULL;
         uint16_t proto_v = ver ? ver : (ch ? max_offered(ch) : 0);
-        td_wb_json_cstr(w, vs);
+        char dr[48];
+        /* a pre-standard TLS 1.3 (draft or experiment) is "1.3", as tshark
+         * names it; version_detail says which one */
+        const char *draft = ver && vs == NULL ? td_version_draft13(ver, dr, sizeof(dr)) : NULL;
+        td_wb_json_cstr(w, draft ? "1.3" : vs);
+        key(w, &ft, "version_detail");
+        if (draft)
+            td_wb_printf(w, "\"%s (0x%04x)\"", draft, ver);
+        else
+            td_wb_puts(w, "null");
         key(w, &ft, "version_protocol");
         td_wb_json_cstr(w, proto_v == 0 ? NULL : proto_v <= 0x0300 || proto_v == 0x0002 ? "ssl" : "tls");
     }

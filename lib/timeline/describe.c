@@ -5,6 +5,9 @@
 #include "tlsdiag/conn.h"
 #include "tlsdiag/registry.h"
 
+/* Pre-standard TLS 1.3 versions print short ("TLS 1.3d23" draft 23,
+ * "TLS 1.3fb26" Facebook Fizz draft 26, "TLS 1.3e1" Google experiment 1):
+ * callers pass 16-byte buffers; JSON's tls.version_detail has the long name. */
 const char *td_version_fmt(uint16_t v, char *buf, size_t len)
 {
     const char *s = td_version_str(v);
@@ -14,6 +17,12 @@ const char *td_version_fmt(uint16_t v, char *buf, size_t len)
         snprintf(buf, len, "SSL 2.0");
     else if (s != NULL)
         snprintf(buf, len, "TLS %s", s);
+    else if ((v & 0xff00) == 0x7f00 && td_version_draft13(v, buf, len) != NULL)
+        snprintf(buf, len, "TLS 1.3d%u", (unsigned)(v & 0xff)); /* fits the callers' 16 bytes */
+    else if ((v & 0xff00) == 0xfb00 && td_version_draft13(v, buf, len) != NULL)
+        snprintf(buf, len, "TLS 1.3fb%u", (unsigned)(v & 0xff));
+    else if (td_version_draft13(v, buf, len) != NULL)
+        snprintf(buf, len, "TLS 1.3e%u", (unsigned)(v & 0xff));
     else
         snprintf(buf, len, "0x%04x", v);
     return buf;
