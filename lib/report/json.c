@@ -242,6 +242,37 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     }
     td_wb_putc(w, '}');
 
+    /* the plaintext phase before TLS (STARTTLS, CONNECT, SOCKS), or null */
+    key(w, &f, "upgrade");
+    if (c->upgrade.proto != TD_UPG_NONE) {
+        const struct td_upgrade_info *u = &c->upgrade;
+        bool fu = true;
+        td_wb_putc(w, '{');
+        key(w, &fu, "protocol");
+        td_wb_json_cstr(w, td_upg_proto_str(u->proto));
+        key(w, &fu, "state");
+        td_wb_json_cstr(w, td_upg_state_str(u->state));
+        key(w, &fu, "request");
+        td_wb_json_cstr(w, u->state != TD_UPGS_NONE ? u->request : NULL);
+        key(w, &fu, "request_frame");
+        if (u->req_frame)
+            td_wb_printf(w, "%llu", (unsigned long long)u->req_frame);
+        else
+            td_wb_puts(w, "null");
+        key(w, &fu, "reply");
+        td_wb_json_cstr(w, u->state == TD_UPGS_ACCEPTED || u->state == TD_UPGS_REFUSED ? u->reply : NULL);
+        key(w, &fu, "reply_frame");
+        if (u->reply_frame)
+            td_wb_printf(w, "%llu", (unsigned long long)u->reply_frame);
+        else
+            td_wb_puts(w, "null");
+        key(w, &fu, "plaintext_bytes");
+        td_wb_printf(w, "{\"client\":%u,\"server\":%u}", u->plain_bytes[c->client], u->plain_bytes[1 - c->client]);
+        td_wb_putc(w, '}');
+    } else {
+        td_wb_puts(w, "null");
+    }
+
     key(w, &f, "alerts");
     td_wb_putc(w, '[');
     for (uint8_t i = 0; i < c->num_alerts; i++) {

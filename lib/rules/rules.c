@@ -898,6 +898,39 @@ static void handshake_kind(const struct facts *f, struct td_verdict *v)
     }
 }
 
+/* The plaintext phase before TLS was refused (lib/timeline/upgrade.c): a
+ * server answering STARTTLS/STLS/AUTH TLS/SSLRequest negatively, or a proxy
+ * refusing CONNECT/SOCKS.  Project codes (docs/contract.md, additions). */
+static void upgrade_refused(const struct facts *f, struct td_verdict *v)
+{
+    const struct td_upgrade_info *u = &f->c->upgrade;
+    bool tunnel = u->proto == TD_UPG_HTTP_CONNECT || u->proto == TD_UPG_SOCKS4 || u->proto == TD_UPG_SOCKS5;
+    const char *pn = td_upg_proto_str(u->proto);
+    struct td_diagnosis *d;
+
+    v->shown = true;
+    v->outcome = TD_OUT_FAILED;
+    d = diag_add(v, tunnel ? "tunnel_refused" : "starttls_refused", TD_SEV_ERROR, tunnel ? TD_BY_MIDDLEBOX : TD_BY_SERVER,
+                 TD_CONF_HIGH);
+    if (tunnel) {
+        diag_text(d->summary, sizeof(d->summary), "the proxy refused the tunnel (%s): %s", pn, u->reply);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client asked the proxy for a tunnel (%s, frame %llu) and the proxy answered \"%s\" (frame %llu): no TLS "
+                  "handshake took place. The failure is the proxy's policy, authentication or its connection to the target, not TLS.",
+                  u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        diag_text(d->fix, sizeof(d->fix), "Check the proxy's access rules and credentials for this target (curl -v -x PROXY URL shows its answer), and that the target is reachable from the proxy.");
+    } else {
+        diag_text(d->summary, sizeof(d->summary), "the server refused to start TLS (%s): %s", pn, u->reply);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
+                  "(frame %llu): TLS is not enabled or not offered to this client, so no handshake took place.",
+                  pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        diag_text(d->fix, sizeof(d->fix), "Enable TLS on the server for this service (certificate and key configured; e.g. Postfix smtpd_tls_security_level, Dovecot ssl = yes, PostgreSQL ssl = on), or connect to its implicit-TLS port.");
+    }
+    diag_ev(d, u->req_frame, u->req_ts_ns, TD_FROM_CLIENT, "%s request: %s", pn, u->request);
+    diag_ev(d, u->reply_frame, u->reply_ts_ns, TD_FROM_SERVER, "%s answer: %s", pn, u->reply);
+}
+
 void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o)
 {
     struct facts f;
@@ -909,6 +942,10 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     handshake_kind(&f, v);
     closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;
 
+    if (!tls && c->upgrade.state == TD_UPGS_REFUSED) {
+        upgrade_refused(&f, v);
+        return;
+    }
     if (!tls && f.any_payload) {
         v->outcome = TD_OUT_NOT_TLS;
         v->shown = false;

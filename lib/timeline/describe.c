@@ -139,6 +139,13 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
                      e->ct == TD_CT_APPLICATION_DATA ? "application_data" : e->ct == TD_CT_HANDSHAKE ? "handshake" : "other",
                      e->len);
         return;
+    case TD_EV_UPGRADE_REQ:
+        snprintf(buf, len, "%s plaintext: %s", td_upg_proto_str(c->upgrade.proto), c->upgrade.request);
+        return;
+    case TD_EV_UPGRADE_REPLY:
+        snprintf(buf, len, "%s plaintext answer: %s (%s)", td_upg_proto_str(c->upgrade.proto), c->upgrade.reply,
+                 c->upgrade.state == TD_UPGS_ACCEPTED ? "accepted, TLS follows" : "refused");
+        return;
     case TD_EV_NOT_TLS: {
         const struct td_half *h = &c->half[e->ep];
         char p[TD_PREVIEW_LEN + 1];

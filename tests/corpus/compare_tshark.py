@@ -46,27 +46,8 @@ _HS = ["version", "cipher", "ja3"]
 _HS_SNI = _HS + ["sni"]
 
 EXPECTED_DIFFERENCES = {}
-# tlsdiag judges a direction non-TLS from its first bytes and does not follow an
-# upgrade to TLS after plaintext (STARTTLS, FTP AUTH TLS, HTTP CONNECT, SOCKS);
-# tshark dissects those protocols and finds the TLS inside.  A tlsdiag feature
-# gap (lib/timeline/engine.c), not fixed here.
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow STARTTLS / AUTH TLS: the connection is not_tls",
-    ["ndpi/ftp-start-tls.pcap", "ndpi/imap-starttls.pcap", "zeek/smtp-starttls.pcap"], _HS))
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow STARTTLS / STLS: the connection is not_tls",
-    ["ndpi/pop3_stls.pcap", "ndpi/smtp-starttls.pcap"], _HS_SNI))
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow an HTTP CONNECT tunnel to the TLS inside",
-    ["ja4/https-connect.pcap"], _HS))
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow a SOCKS handshake to the TLS inside",
-    ["ja4/socks-https-example.pcap"], _HS_SNI))
-EXPECTED_DIFFERENCES.update(_same(
-    "local SOCKS proxy connection (port 1080): tlsdiag does not follow SOCKS to the TLS inside",
-    ["ndpi/tls_heur__shadowsocks-tcp.pcapng", "ndpi/tls_heur__trojan-tcp-tls.pcapng",
-     "ndpi/tls_heur__vmess-tcp-tls.pcapng", "ndpi/tls_heur__vmess-tcp.pcapng",
-     "ndpi/tls_heur__vmess-websocket.pcapng"], _HS_SNI + ["alpn"]))
+# STARTTLS (SMTP, IMAP, POP3, FTP AUTH TLS), HTTP CONNECT and SOCKS4/5 are
+# followed to the TLS inside (lib/timeline/upgrade.c): those captures agree.
 EXPECTED_DIFFERENCES.update(_same(
     "TLS carried inside OpenVPN over TCP: tshark dissects OpenVPN, tlsdiag (rightly) sees no TLS records",
     ["ndpi/443-opvn.pcap"], _HS))
