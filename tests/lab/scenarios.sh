@@ -666,6 +666,39 @@ sc_fail_gnutls_untrusted() {
     cap_stop
 }
 
+# ================================================================= 10. plaintext phase before TLS
+# A small python server plays the plaintext side (no MTA/database/proxy in
+# the lab); the clients are the real openssl s_client -starttls and curl -x.
+plain_srv() { # plain_srv PORT PROTO MODE
+    bg_run "$LOGD/$N.server.log" timeout 30 ip netns exec $LAB_S \
+        python3 "$HERE/tlsclient.py" plainsrv "$1" "$2" "$3" "$P/server.chain.pem" "$P/server.key"
+    wait_listen $LAB_S "$1"
+}
+sc_ok_starttls_smtp() {
+    plain_srv 2525 smtp accept
+    cap
+    ossl_cli 2525 -starttls smtp -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_starttls_refused() {
+    plain_srv 2526 smtp refuse
+    cap
+    ossl_cli 2526 -starttls smtp -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_postgres_ssl_refused() {
+    plain_srv 5432 postgres refuse
+    cap
+    ossl_cli 5432 -starttls postgres -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_connect_refused() {
+    plain_srv 3128 connect refuse
+    cap
+    curl_cli https://server.lab.test:4433/ -x http://$S4:3128 --cacert "$P/ca.crt"
+    cap_stop
+}
+
 SCENARIOS=(
     ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
@@ -688,6 +721,7 @@ SCENARIOS=(
     warn_resumption_rejected fail_no_shared_group fail_sni_unrecognized fail_malformed_hello
     fail_server_silent fail_client_gave_up incomplete_capture_stopped fail_server_host_reset fail_hello_dropped
     fail_gnutls_untrusted
+    ok_starttls_smtp fail_starttls_refused fail_postgres_ssl_refused fail_connect_refused
 )
 
 run_sc() {

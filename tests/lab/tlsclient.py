@@ -20,6 +20,12 @@
       flight and stay silent for SECONDS; then close the socket (FIN, no
       alert): a client that gives up mid-handshake.
 
+  tlsclient.py plainsrv PORT PROTO MODE CERT KEY
+      A one-connection server for the plaintext phase before TLS, for real
+      clients (openssl s_client -starttls, curl -x): PROTO smtp, postgres or
+      connect (an HTTP proxy); MODE accept (then TLS with Python's ssl, the
+      lab certificate) or refuse (SMTP 454, PostgreSQL 'N', HTTP 403).
+
   tlsclient.py badhello HOST PORT SNI
       A TLS 1.2 ClientHello whose server_name list length claims 2 bytes more
       than the extension holds (malformed on purpose), sent raw; prints the answer.
@@ -153,6 +159,71 @@ def stall(host, port, sni, seconds):
     s.close()
 
 
+def plainsrv(port, proto, mode, cert, key):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(4)
+    ls.settimeout(20)
+    c, _ = ls.accept()
+    c.settimeout(5)
+    f = c.makefile("rb")
+    ok = mode == "accept"
+    if proto == "smtp":
+        c.sendall(b"220 server.lab.test ESMTP lab\r\n")
+        while True:
+            line = f.readline()
+            if not line:
+                c.close()
+                return
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
+                c.sendall(b"250-server.lab.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            elif cmd == b"STARTTLS":
+                if ok:
+                    c.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+                    break
+                c.sendall(b"454 4.7.0 TLS not available due to local problem\r\n")
+            elif cmd == b"QUIT":
+                c.sendall(b"221 2.0.0 Bye\r\n")
+                c.close()
+                return
+            else:
+                c.sendall(b"502 5.5.2 Error: command not recognized\r\n")
+    elif proto == "postgres":
+        req = f.read(8)
+        print("postgres request:", req.hex())
+        if not ok:
+            c.sendall(b"N")
+            time.sleep(1)
+            c.close()
+            return
+        c.sendall(b"S")
+    elif proto == "connect":
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            b = f.read(1)
+            if not b:
+                break
+            head += b
+        print("proxy request:", head.split(b"\r\n", 1)[0])
+        c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 17\r\nConnection: close\r\n\r\nblocked by policy")
+        time.sleep(0.5)
+        c.close()
+        return
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    t = ctx.wrap_socket(c, server_side=True)
+    data = t.recv(4096)
+    print("TLS:", t.version(), "got", len(data), "bytes")
+    try:
+        t.sendall(b"221 2.0.0 Bye\r\n")
+        t.unwrap()
+    except (ssl.SSLError, OSError):
+        pass
+    t.close()
+
+
 def badhello(host, port, sni):
     name = sni.encode()
     entry = b"\x00" + len(name).to_bytes(2, "big") + name
@@ -176,6 +247,8 @@ if __name__ == "__main__":
         silent(*sys.argv[2:4])
     elif sys.argv[1] == "stall":
         stall(*sys.argv[2:6])
+    elif sys.argv[1] == "plainsrv":
+        plainsrv(*sys.argv[2:7])
     elif sys.argv[1] == "badhello":
         badhello(*sys.argv[2:5])
     else:
