@@ -84,6 +84,12 @@ stream {
         ssl_preread on;
         proxy_pass \$sni_upstream;
     }
+    # SNI-reading proxy whose backend is down (nothing listens on :9)
+    server {
+        listen $S4:8447;
+        ssl_preread on;
+        proxy_pass 127.0.0.1:9;
+    }
 }
 EOF
 }
@@ -699,6 +705,26 @@ sc_fail_connect_refused() {
     cap_stop
 }
 
+# ================================================================= 11. more endings
+sc_fail_proxy_backend_down() {
+    nginx_start
+    cap
+    ossl_cli 8447 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_client_reset() {
+    ossl_srv 4514 server -tls1_2
+    cap
+    pyc stall $S4 4514 $LAB_NAME 1 rst
+    cap_stop
+}
+sc_capture_snaplen() {
+    ossl_srv 4515 server -tls1_2
+    cap_start "$OUT/$N.pcap" $LAB_C c0 -s 200
+    ossl_cli 4515 -tls1_2 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+
 SCENARIOS=(
     ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
@@ -722,6 +748,7 @@ SCENARIOS=(
     fail_server_silent fail_client_gave_up incomplete_capture_stopped fail_server_host_reset fail_hello_dropped
     fail_gnutls_untrusted
     ok_starttls_smtp fail_starttls_refused fail_postgres_ssl_refused fail_connect_refused
+    fail_proxy_backend_down fail_client_reset capture_snaplen
 )
 
 run_sc() {

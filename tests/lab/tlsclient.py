@@ -15,10 +15,11 @@
       A TCP server that accepts one connection, reads what comes and never
       answers (a hung backend), closing after SECONDS.
 
-  tlsclient.py stall HOST PORT SNI SECONDS
+  tlsclient.py stall HOST PORT SNI SECONDS [rst]
       A real TLS 1.2 ClientHello (Python ssl), then read the server's first
       flight and stay silent for SECONDS; then close the socket (FIN, no
-      alert): a client that gives up mid-handshake.
+      alert; with "rst": SO_LINGER 0, so the close is a RST): a client that
+      gives up mid-handshake.
 
   tlsclient.py plainsrv PORT PROTO MODE CERT KEY
       A one-connection server for the plaintext phase before TLS, for real
@@ -31,6 +32,7 @@
       than the extension holds (malformed on purpose), sent raw; prints the answer.
 """
 import socket
+import struct
 import ssl
 import sys
 import time
@@ -140,7 +142,7 @@ def silent(port, seconds):
     c.close()
 
 
-def stall(host, port, sni, seconds):
+def stall(host, port, sni, seconds, how="fin"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -156,6 +158,8 @@ def stall(host, port, sni, seconds):
     got = s.recv(16384)
     print("server flight: %d bytes; now silent for %s s" % (len(got), seconds))
     time.sleep(float(seconds))
+    if how == "rst":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
 
 
@@ -246,7 +250,7 @@ if __name__ == "__main__":
     elif sys.argv[1] == "silent":
         silent(*sys.argv[2:4])
     elif sys.argv[1] == "stall":
-        stall(*sys.argv[2:6])
+        stall(*sys.argv[2:7])
     elif sys.argv[1] == "plainsrv":
         plainsrv(*sys.argv[2:7])
     elif sys.argv[1] == "badhello":
