@@ -42,7 +42,7 @@
 
 #define TD_CH_MAX 16384u         /* largest hello we build (one record) */
 #define TD_CH_MAX_ALPN 8
-#define TD_CH_MAX_KEY_SHARES 4
+#define TD_CH_MAX_KEY_SHARES 5
 
 /* Public key shares, generated once with libcrypto (X25519 0x001d, X448
  * 0x001e, secp256r1 0x0017, secp384r1 0x0018, secp521r1 0x0019).  Groups
