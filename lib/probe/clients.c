@@ -756,6 +756,8 @@ void td_sim_explain(struct td_sim_result *r, const struct td_sim_client *c,
                     continue;
                 shared = has_u16(srv->ciphers[k], srv->num_ciphers[k], s);
             }
+            if (srv->num_ciphers[k] == 0)
+                shared = true; /* the plan did not enumerate suites: unknown */
             if (!shared)
                 continue;
             if (k == 4 && srv->num_groups > 0) {

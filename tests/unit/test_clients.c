@@ -308,8 +308,8 @@ static void test_explain(void **state)
     for (int k = 0; k < 5; k++)
         srv.version_known[k] = true;
     srv.version_ok[1] = srv.version_ok[3] = true;
-    srv.ciphers[3] = rsa12;
-    srv.num_ciphers[3] = 2;
+    srv.ciphers[1] = srv.ciphers[3] = rsa12; /* (GCM on 1.0 cannot happen: a stand-in list) */
+    srv.num_ciphers[1] = srv.num_ciphers[3] = 2;
     td_sim_explain(&r, td_sim_db_find(&db, "java-7"), &srv, &alert40);
     print_message("%s: %s -- %s\n", r.code, r.detail, r.fix);
     assert_string_equal(r.code, "no_shared_cipher");
@@ -346,6 +346,15 @@ static void test_explain(void **state)
     assert_non_null(strstr(r.fix, "serve the intermediate"));
     td_sim_explain(&r, td_sim_db_find(&db, "chromium"), &srv, &sh);
     assert_true(r.ok);
+
+    /* suites not enumerated (--no-ciphers): no cipher verdict is guessed */
+    memset(&srv, 0, sizeof(srv));
+    for (int k = 0; k < 5; k++)
+        srv.version_known[k] = true;
+    srv.version_ok[1] = true;
+    td_sim_explain(&r, td_sim_db_find(&db, "java-7"), &srv, &alert40);
+    assert_false(r.predicted);
+    assert_string_equal(r.code, "alert");
 
     /* nothing in the tables explains a reset: say what was seen */
     server_13only(&srv);
