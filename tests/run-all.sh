@@ -8,6 +8,8 @@
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
 #      namespaces, fresh captures judged against the same expectations
+#   7. tlsdiag probe against sslscan and nmap on lab servers, and the client
+#      simulation's causes and fixes (root only, tests/lab/probe-compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -51,5 +53,14 @@ else
         python3 tests/check_fixtures.py --dir "$out" build/tlsdiag
     fi
     rm -rf "$out"
+fi
+step "probe vs sslscan and nmap, client simulation (root only)"
+rc=0
+LAB_NS=tdpc bash tests/lab/probe-compare.sh build/tlsdiag || rc=$?
+if [ "$rc" = 77 ]; then
+    echo "skip: needs root and sslscan/nmap (see above)"
+elif [ "$rc" != 0 ]; then
+    echo "probe comparison failed (exit $rc)"
+    exit 1
 fi
 step "all tests passed"
