@@ -498,6 +498,37 @@ int cmd_probe(int argc, char **argv)
         fprintf(stderr, "tlsdiag probe: %s: %s\n", host, gai_strerror(gr));
         return TD_EXIT_INPUT;
     }
+    /* STARTTLS: one plaintext phase first; if it fails no probe can start,
+     * and the report names the plaintext failure, not a TLS one */
+    if (po.starttls != NULL) {
+        struct td_starttls_result sr;
+        if (td_starttls_preflight(ai->ai_addr, (unsigned)ai->ai_addrlen, po.starttls, (int)o.connect_ms,
+                                  (int)o.total_ms, &sr) != 0) {
+            if (json) {
+                struct td_wbuf *jw = malloc(sizeof(*jw));
+                char tgt[300];
+                snprintf(tgt, sizeof(tgt), "%s:%s", host, port);
+                if (jw != NULL) {
+                    td_wb_init(jw, out_flush, stdout);
+                    td_wb_puts(jw, "{\"target\":");
+                    td_wb_json_cstr(jw, tgt);
+                    td_wb_puts(jw, ",\"starttls\":{\"protocol\":");
+                    td_wb_json_cstr(jw, po.starttls);
+                    td_wb_printf(jw, ",\"ok\":false,\"failure\":\"%s\",\"detail\":",
+                                 td_starttls_fail_str(sr.fail));
+                    td_wb_json_cstr(jw, sr.why);
+                    td_wb_puts(jw, "}}\n");
+                    td_wb_flush(jw);
+                    free(jw);
+                }
+            } else {
+                printf("%s:%s\nverdict: the STARTTLS plaintext phase failed, before any TLS\n"
+                       "  %s (%s): %s\n", host, port, td_starttls_fail_str(sr.fail), po.starttls, sr.why);
+            }
+            freeaddrinfo(ai);
+            return TD_EXIT_FAILURES;
+        }
+    }
     char err[256] = "";
     struct td_trust *trust = td_trust_new(ca_file, err, sizeof(err));
     if (trust == NULL) {

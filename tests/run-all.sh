@@ -8,7 +8,8 @@
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
 #      namespaces, fresh captures judged against the same expectations
-#   7. tlsdiag probe against sslscan and nmap on lab servers, and the client
+#   7. probe --starttls for the seven protocols against small loopback servers
+#   8. tlsdiag probe against sslscan and nmap on lab servers, and the client
 #      simulation's causes and fixes (root only, tests/lab/probe-compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
@@ -54,6 +55,8 @@ else
     fi
     rm -rf "$out"
 fi
+step "probe --starttls against scripted STARTTLS servers (loopback)"
+bash tests/lab/starttls-probe.sh build-san/tlsdiag
 step "probe vs sslscan and nmap, client simulation (root only)"
 rc=0
 LAB_NS=tdpc bash tests/lab/probe-compare.sh build/tlsdiag || rc=$?

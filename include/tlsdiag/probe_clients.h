@@ -146,7 +146,8 @@ enum td_starttls_fail {
     TD_STLS_TIMEOUT,
     TD_STLS_CLOSED,          /* FIN or RST during the plaintext phase */
     TD_STLS_TOO_LONG,        /* more than TD_STARTTLS_MAX_READ bytes or an overlong line */
-    TD_STLS_IO               /* local socket error */
+    TD_STLS_IO,              /* local socket error */
+    TD_STLS_CONNECT          /* the TCP connection failed (preflight only) */
 };
 
 struct td_starttls_result {
@@ -165,6 +166,12 @@ bool td_starttls_proto_ok(const char *proto);
  * socket is ready for the ClientHello. */
 int td_starttls_run(int fd, const char *proto, const char *host, int timeout_ms,
                     struct td_starttls_result *r);
+/* td_starttls_preflight connects to |addr| (within |connect_ms|), runs the
+ * plaintext phase (within |timeout_ms|) and closes: one connection that
+ * tells whether the server offers STARTTLS at all, before any probe. */
+struct sockaddr;
+int td_starttls_preflight(const struct sockaddr *addr, unsigned addrlen, const char *proto,
+                          int connect_ms, int timeout_ms, struct td_starttls_result *r);
 /* td_starttls_hook has the td_starttls_fn shape of probe.h: |why| gets
  * "<fail code>: <what happened>". */
 int td_starttls_hook(int fd, const char *proto, int timeout_ms, char *why, size_t whylen);

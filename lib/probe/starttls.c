@@ -12,6 +12,7 @@
  * The clock: this is socket I/O in lib/probe (the only networking layer);
  * like the runner it reads CLOCK_MONOTONIC for its deadline. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -607,6 +608,7 @@ const char *td_starttls_fail_str(enum td_starttls_fail f)
     case TD_STLS_CLOSED: return "starttls_closed";
     case TD_STLS_TOO_LONG: return "starttls_too_long";
     case TD_STLS_IO: return "starttls_io_error";
+    case TD_STLS_CONNECT: return "starttls_connect_failed";
     }
     return "starttls_io_error";
 }
@@ -675,5 +677,65 @@ int td_starttls_hook(int fd, const char *proto, int timeout_ms, char *why, size_
     rc = td_starttls_run(fd, proto, host, timeout_ms, &r);
     if (why != NULL && whylen > 0)
         snprintf(why, whylen, "%s: %s", td_starttls_fail_str(r.fail), r.why);
+    return rc;
+}
+
+int td_starttls_preflight(const struct sockaddr *addr, unsigned addrlen, const char *proto,
+                          int connect_ms, int timeout_ms, struct td_starttls_result *r)
+{
+    char p[16];
+    const char *host = NULL;
+    const char *colon = strchr(proto, ':');
+    int fd, rc, fl;
+
+    memset(r, 0, sizeof(*r));
+    if (colon != NULL) {
+        size_t n = (size_t)(colon - proto);
+        if (n >= sizeof(p))
+            n = sizeof(p) - 1;
+        memcpy(p, proto, n);
+        p[n] = '\0';
+        host = colon + 1;
+        proto = p;
+    }
+    fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        r->fail = TD_STLS_IO;
+        snprintf(r->why, sizeof(r->why), "socket: %s", strerror(errno));
+        return -1;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        r->fail = TD_STLS_IO;
+        snprintf(r->why, sizeof(r->why), "fcntl: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    rc = connect(fd, addr, (socklen_t)addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+        struct pollfd pf = {fd, POLLOUT, 0};
+        int err = 0;
+        socklen_t el = sizeof(err);
+
+        rc = poll(&pf, 1, connect_ms > 0 ? connect_ms : 3000);
+        if (rc == 0) {
+            r->fail = TD_STLS_CONNECT;
+            snprintf(r->why, sizeof(r->why), "TCP connect timed out");
+            close(fd);
+            return -1;
+        }
+        if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+            err = errno;
+        errno = err;
+        rc = err == 0 ? 0 : -1;
+    }
+    if (rc != 0) {
+        r->fail = TD_STLS_CONNECT;
+        snprintf(r->why, sizeof(r->why), "TCP connect failed: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    rc = td_starttls_run(fd, proto, host, timeout_ms, r);
+    close(fd);
     return rc;
 }
