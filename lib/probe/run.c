@@ -427,7 +427,8 @@ static void ssl_msg_cb(int write_p, int version, int content_type, const void *b
     (void)ssl;
     if (write_p || len < 1)
         return;
-    if (content_type == SSL3_RT_ALERT && len >= 2) {
+    if (content_type == SSL3_RT_ALERT && len >= 2 && !(b[0] == 1 && b[1] == 0)) {
+        /* close_notify is an orderly end, not a refusal */
         p->ssl.alert_recv = b[1];
         p->ssl.alert_recv_seen = true;
         p->ssl.alert_after_handshake = SSL_is_init_finished(ssl) != 0;
@@ -645,6 +646,13 @@ static void slot_finish(struct td_runner *r, struct slot *s, enum td_end end)
         socklen_t tl = sizeof(ti);
         if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && tl >= sizeof(ti))
             p->ex.hello_acked = ti.tcpi_unacked == 0;
+        if (end == TD_END_TIMEOUT || end == TD_END_CAP || end == TD_END_DONE) {
+            /* abortive close: a server stuck on an undelivered hello (or a
+             * single-threaded one) is freed at once, not after our FIN
+             * waits behind retransmissions */
+            struct linger lg = {1, 0};
+            (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        }
         close(s->fd);
     }
     if (s->ssl != NULL) {
@@ -670,6 +678,11 @@ static void slot_finish(struct td_runner *r, struct slot *s, enum td_end end)
     if (getenv("TD_PROBE_DEBUG"))
         fprintf(stderr, "probe %-16s end %d after %lld ms: %s\n", p->label ? p->label : "?", (int)end,
                 (long long)(p->ex.end_ns / 1000000), td_probe_res_str(p->res));
+    if (getenv("TD_PROBE_DEBUG") && p->kind == TD_PROBE_SSL)
+        fprintf(stderr, "    ssl: hs_ok %d alert %d/%d after %d http %d req %d err %s why %s\n",
+                p->ssl.handshake_ok, p->ssl.alert_recv_seen, p->ssl.alert_recv,
+                p->ssl.alert_after_handshake, p->ssl.http_status, p->ssl.cert_requested, p->ssl.err,
+                p->why);
     if (p->done)
         p->done(p->done_ctx, p);
     else
