@@ -8,6 +8,7 @@
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
 #      namespaces, fresh captures judged against the same expectations
+#   7. tlsdiag probe against lab servers and hostile listeners (root only)
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -51,5 +52,18 @@ else
         python3 tests/check_fixtures.py --dir "$out" build/tlsdiag
     fi
     rm -rf "$out"
+fi
+step "probe against the live lab"
+if [ "$(id -u)" != 0 ]; then
+    echo "skip: the probe lab needs root"
+else
+    rc=0
+    LAB_NS=tdp bash tests/lab/probe-test.sh build/tlsdiag || rc=$?
+    if [ "$rc" = 77 ]; then
+        echo "skip: the lab's tools are missing"
+    elif [ "$rc" != 0 ]; then
+        echo "probe lab test failed (exit $rc)"
+        exit 1
+    fi
 fi
 step "all tests passed"

@@ -144,6 +144,7 @@ struct td_exchange {
     enum td_end end;
     int64_t end_ns, connect_ns;
     bool hello_acked;      /* TCP_INFO said nothing unacked at the end */
+    uint16_t server_port;  /* for the synthetic packets (0: 443) */
 };
 
 /* What a TD_PROBE_SSL probe learnt through libssl. */

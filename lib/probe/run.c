@@ -147,6 +147,7 @@ struct syn_ctx {
     struct td_engine *e;
     uint32_t seq[2];
     uint16_t ipid[2];
+    uint16_t sport;
     uint64_t frame;
     uint8_t buf[20 + 20 + SEG_MAX];
 };
@@ -196,8 +197,8 @@ static void emit(struct syn_ctx *s, int srv, uint8_t flags, const uint8_t *pl, u
     memcpy(b + 12, srv ? sa : ca, 4);
     memcpy(b + 16, srv ? ca : sa, 4);
     put16(b + 10, fold(sum16(0, b, 20)));
-    put16(b + 20, srv ? 443 : 40000);
-    put16(b + 22, srv ? 40000 : 443);
+    put16(b + 20, srv ? s->sport : 40000);
+    put16(b + 22, srv ? 40000 : s->sport);
     put32(b + 24, s->seq[srv]);
     put32(b + 28, (flags & TD_TCP_ACK) ? s->seq[1 - srv] : 0);
     b[32] = 5 << 4;
@@ -253,6 +254,7 @@ static struct td_conn *replay(const struct td_exchange *ex)
     s->seq[1] = 0x20000000u;
     s->ipid[0] = 0x1000;
     s->ipid[1] = 0x2000;
+    s->sport = ex->server_port ? ex->server_port : 443;
     emit(s, 0, TD_TCP_SYN, NULL, 0, 0);
     if (ex->end == TD_END_REFUSED) {
         s->seq[1]++;
@@ -700,6 +702,10 @@ static void slot_start(struct td_runner *r, struct slot *s, struct td_probe *p)
     s->phase_dl = s->t0 + (int64_t)r->o.connect_ms * 1000000LL;
     s->st = ST_CONNECTING;
     r->conns++;
+    if (r->addr.ss_family == AF_INET)
+        p->ex.server_port = ntohs(((const struct sockaddr_in *)(const void *)&r->addr)->sin_port);
+    else if (r->addr.ss_family == AF_INET6)
+        p->ex.server_port = ntohs(((const struct sockaddr_in6 *)(const void *)&r->addr)->sin6_port);
     fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(p->why, sizeof(p->why), "socket: %s", strerror(errno));
