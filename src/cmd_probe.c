@@ -37,6 +37,7 @@ static void usage_probe(FILE *f)
           "  --max-read BYTES       bytes read per probe (default 262144)\n"
           "  --no-ciphers           skip the cipher and group enumeration (fewer connections)\n"
           "  --no-http              send no HTTP request after the handshake\n"
+          "  -v, --verbose          list every probe with its result and time\n"
           "  -h, --help             this help\n"
           "\n"
           "exit codes: 0 no problem found, 1 problems found (an error or warning diagnosis),\n"
@@ -183,7 +184,10 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r)
             td_wb_putc(w, ',');
         td_wb_json_cstr(w, td_reg_fmt(TD_REG_GROUP, r->groups[k], b, sizeof(b)));
     }
-    td_wb_printf(w, "],\"hello_retry\":%s", r->hrr_seen ? "true" : "false");
+    td_wb_printf(w, "],\"hello_retry\":{\"probed\":%s,\"works\":%s,\"group\":",
+                 r->hrr_probed ? "true" : "false", r->hrr_works || r->hrr_seen ? "true" : "false");
+    td_wb_json_cstr(w, r->hrr_group ? td_reg_fmt(TD_REG_GROUP, r->hrr_group, b, sizeof(b)) : NULL);
+    td_wb_putc(w, '}');
     td_wb_puts(w, ",\"alpn\":{\"chosen\":");
     td_wb_json_cstr(w, r->alpn_chosen[0] ? r->alpn_chosen : NULL);
     td_wb_putc(w, ',');
@@ -239,6 +243,14 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r)
             td_wb_putc(w, ',');
         json_diag(w, &r->diag[i]);
     }
+    td_wb_puts(w, "],\"probes\":[");
+    for (uint16_t i = 0; i < r->num_log; i++) {
+        td_wb_printf(w, "%s{\"probe\":", i ? "," : "");
+        td_wb_json_cstr(w, r->log[i].label);
+        td_wb_puts(w, ",\"result\":");
+        td_wb_json_cstr(w, r->log[i].result);
+        td_wb_printf(w, ",\"ms\":%u}", r->log[i].ms);
+    }
     td_wb_printf(w, "],\"connections\":%u,\"wall_ms\":%lld}\n", r->connections,
                  (long long)(r->wall_ns / 1000000));
 }
@@ -259,7 +271,8 @@ static void ans_text(const struct td_answer *a, char *buf, size_t len)
         snprintf(buf, len, "refused: %s", refusal(a, rb, sizeof(rb)));
 }
 
-static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const struct col *c)
+static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const struct col *c,
+                        bool verbose)
 {
     char b[160], b2[96];
     unsigned probs = td_plan_problems(r);
@@ -311,6 +324,10 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
             td_wb_printf(w, " %s", td_reg_fmt(TD_REG_GROUP, r->groups[k], b, sizeof(b)));
         td_wb_printf(w, "%s\n", r->hrr_seen ? "  (HelloRetryRequest used)" : "");
     }
+    if (r->hrr_probed)
+        td_wb_printf(w, "HelloRetryRequest: %s%s%s\n", r->hrr_works ? "works, asks for " : "not seen",
+                     r->hrr_works ? td_reg_fmt(TD_REG_GROUP, r->hrr_group, b, sizeof(b)) : "",
+                     r->hrr_works ? " when no key share fits" : "");
     td_wb_puts(w, "SNI:\n");
     ans_text(&r->sni_given, b, sizeof(b));
     td_wb_printf(w, "  given %-28s %s\n", r->sni[0] ? r->sni : "(none: target is an address)", b);
@@ -344,6 +361,11 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
     }
     td_wb_printf(w, "resumption: %s\n",
                  !r->resumption_tried ? "not offered by the server" : r->resumption_ok ? "works" : "rejected");
+    if (verbose) {
+        td_wb_printf(w, "\nprobes (%u):\n", (unsigned)r->total_log);
+        for (uint16_t i = 0; i < r->num_log; i++)
+            td_wb_printf(w, "  %-18s %5u ms  %s\n", r->log[i].label, r->log[i].ms, r->log[i].result);
+    }
 }
 
 /* STARTTLS is filled by lib/probe/starttls.c (another module); until then
@@ -377,11 +399,12 @@ int cmd_probe(int argc, char **argv)
         {"read-timeout", required_argument, NULL, 2}, {"probe-timeout", required_argument, NULL, 3},
         {"max-read", required_argument, NULL, 4},    {"no-ciphers", no_argument, NULL, 5},
         {"no-http", no_argument, NULL, 6},           {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
     struct td_plan_opts po;
     struct td_probe_opts o;
     const char *ca_file = NULL, *color = "auto";
-    bool json = false, use_color;
+    bool json = false, use_color, verbose = false;
     int ch;
     char host[256], port[16] = "443";
 
@@ -390,7 +413,7 @@ int cmd_probe(int argc, char **argv)
     po.enum_ciphers = po.enum_groups = true;
     td_probe_opts_default(&o);
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "j:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "j:hv", lo, NULL)) != -1) {
         uint32_t v;
         switch (ch) {
         case 's': po.sni = optarg; break;
@@ -417,6 +440,7 @@ int cmd_probe(int argc, char **argv)
             break;
         case 5: po.enum_ciphers = po.enum_groups = false; break;
         case 6: po.http = false; break;
+        case 'v': verbose = true; break;
         case 'h': usage_probe(stdout); return TD_EXIT_OK;
         default: usage_probe(stderr); return TD_EXIT_USAGE;
         }
@@ -521,7 +545,7 @@ int cmd_probe(int argc, char **argv)
         struct col c = {"", "", "", "", "", ""};
         if (use_color)
             c = (struct col){"\033[31m", "\033[33m", "\033[32m", "\033[2m", "\033[1m", "\033[0m"};
-        render_text(w, r, &c);
+        render_text(w, r, &c, verbose);
     }
     td_wb_flush(w);
     free(w);

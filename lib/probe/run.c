@@ -448,7 +448,9 @@ static SSL *ssl_make(struct td_probe *p, BIO **rb, BIO **wb)
         return NULL;
     SSL_CTX_set_security_level(ctx, 0);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+    /* no internal cache: freeing the CTX would flush it and mark our
+     * session not resumable; the plan keeps the session itself */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (p->ssl_min)
         SSL_CTX_set_min_proto_version(ctx, p->ssl_min);
     if (p->ssl_max)
@@ -661,6 +663,11 @@ static void slot_finish(struct td_runner *r, struct slot *s, enum td_end end)
         ssl_facts(p, s->ssl);
         if (p->ssl_session_out == NULL)
             p->ssl_session_out = SSL_get1_session(s->ssl);
+        /* without this, SSL_free treats the session as bad and marks it
+         * not resumable (ssl_clear_bad_session): we end connections
+         * abruptly on purpose, the session itself is fine */
+        if (p->ssl.handshake_ok)
+            SSL_set_shutdown(s->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
         SSL_free(s->ssl);
     }
     if (s->http_len > 0) {
@@ -677,14 +684,6 @@ static void slot_finish(struct td_runner *r, struct slot *s, enum td_end end)
     s->fd = -1;
     s->st = ST_FREE;
     td_probe_classify(p, &r->ro);
-    if (getenv("TD_PROBE_DEBUG"))
-        fprintf(stderr, "probe %-16s end %d after %lld ms: %s\n", p->label ? p->label : "?", (int)end,
-                (long long)(p->ex.end_ns / 1000000), td_probe_res_str(p->res));
-    if (getenv("TD_PROBE_DEBUG") && p->kind == TD_PROBE_SSL)
-        fprintf(stderr, "    ssl: hs_ok %d alert %d/%d after %d http %d req %d err %s why %s\n",
-                p->ssl.handshake_ok, p->ssl.alert_recv_seen, p->ssl.alert_recv,
-                p->ssl.alert_after_handshake, p->ssl.http_status, p->ssl.cert_requested, p->ssl.err,
-                p->why);
     if (p->done)
         p->done(p->done_ctx, p);
     else
