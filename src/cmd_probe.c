@@ -39,6 +39,7 @@ static void usage_probe(FILE *f)
           "  --no-ciphers           skip the cipher and group enumeration (fewer connections)\n"
           "  --no-http              send no HTTP request after the handshake\n"
           "  --no-clients           skip the client simulation (replaying known clients' hellos)\n"
+          "  -v, --verbose          list every probe with its result and time\n"
           "  -h, --help             this help\n"
           "\n"
           "exit codes: 0 no problem found, 1 problems found (an error or warning diagnosis),\n"
@@ -186,7 +187,10 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
             td_wb_putc(w, ',');
         td_wb_json_cstr(w, td_reg_fmt(TD_REG_GROUP, r->groups[k], b, sizeof(b)));
     }
-    td_wb_printf(w, "],\"hello_retry\":%s", r->hrr_seen ? "true" : "false");
+    td_wb_printf(w, "],\"hello_retry\":{\"probed\":%s,\"works\":%s,\"group\":",
+                 r->hrr_probed ? "true" : "false", r->hrr_works || r->hrr_seen ? "true" : "false");
+    td_wb_json_cstr(w, r->hrr_group ? td_reg_fmt(TD_REG_GROUP, r->hrr_group, b, sizeof(b)) : NULL);
+    td_wb_putc(w, '}');
     td_wb_puts(w, ",\"alpn\":{\"chosen\":");
     td_wb_json_cstr(w, r->alpn_chosen[0] ? r->alpn_chosen : NULL);
     td_wb_putc(w, ',');
@@ -247,6 +251,14 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
             td_wb_putc(w, ',');
         json_diag(w, &r->diag[i]);
     }
+    td_wb_puts(w, "],\"probes\":[");
+    for (uint16_t i = 0; i < r->num_log; i++) {
+        td_wb_printf(w, "%s{\"probe\":", i ? "," : "");
+        td_wb_json_cstr(w, r->log[i].label);
+        td_wb_puts(w, ",\"result\":");
+        td_wb_json_cstr(w, r->log[i].result);
+        td_wb_printf(w, ",\"ms\":%u}", r->log[i].ms);
+    }
     td_wb_printf(w, "],\"connections\":%u,\"wall_ms\":%lld}\n", r->connections,
                  (long long)(r->wall_ns / 1000000));
 }
@@ -268,7 +280,7 @@ static void ans_text(const struct td_answer *a, char *buf, size_t len)
 }
 
 static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const struct col *c,
-                        const struct td_sim_report *sim)
+                        const struct td_sim_report *sim, bool verbose)
 {
     char b[160], b2[96];
     unsigned probs = td_plan_problems(r);
@@ -320,6 +332,10 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
             td_wb_printf(w, " %s", td_reg_fmt(TD_REG_GROUP, r->groups[k], b, sizeof(b)));
         td_wb_printf(w, "%s\n", r->hrr_seen ? "  (HelloRetryRequest used)" : "");
     }
+    if (r->hrr_probed)
+        td_wb_printf(w, "HelloRetryRequest: %s%s%s\n", r->hrr_works ? "works, asks for " : "not seen",
+                     r->hrr_works ? td_reg_fmt(TD_REG_GROUP, r->hrr_group, b, sizeof(b)) : "",
+                     r->hrr_works ? " when no key share fits" : "");
     td_wb_puts(w, "SNI:\n");
     ans_text(&r->sni_given, b, sizeof(b));
     td_wb_printf(w, "  given %-28s %s\n", r->sni[0] ? r->sni : "(none: target is an address)", b);
@@ -355,6 +371,11 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
                  !r->resumption_tried ? "not offered by the server" : r->resumption_ok ? "works" : "rejected");
     if (sim != NULL)
         td_sim_text(w, sim, c->red, c->off);
+    if (verbose) {
+        td_wb_printf(w, "\nprobes (%u):\n", (unsigned)r->total_log);
+        for (uint16_t i = 0; i < r->num_log; i++)
+            td_wb_printf(w, "  %-18s %5u ms  %s\n", r->log[i].label, r->log[i].ms, r->log[i].result);
+    }
 }
 
 
@@ -380,11 +401,12 @@ int cmd_probe(int argc, char **argv)
         {"max-read", required_argument, NULL, 4},    {"no-ciphers", no_argument, NULL, 5},
         {"no-http", no_argument, NULL, 6},           {"help", no_argument, NULL, 'h'},
         {"no-clients", no_argument, NULL, 7},
+        {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
     struct td_plan_opts po;
     struct td_probe_opts o;
     const char *ca_file = NULL, *color = "auto";
-    bool json = false, use_color, sim_on = true;
+    bool json = false, use_color, sim_on = true, verbose = false;
     int ch;
     char host[256], port[16] = "443";
 
@@ -393,7 +415,7 @@ int cmd_probe(int argc, char **argv)
     po.enum_ciphers = po.enum_groups = true;
     td_probe_opts_default(&o);
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "j:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "j:hv", lo, NULL)) != -1) {
         uint32_t v;
         switch (ch) {
         case 's': po.sni = optarg; break;
@@ -421,6 +443,7 @@ int cmd_probe(int argc, char **argv)
         case 5: po.enum_ciphers = po.enum_groups = false; break;
         case 6: po.http = false; break;
         case 7: sim_on = false; break;
+        case 'v': verbose = true; break;
         case 'h': usage_probe(stdout); return TD_EXIT_OK;
         default: usage_probe(stderr); return TD_EXIT_USAGE;
         }
@@ -578,7 +601,7 @@ int cmd_probe(int argc, char **argv)
         struct col c = {"", "", "", "", "", ""};
         if (use_color)
             c = (struct col){"\033[31m", "\033[33m", "\033[32m", "\033[2m", "\033[1m", "\033[0m"};
-        render_text(w, r, &c, sim);
+        render_text(w, r, &c, sim, verbose);
     }
     td_wb_flush(w);
     free(w);

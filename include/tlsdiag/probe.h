@@ -144,6 +144,7 @@ struct td_exchange {
     enum td_end end;
     int64_t end_ns, connect_ns;
     bool hello_acked;      /* TCP_INFO said nothing unacked at the end */
+    uint16_t server_port;  /* for the synthetic packets (0: 443) */
 };
 
 /* What a TD_PROBE_SSL probe learnt through libssl. */
@@ -267,6 +268,14 @@ struct td_answer {
     char cert_cn[96];             /* SSL probes: leaf subject CN */
 };
 
+/* One line per probe run, in completion order (for -v and JSON "probes"). */
+#define TD_PLAN_MAX_LOG 160
+struct td_probe_log {
+    char label[24];
+    char result[80];   /* "accepted TLS 1.2 TLS_ECDHE_..." / "alert:handshake_failure" / "rst" */
+    uint32_t ms;       /* from connect to the end */
+};
+
 enum td_client_auth { TD_CA_UNKNOWN, TD_CA_NONE, TD_CA_OPTIONAL, TD_CA_REQUIRED };
 
 struct td_plan_result {
@@ -297,8 +306,12 @@ struct td_plan_result {
     bool ocsp_stapled;
     bool resumption_tried, resumption_ok;
     struct td_ssl_facts main_ssl;
+    bool hrr_probed, hrr_works;                   /* an empty key_share got a HelloRetryRequest */
+    uint16_t hrr_group;                           /* the group it asked for */
     uint32_t connections;
     int64_t wall_ns;
+    uint16_t num_log, total_log;
+    struct td_probe_log log[TD_PLAN_MAX_LOG];
     uint8_t num_diag;
     struct td_diagnosis diag[TD_MAX_DIAGNOSES];
     /* clients: filled by the client simulation (lib/probe/clients.c) */

@@ -28,7 +28,7 @@
 #include "tlsdiag/probe.h"
 #include "tlsdiag/registry.h"
 
-enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT };
+enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT };
 enum { SNI_GIVEN, SNI_NONE, SNI_BOGUS, SNI_IP };
 enum { ALPN_BOTH, ALPN_H11 };
 
@@ -240,11 +240,48 @@ static void cipher_step(struct plan *pl, int vi, struct td_probe *p, bool *kept)
         cipher_probe(pl, vi, T_ORDER);
 }
 
+static void log_probe(struct td_plan_result *r, const struct td_probe *p)
+{
+    struct td_probe_log *l;
+    char b1[64], b2[64];
+    if (r->total_log < UINT16_MAX)
+        r->total_log++;
+    if (r->num_log >= TD_PLAN_MAX_LOG)
+        return;
+    l = &r->log[r->num_log++];
+    snprintf(l->label, sizeof(l->label), "%s", p->label ? p->label : "?");
+    l->ms = (uint32_t)(p->ex.end_ns > 0 ? p->ex.end_ns / 1000000 : 0);
+    switch (p->res) {
+    case TD_PR_ACCEPTED:
+        snprintf(l->result, sizeof(l->result), "%s %s %s%s%s", p->hrr && p->conn && !p->conn->sh.m ? "hello_retry" : "accepted",
+                 td_version_str(p->version) ? td_version_str(p->version) : "?",
+                 td_reg_fmt(TD_REG_CIPHER, p->cipher, b1, sizeof(b1)), p->group ? " " : "",
+                 p->group ? td_reg_fmt(TD_REG_GROUP, p->group, b2, sizeof(b2)) : "");
+        break;
+    case TD_PR_ALERT:
+        snprintf(l->result, sizeof(l->result), "alert:%s", td_reg_fmt(TD_REG_ALERT, p->alert, b1, sizeof(b1)));
+        break;
+    default:
+        snprintf(l->result, sizeof(l->result), "%s%s%.60s", td_probe_res_str(p->res), p->why[0] ? " " : "", p->why);
+        break;
+    }
+    if (p->kind == TD_PROBE_SSL && p->ssl.handshake_ok) {
+        size_t n = strnlen(l->result, sizeof(l->result));
+        snprintf(l->result + n, sizeof(l->result) - n, "%s%s", p->ssl.resumed ? " resumed" : "",
+                 p->ssl.http_status ? " http" : "");
+        n = strnlen(l->result, sizeof(l->result));
+        if (p->ssl.http_status)
+            snprintf(l->result + n, sizeof(l->result) - n, " %d", p->ssl.http_status);
+    }
+}
+
 static void on_done(void *ctx, struct td_probe *p)
 {
     struct plan *pl = ctx;
     struct td_plan_result *r = pl->r;
     bool kept = false;
+
+    log_probe(r, p);
 
     switch (p->tag) {
     case T_VERS: {
@@ -308,6 +345,11 @@ static void on_done(void *ctx, struct td_probe *p)
             if (pl->ngrest > 0 && pl->po->enum_groups)
                 group_probe(pl);
         }
+        break;
+    case T_HRR:
+        r->hrr_probed = true;
+        r->hrr_works = p->hrr;
+        r->hrr_group = p->hrr ? p->group : 0;
         break;
     case T_SSL_MAIN:
         pl->ssl_main = p;
@@ -813,8 +855,18 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
     /* TLS 1.3 groups by elimination */
     memcpy(pl->grest, all_groups, sizeof(all_groups));
     pl->ngrest = (uint16_t)(sizeof(all_groups) / sizeof(all_groups[0]));
-    if (po->enum_groups)
+    if (po->enum_groups) {
         group_probe(pl);
+        /* an empty key_share: a TLS 1.3 server must ask again (HRR) */
+        struct td_ch_spec s;
+        static const uint16_t s13[] = {0x1301, 0x1302, 0x1303, 0x1304, 0x1305};
+        spec_base(&s, 0x0304, pl->sni);
+        s.ciphers = s13;
+        s.num_ciphers = 5;
+        s.num_share_groups = 0;
+        s.key_share_empty = true;
+        (void)raw_probe(pl, &s, T_HRR, 0, "hrr/1.3");
+    }
 
     td_runner_run(pl->run);
     out->connections = td_runner_connections(pl->run);

@@ -147,6 +147,7 @@ struct syn_ctx {
     struct td_engine *e;
     uint32_t seq[2];
     uint16_t ipid[2];
+    uint16_t sport;
     uint64_t frame;
     uint8_t buf[20 + 20 + SEG_MAX];
 };
@@ -196,8 +197,8 @@ static void emit(struct syn_ctx *s, int srv, uint8_t flags, const uint8_t *pl, u
     memcpy(b + 12, srv ? sa : ca, 4);
     memcpy(b + 16, srv ? ca : sa, 4);
     put16(b + 10, fold(sum16(0, b, 20)));
-    put16(b + 20, srv ? 443 : 40000);
-    put16(b + 22, srv ? 40000 : 443);
+    put16(b + 20, srv ? s->sport : 40000);
+    put16(b + 22, srv ? 40000 : s->sport);
     put32(b + 24, s->seq[srv]);
     put32(b + 28, (flags & TD_TCP_ACK) ? s->seq[1 - srv] : 0);
     b[32] = 5 << 4;
@@ -253,6 +254,7 @@ static struct td_conn *replay(const struct td_exchange *ex)
     s->seq[1] = 0x20000000u;
     s->ipid[0] = 0x1000;
     s->ipid[1] = 0x2000;
+    s->sport = ex->server_port ? ex->server_port : 443;
     emit(s, 0, TD_TCP_SYN, NULL, 0, 0);
     if (ex->end == TD_END_REFUSED) {
         s->seq[1]++;
@@ -427,7 +429,8 @@ static void ssl_msg_cb(int write_p, int version, int content_type, const void *b
     (void)ssl;
     if (write_p || len < 1)
         return;
-    if (content_type == SSL3_RT_ALERT && len >= 2) {
+    if (content_type == SSL3_RT_ALERT && len >= 2 && !(b[0] == 1 && b[1] == 0)) {
+        /* close_notify is an orderly end, not a refusal */
         p->ssl.alert_recv = b[1];
         p->ssl.alert_recv_seen = true;
         p->ssl.alert_after_handshake = SSL_is_init_finished(ssl) != 0;
@@ -445,7 +448,9 @@ static SSL *ssl_make(struct td_probe *p, BIO **rb, BIO **wb)
         return NULL;
     SSL_CTX_set_security_level(ctx, 0);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+    /* no internal cache: freeing the CTX would flush it and mark our
+     * session not resumable; the plan keeps the session itself */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (p->ssl_min)
         SSL_CTX_set_min_proto_version(ctx, p->ssl_min);
     if (p->ssl_max)
@@ -645,12 +650,24 @@ static void slot_finish(struct td_runner *r, struct slot *s, enum td_end end)
         socklen_t tl = sizeof(ti);
         if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && tl >= sizeof(ti))
             p->ex.hello_acked = ti.tcpi_unacked == 0;
+        if (end == TD_END_TIMEOUT || end == TD_END_CAP || end == TD_END_DONE) {
+            /* abortive close: a server stuck on an undelivered hello (or a
+             * single-threaded one) is freed at once, not after our FIN
+             * waits behind retransmissions */
+            struct linger lg = {1, 0};
+            (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        }
         close(s->fd);
     }
     if (s->ssl != NULL) {
         ssl_facts(p, s->ssl);
         if (p->ssl_session_out == NULL)
             p->ssl_session_out = SSL_get1_session(s->ssl);
+        /* without this, SSL_free treats the session as bad and marks it
+         * not resumable (ssl_clear_bad_session): we end connections
+         * abruptly on purpose, the session itself is fine */
+        if (p->ssl.handshake_ok)
+            SSL_set_shutdown(s->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
         SSL_free(s->ssl);
     }
     if (s->http_len > 0) {
@@ -667,9 +684,6 @@ static void slot_finish(struct td_runner *r, struct slot *s, enum td_end end)
     s->fd = -1;
     s->st = ST_FREE;
     td_probe_classify(p, &r->ro);
-    if (getenv("TD_PROBE_DEBUG"))
-        fprintf(stderr, "probe %-16s end %d after %lld ms: %s\n", p->label ? p->label : "?", (int)end,
-                (long long)(p->ex.end_ns / 1000000), td_probe_res_str(p->res));
     if (p->done)
         p->done(p->done_ctx, p);
     else
@@ -687,6 +701,10 @@ static void slot_start(struct td_runner *r, struct slot *s, struct td_probe *p)
     s->phase_dl = s->t0 + (int64_t)r->o.connect_ms * 1000000LL;
     s->st = ST_CONNECTING;
     r->conns++;
+    if (r->addr.ss_family == AF_INET)
+        p->ex.server_port = ntohs(((const struct sockaddr_in *)(const void *)&r->addr)->sin_port);
+    else if (r->addr.ss_family == AF_INET6)
+        p->ex.server_port = ntohs(((const struct sockaddr_in6 *)(const void *)&r->addr)->sin6_port);
     fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(p->why, sizeof(p->why), "socket: %s", strerror(errno));
