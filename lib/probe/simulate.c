@@ -92,6 +92,28 @@ int td_sim_run(struct td_sim_report *rep, const struct td_sim_db *db, const stru
         return -1;
     rep->n = db->n;
     td_sim_server_from_plan(&srv, plan);
+    {
+        /* No version accepted at all: every client fails the way the plan's
+         * probes did; replaying 32 hellos into a silent or hostile server
+         * would only cost time. */
+        bool any = false;
+        for (int k = 0; k < TD_SIM_NVERS; k++)
+            any = any || srv.version_ok[k];
+        if (!any) {
+            const char *code = plan->num_diag > 0 ? plan->diag[0].code : "unknown";
+            for (size_t i = 0; i < db->n; i++) {
+                struct td_sim_result *r = &rep->v[i];
+                r->client = &db->v[i];
+                snprintf(r->answer, sizeof(r->answer), "not_run");
+                snprintf(r->code, sizeof(r->code), "%s", code);
+                snprintf(r->detail, sizeof(r->detail),
+                         "the server accepted no TLS version from any probe: not replayed");
+                snprintf(r->fix, sizeof(r->fix), "fix the server's TLS service first (see diagnoses)");
+            }
+            rep->failed = db->n;
+            return 0;
+        }
+    }
     memset(&ro, 0, sizeof(ro));
     run = td_runner_new(addr, addrlen, o, &ro);
     if (run == NULL) {
