@@ -51,6 +51,10 @@ check "--help" 0 "$T" read --help
 has "--help lists --json" "$tmp/out" "--json"
 check "no colour when not a terminal" 0 "$T" read "$D/fail_ssl3_hello.pcap"
 if grep -q "$(printf '\033')" "$tmp/out"; then echo "FAIL colour in a pipe"; fails=$((fails + 1)); else echo "ok   no colour in a pipe"; fi
+# summary "causes" counts failed connections only (not the incomplete server-side one)
+check "summary causes" 0 "$T" read -q "$D/fail_sni_reset_serverside.pcap" "$D/fail_port_closed.pcap" "$D/ok_tls13_full.pcap"
+has "summary: 1 failed, 1 incomplete" "$tmp/out" "1 ok, 1 failed, 1 incomplete"
+has "summary: causes of failed only" "$tmp/out" "^  causes: tcp_refused 1\$"
 # every option in --help is in the man page, and the other way round
 "$T" read --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
 sed -n '/^\.SH OPTIONS/,/^\.SH /p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
