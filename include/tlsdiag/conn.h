@@ -83,7 +83,7 @@ const char *td_decrypt_state_str(uint8_t st);
 
 #define TD_MAX_ALERTS 8
 #define TD_PREVIEW_LEN 48
-#define TD_APP_PREVIEW_LEN 160  /* decrypted application data bytes kept per direction */
+#define TD_APP_PREVIEW_LEN 512  /* decrypted application data bytes kept per direction */
 
 /* Per-endpoint facts.  Reassembly and TLS stream state live in the engine. */
 struct td_half {
@@ -117,7 +117,7 @@ struct td_half {
     uint32_t key_updates;    /* KeyUpdate messages (TLS 1.3) */
     uint32_t early_skipped;  /* 0-RTT records the server (and we) could not read */
     uint64_t app_frame;      /* first decrypted application data */
-    uint8_t app_preview_len;
+    uint16_t app_preview_len;
     uint8_t app_preview[TD_APP_PREVIEW_LEN]; /* its first bytes (peer bytes: escape) */
 };
 

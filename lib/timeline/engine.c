@@ -37,7 +37,7 @@ struct flow {
     uint32_t data_segs[2];     /* new-data segments per endpoint (until the hello) */
     uint32_t rst_events;
     struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
-    bool keys12_tried;
+    bool missing[2];           /* the key log lacks the secret this side needs now */
     uint32_t app_events[2];    /* decrypted application data events */
 };
 
@@ -224,9 +224,14 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
 
     n = td_keylog_find(e->kl, c->ch.m->random, label, sec);
     if (n == 0) {
-        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+        /* said only when a record needs it (sink_encrypted): a client that
+         * aborts after the server's flight logs no secrets of its own */
+        f->missing[ep] = true;
+        f->rx[ep].active = false;
+        td_tls_stream_set_keys(&f->ts[ep], NULL);
         return;
     }
+    f->missing[ep] = false;
     st = td_rec_cipher_init13(&f->rx[ep], c->sh.m->cipher, sec, n);
     memset(sec, 0, sizeof(sec));
     if (st != TD_OK) {
@@ -280,7 +285,7 @@ static void keys12(struct flow *f, uint8_t ep)
         return;
     n = td_keylog_find(e->kl, c->ch.m->random, TD_SEC_MASTER, ms);
     if (n != 48) {
-        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+        f->missing[ep] = true;
         return;
     }
     st = td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
@@ -537,6 +542,8 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
     struct td_event *ev;
 
+    if (f->missing[ep] && h->decrypt != TD_DECRYPT_NO_SECRET)
+        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
     h->enc_records++;
     if (ct == TD_CT_APPLICATION_DATA)
         h->app_bytes += len;
@@ -591,7 +598,7 @@ static void sink_app_data(void *ctx, const uint8_t *p, size_t n)
         if (h->app_frame == 0)
             h->app_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
         memcpy(h->app_preview + h->app_preview_len, p, k);
-        h->app_preview_len = (uint8_t)(h->app_preview_len + k);
+        h->app_preview_len = (uint16_t)(h->app_preview_len + k);
     }
     f->app_events[ep]++;
     if (f->app_events[ep] > ENC_EVENTS_DISTINCT / 3 && last != NULL && last->kind == TD_EV_ENCRYPTED &&
