@@ -48,6 +48,7 @@ struct td_keylog_stats {
     uint64_t lines;       /* non-empty, non-comment lines seen */
     uint64_t secrets;     /* secrets stored (a repeated line counts once) */
     uint64_t ignored;     /* unknown label, bad hex, wrong length, too long */
+    uint64_t unused;      /* known labels we do not need (RSA, *_TRAFFIC_SECRET_N) */
     uint64_t dropped;     /* over TD_KEYLOG_MAX_ENTRIES */
     uint32_t entries;     /* distinct client randoms */
 };

@@ -168,6 +168,20 @@ static void add_line(struct td_keylog *kl, const char *s, size_t len)
     for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
         if (strlen(labels[i].name) == n1 && memcmp(labels[i].name, f1, n1) == 0)
             li = (int)i;
+    if (li < 0) {
+        /* labels other tools write that we have no use for: not an error
+         * (RSA: pre-master secrets by encrypted pre-master; *_N: later
+         * secrets, which we derive ourselves from KeyUpdate) */
+        static const char *const known[] = {"RSA", "CLIENT_TRAFFIC_SECRET_N", "SERVER_TRAFFIC_SECRET_N",
+                                            "EARLY_EXPORTER_SECRET", "EARLY_EXPORTER_MASTER_SECRET",
+                                            "EXPORTER_MASTER_SECRET"};
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+            if (strlen(known[i]) == n1 && memcmp(known[i], f1, n1) == 0) {
+                kl->st.unused++;
+                return;
+            }
+        }
+    }
     if (li < 0 || n2 != 64 || !unhex(f2, n2, random)) {
         kl->st.ignored++;
         return;
