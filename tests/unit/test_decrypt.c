@@ -182,6 +182,75 @@ static void test_prf12(void **state)
     assert_memory_equal(out, want, 100);
 }
 
+/* TLS 1.2 records from the lab fixtures (tests/data/lab), decrypted by
+ * tshark with the same key log: the client's encrypted Finished. */
+struct rec12_case {
+    const char *name;
+    uint16_t cipher;
+    bool etm;
+    const char *master, *client_random, *server_random, *record, *plain;
+};
+static const struct rec12_case rec12_cases[] = {
+    {"dec_tls12_aes128gcm_curl: ECDHE-RSA-AES128-GCM-SHA256", 0xc02f, false,
+     "dd61dcf93501642fb8c3a7abb3ba1c4248bc25dc83092259275a28fe279bcd0861d7483c1e05091ea05c078ae0ff86fc",
+     "729a78fab13f8193b517c9a91fe7a2bdb0ec8cef8dcd3e1e98753f3085d58db8",
+     "ae3311e999fae4b0a604d25991301575b0b9c1a022a4586072925f6fd5133dc4",
+     "1603030028284a910e4b4b797259efc8955a1d200dd7155c8a5603875017fb1041e5e951911f259a75e3e0dc52",
+     "1400000c116f1d95d5811d42c2ba6885"},
+    {"dec_tls12_cbc_sha384_gnutls: ECDHE-RSA-AES256-SHA384, MAC-then-encrypt", 0xc028, false,
+     "e520a4ba1ab1587a9025772a5e517e46df128555dcb0ccbc81c5ff7ca6c23482f8678ee5d444774a8fb4f85ac1a23c54",
+     "ec7fabbab8893049feed0c6cda900dfb3c595256ba2e372cddd05cdaafa57814",
+     "484c1c3d38774c86e0415ebb8ce310b00363dc7edae1114190b731bbaff1cfdb",
+     "160303006069d8a3f0d7dc93cc1a8d254a3645f00a2b8daf37d842992bbac2a0e96a7b138f859ce31aaef01faf80dcf098e23f2cf4"
+     "3db0cedbcb0e9fa7a4234179f34ccb1d979a5ef451ff57e16312f113cf105c7d0c3acdf2e40dcf1d71cf17bbe44098d5",
+     "1400000cb18ecd70c99094fd952de365"},
+};
+
+static void test_tls12_records(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(rec12_cases) / sizeof(rec12_cases[0]); i++) {
+        const struct rec12_case *t = &rec12_cases[i];
+        struct td_rec_cipher rc;
+        uint8_t ms[48], cr[32], sr[32], rec[256], out[256], want[64], inner = 0;
+        size_t n, wn, out_len = 0;
+
+        print_message("%s\n", t->name);
+        hx(t->master, ms, sizeof(ms));
+        hx(t->client_random, cr, sizeof(cr));
+        hx(t->server_random, sr, sizeof(sr));
+        n = hx(t->record, rec, sizeof(rec));
+        wn = hx(t->plain, want, sizeof(want));
+        memset(&rc, 0, sizeof(rc));
+        assert_int_equal(td_rec_cipher_init12(&rc, 0x0303, t->cipher, t->etm, ms, cr, sr, true), TD_OK);
+        assert_int_equal(td_rec_unprotect(&rc, rec[0], 0x0303, rec + 5, n - 5, out, &out_len, &inner), TD_UNP_OK);
+        assert_int_equal(inner, 22);
+        assert_int_equal(out_len, wn);
+        assert_memory_equal(out, want, wn);
+        assert_int_equal(rc.seq, 1);
+
+        /* the server's keys do not open the client's record */
+        assert_int_equal(td_rec_cipher_init12(&rc, 0x0303, t->cipher, t->etm, ms, cr, sr, false), TD_OK);
+        assert_int_equal(td_rec_unprotect(&rc, rec[0], 0x0303, rec + 5, n - 5, out, &out_len, &inner),
+                         TD_UNP_BAD_RECORD);
+        /* one flipped ciphertext bit, with the right keys */
+        assert_int_equal(td_rec_cipher_init12(&rc, 0x0303, t->cipher, t->etm, ms, cr, sr, true), TD_OK);
+        rec[n - 20] ^= 0x01;
+        assert_int_not_equal(td_rec_unprotect(&rc, rec[0], 0x0303, rec + 5, n - 5, out, &out_len, &inner), TD_UNP_OK);
+        assert_int_equal(rc.seq, 0);
+        /* truncated below the minimum */
+        assert_int_equal(td_rec_unprotect(&rc, rec[0], 0x0303, rec + 5, 8, out, &out_len, &inner), TD_UNP_MALFORMED);
+    }
+    /* refused: SSL 3.0, an AEAD suite in TLS 1.1, RC4 */
+    {
+        struct td_rec_cipher rc;
+        uint8_t ms[48] = {0}, cr[32] = {0}, sr[32] = {0};
+        assert_int_equal(td_rec_cipher_init12(&rc, 0x0300, 0xc013, false, ms, cr, sr, true), TD_EMALFORMED);
+        assert_int_equal(td_rec_cipher_init12(&rc, 0x0302, 0xc02f, false, ms, cr, sr, true), TD_EMALFORMED);
+        assert_int_equal(td_rec_cipher_init12(&rc, 0x0303, 0x0005, false, ms, cr, sr, true), TD_EMALFORMED);
+    }
+}
+
 /* ---- key log ---- */
 
 #define CR1 "c1339d8a5d7e61929355e7831a951cb4149abb4b0288f4e6ba1c3b84d3d3f0a1"
@@ -268,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_key_update),
         cmocka_unit_test(test_suites),
         cmocka_unit_test(test_prf12),
+        cmocka_unit_test(test_tls12_records),
         cmocka_unit_test(test_keylog_parse),
         cmocka_unit_test(test_keylog_caps),
     };
