@@ -66,6 +66,20 @@ void td_limits_default(struct td_limits *l)
     l->idle_timeout_s = 300;
 }
 
+/* pkt_ts in nanoseconds.  The reader keeps ts_sec in [0, TD_MAX_TS_SEC];
+ * other callers of td_engine_packet are clamped the same way so the
+ * multiplication and later differences cannot overflow. */
+static int64_t pkt_ts(const struct td_pkt *p)
+{
+    int64_t s = p->ts_sec;
+
+    if (s < 0)
+        s = 0;
+    if (s > (int64_t)TD_MAX_TS_SEC)
+        s = (int64_t)TD_MAX_TS_SEC;
+    return s * 1000000000LL + (int64_t)(p->ts_nsec % 1000000000u);
+}
+
 /* ---- connection objects ---- */
 
 void td_conn_free(struct td_conn *c)
@@ -120,7 +134,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     ev->count = 1;
     if (e->cur.pkt != NULL) {
         ev->frame = e->cur.pkt->frame;
-        ev->ts_ns = e->cur.pkt->ts_sec * 1000000000LL + e->cur.pkt->ts_nsec;
+        ev->ts_ns = pkt_ts(e->cur.pkt);
     }
     if (e->cur.tcp != NULL) {
         ev->ttl = e->cur.tcp->ttl;
@@ -130,8 +144,6 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     }
     return ev;
 }
-
-static int64_t pkt_ts(const struct td_pkt *p) { return p->ts_sec * 1000000000LL + p->ts_nsec; }
 
 /* ---- TLS sink: records and messages from one direction ---- */
 
