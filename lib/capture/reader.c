@@ -20,6 +20,7 @@
  * copy takes ~0.07 s.  zlib reads plain files straight into our buffer for
  * large gzread calls, so "transparent" mode costs no extra copy. */
 #include "tlsdiag/capture.h"
+#include "tlsdiag/alloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -156,7 +157,7 @@ static bool fill(struct td_reader *r, size_t need)
 
         while (ncap < need)
             ncap *= 2;
-        nb = realloc(r->buf, ncap);
+        nb = td_realloc(r->buf, ncap);
         if (nb == NULL) {
             set_err(r, cur_off(r), "out of memory (buffer of %zu bytes)", ncap);
             return false;
@@ -482,7 +483,7 @@ static bool ng_idb(struct td_reader *r, const struct ng_block *b)
     }
     if (r->num_ifs == r->cap_ifs) {
         uint32_t ncap = r->cap_ifs ? r->cap_ifs * 2 : 8;
-        struct reader_iface *n = realloc(r->ifs, ncap * sizeof(*n));
+        struct reader_iface *n = td_realloc(r->ifs, ncap * sizeof(*n));
         if (n == NULL) {
             set_err(r, b->off, "out of memory (interfaces)");
             return false;
@@ -728,7 +729,7 @@ fail:
 
 struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
 {
-    struct td_reader *r = calloc(1, sizeof(*r));
+    struct td_reader *r = td_calloc(1, sizeof(*r));
 
     if (r == NULL) {
         snprintf(err->msg, sizeof(err->msg), "out of memory");
@@ -752,7 +753,7 @@ struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
         return NULL;
     }
     gzbuffer(r->gz, READER_GZBUF);
-    r->buf = malloc(READER_CHUNK);
+    r->buf = td_malloc(READER_CHUNK);
     if (r->buf == NULL) {
         set_err(r, 0, "out of memory");
         *err = r->err;
@@ -766,7 +767,7 @@ struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
 struct td_reader *td_reader_open_mem(const void *p, size_t len, const char *name,
                                      struct td_input_error *err)
 {
-    struct td_reader *r = calloc(1, sizeof(*r));
+    struct td_reader *r = td_calloc(1, sizeof(*r));
 
     if (r == NULL) {
         snprintf(err->msg, sizeof(err->msg), "out of memory");
