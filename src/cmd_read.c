@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/capture.h"
 #include "tlsdiag/conn.h"
 #include "tlsdiag/decrypt.h"
@@ -611,6 +612,12 @@ int cmd_read(int argc, char **argv, bool live)
     td_wb_flush(w);
     if (rc == TD_EXIT_OK && r.fail && r.sum.by_outcome[TD_OUT_FAILED] > 0)
         rc = TD_EXIT_FAILURES;
+    if (td_alloc_failures() > 0) {
+        /* we failed, not the peer: never a silently incomplete result */
+        fprintf(stderr, "tlsdiag: out of memory: %llu allocation(s) failed; the results above are incomplete\n",
+                (unsigned long long)td_alloc_failures());
+        rc = TD_EXIT_INTERNAL;
+    }
     td_filter_free(flt);
     td_trust_free(trust);
     td_corr_free(r.corr);

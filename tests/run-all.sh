@@ -6,6 +6,7 @@
 #   3b. decryption (--keylog, pcapng secrets) agrees with tshark on every
 #      fixture with a key log; every suite covered
 #   4. command-line behaviour: exit codes, errors naming file and offset
+#   4b. fuzzing (tests/fuzz/ci.sh): regress/ replayed, each harness ~4 s
 #   5. conformance on ../shared/corpus against tshark and FoxIO's JA4 (skipped
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
@@ -34,6 +35,8 @@ else
 fi
 step "command line"
 sh tests/cli.sh build-san/tlsdiag
+step "fuzzing: regression inputs, then a few seconds per harness"
+sh tests/fuzz/ci.sh
 step "corpus conformance"
 if [ -f tests/corpus/run.sh ]; then
     sh tests/corpus/run.sh

@@ -8,6 +8,7 @@
  * event is stamped with the packet that completed it (as Wireshark shows a
  * reassembled message at its last segment). */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 
 #include "tcp/flowtab.h"
@@ -79,6 +80,20 @@ void td_limits_default(struct td_limits *l)
     l->idle_timeout_s = 300;
 }
 
+/* pkt_ts in nanoseconds.  The reader keeps ts_sec in [0, TD_MAX_TS_SEC];
+ * other callers of td_engine_packet are clamped the same way so the
+ * multiplication and later differences cannot overflow. */
+static int64_t pkt_ts(const struct td_pkt *p)
+{
+    int64_t s = p->ts_sec;
+
+    if (s < 0)
+        s = 0;
+    if (s > (int64_t)TD_MAX_TS_SEC)
+        s = (int64_t)TD_MAX_TS_SEC;
+    return s * 1000000000LL + (int64_t)(p->ts_nsec % 1000000000u);
+}
+
 /* ---- connection objects ---- */
 
 void td_conn_free(struct td_conn *c)
@@ -121,7 +136,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
             }
             return NULL;
         }
-        ne = realloc(c->events, ncap * sizeof(*ne));
+        ne = td_realloc(c->events, ncap * sizeof(*ne));
         if (ne == NULL)
             return NULL;
         c->events = ne;
@@ -134,7 +149,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     ev->count = 1;
     if (e->cur.pkt != NULL) {
         ev->frame = e->cur.pkt->frame;
-        ev->ts_ns = e->cur.pkt->ts_sec * 1000000000LL + e->cur.pkt->ts_nsec;
+        ev->ts_ns = pkt_ts(e->cur.pkt);
     }
     if (e->cur.tcp != NULL) {
         ev->ttl = e->cur.tcp->ttl;
@@ -144,8 +159,6 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     }
     return ev;
 }
-
-static int64_t pkt_ts(const struct td_pkt *p) { return p->ts_sec * 1000000000LL + p->ts_nsec; }
 
 /* ---- TLS sink: records and messages from one direction ---- */
 
@@ -343,7 +356,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
     }
     switch (type) {
     case TD_HS_CLIENT_HELLO: {
-        struct td_client_hello *ch = calloc(1, sizeof(*ch));
+        struct td_client_hello *ch = td_calloc(1, sizeof(*ch));
         if (ch == NULL)
             return;
         ch->record_version = rec_version;
@@ -353,7 +366,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         break;
     }
     case TD_HS_SERVER_HELLO: {
-        struct td_server_hello *sh = calloc(1, sizeof(*sh));
+        struct td_server_hello *sh = td_calloc(1, sizeof(*sh));
         if (sh == NULL)
             return;
         sh->record_version = rec_version;
@@ -382,7 +395,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate *ce;
         if (c->cert[ep].m != NULL)
             break;
-        ce = calloc(1, sizeof(*ce));
+        ce = td_calloc(1, sizeof(*ce));
         if (ce == NULL)
             return;
         (void)td_parse_certificate(ce, body, tls13);
@@ -394,7 +407,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate_request *cr;
         if (c->cr.m != NULL)
             break;
-        cr = calloc(1, sizeof(*cr));
+        cr = td_calloc(1, sizeof(*cr));
         if (cr == NULL)
             return;
         (void)td_parse_certificate_request(cr, body, tls13);
@@ -406,7 +419,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_server_key_exchange *ske;
         if (c->ske.m != NULL)
             break;
-        ske = calloc(1, sizeof(*ske));
+        ske = td_calloc(1, sizeof(*ske));
         if (ske == NULL)
             return;
         (void)td_parse_server_key_exchange(ske, body, c->sh.m ? td_cipher_kex(c->sh.m->cipher) : TD_KEX_UNKNOWN);
@@ -418,7 +431,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_new_session_ticket *nst;
         if (c->nst.m != NULL)
             break;
-        nst = calloc(1, sizeof(*nst));
+        nst = td_calloc(1, sizeof(*nst));
         if (nst == NULL)
             return;
         (void)td_parse_new_session_ticket(nst, body, tls13);
@@ -487,7 +500,7 @@ static void sink_sslv2_hello(void *ctx, struct td_cur *body)
         ev->len = (uint32_t)td_cur_len(body);
         ev->version = 0x0002;
     }
-    ch = calloc(1, sizeof(*ch));
+    ch = td_calloc(1, sizeof(*ch));
     if (ch == NULL)
         return;
     ch->record_version = 0x0002;
@@ -748,7 +761,7 @@ static void flow_close(struct td_engine *e, struct flow *f)
 
 struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done, void *ctx)
 {
-    struct td_engine *e = calloc(1, sizeof(*e));
+    struct td_engine *e = td_calloc(1, sizeof(*e));
 
     if (e == NULL)
         return NULL;
@@ -768,8 +781,8 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
 static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, uint64_t h, int key_ep,
                              const struct td_tcp_pkt *t, const struct td_pkt *pkt)
 {
-    struct flow *f = calloc(1, sizeof(*f));
-    struct td_conn *c = calloc(1, sizeof(*c));
+    struct flow *f = td_calloc(1, sizeof(*f));
+    struct td_conn *c = td_calloc(1, sizeof(*c));
 
     if (f == NULL || c == NULL) {
         free(f);

@@ -11,6 +11,7 @@
  * its bytes) unless the capture started mid-stream, in which case we look
  * for the first record boundary that chains to the next one. */
 #include "stream.h"
+#include "tlsdiag/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ static bool grow(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t max)
     ncap = *cap ? *cap : 1024;
     while (ncap < need)
         ncap = ncap > max / 2 ? max : ncap * 2;
-    nb = realloc(*buf, ncap);
+    nb = td_realloc(*buf, ncap);
     if (nb == NULL)
         return false;
     *buf = nb;
@@ -373,7 +374,7 @@ static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_t
         {
             /* found: replay the window from |i| through the normal path */
             uint32_t len = s->hs_len - i;
-            uint8_t *win = malloc(len);
+            uint8_t *win = td_malloc(len);
             struct td_cur w;
             if (win == NULL) {
                 go_dead(s);
