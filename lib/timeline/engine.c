@@ -463,7 +463,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_encrypted_extensions *ee;
         if (c->ee.m != NULL)
             break;
-        ee = calloc(1, sizeof(*ee));
+        ee = td_calloc(1, sizeof(*ee));
         if (ee == NULL)
             return;
         (void)td_parse_encrypted_extensions(ee, body);

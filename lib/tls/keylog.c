@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/decrypt.h"
 
 struct kl_entry {
@@ -42,11 +43,11 @@ static const struct {
 
 struct td_keylog *td_keylog_new(void)
 {
-    struct td_keylog *kl = calloc(1, sizeof(*kl));
+    struct td_keylog *kl = td_calloc(1, sizeof(*kl));
     if (kl == NULL)
         return NULL;
     kl->cap = 64;
-    kl->slots = calloc(kl->cap, sizeof(*kl->slots));
+    kl->slots = td_calloc(kl->cap, sizeof(*kl->slots));
     if (kl->slots == NULL) {
         free(kl);
         return NULL;
@@ -89,7 +90,7 @@ static struct kl_entry **slot_for(struct kl_entry **slots, uint32_t cap, const u
 static bool grow(struct td_keylog *kl)
 {
     uint32_t ncap = kl->cap * 2;
-    struct kl_entry **ns = calloc(ncap, sizeof(*ns));
+    struct kl_entry **ns = td_calloc(ncap, sizeof(*ns));
     if (ns == NULL)
         return false;
     for (uint32_t i = 0; i < kl->cap; i++)
@@ -212,7 +213,7 @@ static void add_line(struct td_keylog *kl, const char *s, size_t len)
             }
             sl = slot_for(kl->slots, kl->cap, random);
         }
-        en = calloc(1, sizeof(*en));
+        en = td_calloc(1, sizeof(*en));
         if (en == NULL) {
             kl->st.dropped++;
             return;
@@ -273,7 +274,7 @@ int td_keylog_load_file(struct td_keylog *kl, const char *path, char *err, size_
         snprintf(err, err_len, "%s", strerror(errno));
         return -1;
     }
-    buf = malloc(64 * 1024);
+    buf = td_malloc(64 * 1024);
     if (buf == NULL) {
         fclose(fp);
         snprintf(err, err_len, "out of memory");
