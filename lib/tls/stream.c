@@ -461,13 +461,14 @@ void td_tls_stream_gap(struct td_tls_stream *s, uint64_t n, const struct td_tls_
         /* a hole inside a record we meant to decrypt: that record is lost,
          * the next ones are not (their nonce depends only on the sequence
          * number; TLS 1.0 CBC chains its IV through the lost record) */
-        if (k->decrypt_failed != NULL)
-            k->decrypt_failed(k->ctx, TD_UNP_MALFORMED, s->rec.type, s->rec.len, s->off);
+        /* step the keys first: the sink may drop them (s->rx = NULL) */
         if (s->rx->mode == TD_CM_CBC && s->rx->version < 0x0302)
             s->rx->active = false;
         else
             s->rx->seq++;
         s->keep_body = false;
+        if (k->decrypt_failed != NULL)
+            k->decrypt_failed(k->ctx, TD_UNP_MALFORMED, s->rec.type, s->rec.len, s->off);
     }
     if (s->state == TD_TS_BODY && !s->keep_body && s->rec.len - s->body_have >= n) {
         /* the hole is inside an encrypted body we would skip anyway */
