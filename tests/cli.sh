@@ -57,8 +57,17 @@ has "summary: 1 failed, 1 incomplete" "$tmp/out" "1 ok, 1 failed, 1 incomplete"
 has "summary: causes of failed only" "$tmp/out" "^  causes: tcp_refused 1\$"
 # every option in --help is in the man page, and the other way round
 "$T" read --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
-sed 's/\\-/-/g' docs/tlsdiag.1 | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
+sed -n '/^\.SH OPTIONS/,/^\.SH /p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
 if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   --help and man page agree"; else echo "FAIL --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
+"$T" probe --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
+sed -n '/^\.SH PROBE OPTIONS/,/^\.SH OUTPUT/p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
+if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   probe --help and man page agree"; else echo "FAIL probe --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
+check "probe without a target is a usage error" 2 "$T" probe
+check "probe --starttls with an unknown protocol is a usage error" 2 "$T" probe --starttls gopher localhost:25
+check "probe --starttls to a closed port names the plaintext failure" 1 "$T" probe --json --starttls smtp --connect-timeout 500 127.0.0.1:9
+has "starttls connect failure" "$tmp/out" '"failure":"starttls_connect_failed"'
+check "probe of a closed port finds problems" 1 "$T" probe --json --no-ciphers --connect-timeout 500 --read-timeout 500 127.0.0.1:9
+has "closed port: tcp_refused" "$tmp/out" '"refusal":"tcp_refused"'
 # JSON lines parse, and the fixed names are there
 "$T" read --json "$D"/*.pcap >"$tmp/all.json" 2>/dev/null
 python3 - "$tmp/all.json" <<'PY' || fails=$((fails + 1))
@@ -85,4 +94,8 @@ has "decode: alert 40 raised by the peer" "$tmp/out" '"raised_by":"peer"'
 has "decode: contract-shaped diagnoses" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher","severity":"error"'
 check "decode prose is not recognised" 3 sh -c "echo 'the weather is nice today' | \"$T\" decode -"
 has "decode: says not recognised" "$tmp/out" "not recognised"
+# hostile input (issue 5): peer bytes never reach the terminal raw
+check "SNI with control bytes" 0 "$T" read -t tests/fuzz/regress/pipeline/sni_control_bytes_in_text.pcap
+if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037]')" "$tmp/out"; then echo "FAIL raw control bytes in text output"; fails=$((fails + 1)); else echo "ok   control bytes escaped in text"; fi
+has "SNI control byte shown as \\x04" "$tmp/out" 'servU\\x04\*lab'
 [ "$fails" = 0 ] || { echo "$fails CLI check(s) failed"; exit 1; }

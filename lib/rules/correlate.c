@@ -15,6 +15,7 @@
  * The store is bounded (TD_CORR_MAX entries, oldest kept); past the cap,
  * later connections are still revised against what was kept. */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 
 #include "facts.h"
@@ -45,7 +46,7 @@ struct td_corr {
     size_t n, cap;
 };
 
-struct td_corr *td_corr_new(void) { return calloc(1, sizeof(struct td_corr)); }
+struct td_corr *td_corr_new(void) { return td_calloc(1, sizeof(struct td_corr)); }
 
 void td_corr_free(struct td_corr *k)
 {
@@ -64,7 +65,7 @@ void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_ver
         return;
     if (k->n == k->cap) {
         size_t ncap = k->cap ? k->cap * 2 : 256;
-        struct corr_ent *ne = realloc(k->e, ncap * sizeof(*ne));
+        struct corr_ent *ne = td_realloc(k->e, ncap * sizeof(*ne));
         if (ne == NULL)
             return;
         k->e = ne;
