@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lines;
 
     memset(&r, 0, sizeof(r));
-    rd = td_reader_open_mem(buf, size, "fuzz.pcap", &err);
+    rd = td_reader_open_mem(buf, size, &err);
     if (rd == NULL) {
         free(buf);
         return 0;
