@@ -328,6 +328,7 @@ static void usage_read(FILE *f, bool live)
           "                  out-of-order bytes held per direction (default 1048576)\n"
           "  --max-handshake BYTES\n"
           "                  largest handshake message kept (default 262144)\n"
+          "  --max-records N records one handshake message may span (default 16384)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
           "  --no-progress   no progress line on stderr\n"
@@ -388,7 +389,7 @@ int cmd_read(int argc, char **argv, bool live)
         {"max-flows", required_argument, NULL, 'M'}, {"max-events", required_argument, NULL, 'E'},
         {"idle", required_argument, NULL, 'I'}, {"no-progress", no_argument, NULL, 'P'},
         {"max-memory", required_argument, NULL, 'm'}, {"max-reassembly", required_argument, NULL, 'R'},
-        {"max-handshake", required_argument, NULL, 'H'},
+        {"max-handshake", required_argument, NULL, 'H'}, {"max-records", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
     struct td_wbuf *w;
@@ -454,6 +455,12 @@ int cmd_read(int argc, char **argv, bool live)
         case 'H':
             if (parse_u32(optarg, &r.lim.hs_msg_max) != 0 || r.lim.hs_msg_max > (1u << 24)) {
                 fprintf(stderr, "tlsdiag: --max-handshake needs a number of bytes (1 to 16777216)\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'r':
+            if (parse_u32(optarg, &r.lim.max_records) != 0 || r.lim.max_records < 4) {
+                fprintf(stderr, "tlsdiag: --max-records needs a number of records (at least 4)\n");
                 return TD_EXIT_USAGE;
             }
             break;

@@ -118,6 +118,11 @@ has "16 MiB: the cap is named in the diagnosis" "$tmp/out" "tlsdiag's own limit 
 has "16 MiB: the cap is in the summary" "$tmp/out" "limits hit (connections): limit_handshake_message 1"
 check "16 MiB handshake message, JSON" 0 "$T" read --json "$tmp/h_bighs.pcap"
 has "16 MiB: JSON anomaly" "$tmp/out" '"anomalies":\[{"code":"limit_handshake_message"'
+$H tinyrec >"$tmp/h_tiny.pcap"
+check "ClientHello in 1-byte records" 0 "$T" read -t "$tmp/h_tiny.pcap"
+has "1-byte records: the hello is read" "$tmp/out" "ClientHello TLS 1.2, 1 cipher suites"
+check "--max-records" 0 "$T" read -t --max-records 20 "$tmp/h_tiny.pcap"
+has "--max-records: cap named" "$tmp/out" "limits hit (connections): limit_records 1"
 $H flows 3000 >"$tmp/h_flows.pcap"
 check "--max-flows evicts" 0 "$T" read --max-flows 100 "$tmp/h_flows.pcap"
 has "--max-flows: evictions in the summary" "$tmp/out" "flows evicted 2900 (--max-flows 2900, --max-memory 0)"

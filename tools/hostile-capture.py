@@ -9,6 +9,7 @@ tool, not this script.  Raw IPv4 (LINKTYPE_RAW), TCP checksums left zero.
                  flow holds a record buffer until it is evicted or closed
   bighs          one flow whose ClientHello claims a 16 MiB handshake message
                  (u24 length 0xffffff), then 300 KB of it and a FIN
+  tinyrec        a complete ClientHello cut into 1-byte handshake records
   backwards      packets whose timestamps go backwards (not an error)
   zero           a zero-length packet record between good ones
   jumbo          a packet record claiming 300000 captured bytes (> 256 KiB)
@@ -90,6 +91,17 @@ def bighs():
     rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x11)); ts += 10
 
 
+def tinyrec():
+    pcap_header()
+    ts = 1700000000 * 1000000
+    hs = client_hello_start(43, 47, 43)[5:]  # the handshake message alone
+    stream = b"".join(bytes([22, 3, 1, 0, 1, b]) for b in hs)
+    pk = handshake_start(ts)[:3]
+    pk.append(ip_tcp(CLI, SRV, 40000, 443, 1001, 5001, 0x18, stream))
+    for i, p in enumerate(pk):
+        rec(ts + i, p)
+
+
 def handshake_start(ts, sport=40000):
     seq, sseq = 1000, 5000
     pk = [ip_tcp(CLI, SRV, sport, 443, seq, 0, 0x02),
@@ -138,6 +150,8 @@ def main():
         flows(int(sys.argv[2]))
     elif kind == "bighs":
         bighs()
+    elif kind == "tinyrec":
+        tinyrec()
     elif kind in ("backwards", "zero", "jumbo", "linktype", "badmagic", "ngblock", "truncated"):
         simple(kind)
     else:

@@ -65,6 +65,7 @@ void td_limits_default(struct td_limits *l)
     l->max_flows = 1000000;
     l->reasm_bytes = 1u << 20;
     l->hs_msg_max = 256u * 1024u;
+    l->max_records = TD_TLS_MAX_RECORDS;
     l->max_events = 512;
     l->idle_timeout_s = 300;
     l->max_memory = 192u * 1024u * 1024u;
@@ -606,6 +607,8 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
         /* only a client's first record may be SSLv2-framed; either side
          * could be the client until a hello says so */
         td_tls_stream_init(&f->ts[i], e->lim.hs_msg_max, true);
+        if (e->lim.max_records != 0)
+            f->ts[i].max_records = e->lim.max_records;
     }
     td_flowtab_insert(&e->tab, &f->node);
     e->st.flows++;
