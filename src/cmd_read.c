@@ -329,6 +329,7 @@ static void usage_read(FILE *f, bool live)
           "  --max-handshake BYTES\n"
           "                  largest handshake message kept (default 262144)\n"
           "  --max-records N records one handshake message may span (default 16384)\n"
+          "  --max-certs N   certificates kept per chain (default and most 16)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
           "  --no-progress   no progress line on stderr\n"
@@ -390,6 +391,7 @@ int cmd_read(int argc, char **argv, bool live)
         {"idle", required_argument, NULL, 'I'}, {"no-progress", no_argument, NULL, 'P'},
         {"max-memory", required_argument, NULL, 'm'}, {"max-reassembly", required_argument, NULL, 'R'},
         {"max-handshake", required_argument, NULL, 'H'}, {"max-records", required_argument, NULL, 'r'},
+        {"max-certs", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
     struct td_wbuf *w;
@@ -461,6 +463,12 @@ int cmd_read(int argc, char **argv, bool live)
         case 'r':
             if (parse_u32(optarg, &r.lim.max_records) != 0 || r.lim.max_records < 4) {
                 fprintf(stderr, "tlsdiag: --max-records needs a number of records (at least 4)\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'c':
+            if (parse_u32(optarg, &r.lim.max_certs) != 0 || r.lim.max_certs > TD_MAX_CERTS) {
+                fprintf(stderr, "tlsdiag: --max-certs needs a number from 1 to %d\n", TD_MAX_CERTS);
                 return TD_EXIT_USAGE;
             }
             break;

@@ -172,6 +172,7 @@ struct td_limits {
     uint32_t reasm_bytes;        /* out-of-order bytes buffered per direction */
     uint32_t hs_msg_max;         /* largest handshake message */
     uint32_t max_records;        /* records one handshake message may span */
+    uint32_t max_certs;          /* certificates kept per chain (<= TD_MAX_CERTS; 0: that) */
     uint32_t max_events;         /* timeline events kept per connection */
     uint32_t idle_timeout_s;     /* capture-time idle before a flow is closed */
     size_t max_memory;           /* bytes held by open flows (0: no cap); over it

@@ -259,6 +259,18 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         if (ce == NULL)
             return;
         (void)td_parse_certificate(ce, body, false);
+        if (e->lim.max_certs != 0 && ce->num_certs > e->lim.max_certs) {
+            /* --max-certs lowers the compiled TD_MAX_CERTS: drop the rest
+             * (total_certs still counts them) */
+            for (uint16_t i = (uint16_t)e->lim.max_certs; i < ce->num_certs; i++) {
+                free(ce->certs[i].der);
+                ce->certs[i].der = NULL;
+                ce->certs[i].len = 0;
+            }
+            ce->num_certs = (uint16_t)e->lim.max_certs;
+            if (!td_diag_has(&ce->diag, TD_AN_LIMIT_CERTS))
+                td_diag_add(&ce->diag, TD_AN_LIMIT_CERTS, 0, 0);
+        }
         merge_diag(c, &ce->diag);
         KEEP(c->cert[ep], ce, ep);
         break;
