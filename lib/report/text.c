@@ -139,6 +139,15 @@ void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_
         for (uint8_t i = 0; i < v->num; i++)
             diag_block(w, c, &v->d[i], o, false);
     }
+    /* decryption that did not work is said on every connection it concerns */
+    if (c->keylog) {
+        uint8_t cl = c->client, sv = (uint8_t)(1 - c->client);
+        uint8_t a = c->half[cl].decrypt, b = c->half[sv].decrypt;
+        bool bad = a >= TD_DECRYPT_NO_SECRET || b >= TD_DECRYPT_NO_SECRET;
+        if (bad)
+            td_wb_printf(w, "  %sdecryption: client %s, server %s%s\n", col(o, C_YELLOW), td_decrypt_state_str(a),
+                         td_decrypt_state_str(b), col(o, C_OFF));
+    }
     /* failures always show their timeline: it is the proof */
     if (failed || (o != NULL && (o->timeline || o->verbose))) {
         td_wb_puts(w, "  timeline:\n");

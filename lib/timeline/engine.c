@@ -14,7 +14,9 @@
 #include "tcp/flowtab.h"
 #include "tcp/reasm.h"
 #include "tls/stream.h"
+#include "upgrade.h"
 #include "tlsdiag/conn.h"
+#include "tlsdiag/decrypt.h"
 
 /* A closed connection lingers this long (capture time) for late packets. */
 #define LINGER_NS (2LL * 1000000000LL)
@@ -37,6 +39,10 @@ struct flow {
     uint32_t data_segs[2];     /* new-data segments per endpoint (until the hello) */
     uint32_t rst_events;
     size_t acct;               /* bytes this flow was last counted at (max_memory) */
+    struct td_upgrade up;      /* plaintext phase before TLS (upgrade.c) */
+    struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
+    bool missing[2];           /* the key log lacks the secret this side needs now */
+    uint32_t app_events[2];    /* decrypted application data events */
 };
 
 struct pkt_ctx { /* the packet being processed, for event stamps */
@@ -58,7 +64,16 @@ struct td_engine {
     int64_t start_ns;
     bool started;
     struct pkt_ctx cur;
+    const struct td_keylog *kl; /* not owned; may grow between packets */
 };
+
+void td_engine_set_keylog(struct td_engine *e, const struct td_keylog *kl) { e->kl = kl; }
+
+const char *td_decrypt_state_str(uint8_t st)
+{
+    static const char *const t[] = {"none", "keys", "ok", "no_secret", "failed", "unsupported"};
+    return st < 6 ? t[st] : "none";
+}
 
 void td_limits_default(struct td_limits *l)
 {
@@ -105,6 +120,7 @@ void td_conn_free(struct td_conn *c)
     free(c->cr.m);
     free(c->ske.m);
     free(c->nst.m);
+    free(c->ee.m);
     free(c->events);
     free(c);
 }
@@ -201,6 +217,132 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
     }
 }
 
+/* ---- decryption keys (from the key log) ---- */
+
+static void dec_fail(struct flow *f, uint8_t ep, uint8_t state, enum td_anomaly code, uint64_t off)
+{
+    struct td_conn *c = f->conn;
+
+    c->half[ep].decrypt = state;
+    f->rx[ep].active = false;
+    td_tls_stream_set_keys(&f->ts[ep], NULL);
+    /* once per connection and code: the first place says enough */
+    if (!td_diag_has(&c->anomalies, code))
+        td_diag_add(&c->anomalies, code, 0, (size_t)off);
+}
+
+/* install13 loads the TLS 1.3 traffic secret |label| of this connection
+ * into endpoint |ep|'s read keys. */
+static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
+{
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t sec[TD_SECRET_MAX];
+    size_t n;
+    enum td_status st;
+
+    n = td_keylog_find(e->kl, c->ch.m->random, label, sec);
+    if (n == 0) {
+        /* said only when a record needs it (sink_encrypted): a client that
+         * aborts after the server's flight logs no secrets of its own */
+        f->missing[ep] = true;
+        f->rx[ep].active = false;
+        td_tls_stream_set_keys(&f->ts[ep], NULL);
+        return;
+    }
+    f->missing[ep] = false;
+    st = td_rec_cipher_init13(&f->rx[ep], c->sh.m->cipher, sec, n);
+    memset(sec, 0, sizeof(sec));
+    if (st != TD_OK) {
+        /* a secret of the wrong length for the suite: not this connection's key */
+        dec_fail(f, ep, TD_DECRYPT_FAILED, TD_AN_DECRYPT_BAD_RECORD, f->ts[ep].off);
+        return;
+    }
+    td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    if (c->half[ep].decrypt == TD_DECRYPT_NONE)
+        c->half[ep].decrypt = TD_DECRYPT_KEYS;
+}
+
+/* keys13_handshake: at a TLS 1.3 ServerHello, both directions switch to
+ * their handshake traffic secrets (RFC 8446 7.1). */
+static void keys13_handshake(struct flow *f)
+{
+    struct td_conn *c = f->conn;
+    uint8_t cep = c->client, sep = (uint8_t)(1 - c->client);
+    struct td_suite su;
+
+    if (f->eng->kl == NULL || c->ch.m == NULL || c->sh.m == NULL)
+        return;
+    if (!td_suite_lookup(c->sh.m->cipher, &su) || !su.tls13) {
+        dec_fail(f, sep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, 0);
+        dec_fail(f, cep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, 0);
+        return;
+    }
+    install13(f, sep, TD_SEC_SERVER_HS);
+    install13(f, cep, TD_SEC_CLIENT_HS);
+}
+
+static bool sh_has_ext(const struct td_server_hello *sh, uint16_t type)
+{
+    for (uint16_t i = 0; i < sh->ext_order.n; i++)
+        if (sh->ext_order.v[i] == type)
+            return true;
+    return false;
+}
+
+/* keys12: TLS <= 1.2, at |ep|'s ChangeCipherSpec: its next records are
+ * protected with the key block of the logged master secret. */
+static void keys12(struct flow *f, uint8_t ep)
+{
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ms[TD_SECRET_MAX];
+    size_t n;
+    enum td_status st;
+
+    if (e->kl == NULL || c->ch.m == NULL || c->sh.m == NULL)
+        return;
+    n = td_keylog_find(e->kl, c->ch.m->random, TD_SEC_MASTER, ms);
+    if (n != 48) {
+        f->missing[ep] = true;
+        return;
+    }
+    st = td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
+                              sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), ms, c->ch.m->random, c->sh.m->random,
+                              ep == c->client);
+    memset(ms, 0, sizeof(ms));
+    if (st != TD_OK) {
+        dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
+        return;
+    }
+    td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    if (c->half[ep].decrypt == TD_DECRYPT_NONE)
+        c->half[ep].decrypt = TD_DECRYPT_KEYS;
+}
+
+static void sink_decrypt_failed(void *ctx, enum td_unprotect res, uint8_t ct, uint32_t len, uint64_t off)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_conn *c = f->conn;
+    uint8_t ep = f->eng->cur.ep;
+
+    (void)ct;
+    (void)len;
+    /* RFC 8446 4.2.10: a client that offered 0-RTT sends early data under
+     * the early traffic secret (and EndOfEarlyData) before its handshake
+     * records; a server that rejects it skips what it cannot decrypt.  So
+     * do we, until the first client record decrypts with the handshake key. */
+    if (res == TD_UNP_BAD_RECORD && ep == c->client && negotiated_tls13(c) && c->ch.m != NULL &&
+        c->ch.m->has_early_data && f->ts[ep].decrypted == 0 && c->half[ep].early_skipped < 1024) {
+        c->half[ep].early_skipped++;
+        return;
+    }
+    dec_fail(f, ep, TD_DECRYPT_FAILED,
+             res == TD_UNP_BAD_RECORD ? TD_AN_DECRYPT_BAD_RECORD
+             : res == TD_UNP_MALFORMED ? TD_AN_DECRYPT_MALFORMED : TD_AN_DECRYPT_UNSUPPORTED,
+             off);
+}
+
 static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_t rec_version)
 {
     struct flow *f = sink_flow(ctx);
@@ -209,11 +351,14 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
     uint8_t ep = e->cur.ep;
     struct td_event *ev = ev_add(e, c, TD_EV_HANDSHAKE, ep);
     uint32_t len = (uint32_t)td_cur_len(body);
+    bool dec = f->ts[ep].decrypted_now;
+    bool tls13 = negotiated_tls13(c);
 
     if (ev != NULL) {
         ev->hs_type = type;
         ev->len = len;
         ev->version = rec_version;
+        ev->decrypted = dec;
     }
     switch (type) {
     case TD_HS_CLIENT_HELLO: {
@@ -245,6 +390,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
                 td_tls_stream_set_encrypted(&f->ts[0], true);
                 td_tls_stream_set_encrypted(&f->ts[1], true);
                 c->half[0].encrypted = c->half[1].encrypted = true;
+                keys13_handshake(f);
             }
         } else {
             free(sh);
@@ -258,7 +404,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         ce = td_calloc(1, sizeof(*ce));
         if (ce == NULL)
             return;
-        (void)td_parse_certificate(ce, body, false);
+        (void)td_parse_certificate(ce, body, tls13);
         if (e->lim.max_certs != 0 && ce->num_certs > e->lim.max_certs) {
             /* --max-certs lowers the compiled TD_MAX_CERTS: drop the rest
              * (total_certs still counts them) */
@@ -282,7 +428,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         cr = td_calloc(1, sizeof(*cr));
         if (cr == NULL)
             return;
-        (void)td_parse_certificate_request(cr, body, false);
+        (void)td_parse_certificate_request(cr, body, tls13);
         merge_diag(c, &cr->diag);
         KEEP(c->cr, cr, ep);
         break;
@@ -306,7 +452,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         nst = td_calloc(1, sizeof(*nst));
         if (nst == NULL)
             return;
-        (void)td_parse_new_session_ticket(nst, body, false);
+        (void)td_parse_new_session_ticket(nst, body, tls13);
         KEEP(c->nst, nst, ep);
         break;
     }
@@ -324,7 +470,35 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         break;
     case TD_HS_FINISHED:
         c->half[ep].finished = true;
+        if (c->half[ep].finished_frame == 0)
+            c->half[ep].finished_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        /* TLS 1.3: the sender's next records use its application traffic
+         * secret (RFC 8446 7.1; the client's after its own Finished) */
+        if (dec && tls13 && c->ch.m != NULL && c->sh.m != NULL)
+            install13(f, ep, ep == c->client ? TD_SEC_CLIENT_AP : TD_SEC_SERVER_AP);
         break;
+    case TD_HS_ENCRYPTED_EXTENSIONS: {
+        struct td_encrypted_extensions *ee;
+        if (c->ee.m != NULL)
+            break;
+        ee = td_calloc(1, sizeof(*ee));
+        if (ee == NULL)
+            return;
+        (void)td_parse_encrypted_extensions(ee, body);
+        merge_diag(c, &ee->diag);
+        KEEP(c->ee, ee, ep);
+        break;
+    }
+    case TD_HS_KEY_UPDATE: {
+        struct td_key_update ku;
+        if (td_parse_key_update(&ku, body, &c->anomalies) != TD_OK)
+            break;
+        c->half[ep].key_updates++;
+        /* RFC 8446 4.6.3: the sender's next records use the next secret */
+        if (dec && f->rx[ep].active && td_rec_cipher_key_update(&f->rx[ep]) != TD_OK)
+            dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
+        break;
+    }
     default:
         break;
     }
@@ -354,7 +528,7 @@ static void sink_sslv2_hello(void *ctx, struct td_cur *body)
 }
 
 static void add_alert(struct td_engine *e, struct td_conn *c, uint8_t ep, uint8_t level,
-                      uint8_t desc, bool encrypted, uint32_t len)
+                      uint8_t desc, bool encrypted, bool decrypted, uint32_t len)
 {
     struct td_alert_rec *a;
 
@@ -368,6 +542,7 @@ static void add_alert(struct td_engine *e, struct td_conn *c, uint8_t ep, uint8_
     a->level = level;
     a->desc = desc;
     a->encrypted = encrypted;
+    a->decrypted = decrypted;
     a->len = len;
 }
 
@@ -376,14 +551,16 @@ static void sink_alert(void *ctx, uint8_t level, uint8_t desc, uint16_t rec_vers
     struct flow *f = sink_flow(ctx);
     struct td_engine *e = f->eng;
     struct td_event *ev = ev_add(e, f->conn, TD_EV_ALERT, e->cur.ep);
+    bool dec = f->ts[e->cur.ep].decrypted_now;
 
     if (ev != NULL) {
         ev->alert_level = level;
         ev->alert_desc = desc;
         ev->version = rec_version;
         ev->len = 2;
+        ev->decrypted = dec;
     }
-    add_alert(e, f->conn, e->cur.ep, level, desc, false, 2);
+    add_alert(e, f->conn, e->cur.ep, level, desc, false, dec, 2);
 }
 
 static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_version)
@@ -396,6 +573,8 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
     struct td_event *ev;
 
+    if (f->missing[ep] && h->decrypt != TD_DECRYPT_NO_SECRET)
+        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
     h->enc_records++;
     if (ct == TD_CT_APPLICATION_DATA)
         h->app_bytes += len;
@@ -408,7 +587,7 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
             ev->len = len;
             ev->version = rec_version;
         }
-        add_alert(e, c, ep, 0, 0, true, len);
+        add_alert(e, c, ep, 0, 0, true, false, len);
         return;
     }
     f->enc_events[ep]++;
@@ -430,6 +609,47 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     }
 }
 
+static void sink_app_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ep = e->cur.ep;
+    struct td_half *h = &c->half[ep];
+    struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
+    struct td_event *ev;
+    uint32_t len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+
+    h->enc_records++;
+    h->app_bytes += n;
+    if (h->app_preview_len < TD_APP_PREVIEW_LEN && n > 0) {
+        size_t k = TD_APP_PREVIEW_LEN - h->app_preview_len;
+        if (k > n)
+            k = n;
+        if (h->app_frame == 0)
+            h->app_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        memcpy(h->app_preview + h->app_preview_len, p, k);
+        h->app_preview_len = (uint16_t)(h->app_preview_len + k);
+    }
+    f->app_events[ep]++;
+    if (f->app_events[ep] > ENC_EVENTS_DISTINCT / 3 && last != NULL && last->kind == TD_EV_ENCRYPTED &&
+        last->ep == ep && last->ct == TD_CT_APPLICATION_DATA && last->decrypted) {
+        last->count++;
+        last->len += len;
+        if (e->cur.pkt != NULL) {
+            last->frame = e->cur.pkt->frame;
+            last->ts_ns = pkt_ts(e->cur.pkt);
+        }
+        return;
+    }
+    ev = ev_add(e, c, TD_EV_ENCRYPTED, ep);
+    if (ev != NULL) {
+        ev->ct = TD_CT_APPLICATION_DATA;
+        ev->len = len;
+        ev->decrypted = true;
+    }
+}
+
 static void sink_ccs(void *ctx, uint16_t rec_version)
 {
     struct flow *f = sink_flow(ctx);
@@ -447,6 +667,7 @@ static void sink_ccs(void *ctx, uint16_t rec_version)
     if (!negotiated_tls13(c)) {
         td_tls_stream_set_encrypted(&f->ts[ep], true);
         c->half[ep].encrypted = true;
+        keys12(f, ep);
     }
 }
 
@@ -493,12 +714,87 @@ static void sink_anomaly(void *ctx, enum td_anomaly code, uint64_t off)
 
 static struct td_tls_sink make_sink(struct flow *f)
 {
-    struct td_tls_sink k = {f,         sink_handshake, sink_sslv2_hello, sink_alert,
-                            sink_encrypted, sink_ccs,   sink_not_tls,     sink_anomaly};
+    struct td_tls_sink k = {f,           sink_handshake, sink_sslv2_hello, sink_alert,   sink_encrypted,
+                            sink_ccs,    sink_not_tls,   sink_anomaly,     sink_app_data, sink_decrypt_failed};
     return k;
 }
 
 /* ---- reassembly output ---- */
+
+/* A plaintext phase that did not lead to TLS: the directions that spoke
+ * are marked not TLS, as the TLS stream would have marked them. */
+static void up_not_tls(struct flow *f)
+{
+    struct td_conn *c = f->conn;
+    for (uint8_t ep = 0; ep < 2; ep++) {
+        struct td_half *h = &c->half[ep];
+        size_t n = f->up.len[ep];
+        struct td_event *ev;
+        if (n == 0 || f->up.buf[ep] == NULL || h->not_tls || f->up.dstate[ep] == TD_UPD_TLS)
+            continue;
+        h->not_tls = true;
+        if (n > TD_PREVIEW_LEN)
+            n = TD_PREVIEW_LEN;
+        memcpy(h->preview, f->up.buf[ep], n);
+        h->preview_len = (uint8_t)n;
+        ev = ev_add(f->eng, c, TD_EV_NOT_TLS, ep);
+        if (ev != NULL)
+            ev->len = (uint32_t)n;
+    }
+    f->up.active = false;
+    td_up_free(&f->up);
+}
+
+static int syn_client(const struct td_conn *c)
+{
+    if (c->half[0].syn && !c->half[0].synack)
+        return 0;
+    if (c->half[1].syn && !c->half[1].synack)
+        return 1;
+    return -1;
+}
+
+/* up_feed runs the plaintext phase; returns false when the bytes were
+ * kept as plaintext, true when (*p, *n) are to go to the TLS stream. */
+static bool up_feed(struct flow *f, const uint8_t **p, size_t *n)
+{
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    const uint8_t *tp;
+    size_t tn;
+    struct td_up_events evs;
+    enum td_up_res r;
+
+    if (f->up.decided && !f->up.active)
+        return true;
+    r = td_up_feed(&f->up, &c->upgrade, e->cur.ep, syn_client(c), *p, *n, &tp, &tn, &evs);
+    if (evs.req) {
+        struct td_event *ev = ev_add(e, c, TD_EV_UPGRADE_REQ, e->cur.ep);
+        c->upgrade.req_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        c->upgrade.req_ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+        (void)ev;
+    }
+    if (evs.reply) {
+        struct td_event *ev = ev_add(e, c, TD_EV_UPGRADE_REPLY, e->cur.ep);
+        c->upgrade.reply_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        c->upgrade.reply_ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+        (void)ev;
+    }
+    switch (r) {
+    case TD_UP_NONE:
+        return true;
+    case TD_UP_MORE:
+        return false;
+    case TD_UP_TLS:
+        *p = tp;
+        *n = tn;
+        return tn > 0;
+    case TD_UP_GIVE_UP:
+        up_not_tls(f);
+        return false;
+    }
+    return true;
+}
 
 static void out_data(void *ctx, const uint8_t *p, size_t n)
 {
@@ -508,10 +804,17 @@ static void out_data(void *ctx, const uint8_t *p, size_t n)
     uint32_t before = f->ts[f->eng->cur.ep].records;
 
     h->payload_bytes += n;
+    if (!up_feed(f, &p, &n))
+        return;
     td_tls_stream_feed(&f->ts[f->eng->cur.ep], p, n, &k);
     if (f->ts[f->eng->cur.ep].records != before)
         h->tls = true;
     h->records = f->ts[f->eng->cur.ep].records;
+    if (f->ts[f->eng->cur.ep].decrypted != h->dec_records) {
+        h->dec_records = f->ts[f->eng->cur.ep].decrypted;
+        if (h->decrypt == TD_DECRYPT_KEYS)
+            h->decrypt = TD_DECRYPT_OK;
+    }
 }
 
 static void out_gap(void *ctx, uint64_t n)
@@ -546,6 +849,12 @@ static void flow_close(struct td_engine *e, struct flow *f)
         td_reasm_cleanup(&f->rs[ep]);
         td_tls_stream_cleanup(&f->ts[ep]);
     }
+    /* a plaintext phase that never reached TLS and was not refused:
+     * not TLS, as before (a refused upgrade is judged by the rules) */
+    if (f->up.active && c->upgrade.state != TD_UPGS_REFUSED && f->up.dstate[0] != TD_UPD_TLS &&
+        f->up.dstate[1] != TD_UPD_TLS)
+        up_not_tls(f);
+    td_up_free(&f->up);
     e->cur = saved;
     if (!c->client_known) {
         if (c->half[0].syn && !c->half[0].synack)
@@ -614,6 +923,7 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     c->first_frame = pkt->frame;
     c->first_ts_ns = pkt_ts(pkt);
     c->capture_start_ns = e->start_ns;
+    c->keylog = e->kl != NULL;
     for (int i = 0; i < 2; i++) {
         td_reasm_init(&f->rs[i], e->lim.reasm_bytes);
         /* only a client's first record may be SSLv2-framed; either side
@@ -622,6 +932,7 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
         if (e->lim.max_records != 0)
             f->ts[i].max_records = e->lim.max_records;
     }
+    td_up_init(&f->up);
     td_flowtab_insert(&e->tab, &f->node);
     e->st.flows++;
     e->st.open_flows++;
@@ -643,7 +954,9 @@ static size_t flow_bytes(const struct flow *f)
         n += (size_t)c->cap_events * sizeof(struct td_event) + BLK;
     for (int i = 0; i < 2; i++) {
         n += f->rs[i].ooo_bytes + (size_t)f->rs[i].ooo_n * (sizeof(void *) + 12 + BLK);
-        n += f->ts[i].body_cap + f->ts[i].hs_cap;
+        n += f->ts[i].body_cap + f->ts[i].hs_cap + f->ts[i].plain_cap;
+        if (f->up.buf[i] != NULL)
+            n += TD_UP_CAP + BLK;
         if (c->cert[i].m != NULL) {
             n += sizeof(*c->cert[i].m) + BLK;
             for (unsigned k = 0; k < c->cert[i].m->num_certs; k++)

@@ -82,6 +82,8 @@ seeds() {
             [ "$sz" -le 1048576 ] && cp "$f" "$B/seeds/$h/$(basename "$f")"
         done
     done
+    mkdir -p $B/seeds/keylog
+    cp tests/data/lab/*.keys $B/seeds/keylog/ 2>/dev/null || true
     mkdir -p $B/seeds/decode
     cp tests/data/decode/* $B/seeds/decode/ 2>/dev/null || true
     if [ -d ../shared/seed ]; then

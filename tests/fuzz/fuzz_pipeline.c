@@ -9,6 +9,7 @@
 #include "fuzz_common.h"
 #include "tlsdiag/capture.h"
 #include "tlsdiag/conn.h"
+#include "tlsdiag/decrypt.h"
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
 
@@ -63,8 +64,26 @@ static void on_done(void *ctx, struct td_conn *c)
         flush_batch(r);
 }
 
+/* pcapng Decryption Secrets Blocks feed a key log, as in src/cmd_read.c:
+ * the seed tests/data/lab/dec_dsb_tls13.pcapng runs the decryption path
+ * (key schedule, records, decrypted messages into the rules) end to end */
+struct dsb {
+    struct td_keylog *kl;
+    struct td_engine *e;
+};
+static void on_secrets(void *ctx, uint32_t type, const uint8_t *p, size_t n)
+{
+    struct dsb *d = ctx;
+    if (type != 0x544c534bu)
+        return;
+    td_keylog_add_text(d->kl, p, n);
+    if (d->e != NULL)
+        td_engine_set_keylog(d->e, d->kl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    struct dsb dsb = {NULL, NULL};
     static struct run r;
     static struct td_wbuf wj, wt;
     struct fuzz_out oj = {NULL, 0, 0}, ot = {NULL, 0, 0};
@@ -99,6 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.wt = &wt;
     e = td_engine_new(&lim, on_done, &r);
     FUZZ_CHECK(e != NULL);
+    dsb.kl = td_keylog_new();
+    FUZZ_CHECK(dsb.kl != NULL);
+    dsb.e = e;
+    td_reader_on_secrets(rd, on_secrets, &dsb);
     for (int i = 0; i < 20000 && td_reader_next(rd, &pkt) == 1; i++)
         td_engine_packet(e, &pkt);
     td_engine_flush(e);
@@ -117,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(lines == r.conns);
     fuzz_check_text(ot.p, ot.n);
     td_engine_free(e);
+    td_keylog_free(dsb.kl);
     td_corr_free(r.corr);
     td_reader_close(rd);
     free(oj.p);
