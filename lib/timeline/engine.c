@@ -980,6 +980,8 @@ static size_t flow_bytes(const struct flow *f)
         n += sizeof(*c->ske.m) + BLK;
     if (c->nst.m != NULL)
         n += sizeof(*c->nst.m) + BLK;
+    if (c->ee.m != NULL)
+        n += sizeof(*c->ee.m) + BLK;
     return n;
 }
 
