@@ -211,9 +211,11 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
     case TD_EV_ACK_OF_CH:
         snprintf(buf, len, "ACK of the whole ClientHello");
         return;
-    case TD_EV_LIMIT:
-        snprintf(buf, len, "a tlsdiag limit was reached");
+    case TD_EV_LIMIT: {
+        const char *lim = td_anomaly_name(e->len);
+        snprintf(buf, len, "tlsdiag's own limit reached: %s (docs/limits.md)", lim ? lim : "limit");
         return;
+    }
     }
     snprintf(buf, len, "event %u", e->kind);
 }

@@ -38,6 +38,7 @@ struct flow {
     uint32_t enc_events[2];
     uint32_t data_segs[2];     /* new-data segments per endpoint (until the hello) */
     uint32_t rst_events;
+    size_t acct;               /* bytes this flow was last counted at (max_memory) */
     struct td_upgrade up;      /* plaintext phase before TLS (upgrade.c) */
     struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
     bool missing[2];           /* the key log lacks the secret this side needs now */
@@ -57,6 +58,7 @@ struct td_engine {
     void *done_ctx;
     struct td_flowtab tab;
     struct td_stats st;
+    size_t mem;                /* accounted bytes of open flows */
     uint64_t next_id;
     int64_t now_ns;
     int64_t start_ns;
@@ -78,8 +80,10 @@ void td_limits_default(struct td_limits *l)
     l->max_flows = 1000000;
     l->reasm_bytes = 1u << 20;
     l->hs_msg_max = 256u * 1024u;
+    l->max_records = TD_TLS_MAX_RECORDS;
     l->max_events = 512;
     l->idle_timeout_s = 300;
+    l->max_memory = 192u * 1024u * 1024u;
 }
 
 /* pkt_ts in nanoseconds.  The reader keeps ts_sec in [0, TD_MAX_TS_SEC];
@@ -401,6 +405,18 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         if (ce == NULL)
             return;
         (void)td_parse_certificate(ce, body, tls13);
+        if (e->lim.max_certs != 0 && ce->num_certs > e->lim.max_certs) {
+            /* --max-certs lowers the compiled TD_MAX_CERTS: drop the rest
+             * (total_certs still counts them) */
+            for (uint16_t i = (uint16_t)e->lim.max_certs; i < ce->num_certs; i++) {
+                free(ce->certs[i].der);
+                ce->certs[i].der = NULL;
+                ce->certs[i].len = 0;
+            }
+            ce->num_certs = (uint16_t)e->lim.max_certs;
+            if (!td_diag_has(&ce->diag, TD_AN_LIMIT_CERTS))
+                td_diag_add(&ce->diag, TD_AN_LIMIT_CERTS, 0, 0);
+        }
         merge_diag(c, &ce->diag);
         KEEP(c->cert[ep], ce, ep);
         break;
@@ -672,12 +688,28 @@ static void sink_not_tls(void *ctx, const uint8_t *p, size_t n)
         ev->len = (uint32_t)n;
 }
 
+/* limit_hit records one of our caps on |c|: the anomaly (every time, it is
+ * counted), the stats, and -- the first time per cap -- a timeline event,
+ * so the report shows where the connection stopped being fully read. */
+static void limit_hit(struct td_engine *e, struct td_conn *c, enum td_anomaly code, size_t off)
+{
+    bool first = !td_diag_has(&c->anomalies, code);
+    td_diag_add(&c->anomalies, code, 0, off);
+    e->st.limit_hits++;
+    if (first) {
+        struct td_event *ev = ev_add(e, c, TD_EV_LIMIT, e->cur.ep);
+        if (ev != NULL)
+            ev->len = (uint32_t)code;
+    }
+}
+
 static void sink_anomaly(void *ctx, enum td_anomaly code, uint64_t off)
 {
     struct flow *f = sink_flow(ctx);
-    td_diag_add(&f->conn->anomalies, code, 0, (size_t)off);
     if (td_anomaly_is_limit((unsigned)code))
-        f->eng->st.limit_hits++;
+        limit_hit(f->eng, f->conn, code, (size_t)off);
+    else
+        td_diag_add(&f->conn->anomalies, code, 0, (size_t)off);
 }
 
 static struct td_tls_sink make_sink(struct flow *f)
@@ -840,6 +872,7 @@ static void flow_close(struct td_engine *e, struct flow *f)
         e->st.tls_flows++;
     td_flowtab_remove(&e->tab, &f->node);
     e->st.open_flows--;
+    e->mem -= f->acct;
     free(f);
     e->done(e->done_ctx, c);
 }
@@ -896,6 +929,8 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
         /* only a client's first record may be SSLv2-framed; either side
          * could be the client until a hello says so */
         td_tls_stream_init(&f->ts[i], e->lim.hs_msg_max, true);
+        if (e->lim.max_records != 0)
+            f->ts[i].max_records = e->lim.max_records;
     }
     td_up_init(&f->up);
     td_flowtab_insert(&e->tab, &f->node);
@@ -904,6 +939,83 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     if (e->st.open_flows > e->st.peak_flows)
         e->st.peak_flows = e->st.open_flows;
     return f;
+}
+
+/* flow_bytes: what one open flow holds, by the structures' sizes plus a
+ * 16-byte allocator overhead per block.  An estimate, but a deterministic
+ * one: the memory cap must not depend on the allocator or the machine. */
+#define BLK 16u
+static size_t flow_bytes(const struct flow *f)
+{
+    const struct td_conn *c = f->conn;
+    size_t n = sizeof(*f) + sizeof(*c) + 2 * BLK;
+
+    if (c->events != NULL)
+        n += (size_t)c->cap_events * sizeof(struct td_event) + BLK;
+    for (int i = 0; i < 2; i++) {
+        n += f->rs[i].ooo_bytes + (size_t)f->rs[i].ooo_n * (sizeof(void *) + 12 + BLK);
+        n += f->ts[i].body_cap + f->ts[i].hs_cap + f->ts[i].plain_cap;
+        if (f->up.buf[i] != NULL)
+            n += TD_UP_CAP + BLK;
+        if (c->cert[i].m != NULL) {
+            n += sizeof(*c->cert[i].m) + BLK;
+            for (unsigned k = 0; k < c->cert[i].m->num_certs; k++)
+                n += c->cert[i].m->certs[k].len + BLK;
+        }
+    }
+    if (c->ch.m != NULL)
+        n += sizeof(*c->ch.m) + BLK;
+    if (c->ch2.m != NULL)
+        n += sizeof(*c->ch2.m) + BLK;
+    if (c->hrr.m != NULL)
+        n += sizeof(*c->hrr.m) + BLK;
+    if (c->sh.m != NULL)
+        n += sizeof(*c->sh.m) + BLK;
+    if (c->cr.m != NULL) {
+        n += sizeof(*c->cr.m) + BLK;
+        for (unsigned k = 0; k < c->cr.m->num_ca_names; k++)
+            n += c->cr.m->ca_names[k].len + BLK;
+    }
+    if (c->ske.m != NULL)
+        n += sizeof(*c->ske.m) + BLK;
+    if (c->nst.m != NULL)
+        n += sizeof(*c->nst.m) + BLK;
+    if (c->ee.m != NULL)
+        n += sizeof(*c->ee.m) + BLK;
+    return n;
+}
+
+static void account(struct td_engine *e, struct flow *f)
+{
+    size_t n = flow_bytes(f);
+
+    e->mem = e->mem - f->acct + n;
+    f->acct = n;
+}
+
+static size_t engine_bytes(const struct td_engine *e)
+{
+    return e->mem + e->tab.nbuckets * sizeof(void *) + sizeof(*e);
+}
+
+/* evict_for_memory closes the flows idle longest until the engine is back
+ * under 7/8 of max_memory (hysteresis: one eviction per packet would judge
+ * connections one by one at the edge).  Each is reported as evicted, with
+ * LIMIT_MEMORY on it: our limit, never the peer's fault. */
+static void evict_for_memory(struct td_engine *e)
+{
+    size_t lim = e->lim.max_memory, low = lim - lim / 8;
+
+    if (lim == 0 || engine_bytes(e) <= lim)
+        return;
+    while (engine_bytes(e) > low && e->tab.lru_head != NULL) {
+        struct flow *f = (struct flow *)e->tab.lru_head;
+        f->conn->evicted = true;
+        limit_hit(e, f->conn, TD_AN_LIMIT_MEMORY, 0);
+        e->st.evicted++;
+        e->st.evicted_memory++;
+        flow_close(e, f);
+    }
 }
 
 static void expire_n(struct td_engine *e, int max)
@@ -919,6 +1031,7 @@ static void expire_n(struct td_engine *e, int max)
             return;
         if (e->tab.count > e->lim.max_flows) {
             f->conn->evicted = true;
+            limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
             e->st.evicted++;
         }
         flow_close(e, f);
@@ -1071,12 +1184,15 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
             if (ev != NULL)
                 ev->len = t.payload_wire_len;
         } else if (r == TD_SEG_LIMIT) {
-            td_diag_add(&f->conn->anomalies, TD_AN_LIMIT_REASSEMBLY, 0, 0);
-            e->st.limit_hits++;
+            limit_hit(e, f->conn, TD_AN_LIMIT_REASSEMBLY, 0);
         }
     }
     e->cur.pkt = NULL;
     e->cur.tcp = NULL;
+    account(e, f);
+    if (engine_bytes(e) > e->st.peak_memory)
+        e->st.peak_memory = engine_bytes(e);
+    evict_for_memory(e);
     expire(e);
 }
 

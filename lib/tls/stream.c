@@ -26,6 +26,7 @@ void td_tls_stream_init(struct td_tls_stream *s, uint32_t hs_max, bool allow_ssl
     s->state = TD_TS_HEADER;
     s->hs_max = hs_max;
     s->allow_ssl2 = allow_ssl2;
+    s->max_records = TD_TLS_MAX_RECORDS;
 }
 
 void td_tls_stream_cleanup(struct td_tls_stream *s)
@@ -195,6 +196,23 @@ static void dispatch(struct td_tls_stream *s, const struct td_tls_sink *k, uint8
                 k->encrypted(k->ctx, type, len, version);
             break;
         }
+        /* A message cut into ever smaller records (1-byte records are a
+         * known DPI evasion) costs work per record: cap the records one
+         * message may span, then skip the rest of that message. */
+        if (s->hs_len > 0 && ++s->hs_records > s->max_records) {
+            struct td_cur all;
+            uint8_t hs_type;
+            uint32_t mlen;
+
+            anomaly(k, TD_AN_LIMIT_RECORDS, s->off);
+            td_cur_init(&all, s->hs, s->hs_len);
+            if (td_cur_get_u8(&all, &hs_type) && td_cur_get_u24(&all, &mlen) && mlen >= td_cur_len(&all))
+                s->hs_skip = mlen - (uint32_t)td_cur_len(&all);
+            s->hs_len = 0;
+            s->hs_records = 0;
+        }
+        if (s->hs_len == 0)
+            s->hs_records = 1;
         hs_append(s, body, version, k);
         break;
     case TD_CT_ALERT:

@@ -60,6 +60,9 @@ struct td_tls_stream {
     uint64_t off;            /* stream offset of the next byte */
     uint32_t resync_scanned;
     uint32_t records;
+    uint32_t max_records;    /* records one handshake message may span
+                                (TD_TLS_MAX_RECORDS unless the owner sets it) */
+    uint32_t hs_records;     /* records the buffered message spans so far */
     /* Decryption: the upper layer points |rx| at this direction's read
      * keys (it owns them) and may change them from inside a sink call (a
      * Finished or KeyUpdate switches keys for the next record).  While
@@ -70,6 +73,8 @@ struct td_tls_stream {
     uint32_t plain_cap;
     uint32_t decrypted;      /* records decrypted */
 };
+
+#define TD_TLS_MAX_RECORDS 16384u
 
 void td_tls_stream_init(struct td_tls_stream *s, uint32_t hs_max, bool allow_ssl2);
 void td_tls_stream_cleanup(struct td_tls_stream *s);
