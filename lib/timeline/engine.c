@@ -39,6 +39,8 @@ struct flow {
     uint32_t rst_events;
     struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
     bool missing[2];           /* the key log lacks the secret this side needs now */
+    struct td_rec_cipher rx_early; /* the client's 0-RTT keys (CLIENT_EARLY_TRAFFIC_SECRET) */
+    bool early_active;         /* the client's stream reads with rx_early */
     uint32_t app_events[2];    /* decrypted application data events */
 };
 
@@ -190,6 +192,8 @@ static void merge_diag(struct td_conn *c, const struct td_diag *d)
         td_diag_add(&c->anomalies, (enum td_anomaly)d->recs[i].code, d->recs[i].ext_type, d->recs[i].off);
 }
 
+static void keys13_early(struct flow *f, const struct td_client_hello *ch, uint8_t ep);
+
 static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t ep)
 {
     struct td_engine *e = f->eng;
@@ -204,6 +208,7 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
         f->ch_done = true;
         f->ch_end_seq = f->rs[ep].next_seq;
         c->ch_segments = f->data_segs[ep];
+        keys13_early(f, ch, ep);
     } else if (c->ch2.m == NULL && ep == c->client) {
         KEEP(c->ch2, ch, ep);
     } else {
@@ -274,6 +279,41 @@ static void keys13_handshake(struct flow *f)
     }
     install13(f, sep, TD_SEC_SERVER_HS);
     install13(f, cep, TD_SEC_CLIENT_HS);
+    if (f->early_active && f->rx_early.active) {
+        /* 0-RTT: the client goes on with its early keys until its
+         * EndOfEarlyData; if the server rejects the early data the client
+         * moves to its handshake keys at once, which the stream finds by
+         * trying them when the early keys fail */
+        td_tls_stream_set_keys(&f->ts[cep], &f->rx_early);
+        td_tls_stream_set_next_keys(&f->ts[cep], f->rx[cep].active ? &f->rx[cep] : NULL);
+    }
+}
+
+/* keys13_early: a ClientHello offering early_data whose client logged its
+ * early traffic secret: its next application_data records are 0-RTT data
+ * (RFC 8446 2.3).  The suite is the resumed session's, not yet known: take
+ * the first TLS 1.3 suite offered whose hash fits the secret's length. */
+static void keys13_early(struct flow *f, const struct td_client_hello *ch, uint8_t ep)
+{
+    uint8_t sec[TD_SECRET_MAX];
+    size_t n;
+
+    if (f->eng->kl == NULL || !ch->has_early_data || !ch->has_psk)
+        return;
+    n = td_keylog_find(f->eng->kl, ch->random, TD_SEC_CLIENT_EARLY, sec);
+    if (n == 0)
+        return;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        if (td_rec_cipher_init13(&f->rx_early, ch->ciphers[i], sec, n) == TD_OK) {
+            f->early_active = true;
+            td_tls_stream_set_encrypted(&f->ts[ep], true);
+            td_tls_stream_set_keys(&f->ts[ep], &f->rx_early);
+            if (f->conn->half[ep].decrypt == TD_DECRYPT_NONE)
+                f->conn->half[ep].decrypt = TD_DECRYPT_KEYS;
+            break;
+        }
+    }
+    memset(sec, 0, sizeof(sec));
 }
 
 static bool sh_has_ext(const struct td_server_hello *sh, uint16_t type)
@@ -376,6 +416,13 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
             set_client(c, (uint8_t)(1 - ep));
         if (sh->is_hrr && c->hrr.m == NULL) {
             KEEP(c->hrr, sh, ep);
+            if (f->early_active) {
+                /* RFC 8446 4.2.10: after a HelloRetryRequest there is no
+                 * 0-RTT; the second ClientHello is in clear */
+                f->early_active = false;
+                td_tls_stream_set_keys(&f->ts[c->client], NULL);
+                td_tls_stream_set_encrypted(&f->ts[c->client], false);
+            }
         } else if (!sh->is_hrr && c->sh.m == NULL) {
             KEEP(c->sh, sh, ep);
             if (sh->selected_version == 0x0304) {
@@ -458,6 +505,14 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
          * secret (RFC 8446 7.1; the client's after its own Finished) */
         if (dec && tls13 && c->ch.m != NULL && c->sh.m != NULL)
             install13(f, ep, ep == c->client ? TD_SEC_CLIENT_AP : TD_SEC_SERVER_AP);
+        break;
+    case TD_HS_END_OF_EARLY_DATA:
+        /* RFC 8446 4.5: the client's next records use its handshake keys */
+        if (dec && ep == c->client && f->early_active) {
+            f->early_active = false;
+            td_tls_stream_set_keys(&f->ts[ep], f->rx[ep].active ? &f->rx[ep] : NULL);
+            td_tls_stream_set_next_keys(&f->ts[ep], NULL);
+        }
         break;
     case TD_HS_ENCRYPTED_EXTENSIONS: {
         struct td_encrypted_extensions *ee;
