@@ -39,6 +39,9 @@ struct flow {
     uint32_t rst_events;
     struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
     bool missing[2];           /* the key log lacks the secret this side needs now */
+    uint8_t missing_label[2];  /* enum td_secret_label looked for */
+    uint64_t missing_seq[2];   /* protected records that went by meanwhile */
+    struct td_rec_cipher rx_alt[2]; /* after a late key: the next epoch's keys, tried on failure */
     struct td_rec_cipher rx_early; /* the client's 0-RTT keys (CLIENT_EARLY_TRAFFIC_SECRET) */
     bool early_active;         /* the client's stream reads with rx_early */
     uint32_t app_events[2];    /* decrypted application data events */
@@ -245,6 +248,8 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
         /* said only when a record needs it (sink_encrypted): a client that
          * aborts after the server's flight logs no secrets of its own */
         f->missing[ep] = true;
+        f->missing_label[ep] = (uint8_t)label;
+        f->missing_seq[ep] = 0;
         f->rx[ep].active = false;
         td_tls_stream_set_keys(&f->ts[ep], NULL);
         return;
@@ -258,6 +263,7 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
         return;
     }
     td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    td_tls_stream_set_next_keys(&f->ts[ep], NULL);
     if (c->half[ep].decrypt == TD_DECRYPT_NONE)
         c->half[ep].decrypt = TD_DECRYPT_KEYS;
 }
@@ -339,8 +345,11 @@ static void keys12(struct flow *f, uint8_t ep)
     n = td_keylog_find(e->kl, c->ch.m->random, TD_SEC_MASTER, ms);
     if (n != 48) {
         f->missing[ep] = true;
+        f->missing_label[ep] = TD_SEC_MASTER;
+        f->missing_seq[ep] = 0;
         return;
     }
+    f->missing[ep] = false;
     st = td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
                               sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), ms, c->ch.m->random, c->sh.m->random,
                               ep == c->client);
@@ -532,7 +541,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
             break;
         c->half[ep].key_updates++;
         /* RFC 8446 4.6.3: the sender's next records use the next secret */
-        if (dec && f->rx[ep].active && td_rec_cipher_key_update(&f->rx[ep]) != TD_OK)
+        if (dec && f->ts[ep].rx != NULL && f->ts[ep].rx->active && td_rec_cipher_key_update(f->ts[ep].rx) != TD_OK)
             dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
         break;
     }
@@ -610,8 +619,13 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
     struct td_event *ev;
 
-    if (f->missing[ep] && h->decrypt != TD_DECRYPT_NO_SECRET)
-        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+    if (f->missing[ep]) {
+        /* in TLS 1.3 only application_data records are protected */
+        if (ct == TD_CT_APPLICATION_DATA || !negotiated_tls13(c))
+            f->missing_seq[ep]++;
+        if (h->decrypt != TD_DECRYPT_NO_SECRET)
+            dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+    }
     h->enc_records++;
     if (ct == TD_CT_APPLICATION_DATA)
         h->app_bytes += len;
@@ -896,6 +910,59 @@ static void expire_n(struct td_engine *e, int max)
 
 static void expire(struct td_engine *e) { expire_n(e, 4); }
 
+/* retry_keys: live capture reads the key log while clients write it, and a
+ * client logs its secrets only after it has read the ServerHello we may
+ * already have seen.  A side whose secret was missing gets it at a later
+ * packet, with the sequence number advanced past the records that went by
+ * unread (those stay unread, and decrypt_no_secret stays said). */
+static void retry_keys(struct flow *f)
+{
+    struct td_conn *c = f->conn;
+
+    for (uint8_t ep = 0; ep < 2; ep++) {
+        uint8_t sec[TD_SECRET_MAX];
+        size_t n;
+        enum td_status st;
+
+        if (!f->missing[ep] || c->ch.m == NULL || c->sh.m == NULL)
+            continue;
+        n = td_keylog_find(f->eng->kl, c->ch.m->random, (enum td_secret_label)f->missing_label[ep], sec);
+        if (n == 0)
+            continue;
+        if (f->missing_label[ep] == TD_SEC_MASTER)
+            st = n == 48 ? td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
+                                                sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), sec, c->ch.m->random,
+                                                c->sh.m->random, ep == c->client)
+                         : TD_EMALFORMED;
+        else
+            st = td_rec_cipher_init13(&f->rx[ep], c->sh.m->cipher, sec, n);
+        memset(sec, 0, sizeof(sec));
+        f->missing[ep] = false;
+        if (st != TD_OK) {
+            dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
+            continue;
+        }
+        /* TLS 1.0 CBC chains its IV through the records we did not read */
+        if (f->missing_seq[ep] > 0 && f->rx[ep].mode == TD_CM_CBC && f->rx[ep].version < 0x0302) {
+            f->rx[ep].active = false;
+            continue;
+        }
+        f->rx[ep].seq = f->missing_seq[ep];
+        td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+        c->half[ep].decrypt = TD_DECRYPT_KEYS;
+        /* TLS 1.3: the handshake records that went by may have ended with
+         * this side's Finished; if so its next records use the application
+         * secret: the stream tries it when the handshake key fails */
+        if (f->missing_label[ep] == TD_SEC_SERVER_HS || f->missing_label[ep] == TD_SEC_CLIENT_HS) {
+            enum td_secret_label ap = f->missing_label[ep] == TD_SEC_SERVER_HS ? TD_SEC_SERVER_AP : TD_SEC_CLIENT_AP;
+            n = td_keylog_find(f->eng->kl, c->ch.m->random, ap, sec);
+            if (n > 0 && td_rec_cipher_init13(&f->rx_alt[ep], c->sh.m->cipher, sec, n) == TD_OK)
+                td_tls_stream_set_next_keys(&f->ts[ep], &f->rx_alt[ep]);
+            memset(sec, 0, sizeof(sec));
+        }
+    }
+}
+
 static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_pkt *t, uint8_t ep)
 {
     struct td_conn *c = f->conn;
@@ -1016,6 +1083,8 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     e->cur.ep = ep;
 
     tcp_events(e, f, &t, ep);
+    if (e->kl != NULL && (f->missing[0] || f->missing[1]))
+        retry_keys(f);
     if (t.payload_wire_len > 0) {
         struct td_reasm_out out = {f, out_data, out_gap};
         uint32_t caplen = (uint32_t)td_cur_len(&t.payload);
