@@ -37,7 +37,7 @@ LDFLAGS += $(LDOPT) -pthread
 LIBS := $(PKG_LIBS) -lm
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_tables.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_tables.o $(BUILD)/gen/clients_data.o
 CLI_SRC := $(sort $(wildcard src/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
@@ -47,6 +47,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 IANA := $(sort $(wildcard data/iana/*.csv))
+CLIENTS := $(sort $(wildcard data/clients/*.client))
 
 .PHONY: all san unit check demo fuzz fuzz-replay clean deps
 all: $(BUILD)/tlsdiag
@@ -56,6 +57,14 @@ $(BUILD)/gen/registry_tables.c: tools/gen-registry.awk $(IANA)
 	awk -f tools/gen-registry.awk $(IANA) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/registry_tables.o: $(BUILD)/gen/registry_tables.c lib/registry/registry_tables.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# the client simulation data (lib/probe/clients.c), embedded as bytes
+$(BUILD)/gen/clients_data.c: tools/gen-clients.sh $(CLIENTS)
+	@mkdir -p $(@D)
+	sh tools/gen-clients.sh $(CLIENTS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/clients_data.o: $(BUILD)/gen/clients_data.c lib/probe/clients_data.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c

@@ -45,6 +45,8 @@ struct facts {
 /* enc13_alert_sized: a TLS 1.3 record of an alert's size, or a decrypted alert */
 bool enc13_alert_sized(const struct td_event *e);
 void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_opts *o);
+/* highest version a ClientHello offers (legacy_version or supported_versions) */
+uint16_t ch_max_offered(const struct td_client_hello *ch);
 int64_t rel_ns(const struct td_conn *c, int64_t ts);
 
 /* diagnosis builders */
