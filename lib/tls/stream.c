@@ -281,6 +281,15 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
             k->encrypted(k->ctx, h->type, h->len, h->version);
         return;
     }
+    if (!s->keep_body && h->hdr_len == 5 && will_decrypt(s, h->type)) {
+        /* keys arrived while this record's body went by uncopied (a live
+         * key log): the record is lost to us, the sequence is not (TLS 1.0
+         * CBC chains its IV through it: nothing more can be read) */
+        if (s->rx->mode == TD_CM_CBC && s->rx->version < 0x0302)
+            s->rx->active = false;
+        else
+            s->rx->seq++;
+    }
     dispatch(s, k, h->type, h->version, h->len, &body, s->keep_body);
 }
 
