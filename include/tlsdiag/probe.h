@@ -185,9 +185,11 @@ struct td_probe {
     /* TD_PROBE_SSL */
     uint16_t ssl_min, ssl_max;    /* 0: library defaults */
     const char *ssl_sni;
-    const char *ssl_alpn;         /* one protocol or NULL */
+    const char *ssl_alpn;         /* ALPN list, comma-separated ("h2,http/1.1"), or NULL */
     const char *cert_file, *key_file;
     const char *http_host;        /* send "GET / HTTP/1.1" after the handshake when set */
+    bool stop_at_handshake;       /* end as soon as the handshake completes (else wait
+                                     for a late alert / the HTTP answer) */
     void *ssl_session;            /* SSL_SESSION* to resume (borrowed), NULL for none */
     void *ssl_session_out;        /* SSL_SESSION* got (owned: td_probe_free releases it) */
     td_starttls_fn starttls;
@@ -265,7 +267,7 @@ struct td_answer {
     uint8_t alert;
     uint16_t version, cipher;
     bool tls_ok;                  /* ServerHello received */
-    char cert_cn[96];             /* SSL probes: leaf subject CN */
+    char cert_cn[96];             /* leaf subject CN from the real handshakes (given / none) */
 };
 
 /* One line per probe run, in completion order (for -v and JSON "probes"). */
@@ -292,6 +294,7 @@ struct td_plan_result {
     uint16_t groups[TD_PLAN_MAX_GROUPS];          /* TLS 1.3, preference order */
     bool hrr_seen;                                /* some group probe got an HRR */
     struct td_answer sni_none, sni_given, sni_bogus, sni_ip;
+    bool default_cert_differs;                    /* no SNI -> another leaf certificate */
     char bogus_name[64];
     struct td_answer alpn_both, alpn_http11;
     char alpn_chosen[64];

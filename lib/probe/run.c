@@ -485,11 +485,23 @@ static SSL *ssl_make(struct td_probe *p, BIO **rb, BIO **wb)
     if (p->ssl_sni != NULL)
         SSL_set_tlsext_host_name(ssl, p->ssl_sni);
     if (p->ssl_alpn != NULL) {
+        /* "h2,http/1.1" -> RFC 7301 wire list */
         uint8_t a[256];
-        size_t n = strnlen(p->ssl_alpn, 254);
-        a[0] = (uint8_t)n;
-        memcpy(a + 1, p->ssl_alpn, n);
-        SSL_set_alpn_protos(ssl, a, (unsigned)n + 1u);
+        size_t n = 0;
+        const char *q = p->ssl_alpn;
+        while (*q != 0) {
+            size_t k = strcspn(q, ",");
+            if (k > 0 && k < 256 && n + 1 + k <= sizeof(a)) {
+                a[n] = (uint8_t)k;
+                memcpy(a + n + 1, q, k);
+                n += 1 + k;
+            }
+            q += k;
+            if (*q == ',')
+                q++;
+        }
+        if (n > 0)
+            SSL_set_alpn_protos(ssl, a, (unsigned)n);
     }
     if (p->ssl_session != NULL)
         SSL_set_session(ssl, p->ssl_session);
@@ -729,7 +741,12 @@ static void ssl_pump(struct td_runner *r, struct slot *s)
         if (rc == 1) {
             s->hs_done = true;
             p->ssl.handshake_ok = true;
-            s->phase_dl = r->o.now_ns() + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+            if (p->stop_at_handshake) {
+                s->phase_dl = 0;
+                s->done_on_timeout = true;
+            } else {
+                s->phase_dl = r->o.now_ns() + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+            }
         } else {
             int e = SSL_get_error(s->ssl, rc);
             if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
@@ -879,13 +896,15 @@ static bool do_read(struct td_runner *r, struct slot *s)
         int64_t now = r->o.now_ns();
         (void)td_exchange_add(&p->ex, true, now - s->t0, b, (size_t)n);
         s->read_total += (uint32_t)n;
-        s->phase_dl = now + (int64_t)r->o.answer_ms * 1000000LL;
-        if (s->ssl != NULL && s->hs_done)
-            s->phase_dl = now + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+        if (!s->done_on_timeout) { /* once the end is set, more bytes do not extend it */
+            s->phase_dl = now + (int64_t)r->o.answer_ms * 1000000LL;
+            if (s->ssl != NULL && s->hs_done)
+                s->phase_dl = now + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+        }
         if (s->ssl != NULL) {
             BIO_write(s->rb, b, (int)n);
             ssl_pump(r, s);
-            if (s->hs_done && s->req_sent && s->http_len >= 4 &&
+            if (s->hs_done && s->req_sent && s->http_len >= 4 && !s->done_on_timeout &&
                 has_crlf2(s->http, s->http_len)) {
                 /* headers are in; give the body a moment, then stop: a
                  * server that keeps the connection open costs no more */

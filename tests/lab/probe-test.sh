@@ -101,6 +101,7 @@ srv 4446 wrongname
 srv 4450 server
 srv 4472 server -alpn h2
 gnutls_srv 4471 --alpn h2 --alpn-fatal
+srv 4475 wrongname -servername $LAB_NAME -cert2 "$P/server.crt" -key2 "$P/server.key"
 mb_sni_reset blocked.lab.test
 mb_sni_drop dropped.lab.test
 
@@ -126,6 +127,14 @@ probe "SNI reset by the middlebox" "$S:8443" --sni blocked.lab.test --no-ciphers
     expect "middlebox_reset" '"middlebox_reset" in codes and j["sni"]["given"]["refusal"] == "rst"'
 probe "SNI dropped by the middlebox" "$S:8443" --sni dropped.lab.test --no-ciphers && \
     expect "middlebox_drop" '"middlebox_drop" in codes and j["sni"]["given"]["refusal"] == "timeout"'
+probe "ALPN refused (openssl s_server -alpn h2)" "$S:4472" --sni $LAB_NAME --no-ciphers && \
+    expect "alpn_mismatch, h2 chosen when offered" '"alpn_mismatch" in codes and j["alpn"]["chosen"] == "h2" and j["alpn"]["http11"]["refusal"] == "alert:no_application_protocol"'
+probe "default certificate differs without SNI" "$S:4475" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
+    expect "no_sni warning, CNs named" '"no_sni" in codes and j["sni"]["default_certificate_differs"] and j["sni"]["none"]["certificate_cn"] == "wrong.lab.test"'
+probe "plain HTTP port" "$S:8080" --no-ciphers && \
+    expect "not_tls" 'j["versions"]["1.2"]["refusal"] == "not_tls" and codes[0] == "not_tls"'
+probe "closed port" "$S:4499" --no-ciphers && \
+    expect "tcp_refused" 'codes[0] == "tcp_refused"'
 probe "ALPN refused (gnutls --alpn-fatal)" "$S:4471" --sni $LAB_NAME --no-ciphers && \
     expect "alpn_mismatch" '"alpn_mismatch" in codes'
 
