@@ -40,6 +40,9 @@ probe() {
     ip netns exec $LAB_C "$T" probe --json "${FAST[@]}" "$@" "$target" >"$J" 2>"$LAB_TMP/err"
     PROBE_RC=$?
     PROBE_SECS=$((SECONDS - t0))
+    if grep -q "Sanitizer\|runtime error" "$LAB_TMP/err"; then
+        echo "FAIL $name: sanitizer report"; head -20 "$LAB_TMP/err"; fails=$((fails + 1))
+    fi
     if ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$J" 2>/dev/null; then
         echo "FAIL $name: no JSON (exit $PROBE_RC)"; head -5 "$LAB_TMP/err"; fails=$((fails + 1))
         return 1
