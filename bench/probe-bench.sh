@@ -54,6 +54,6 @@ for RTT in 0 50ms; do
     run "sslscan" sslscan --no-colour --sni-name=$LAB_NAME "$S:$PORT"
     run "nmap ssl-enum-ciphers" nmap -Pn -n -p $PORT --script ssl-enum-ciphers "$S"
     if [ -z "${SKIP_TESTSSL:-}" ] && command -v testssl >/dev/null; then
-        run "testssl.sh" timeout 900 testssl --quiet --color 0 --warnings off --sneaky "$S:$PORT"
+        run "testssl.sh" timeout 900 testssl --quiet --color 0 --warnings off --nodns none --ip one "$S:$PORT"
     fi
 done

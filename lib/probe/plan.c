@@ -771,6 +771,14 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
         TXT(explanation, "a second handshake with the session (id/ticket/PSK) from the first was a full handshake");
         TXT(fix, "enable a session cache or tickets (nginx: ssl_session_cache shared:SSL:10m; ssl_session_tickets on)");
     }
+    if (pl->sni == NULL && best < 0 &&
+        (d = dg(r, "no_sni", TD_SEV_INFO, TD_BY_CLIENT, TD_CONF_LOW))) {
+        TXT(summary, "every probe went without SNI (the target is an address): if this is an "
+            "SNI-routing proxy, retry with --sni NAME");
+        TXT(explanation, "servers and L4 proxies that route on the server name refuse hellos "
+            "without one; no name was available to compare with");
+        TXT(fix, "tlsdiag probe --sni NAME HOST:PORT");
+    }
     if (pl->sni == NULL && r->versions[4].tls_ok + r->versions[3].tls_ok > 0 &&
         (d = dg(r, "no_sni", TD_SEV_INFO, TD_BY_CLIENT, TD_CONF_HIGH))) {
         TXT(summary, "probed without SNI (target is an address; use --sni NAME)");

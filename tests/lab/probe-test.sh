@@ -83,6 +83,9 @@ probe "nginx 8443" "$S:8443" --sni $LAB_NAME --ca-file "$P/ca.crt" && {
 probe "nginx 8445 sni proxy" "$S:8445" --sni $LAB_NAME && \
     expect "sni_required" '"sni_required" in codes and j["sni"]["none"]["accepted"] is False and j["sni"]["given"]["accepted"]'
 
+probe "nginx 8445 sni proxy, no name given" "$S:8445" --no-ciphers && \
+    expect "everything refused, --sni hinted" 'not any(a["accepted"] for a in j["versions"].values()) and "no_sni" in codes'
+
 # ---- client certificate required at HTTP level (nginx ssl_verify_client on)
 probe "nginx 8444 verify_client" "$S:8444" --sni $LAB_NAME && \
     expect "client_auth required (HTTP 400)" 'j["client_auth"] == "required" and "client_cert_missing" in codes'
@@ -104,6 +107,9 @@ srv 4446 wrongname
 srv 4450 server
 srv 4472 server -alpn h2
 gnutls_srv 4471 --alpn h2 --alpn-fatal
+bg_run "$LOGD/s4476.log" timeout 60 ip netns exec $LAB_S \
+    openssl s_server -accept 4476 -www -cert "$P/server.crt" -key "$P/server.key"   # no intermediate
+wait_listen $LAB_S 4476
 srv 4475 wrongname -servername $LAB_NAME -cert2 "$P/server.crt" -key2 "$P/server.key"
 mb_sni_reset blocked.lab.test
 mb_sni_drop dropped.lab.test
@@ -122,6 +128,8 @@ probe "expired chain" "$S:4444" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphe
     expect "cert_expired" '"cert_expired" in codes and j["certificate"]["expired"] is True'
 probe "self-signed" "$S:4442" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
     expect "cert_self_signed" '"cert_self_signed" in codes'
+probe "missing intermediate" "$S:4476" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
+    expect "cert_chain_incomplete" '"cert_chain_incomplete" in codes and j["certificate"]["chain_length"] == 1'
 probe "wrong name" "$S:4446" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
     expect "cert_hostname_mismatch" '"cert_hostname_mismatch" in codes'
 probe "untrusted (system store)" "$S:4450" --sni $LAB_NAME --no-ciphers && \
