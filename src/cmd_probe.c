@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "tlsdiag/probe.h"
+#include "tlsdiag/probe_sim.h"
 #include "tlsdiag/registry.h"
 #include "tlsdiag/wbuf.h"
 
@@ -37,6 +38,7 @@ static void usage_probe(FILE *f)
           "  --max-read BYTES       bytes read per probe (default 262144)\n"
           "  --no-ciphers           skip the cipher and group enumeration (fewer connections)\n"
           "  --no-http              send no HTTP request after the handshake\n"
+          "  --no-clients           skip the client simulation (replaying known clients' hellos)\n"
           "  -v, --verbose          list every probe with its result and time\n"
           "  -h, --help             this help\n"
           "\n"
@@ -136,7 +138,8 @@ static void json_diag(struct td_wbuf *w, const struct td_diagnosis *d)
     td_wb_puts(w, "]}");
 }
 
-static void render_json(struct td_wbuf *w, const struct td_plan_result *r)
+static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
+                        const struct td_sim_report *sim)
 {
     char b[96];
     td_wb_puts(w, "{\"target\":");
@@ -242,7 +245,12 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r)
     }
     td_wb_printf(w, ",\"resumption\":{\"tried\":%s,\"works\":%s}",
                  r->resumption_tried ? "true" : "false", r->resumption_ok ? "true" : "false");
-    td_wb_puts(w, ",\"clients\":[],\"diagnoses\":[");
+    td_wb_puts(w, ",\"clients\":");
+    if (sim != NULL)
+        td_sim_json(w, sim);
+    else
+        td_wb_puts(w, "[]");
+    td_wb_puts(w, ",\"diagnoses\":[");
     for (uint8_t i = 0; i < r->num_diag; i++) {
         if (i)
             td_wb_putc(w, ',');
@@ -277,7 +285,7 @@ static void ans_text(const struct td_answer *a, char *buf, size_t len)
 }
 
 static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const struct col *c,
-                        bool verbose)
+                        const struct td_sim_report *sim, bool verbose)
 {
     char b[160], b2[96];
     unsigned probs = td_plan_problems(r);
@@ -374,6 +382,8 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
     }
     td_wb_printf(w, "resumption: %s\n",
                  !r->resumption_tried ? "not offered by the server" : r->resumption_ok ? "works" : "rejected");
+    if (sim != NULL)
+        td_sim_text(w, sim, c->red, c->off);
     if (verbose) {
         td_wb_printf(w, "\nprobes (%u):\n", (unsigned)r->total_log);
         for (uint16_t i = 0; i < r->num_log; i++)
@@ -381,15 +391,6 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
     }
 }
 
-/* STARTTLS is filled by lib/probe/starttls.c (another module); until then
- * the option says so. */
-static int starttls_not_yet(int fd, const char *proto, int timeout_ms, char *why, size_t whylen)
-{
-    (void)fd;
-    (void)timeout_ms;
-    snprintf(why, whylen, "--starttls %s: not yet", proto);
-    return -1;
-}
 
 static int parse_uint(const char *s, uint32_t *out)
 {
@@ -412,12 +413,13 @@ int cmd_probe(int argc, char **argv)
         {"read-timeout", required_argument, NULL, 2}, {"probe-timeout", required_argument, NULL, 3},
         {"max-read", required_argument, NULL, 4},    {"no-ciphers", no_argument, NULL, 5},
         {"no-http", no_argument, NULL, 6},           {"help", no_argument, NULL, 'h'},
+        {"no-clients", no_argument, NULL, 7},
         {"verbose", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
     struct td_plan_opts po;
     struct td_probe_opts o;
     const char *ca_file = NULL, *color = "auto";
-    bool json = false, use_color, verbose = false;
+    bool json = false, use_color, sim_on = true, verbose = false;
     int ch;
     char host[256], port[16] = "443";
 
@@ -433,7 +435,7 @@ int cmd_probe(int argc, char **argv)
         case 'c': po.cert_file = optarg; break;
         case 'k': po.key_file = optarg; break;
         case 'A': ca_file = optarg; break;
-        case 'S': po.starttls = optarg; po.starttls_fn = starttls_not_yet; break;
+        case 'S': po.starttls = optarg; po.starttls_fn = td_starttls_hook; break;
         case 'J': json = true; break;
         case 'C': color = optarg; break;
         case 'j':
@@ -453,6 +455,7 @@ int cmd_probe(int argc, char **argv)
             break;
         case 5: po.enum_ciphers = po.enum_groups = false; break;
         case 6: po.http = false; break;
+        case 7: sim_on = false; break;
         case 'v': verbose = true; break;
         case 'h': usage_probe(stdout); return TD_EXIT_OK;
         default: usage_probe(stderr); return TD_EXIT_USAGE;
@@ -463,8 +466,13 @@ int cmd_probe(int argc, char **argv)
         return TD_EXIT_USAGE;
     }
     if (po.starttls != NULL) {
-        fprintf(stderr, "tlsdiag probe: --starttls %s: not yet (STARTTLS is being built)\n", po.starttls);
-        return TD_EXIT_USAGE;
+        char pr[16];
+        size_t pl = strcspn(po.starttls, ":");
+        snprintf(pr, sizeof(pr), "%.*s", (int)(pl < sizeof(pr) ? pl : sizeof(pr) - 1), po.starttls);
+        if (!td_starttls_proto_ok(pr)) {
+            fprintf(stderr, "tlsdiag probe: --starttls takes smtp, imap, pop3, ftp, xmpp[:DOMAIN], ldap or postgres\n");
+            return TD_EXIT_USAGE;
+        }
     }
     if (po.key_file != NULL && po.cert_file == NULL) {
         fprintf(stderr, "tlsdiag probe: --key needs --cert\n");
@@ -526,6 +534,37 @@ int cmd_probe(int argc, char **argv)
         fprintf(stderr, "tlsdiag probe: %s: %s\n", host, gai_strerror(gr));
         return TD_EXIT_INPUT;
     }
+    /* STARTTLS: one plaintext phase first; if it fails no probe can start,
+     * and the report names the plaintext failure, not a TLS one */
+    if (po.starttls != NULL) {
+        struct td_starttls_result sr;
+        if (td_starttls_preflight(ai->ai_addr, (unsigned)ai->ai_addrlen, po.starttls, (int)o.connect_ms,
+                                  (int)o.total_ms, &sr) != 0) {
+            if (json) {
+                struct td_wbuf *jw = malloc(sizeof(*jw));
+                char tgt[300];
+                snprintf(tgt, sizeof(tgt), "%s:%s", host, port);
+                if (jw != NULL) {
+                    td_wb_init(jw, out_flush, stdout);
+                    td_wb_puts(jw, "{\"target\":");
+                    td_wb_json_cstr(jw, tgt);
+                    td_wb_puts(jw, ",\"starttls\":{\"protocol\":");
+                    td_wb_json_cstr(jw, po.starttls);
+                    td_wb_printf(jw, ",\"ok\":false,\"failure\":\"%s\",\"detail\":",
+                                 td_starttls_fail_str(sr.fail));
+                    td_wb_json_cstr(jw, sr.why);
+                    td_wb_puts(jw, "}}\n");
+                    td_wb_flush(jw);
+                    free(jw);
+                }
+            } else {
+                printf("%s:%s\nverdict: the STARTTLS plaintext phase failed, before any TLS\n"
+                       "  %s (%s): %s\n", host, port, td_starttls_fail_str(sr.fail), po.starttls, sr.why);
+            }
+            freeaddrinfo(ai);
+            return TD_EXIT_FAILURES;
+        }
+    }
     char err[256] = "";
     struct td_trust *trust = td_trust_new(ca_file, err, sizeof(err));
     if (trust == NULL) {
@@ -543,26 +582,47 @@ int cmd_probe(int argc, char **argv)
         td_trust_free(trust);
         return TD_EXIT_INTERNAL;
     }
-    freeaddrinfo(ai);
     td_trust_free(trust);
+
+    /* client simulation: replay known clients' hellos, explain each failure */
+    struct td_sim_db sdb = {0, NULL};
+    struct td_sim_report srep, *sim = NULL;
+    if (sim_on) {
+        struct td_sim_err serr;
+        struct td_sim_opts so = {r->sni, po.starttls, po.starttls_fn};
+        if (td_sim_db_builtin(&sdb, &serr) != TD_OK) {
+            fprintf(stderr, "tlsdiag probe: client data, line %u: %s\n", serr.line, serr.msg);
+        } else if (td_sim_run(&srep, &sdb, r, ai->ai_addr, ai->ai_addrlen, &so, &o) == 0) {
+            sim = &srep;
+            r->connections += srep.connections;
+        }
+    }
+    freeaddrinfo(ai);
 
     struct td_wbuf *w = malloc(sizeof(*w));
     if (w == NULL) {
         free(r);
+        if (sim != NULL)
+            td_sim_report_cleanup(sim);
+        td_sim_db_cleanup(&sdb);
         return TD_EXIT_INTERNAL;
     }
     td_wb_init(w, out_flush, stdout);
     if (json) {
-        render_json(w, r);
+        render_json(w, r, sim);
     } else {
         struct col c = {"", "", "", "", "", ""};
         if (use_color)
             c = (struct col){"\033[31m", "\033[33m", "\033[32m", "\033[2m", "\033[1m", "\033[0m"};
-        render_text(w, r, &c, verbose);
+        render_text(w, r, &c, sim, verbose);
     }
     td_wb_flush(w);
     free(w);
+    /* clients that fail are information: old clients fail on any modern server */
     int rc = td_plan_problems(r) > 0 ? TD_EXIT_FAILURES : TD_EXIT_OK;
+    if (sim != NULL)
+        td_sim_report_cleanup(sim);
+    td_sim_db_cleanup(&sdb);
     free(r);
     return rc;
 }

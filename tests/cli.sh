@@ -51,6 +51,10 @@ check "--help" 0 "$T" read --help
 has "--help lists --json" "$tmp/out" "--json"
 check "no colour when not a terminal" 0 "$T" read "$D/fail_ssl3_hello.pcap"
 if grep -q "$(printf '\033')" "$tmp/out"; then echo "FAIL colour in a pipe"; fails=$((fails + 1)); else echo "ok   no colour in a pipe"; fi
+# summary "causes" counts failed connections only (not the incomplete server-side one)
+check "summary causes" 0 "$T" read -q "$D/fail_sni_reset_serverside.pcap" "$D/fail_port_closed.pcap" "$D/ok_tls13_full.pcap"
+has "summary: 1 failed, 1 incomplete" "$tmp/out" "1 ok, 1 failed, 1 incomplete"
+has "summary: causes of failed only" "$tmp/out" "^  causes: tcp_refused 1\$"
 # every option in --help is in the man page, and the other way round
 "$T" read --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
 sed -n '/^\.SH OPTIONS/,/^\.SH /p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
@@ -59,8 +63,9 @@ if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   --help and m
 sed -n '/^\.SH PROBE OPTIONS/,/^\.SH OUTPUT/p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
 if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   probe --help and man page agree"; else echo "FAIL probe --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
 check "probe without a target is a usage error" 2 "$T" probe
-check "probe --starttls says not yet" 2 "$T" probe --starttls smtp localhost:25
-has "starttls not yet" "$tmp/err" "not yet"
+check "probe --starttls with an unknown protocol is a usage error" 2 "$T" probe --starttls gopher localhost:25
+check "probe --starttls to a closed port names the plaintext failure" 1 "$T" probe --json --starttls smtp --connect-timeout 500 127.0.0.1:9
+has "starttls connect failure" "$tmp/out" '"failure":"starttls_connect_failed"'
 check "probe of a closed port finds problems" 1 "$T" probe --json --no-ciphers --connect-timeout 500 --read-timeout 500 127.0.0.1:9
 has "closed port: tcp_refused" "$tmp/out" '"refusal":"tcp_refused"'
 # JSON lines parse, and the fixed names are there
@@ -88,4 +93,8 @@ check "decode error line" 0 sh -c "echo 'error:14094410:SSL routines:ssl3_read_b
 has "decode: alert 40 raised by the peer" "$tmp/out" '"raised_by":"peer"'
 check "decode prose is not recognised" 3 sh -c "echo 'the weather is nice today' | \"$T\" decode -"
 has "decode: says not recognised" "$tmp/out" "not recognised"
+# hostile input (issue 5): peer bytes never reach the terminal raw
+check "SNI with control bytes" 0 "$T" read -t tests/fuzz/regress/pipeline/sni_control_bytes_in_text.pcap
+if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037]')" "$tmp/out"; then echo "FAIL raw control bytes in text output"; fails=$((fails + 1)); else echo "ok   control bytes escaped in text"; fi
+has "SNI control byte shown as \\x04" "$tmp/out" 'servU\\x04\*lab'
 [ "$fails" = 0 ] || { echo "$fails CLI check(s) failed"; exit 1; }

@@ -3,12 +3,18 @@
 #   1. release build, cmocka unit tests
 #   2. ASan+UBSan build, the same unit tests
 #   3. every committed lab fixture: outcome and primary code (both builds)
+#   3b. decryption (--keylog, pcapng secrets) agrees with tshark on every
+#      fixture with a key log; every suite covered
 #   4. command-line behaviour: exit codes, errors naming file and offset
+#   4b. fuzzing (tests/fuzz/ci.sh): regress/ replayed, each harness ~4 s
 #   5. conformance on ../shared/corpus against tshark and FoxIO's JA4 (skipped
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
 #      namespaces, fresh captures judged against the same expectations
 #   7. tlsdiag probe against lab servers and hostile listeners (root only)
+#   8. probe --starttls for the seven protocols against small loopback servers
+#   9. tlsdiag probe against sslscan and nmap on lab servers, and the client
+#      simulation's causes and fixes (root only, tests/lab/probe-compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -25,8 +31,16 @@ step "lab fixtures, release build"
 python3 tests/check_fixtures.py build/tlsdiag
 step "lab fixtures, ASan+UBSan build"
 python3 tests/check_fixtures.py build-san/tlsdiag
+step "decryption with key logs vs tshark, ASan+UBSan build"
+if command -v tshark >/dev/null 2>&1; then
+    python3 tests/check_decrypt.py build-san/tlsdiag
+else
+    echo "skip: tshark not installed (bootstrap installs it)"
+fi
 step "command line"
 sh tests/cli.sh build-san/tlsdiag
+step "fuzzing: regression inputs, then a few seconds per harness"
+sh tests/fuzz/ci.sh
 step "corpus conformance"
 if [ -f tests/corpus/run.sh ]; then
     sh tests/corpus/run.sh
@@ -65,5 +79,16 @@ else
         echo "probe lab test failed (exit $rc)"
         exit 1
     fi
+fi
+step "probe --starttls against scripted STARTTLS servers (loopback)"
+bash tests/lab/starttls-probe.sh build-san/tlsdiag
+step "probe vs sslscan and nmap, client simulation (root only)"
+rc=0
+LAB_NS=tdpc bash tests/lab/probe-compare.sh build/tlsdiag || rc=$?
+if [ "$rc" = 77 ]; then
+    echo "skip: needs root and sslscan/nmap (see above)"
+elif [ "$rc" != 0 ]; then
+    echo "probe comparison failed (exit $rc)"
+    exit 1
 fi
 step "all tests passed"

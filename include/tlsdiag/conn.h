@@ -37,7 +37,9 @@ enum td_ev_kind {
     TD_EV_NOT_TLS,     /* bytes that are not TLS; preview in conn */
     TD_EV_SSL2,        /* an SSLv2 record other than CLIENT-HELLO */
     TD_EV_ACK_OF_CH,   /* the server acknowledged the whole ClientHello */
-    TD_EV_LIMIT        /* one of our caps was hit (anomaly code in len) */
+    TD_EV_LIMIT,       /* one of our caps was hit (anomaly code in len) */
+    TD_EV_UPGRADE_REQ, /* plaintext phase: STARTTLS / CONNECT / SOCKS request (conn->upgrade) */
+    TD_EV_UPGRADE_REPLY /* plaintext phase: the server's or proxy's answer (conn->upgrade) */
 };
 
 struct td_event {
@@ -49,6 +51,7 @@ struct td_event {
     uint8_t ct;        /* record content type for TD_EV_ENCRYPTED */
     uint8_t alert_level, alert_desc;
     bool encrypted;
+    bool decrypted;    /* read from a record decrypted with logged keys */
     uint8_t ttl;       /* IP TTL / hop limit of the packet */
     bool has_ipid;
     uint16_t ipid;
@@ -64,12 +67,25 @@ struct td_alert_rec {
     uint8_t ep;
     uint8_t level;      /* 0 when encrypted and unreadable */
     uint8_t desc;
-    bool encrypted;
+    bool encrypted;     /* unreadable: level and desc unknown */
+    bool decrypted;     /* sent encrypted, read with logged keys (level/desc known) */
     uint32_t len;       /* record length (an encrypted alert's size) */
 };
 
+/* Decryption state of one direction (enum values of td_half.decrypt) */
+enum td_decrypt_state {
+    TD_DECRYPT_NONE = 0,     /* no key log, or nothing to decrypt yet */
+    TD_DECRYPT_KEYS,         /* keys installed, no record decrypted yet */
+    TD_DECRYPT_OK,           /* records decrypted */
+    TD_DECRYPT_NO_SECRET,    /* the key log has no secret for this connection */
+    TD_DECRYPT_FAILED,       /* a record did not authenticate: wrong or stale key */
+    TD_DECRYPT_UNSUPPORTED   /* a cipher suite or version we cannot decrypt */
+};
+const char *td_decrypt_state_str(uint8_t st);
+
 #define TD_MAX_ALERTS 8
 #define TD_PREVIEW_LEN 48
+#define TD_APP_PREVIEW_LEN 512  /* decrypted application data bytes kept per direction */
 
 /* Per-endpoint facts.  Reassembly and TLS stream state live in the engine. */
 struct td_half {
@@ -96,7 +112,39 @@ struct td_half {
     bool ccs;                /* sent ChangeCipherSpec */
     uint64_t ccs_frame;
     bool finished;           /* a Finished was seen or inferred */
+    uint64_t finished_frame; /* a decrypted or clear Finished (0 if inferred) */
+    /* decryption with logged keys */
+    uint8_t decrypt;         /* enum td_decrypt_state */
+    uint32_t dec_records;    /* records decrypted */
+    uint32_t key_updates;    /* KeyUpdate messages (TLS 1.3) */
+    uint32_t early_skipped;  /* 0-RTT records the server (and we) could not read */
+    uint64_t app_frame;      /* first decrypted application data */
+    uint16_t app_preview_len;
+    uint8_t app_preview[TD_APP_PREVIEW_LEN]; /* its first bytes (peer bytes: escape) */
 };
+
+/* The plaintext phase before TLS (STARTTLS, tunnels): lib/timeline/upgrade.c */
+enum td_upg_proto {
+    TD_UPG_NONE, TD_UPG_SMTP, TD_UPG_IMAP, TD_UPG_POP3, TD_UPG_FTP, TD_UPG_XMPP, TD_UPG_LDAP,
+    TD_UPG_POSTGRES, TD_UPG_HTTP_CONNECT, TD_UPG_SOCKS4, TD_UPG_SOCKS5
+};
+enum td_upg_state {
+    TD_UPGS_NONE,      /* the protocol was seen, no upgrade requested */
+    TD_UPGS_REQUESTED, /* request sent, no answer yet */
+    TD_UPGS_ACCEPTED,
+    TD_UPGS_REFUSED
+};
+struct td_upgrade_info {
+    uint8_t proto;           /* enum td_upg_proto */
+    uint8_t state;           /* enum td_upg_state */
+    uint64_t req_frame, reply_frame;
+    int64_t req_ts_ns, reply_ts_ns;
+    uint32_t plain_bytes[2]; /* plaintext bytes by endpoint before its TLS */
+    char request[64];        /* the request, printable ("STARTTLS", "CONNECT host:443") */
+    char reply[80];          /* the answer, printable ("220 2.0.0 Ready", "HTTP/1.1 403") */
+};
+const char *td_upg_proto_str(uint8_t proto); /* "smtp", "http_connect", ... */
+const char *td_upg_state_str(uint8_t state); /* "requested", "accepted", "refused", "none" */
 
 /* A message kept with the frame that completed it. */
 #define TD_MSG(T) struct { T *m; uint64_t frame; int64_t ts_ns; uint8_t ep; }
@@ -125,6 +173,8 @@ struct td_conn {
     TD_MSG(struct td_certificate_request) cr;
     TD_MSG(struct td_server_key_exchange) ske;
     TD_MSG(struct td_new_session_ticket) nst;
+    TD_MSG(struct td_encrypted_extensions) ee;   /* TLS 1.3, decrypted */
+    bool keylog;             /* a key log was given (file or pcapng secrets) */
     uint64_t shd_frame, cke_frame, cv_frame, cs_frame;
     uint32_t ch_retrans;     /* retransmissions of ClientHello segments */
     uint64_t ch_last_frame;  /* frame that completed the ClientHello */
@@ -143,6 +193,7 @@ struct td_conn {
     struct td_diag anomalies;    /* from all layers of this connection */
     uint32_t ended_by;           /* internal: why the engine closed it */
     bool evicted;                /* closed early by the flow cap */
+    struct td_upgrade_info upgrade; /* proto TD_UPG_NONE when TLS started at once */
 };
 
 static inline enum td_from td_conn_from(const struct td_conn *c, uint8_t ep)
@@ -197,5 +248,12 @@ void td_engine_advance(struct td_engine *e, int64_t now_ns);
 void td_engine_flush(struct td_engine *e);
 void td_engine_stats(const struct td_engine *e, struct td_stats *s);
 void td_engine_free(struct td_engine *e);
+/* td_engine_set_keylog: decrypt with the secrets in |kl| (not owned; it may
+ * gain entries between packets, e.g. from pcapng Decryption Secrets
+ * Blocks).  Keys are looked up by ClientHello.random when a connection
+ * needs them: at a TLS 1.3 ServerHello, its Finished messages, and a TLS
+ * <= 1.2 ChangeCipherSpec.  NULL: no decryption. */
+struct td_keylog;
+void td_engine_set_keylog(struct td_engine *e, const struct td_keylog *kl);
 
 #endif

@@ -41,24 +41,25 @@ void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct 
     if ((unsigned)v->outcome < 5)
         s->by_outcome[v->outcome]++;
     s->anomalies += c->anomalies.total;
-    for (uint8_t i = 0; i < v->num; i++) {
-        const struct td_diagnosis *d = &v->d[i];
-        uint32_t j;
-        if (d->severity == TD_SEV_WARNING)
+    for (uint8_t i = 0; i < v->num; i++)
+        if (v->d[i].severity == TD_SEV_WARNING)
             s->warnings++;
-        if (d->severity != TD_SEV_ERROR && strcmp(d->code, "capture_incomplete") != 0)
-            continue;
+    /* "causes" counts the primary cause of failed connections only: an
+     * incomplete or partial connection has not failed, so its first
+     * diagnosis (capture_incomplete, no_client_hello, ...) is no cause. */
+    const struct td_diagnosis *p = v->outcome == TD_OUT_FAILED ? td_verdict_primary(v) : NULL;
+    if (p != NULL) {
+        uint32_t j;
         for (j = 0; j < s->num_codes; j++)
-            if (strcmp(s->codes[j].code, d->code) == 0)
+            if (strcmp(s->codes[j].code, p->code) == 0)
                 break;
         if (j == s->num_codes && j < sizeof(s->codes) / sizeof(s->codes[0])) {
-            s->codes[j].code = d->code;
+            s->codes[j].code = p->code;
             s->codes[j].n = 0;
             s->num_codes++;
         }
         if (j < s->num_codes)
             s->codes[j].n++;
-        break; /* primary only */
     }
     if (v->outcome == TD_OUT_FAILED) {
         char a[64], k[80];

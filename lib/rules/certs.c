@@ -4,6 +4,7 @@
  * Validity is judged at the capture's own time (the Certificate's frame),
  * or at --now. */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 #include <time.h>
 
@@ -94,7 +95,7 @@ void rules_certs(const struct facts *f, struct td_verdict *v)
 
     if (chain == NULL || chain->num_certs == 0)
         return;
-    cf = malloc(sizeof(*cf));
+    cf = td_malloc(sizeof(*cf));
     if (cf == NULL)
         return;
     now = f->o && f->o->now ? f->o->now : c->cert[f->sep].ts_ns / 1000000000LL;

@@ -64,6 +64,16 @@ int td_cipher_class(uint16_t cs)
 
 /* ---- helpers over facts ---- */
 
+/* td_mem_find: |needle| occurs in the |n| bytes at |p| (bytes, not a C string) */
+static bool td_mem_find(const uint8_t *p, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; m <= n && i + m <= n; i++)
+        if (memcmp(p + i, needle, m) == 0)
+            return true;
+    return false;
+}
+
 static bool is_cert_alert(uint8_t d)
 {
     return (d >= 42 && d <= 46) || d == 48 || d == 49 || d == 51;
@@ -256,18 +266,31 @@ static bool r_not_tls(const struct facts *f, struct td_verdict *v)
 static void version_diag(const struct facts *f, struct td_verdict *v, enum td_confidence conf)
 {
     char ver[16];
+    const char *an = f->alert && !f->alert->encrypted ? (td_reg_name(TD_REG_ALERT, f->alert->desc) ? td_reg_name(TD_REG_ALERT, f->alert->desc) : "?") : "?";
     struct td_diagnosis *d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_SERVER, conf);
     td_version_fmt(f->max_offered, ver, sizeof(ver));
-    diag_text(d->summary, sizeof(d->summary), "server refused %s: the client offered nothing newer", ver);
-    diag_text(d->explanation, sizeof(d->explanation),
-              "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
-              "ServerHello. Servers today accept TLS 1.2 and 1.3 only, and OpenSSL and others send handshake_failure or "
-              "protocol_version for a version they have disabled.",
-              (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), ver,
-              f->alert && !f->alert->encrypted ? (td_reg_name(TD_REG_ALERT, f->alert->desc) ? td_reg_name(TD_REG_ALERT, f->alert->desc) : "?") : "?");
-    diag_text(d->fix, sizeof(d->fix),
-              "Upgrade the client to TLS 1.2 or later (for openssl s_client: drop -ssl3/-tls1/-tls1_1). Only if old clients must "
-              "be served, re-enable the version on the server (nginx: ssl_protocols), knowing it is insecure.");
+    if (f->max_offered >= 0x0303) {
+        /* a current version refused: the server is the old (or pinned) side */
+        diag_text(d->summary, sizeof(d->summary), "server refused a ClientHello offering up to %s: it accepts none of the versions offered", ver);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
+                  "ServerHello: it speaks none of the offered versions (an old server limited to TLS 1.0/1.1, or one pinned to a "
+                  "version the client left out).",
+                  (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), ver, an);
+        diag_text(d->fix, sizeof(d->fix),
+                  "Enable TLS 1.2 and 1.3 on the server (nginx: ssl_protocols TLSv1.2 TLSv1.3; openssl s_server: drop -tls1/-tls1_1), "
+                  "or let the client offer the version the server speaks (openssl s_client without -tls1_3).");
+    } else {
+        diag_text(d->summary, sizeof(d->summary), "server refused %s: the client offered nothing newer", ver);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
+                  "ServerHello. Servers today accept TLS 1.2 and 1.3 only, and OpenSSL and others send handshake_failure or "
+                  "protocol_version for a version they have disabled.",
+                  (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), ver, an);
+        diag_text(d->fix, sizeof(d->fix),
+                  "Upgrade the client to TLS 1.2 or later (for openssl s_client: drop -ssl3/-tls1/-tls1_1). Only if old clients must "
+                  "be served, re-enable the version on the server (nginx: ssl_protocols), knowing it is insecure.");
+    }
     ev_ch(d, f);
     ev_alert(d, f);
 }
@@ -528,7 +551,7 @@ static bool r_tls13_inferred(const struct facts *f, struct td_verdict *v)
         return false;
     /* the client's first answer to the server's flight is alert-sized, then close */
     e = f->enc13_cli_first;
-    if (e != NULL && f->enc13_srv_before_cli > 0 && e->count == 1 && (e->len == 19 || e->len == 11) &&
+    if (e != NULL && f->enc13_srv_before_cli > 0 && e->count == 1 && enc13_alert_sized(e) &&
         (f->cli_fin || f->cli_rst)) {
         d = diag_add(v, "server_cert_rejected", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_MEDIUM);
         diag_text(d->summary, sizeof(d->summary), "the client rejected the server's flight (most likely its certificate): encrypted alert");
@@ -544,7 +567,7 @@ static bool r_tls13_inferred(const struct facts *f, struct td_verdict *v)
     }
     /* the server's first record after the client's flight is alert-sized, then close */
     e = f->enc13_srv_after_cli;
-    if (e != NULL && e->count == 1 && (e->len == 19 || e->len == 11)) {
+    if (e != NULL && e->count == 1 && enc13_alert_sized(e)) {
         const struct td_event *c1 = f->enc13_cli_first;
         /* OpenSSL, GnuTLS and nginx write each handshake message in its own
          * record: a client Certificate record of a few dozen bytes is empty,
@@ -679,6 +702,36 @@ static bool r_closed_without_alert(const struct facts *f, struct td_verdict *v)
     return false;
 }
 
+/* The client closed (FIN/RST) mid-handshake and only then did the server
+ * send a fatal alert: the alert answers the end of the stream (OpenSSL sends
+ * decode_error(50) on an unexpected EOF), so the client ended it. */
+static bool r_client_closed_first(const struct facts *f, struct td_verdict *v)
+{
+    const struct td_event *cc = f->cli_fin;
+    struct td_diagnosis *d;
+    char a[48];
+
+    if (f->cli_rst != NULL && (cc == NULL || f->cli_rst->frame < cc->frame))
+        cc = f->cli_rst;
+    if (f->ch == NULL || f->established || f->alert == NULL || f->alert_from != TD_FROM_SERVER || cc == NULL ||
+        cc->frame >= f->alert->frame || (f->srv_first_tls == NULL && f->sh == NULL))
+        return false;
+    d = diag_add(v, cc->kind == TD_EV_RST ? "reset_by_client" : "closed_by_client", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_MEDIUM);
+    diag_text(d->summary, sizeof(d->summary), "the client %s the connection during the handshake, without an alert",
+              cc->kind == TD_EV_RST ? "reset" : "closed");
+    diag_text(d->explanation, sizeof(d->explanation),
+              "The client ended the connection (frame %llu) after the server's %s, without a TLS alert; the server's %s "
+              "(frame %llu) came after that and answers the unexpected end of the stream, it is not the cause. The client did "
+              "not like what it got (often the certificate), or it timed out or was stopped.",
+              (unsigned long long)cc->frame, f->sh ? "flight" : "answer",
+              f->alert->encrypted ? "encrypted alert" : td_alert_fmt(f->alert->desc, a, sizeof(a)), (unsigned long long)f->alert->frame);
+    diag_text(d->fix, sizeof(d->fix), "Read the client's error message or log; check its timeouts and the server's certificate (openssl s_client -verify_return_error).");
+    ev_ch(d, f);
+    diag_ev_event(d, f, cc);
+    ev_alert(d, f);
+    return true;
+}
+
 static bool r_server_silent(const struct facts *f, struct td_verdict *v)
 {
     struct td_diagnosis *d;
@@ -742,6 +795,7 @@ static const struct {
 } failure_rules[] = {
     {"transport", r_transport},
     {"not_tls", r_not_tls},
+    {"client_closed_first", r_client_closed_first},
     {"alert_before_server_hello", r_alert_before_sh},
     {"alert_after_server_hello", r_alert_after_sh},
     {"tls13_inferred", r_tls13_inferred},
@@ -814,6 +868,83 @@ static void warnings(const struct facts *f, struct td_verdict *v)
     }
 }
 
+/* After a completed handshake, the server's first decrypted bytes are an
+ * HTTP error that names a client certificate problem: nginx's
+ * ssl_verify_client accepts the handshake without (or with a bad)
+ * certificate and answers 400 at the HTTP level.  The bytes say it, so
+ * confidence is high; the handshake itself stays "ok". */
+static void http_rejection(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    char line[96];
+    const struct td_half *h = f->hs;
+    bool missing, bad;
+    size_t i;
+
+    if (!f->http_status || f->http_code < 400)
+        return;
+    missing = td_mem_find(h->app_preview, h->app_preview_len, "No required SSL certificate was sent");
+    bad = td_mem_find(h->app_preview, h->app_preview_len, "The SSL certificate error");
+    for (i = 0; i < h->app_preview_len && i + 1 < sizeof(line) && h->app_preview[i] != '\r' && h->app_preview[i] != '\n'; i++)
+        line[i] = (h->app_preview[i] >= 0x20 && h->app_preview[i] < 0x7f) ? (char)h->app_preview[i] : '.';
+    line[i] = 0;
+    if (!missing && !bad)
+        return;
+    d = diag_add(v, missing ? "client_cert_missing" : "client_cert_rejected", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH);
+    if (d == NULL)
+        return;
+    diag_text(d->summary, sizeof(d->summary), "the handshake worked but the server refused the request: %s",
+              missing ? "it requires a client certificate and got none" : "it did not accept the client certificate");
+    diag_text(d->explanation, sizeof(d->explanation),
+              "The TLS handshake completed, and the server's first application data (decrypted, frame %llu) is \"%s\"%s. "
+              "nginx with ssl_verify_client on (or optional) completes the handshake %s and refuses at the HTTP level, so "
+              "clients report an HTTP error, not a TLS one.",
+              (unsigned long long)h->app_frame, line,
+              missing ? " saying \"No required SSL certificate was sent\"" : " saying \"The SSL certificate error\"",
+              missing ? "without a client certificate" : "with a certificate it then fails to verify");
+    diag_text(d->fix, sizeof(d->fix), "%s",
+              missing ? "Give the client its certificate and key (curl --cert/--key), issued by a CA in the server's ssl_client_certificate."
+                      : "Issue the client certificate from a CA in the server's ssl_client_certificate; check the server's error log for the verify error.");
+    diag_ev(d, h->app_frame, 0, TD_FROM_SERVER, "application data (decrypted): \"%.80s\"", line);
+    for (uint32_t j = 0; j < f->c->num_events; j++) {
+        const struct td_event *e = &f->c->events[j];
+        if (e->frame == h->app_frame && e->ep == f->sep && e->kind == TD_EV_ENCRYPTED) {
+            d->ev[d->num_ev - 1].ts_ns = e->ts_ns;
+            break;
+        }
+    }
+}
+
+/* decryption_note: a key log was given but this connection could not be
+ * (fully) read: say so in the primary diagnosis, so an inference is never
+ * mistaken for what the bytes said. */
+static void decryption_note(const struct facts *f, struct td_verdict *v)
+{
+    const char *why = NULL;
+    struct td_diagnosis *d;
+    size_t n;
+
+    if (!f->c->keylog || v->num == 0)
+        return;
+    for (int i = 0; i < 2 && why == NULL; i++) {
+        const struct td_half *h = i == 0 ? f->hs : f->hc;
+        if (h->decrypt == TD_DECRYPT_FAILED)
+            why = i == 0 ? "the key log's secret did not decrypt the server's records (wrong or stale key)"
+                         : "the key log's secret did not decrypt the client's records (wrong or stale key)";
+        else if (h->decrypt == TD_DECRYPT_NO_SECRET)
+            why = i == 0 ? "the key log has no secret for the server's records of this connection"
+                         : "the key log has no secret for the client's records of this connection";
+        else if (h->decrypt == TD_DECRYPT_UNSUPPORTED)
+            why = "tlsdiag cannot decrypt this cipher suite or version";
+    }
+    if (why == NULL)
+        return;
+    d = &v->d[0];
+    n = strlen(d->explanation);
+    if (n + 40 < sizeof(d->explanation))
+        snprintf(d->explanation + n, sizeof(d->explanation) - n, " Decryption: %s.", why);
+}
+
 static void handshake_kind(const struct facts *f, struct td_verdict *v)
 {
     const struct td_conn *c = f->c;
@@ -826,8 +957,11 @@ static void handshake_kind(const struct facts *f, struct td_verdict *v)
                 k->resumed = true;
                 k->resumption = TD_RES_PSK;
             }
-            k->early_data = f->ch->has_early_data && k->resumed && f->hc->enc_records > 0 &&
-                            f->enc13_srv_before_cli == 0; /* refined by decryption */
+            if (c->ee.m != NULL) /* decrypted EncryptedExtensions say it (RFC 8446 4.2.10) */
+                k->early_data = f->ch->has_early_data && c->ee.m->has_early_data;
+            else
+                k->early_data = f->ch->has_early_data && k->resumed && f->hc->enc_records > 0 &&
+                                f->enc13_srv_before_cli == 0;
             k->round_trips = (uint8_t)(1 + (k->hello_retry ? 1 : 0));
         } else {
             bool sid_echo = f->ch->session_id_len > 0 && f->sh->session_id_len == f->ch->session_id_len &&
@@ -840,7 +974,7 @@ static void handshake_kind(const struct facts *f, struct td_verdict *v)
             k->round_trips = k->resumed ? 1 : 2;
         }
         k->mutual = c->cr.m != NULL && f->client_cert_sent;
-        if (f->tls13 && !k->mutual && f->enc13_cli_first != NULL && f->enc13_cli_flight >= 3 && f->enc13_cli_first->len >= 200)
+        if (f->tls13 && !f->keys13 && !k->mutual && f->enc13_cli_first != NULL && f->enc13_cli_flight >= 3 && f->enc13_cli_first->len >= 200)
             k->mutual = true; /* a certificate-sized first record in the client's flight */
         if (f->sh_ev != NULL && f->ch_ev != NULL) {
             const struct td_event *chl = f->ch_ev;
@@ -854,6 +988,39 @@ static void handshake_kind(const struct facts *f, struct td_verdict *v)
     }
 }
 
+/* The plaintext phase before TLS was refused (lib/timeline/upgrade.c): a
+ * server answering STARTTLS/STLS/AUTH TLS/SSLRequest negatively, or a proxy
+ * refusing CONNECT/SOCKS.  Project codes (docs/contract.md, additions). */
+static void upgrade_refused(const struct facts *f, struct td_verdict *v)
+{
+    const struct td_upgrade_info *u = &f->c->upgrade;
+    bool tunnel = u->proto == TD_UPG_HTTP_CONNECT || u->proto == TD_UPG_SOCKS4 || u->proto == TD_UPG_SOCKS5;
+    const char *pn = td_upg_proto_str(u->proto);
+    struct td_diagnosis *d;
+
+    v->shown = true;
+    v->outcome = TD_OUT_FAILED;
+    d = diag_add(v, tunnel ? "tunnel_refused" : "starttls_refused", TD_SEV_ERROR, tunnel ? TD_BY_MIDDLEBOX : TD_BY_SERVER,
+                 TD_CONF_HIGH);
+    if (tunnel) {
+        diag_text(d->summary, sizeof(d->summary), "the proxy refused the tunnel (%s): %s", pn, u->reply);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client asked the proxy for a tunnel (%s, frame %llu) and the proxy answered \"%s\" (frame %llu): no TLS "
+                  "handshake took place. The failure is the proxy's policy, authentication or its connection to the target, not TLS.",
+                  u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        diag_text(d->fix, sizeof(d->fix), "Check the proxy's access rules and credentials for this target (curl -v -x PROXY URL shows its answer), and that the target is reachable from the proxy.");
+    } else {
+        diag_text(d->summary, sizeof(d->summary), "the server refused to start TLS (%s): %s", pn, u->reply);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
+                  "(frame %llu): TLS is not enabled or not offered to this client, so no handshake took place.",
+                  pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        diag_text(d->fix, sizeof(d->fix), "Enable TLS on the server for this service (certificate and key configured; e.g. Postfix smtpd_tls_security_level, Dovecot ssl = yes, PostgreSQL ssl = on), or connect to its implicit-TLS port.");
+    }
+    diag_ev(d, u->req_frame, u->req_ts_ns, TD_FROM_CLIENT, "%s request: %s", pn, u->request);
+    diag_ev(d, u->reply_frame, u->reply_ts_ns, TD_FROM_SERVER, "%s answer: %s", pn, u->reply);
+}
+
 void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o)
 {
     struct facts f;
@@ -865,6 +1032,10 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     handshake_kind(&f, v);
     closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;
 
+    if (!tls && c->upgrade.state == TD_UPGS_REFUSED) {
+        upgrade_refused(&f, v);
+        return;
+    }
     if (!tls && f.any_payload) {
         v->outcome = TD_OUT_NOT_TLS;
         v->shown = false;
@@ -877,8 +1048,10 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     }
     if (f.established) {
         v->outcome = TD_OUT_OK;
+        http_rejection(&f, v);
         warnings(&f, v);
         rules_certs(&f, v);
+        decryption_note(&f, v);
         return;
     }
     for (size_t i = 0; i < sizeof(failure_rules) / sizeof(failure_rules[0]); i++) {
@@ -887,6 +1060,7 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
              * the capture (a server-side one, typically) just shows no hello */
             v->outcome = (!closed && strcmp(v->d[0].code, "no_client_hello") == 0) ? TD_OUT_INCOMPLETE : TD_OUT_FAILED;
             rules_certs(&f, v);
+            decryption_note(&f, v);
             break;
         }
     }

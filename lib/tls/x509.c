@@ -5,6 +5,7 @@
  * x509.h).  OpenSSL objects live only inside one call and are freed on every
  * path.  Nothing here decides what a fact means. */
 #include "tlsdiag/x509.h"
+#include "tlsdiag/alloc.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
     ERR_set_mark();
     if (err != NULL && errlen != 0)
         err[0] = '\0';
-    t = calloc(1, sizeof(*t));
+    t = td_calloc(1, sizeof(*t));
     if (t == NULL) {
         set_err(err, errlen, "out of memory", NULL);
         goto fail;

@@ -149,31 +149,7 @@ probe "closed port" "$S:4499" --no-ciphers && \
 probe "ALPN refused (gnutls --alpn-fatal)" "$S:4471" --sni $LAB_NAME --no-ciphers && \
     expect "alpn_mismatch" '"alpn_mismatch" in codes'
 
-# ---- agreement with sslscan and nmap ssl-enum-ciphers (versions, suites per version)
-if command -v sslscan >/dev/null && command -v nmap >/dev/null; then
-    srv 4480 server
-    srv 4481 server -cipher 'ALL:@SECLEVEL=0'
-    bg_run "$LOGD/g4482.log" timeout 60 ip netns exec $LAB_S gnutls-serv -p 4482 --http \
-        --x509certfile "$P/server.chain.pem" --x509keyfile "$P/server.key"
-    wait_listen $LAB_S 4482
-    for port in 8443 4480 4481 4482; do
-        probe "compare $port" "$S:$port" --sni $LAB_NAME || continue
-        cp "$J" "$LAB_TMP/cmp.json"
-        ip netns exec $LAB_C sslscan --xml="$LAB_TMP/ss.xml" --no-colour --no-heartbleed \
-            --no-renegotiation --no-compression --no-fallback --no-groups --no-check-certificate \
-            --sni-name=$LAB_NAME "$S:$port" >/dev/null 2>&1
-        ip netns exec $LAB_C nmap -Pn -n -p "$port" --script ssl-enum-ciphers -oX "$LAB_TMP/nm.xml" "$S" \
-            >/dev/null 2>&1
-        if python3 "$HERE/compare-scanners.py" "$LAB_TMP/cmp.json" "$LAB_TMP/ss.xml" "$LAB_TMP/nm.xml" \
-            "$HERE/../../data/iana/cipher-suites.csv"; then
-            echo "ok   port $port: same versions and suites as sslscan and nmap"
-        else
-            echo "FAIL port $port: differs from sslscan/nmap (above)"; fails=$((fails + 1))
-        fi
-    done
-else
-    echo "skip: sslscan/nmap not installed (./bootstrap check installs them)"
-fi
+# (agreement with sslscan and nmap: tests/lab/probe-compare.sh)
 
 # ---- hostile servers: each ends within the configured time, classified
 H=(--connect-timeout 1000 --read-timeout 1000 --probe-timeout 2500 --no-ciphers --no-http)
