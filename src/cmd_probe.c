@@ -574,6 +574,8 @@ int cmd_probe(int argc, char **argv)
     }
     po.host = host;
     po.port = (uint16_t)strtoul(port, NULL, 10);
+    struct timespec wt0, wt1;
+    clock_gettime(CLOCK_MONOTONIC, &wt0);
     struct td_plan_result *r = calloc(1, sizeof(*r));
     if (r == NULL || td_plan_run(r, ai->ai_addr, ai->ai_addrlen, &po, &o, trust, (int64_t)time(NULL)) != 0) {
         fprintf(stderr, "tlsdiag probe: internal error\n");
@@ -598,6 +600,9 @@ int cmd_probe(int argc, char **argv)
         }
     }
     freeaddrinfo(ai);
+    /* wall time of everything probed, the client simulation included */
+    clock_gettime(CLOCK_MONOTONIC, &wt1);
+    r->wall_ns = (int64_t)(wt1.tv_sec - wt0.tv_sec) * 1000000000LL + (wt1.tv_nsec - wt0.tv_nsec);
 
     struct td_wbuf *w = malloc(sizeof(*w));
     if (w == NULL) {

@@ -145,6 +145,9 @@ struct td_exchange {
     int64_t end_ns, connect_ns;
     bool hello_acked;      /* TCP_INFO said nothing unacked at the end */
     uint16_t server_port;  /* for the synthetic packets (0: 443) */
+    bool impossible;       /* the server's framing cannot be TLS: a record over
+                              2^14 + 2048 bytes, or a ServerHello header claiming
+                              more than any ServerHello can hold */
 };
 
 /* What a TD_PROBE_SSL probe learnt through libssl. */

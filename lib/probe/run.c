@@ -342,7 +342,7 @@ void td_probe_classify(struct td_probe *p, const struct td_rules_opts *ro)
         p->res = TD_PR_ACCEPTED;
         return;
     }
-    if (c->half[sep].not_tls || td_diag_has(&c->anomalies, TD_AN_REC_OVERFLOW)) {
+    if (c->half[sep].not_tls || p->ex.impossible || td_diag_has(&c->anomalies, TD_AN_REC_OVERFLOW)) {
         p->res = TD_PR_NOT_TLS;
         return;
     }
@@ -364,7 +364,7 @@ void td_probe_classify(struct td_probe *p, const struct td_rules_opts *ro)
  * ServerHelloDone, a TLS 1.3 ServerHello or HRR, encrypted data, non-TLS
  * bytes or an oversized record all end the probe.  |b| is everything the
  * server sent so far (capped by the caller). */
-static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap)
+static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap, bool *impossible)
 {
     struct td_cur c;
     size_t hn = 0;
@@ -380,8 +380,10 @@ static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap)
             return true;
         if (rr == TD_REC_NEED)
             return false;
-        if (h.len > 16384u + 2048u)
+        if (h.len > 16384u + 2048u) {
+            *impossible = true;
             return true;
+        }
         if (!td_cur_skip(&c, h.hdr_len) || !td_cur_get_bytes(&c, &body, h.len))
             return false;
         if (h.type == TD_CT_ALERT || h.type == TD_CT_APPLICATION_DATA)
@@ -397,7 +399,22 @@ static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap)
         td_cur_init(&m, hs, hn);
         for (;;) {
             uint8_t type;
+            uint32_t mlen;
             struct td_cur msg;
+            /* a ServerHello is at most 2 + 32 + 33 + 3 + 2 + 2^16 bytes: a
+             * header claiming more is no TLS server, and waiting for the
+             * rest would only wait for the timeout */
+            if (td_cur_len(&m) >= 4 && td_cur_peek_u8(&m, 0, &type) && type == TD_HS_SERVER_HELLO) {
+                uint8_t l0, l1, l2;
+                if (td_cur_peek_u8(&m, 1, &l0) && td_cur_peek_u8(&m, 2, &l1) &&
+                    td_cur_peek_u8(&m, 3, &l2)) {
+                    mlen = ((uint32_t)l0 << 16) | ((uint32_t)l1 << 8) | l2;
+                    if (mlen > 72u + 65536u) {
+                        *impossible = true;
+                        return true;
+                    }
+                }
+            }
             if (!td_cur_get_u8(&m, &type) || !td_cur_get_vec24(&m, &msg))
                 break;
             if (type == TD_HS_SERVER_HELLO_DONE)
@@ -754,8 +771,10 @@ static void ssl_pump(struct td_runner *r, struct slot *s)
                 if (le != 0 && p->ssl.err[0] == 0)
                     ERR_error_string_n(le, p->ssl.err, sizeof(p->ssl.err));
                 ERR_clear_error();
-                s->hs_done = true; /* failed: stop pumping, keep reading until close */
+                s->hs_done = true; /* failed: flush our alert, then end soon */
                 p->ssl.handshake_ok = false;
+                s->phase_dl = r->o.now_ns() + 50000000LL;
+                s->done_on_timeout = true;
             }
         }
     }
@@ -914,7 +933,7 @@ static bool do_read(struct td_runner *r, struct slot *s)
         } else {
             memcpy(s->srv + s->srv_len, b, (size_t)n);
             s->srv_len += (size_t)n;
-            if (raw_complete(s->srv, s->srv_len, s->hs, 64u * 1024u)) {
+            if (raw_complete(s->srv, s->srv_len, s->hs, 64u * 1024u, &p->ex.impossible)) {
                 slot_finish(r, s, TD_END_DONE);
                 return false;
             }
