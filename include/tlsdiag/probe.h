@@ -25,7 +25,12 @@
  *   - td_plan_result.clients: left empty here; filled by the client
  *     simulation, rendered as "clients" in JSON.
  *
- * lib/ never prints: results are structs; src/cmd_probe.c renders them. */
+ * lib/ never prints: results are structs; src/cmd_probe.c renders them.
+ * Unlike the rest of lib/, this module talks to the network, so it reads a
+ * monotonic clock (td_probe_opts.now_ns may replace it) and takes client
+ * randoms, session ids and key shares from OpenSSL's RNG: a live probe is
+ * not deterministic, the judgement of a recorded exchange is
+ * (td_probe_classify). */
 #ifndef TLSDIAG_PROBE_H
 #define TLSDIAG_PROBE_H
 
