@@ -663,6 +663,9 @@ sc_fail_gnutls_untrusted() {
     ossl_srv 4512 selfsigned -tls1_2
     cap
     gnutls_cli 4512 --x509cafile "$P/ca.crt" --sni-hostname $LAB_NAME
+    cap_stop
+}
+
 # ================================================================= 6. decryption (issue 7)
 # One connection per cipher suite, with the client's key log next to the
 # capture (openssl -keylogfile, curl and gnutls-cli SSLKEYLOGFILE), so that
