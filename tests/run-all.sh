@@ -14,7 +14,8 @@
 #      namespaces, fresh captures judged against the same expectations
 #   7. tlsdiag probe against lab servers and hostile listeners (root only)
 #   8. probe --starttls for the seven protocols against small loopback servers
-#   9. tlsdiag probe against sslscan and nmap on lab servers, and the client
+#   9. probe --starttls against real PostgreSQL/Dovecot/vsftpd/slapd (root, when installed)
+#  10. tlsdiag probe against sslscan and nmap on lab servers, and the client
 #      simulation's causes and fixes (root only, tests/lab/probe-compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
@@ -81,6 +82,15 @@ else
 fi
 step "probe --starttls against scripted STARTTLS servers (loopback)"
 bash tests/lab/starttls-probe.sh build-san/tlsdiag
+step "probe --starttls against real servers (root; PostgreSQL, Dovecot, vsftpd, slapd when installed)"
+rc=0
+bash tests/lab/starttls-real.sh build/tlsdiag || rc=$?
+if [ "$rc" = 77 ]; then
+    echo "skip: needs root and at least one of postgresql, dovecot, vsftpd, slapd"
+elif [ "$rc" != 0 ]; then
+    echo "STARTTLS real-server test failed (exit $rc)"
+    exit 1
+fi
 step "probe vs sslscan and nmap, client simulation (root only)"
 rc=0
 LAB_NS=tdpc bash tests/lab/probe-compare.sh build/tlsdiag || rc=$?
