@@ -1013,12 +1013,20 @@ static void upgrade_refused(const struct facts *f, struct td_verdict *v)
         diag_text(d->summary, sizeof(d->summary), "the server refused to start TLS (%s): %s", pn, u->reply);
         diag_text(d->explanation, sizeof(d->explanation),
                   "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
-                  "(frame %llu): TLS is not enabled or not offered to this client, so no handshake took place.",
+                  "(frame %llu): TLS is not enabled or not offered to this client, so TLS was not started.",
                   pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
         diag_text(d->fix, sizeof(d->fix), "Enable TLS on the server for this service (certificate and key configured; e.g. Postfix smtpd_tls_security_level, Dovecot ssl = yes, PostgreSQL ssl = on), or connect to its implicit-TLS port.");
     }
     diag_ev(d, u->req_frame, u->req_ts_ns, TD_FROM_CLIENT, "%s request: %s", pn, u->request);
     diag_ev(d, u->reply_frame, u->reply_ts_ns, TD_FROM_SERVER, "%s answer: %s", pn, u->reply);
+    if (f->ch_ev != NULL) {
+        /* the client went on with TLS although it was refused */
+        size_t n = strnlen(d->explanation, sizeof(d->explanation));
+        snprintf(d->explanation + n, sizeof(d->explanation) - n,
+                 " The client sent its ClientHello anyway (frame %llu) and the %s answered in plaintext.",
+                 (unsigned long long)f->ch_ev->frame, tunnel ? "proxy" : "server");
+        ev_ch(d, f);
+    }
 }
 
 void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o)
@@ -1032,7 +1040,7 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     handshake_kind(&f, v);
     closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;
 
-    if (!tls && c->upgrade.state == TD_UPGS_REFUSED) {
+    if (c->upgrade.state == TD_UPGS_REFUSED) {
         upgrade_refused(&f, v);
         return;
     }
