@@ -18,6 +18,7 @@
  * bytes begin with a TLS record header (client) or right after the
  * accepting reply (server). */
 #include "upgrade.h"
+#include "tlsdiag/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,7 +560,7 @@ enum td_up_res td_up_feed(struct td_upgrade *u, struct td_upgrade_info *info, ui
         return TD_UP_GIVE_UP;
     /* keep the bytes, up to the cap */
     if (u->buf[ep] == NULL) {
-        u->buf[ep] = malloc(TD_UP_CAP);
+        u->buf[ep] = td_malloc(TD_UP_CAP);
         if (u->buf[ep] == NULL) {
             u->gave_up = true;
             return TD_UP_GIVE_UP;

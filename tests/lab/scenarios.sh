@@ -847,6 +847,24 @@ sc_capture_snaplen() {
     rm -f "$OUT/$N.keys" # a cut capture cannot be decrypted; no key log
 }
 
+# 0-RTT: a first connection gets a ticket, the second sends its GET as early
+# data (s_client -early_data) and the server (-early_data) accepts it
+sc_dec_tls13_early_data() {
+    # s_server refuses -early_data with -www: a plain s_server (it prints what
+    # it reads and answers nothing), its stdin held open so it keeps serving
+    bg_run "$LOGD/$N.server.log" timeout 40 ip netns exec $LAB_S sh -c \
+        "sleep 30 | exec openssl s_server -accept 4517 -cert '$P/server.crt' -key '$P/server.key' \
+         -cert_chain '$P/int.crt' -tls1_3 -early_data"
+    wait_listen $LAB_S 4517
+    printf "$REQ" > "$LAB_TMP/$N.early"
+    cap
+    ossl_cli 4517 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_out "$LAB_TMP/$N.sess"
+    ossl_cli 4517 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess" -early_data "$LAB_TMP/$N.early"
+    # the same ticket again: s_server's anti-replay rejects this early data
+    ossl_cli 4517 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess" -early_data "$LAB_TMP/$N.early"
+    cap_stop
+}
+
 SCENARIOS=(
     ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
@@ -873,7 +891,7 @@ SCENARIOS=(
     dec_tls13_aes128ccm_openssl dec_tls13_aes128ccm8_gnutls dec_tls13_keyupdate
     dec_tls12_aes128gcm_curl dec_tls12_chacha20_gnutls dec_tls12_cbc_sha_etm
     dec_tls12_cbc_sha384_gnutls dec_tls12_aes128ccm8_openssl dec_tls10_cbc_openssl dec_dsb_tls13
-    fail_expired_tls13 fail_wrong_name_tls13 fail_untrusted_tls13_curl
+    fail_expired_tls13 fail_wrong_name_tls13 fail_untrusted_tls13_curl dec_tls13_early_data
     ok_starttls_smtp fail_starttls_refused fail_postgres_ssl_refused fail_connect_refused
     fail_proxy_backend_down fail_client_reset capture_snaplen
 )
