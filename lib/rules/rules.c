@@ -425,6 +425,7 @@ static bool r_alert_before_sh(const struct facts *f, struct td_verdict *v)
             return true;
         }
     }
+    (void)offer_all_legacy(f->ch, &n_modern); /* count the modern suites for the text */
     d = diag_add(v, "alert", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
     diag_text(d->summary, sizeof(d->summary), "the server refused the ClientHello with %s", a);
     diag_text(d->explanation, sizeof(d->explanation),

@@ -865,6 +865,15 @@ sc_dec_tls13_early_data() {
     cap_stop
 }
 
+sc_fail_hello_no_sigalgs() {
+    # hand-built TLS 1.3 ClientHello without signature_algorithms (RFC 8446
+    # 9.2: a certificate-authenticating server must answer missing_extension)
+    ossl_srv 4517 server -tls1_3
+    cap
+    pyc badhello $S4 4517 $LAB_NAME nosigalgs
+    cap_stop
+}
+
 SCENARIOS=(
     ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
@@ -893,7 +902,7 @@ SCENARIOS=(
     dec_tls12_cbc_sha384_gnutls dec_tls12_aes128ccm8_openssl dec_tls10_cbc_openssl dec_dsb_tls13
     fail_expired_tls13 fail_wrong_name_tls13 fail_untrusted_tls13_curl dec_tls13_early_data
     ok_starttls_smtp fail_starttls_refused fail_postgres_ssl_refused fail_connect_refused
-    fail_proxy_backend_down fail_client_reset capture_snaplen
+    fail_proxy_backend_down fail_client_reset capture_snaplen fail_hello_no_sigalgs
 )
 
 run_sc() {
