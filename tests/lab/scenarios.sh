@@ -584,9 +584,6 @@ sc_warn_weak_cipher() {
     cap
     ossl_cli 4502 -tls1_2 -cipher NULL-SHA256:@SECLEVEL=0 -servername $LAB_NAME "${CA[@]}"
     cap_stop
-    # no key log: tlsdiag does not decrypt NULL suites (tests/check_decrypt.py
-    # compares every fixture that has one with tshark)
-    rm -f "$OUT/$N.keys"
 }
 sc_warn_no_sni() {
     ossl_srv 4503 server -tls1_3
@@ -844,7 +841,6 @@ sc_capture_snaplen() {
     cap_start "$OUT/$N.pcap" $LAB_C c0 -s 200
     ossl_cli 4515 -tls1_2 -servername $LAB_NAME "${CA[@]}"
     cap_stop
-    rm -f "$OUT/$N.keys" # a cut capture cannot be decrypted; no key log
 }
 
 # 0-RTT: a first connection gets a ticket, the second sends its GET as early
