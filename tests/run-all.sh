@@ -23,6 +23,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 start=$(date +%s)
+# Lab namespaces are named after this run (LAB_NS, tests/lab/lib.sh) so two
+# runs on one machine (a developer and CI, two worktrees) never share them.
+labns="td$$"
 step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
 step "release build and unit tests"
@@ -56,7 +59,7 @@ else
     ip netns del tdprobe$$
     out=$(mktemp -d /tmp/tdlab-out.XXXXXX)
     rc=0
-    OUT="$out" bash tests/lab/make-fixtures.sh || rc=$?
+    LAB_NS="$labns" OUT="$out" bash tests/lab/make-fixtures.sh || rc=$?
     if [ "$rc" = 77 ]; then
         echo "skip: the lab's tools are missing (see above)"
     elif [ "$rc" != 0 ]; then
@@ -72,7 +75,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "skip: the probe lab needs root"
 else
     rc=0
-    LAB_NS=tdp bash tests/lab/probe-test.sh build/tlsdiag || rc=$?
+    LAB_NS="${labns}p" bash tests/lab/probe-test.sh build/tlsdiag || rc=$?
     if [ "$rc" = 77 ]; then
         echo "skip: the lab's tools are missing"
     elif [ "$rc" != 0 ]; then
@@ -93,7 +96,7 @@ elif [ "$rc" != 0 ]; then
 fi
 step "probe vs sslscan and nmap, client simulation (root only)"
 rc=0
-LAB_NS=tdpc bash tests/lab/probe-compare.sh build/tlsdiag || rc=$?
+LAB_NS="${labns}pc" bash tests/lab/probe-compare.sh build/tlsdiag || rc=$?
 if [ "$rc" = 77 ]; then
     echo "skip: needs root and sslscan/nmap (see above)"
 elif [ "$rc" != 0 ]; then

@@ -629,6 +629,16 @@ sc_fail_server_silent() {
     curl_cli https://server.lab.test:4508/ -k --max-time 3
     cap_stop
 }
+# A server-side failure: the SNI callback (per-name certificate lookup) fails
+# and OpenSSL, under CPython's ssl, answers the hello with internal_error(80).
+sc_fail_internal_error() {
+    bg_run "$LOGD/$N.server.log" timeout 20 ip netns exec $LAB_S \
+        python3 "$HERE/tlsclient.py" snifail 4518 "$P/server.chain.pem" "$P/server.key"
+    wait_listen $LAB_S 4518
+    cap
+    curl_cli https://server.lab.test:4518/ --cacert "$P/ca.crt" --max-time 3
+    cap_stop
+}
 sc_fail_client_gave_up() {
     ossl_srv 4509 server -tls1_2
     cap
@@ -861,6 +871,15 @@ sc_dec_tls13_early_data() {
     cap_stop
 }
 
+sc_fail_hello_no_sigalgs() {
+    # hand-built TLS 1.3 ClientHello without signature_algorithms (RFC 8446
+    # 9.2: a certificate-authenticating server must answer missing_extension)
+    ossl_srv 4517 server -tls1_3
+    cap
+    pyc badhello $S4 4517 $LAB_NAME nosigalgs
+    cap_stop
+}
+
 SCENARIOS=(
     ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
@@ -882,14 +901,14 @@ SCENARIOS=(
     warn_weak_signature warn_chain_order warn_obsolete_tls10 warn_weak_cipher warn_no_sni
     warn_resumption_rejected fail_no_shared_group fail_sni_unrecognized fail_malformed_hello
     fail_server_silent fail_client_gave_up incomplete_capture_stopped fail_server_host_reset fail_hello_dropped
-    fail_gnutls_untrusted
+    fail_gnutls_untrusted fail_internal_error
     dec_tls13_aes128gcm_openssl dec_tls13_aes256gcm_gnutls dec_tls13_chacha20_curl
     dec_tls13_aes128ccm_openssl dec_tls13_aes128ccm8_gnutls dec_tls13_keyupdate
     dec_tls12_aes128gcm_curl dec_tls12_chacha20_gnutls dec_tls12_cbc_sha_etm
     dec_tls12_cbc_sha384_gnutls dec_tls12_aes128ccm8_openssl dec_tls10_cbc_openssl dec_dsb_tls13
     fail_expired_tls13 fail_wrong_name_tls13 fail_untrusted_tls13_curl dec_tls13_early_data
     ok_starttls_smtp fail_starttls_refused fail_postgres_ssl_refused fail_connect_refused
-    fail_proxy_backend_down fail_client_reset capture_snaplen
+    fail_proxy_backend_down fail_client_reset capture_snaplen fail_hello_no_sigalgs
 )
 
 run_sc() {

@@ -27,7 +27,15 @@
       connect (an HTTP proxy); MODE accept (then TLS with Python's ssl, the
       lab certificate) or refuse (SMTP 454, PostgreSQL 'N', HTTP 403).
 
-  tlsclient.py badhello HOST PORT SNI
+  tlsclient.py snifail PORT CERT KEY
+      A one-connection TLS server (Python's ssl, OpenSSL underneath) whose
+      SNI callback fails the way a per-name certificate lookup does when its
+      store is down: it returns ALERT_DESCRIPTION_INTERNAL_ERROR, so OpenSSL
+      answers the ClientHello with a fatal internal_error(80).
+
+  tlsclient.py badhello HOST PORT SNI [nosigalgs]
+      With "nosigalgs": a well-formed TLS 1.3-only ClientHello (key_share
+      x25519) without the signature_algorithms extension instead.
       A TLS 1.2 ClientHello whose server_name list length claims 2 bytes more
       than the extension holds (malformed on purpose), sent raw; prints the answer.
 """
@@ -228,7 +236,22 @@ def plainsrv(port, proto, mode, cert, key):
     t.close()
 
 
-def badhello(host, port, sni):
+def badhello(host, port, sni, variant="badlen"):
+    if variant == "nosigalgs":
+        name = sni.encode()
+        entry = b"\x00" + len(name).to_bytes(2, "big") + name
+        sn = len(entry).to_bytes(2, "big") + entry
+        ext = b"\x00\x00" + len(sn).to_bytes(2, "big") + sn
+        ext += bytes.fromhex("000a00040002001d")          # supported_groups x25519
+        ext += bytes.fromhex("002b0003020304")            # supported_versions TLS 1.3
+        ext += bytes.fromhex("00330026" "0024" "001d" "0020") + bytes(range(1, 33))  # key_share x25519
+        body = b"\x03\x03" + bytes(range(32)) + b"\x20" + bytes(range(32)) + \
+            bytes.fromhex("00021301") + b"\x01\x00"
+        body += len(ext).to_bytes(2, "big") + ext
+        hs = b"\x01" + len(body).to_bytes(3, "big") + body
+        rec = b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
+        raw(host, port, rec.hex())
+        return
     name = sni.encode()
     entry = b"\x00" + len(name).to_bytes(2, "big") + name
     # the server_name list length says 2 more bytes than follow
@@ -242,6 +265,23 @@ def badhello(host, port, sni):
     raw(host, port, rec.hex())
 
 
+def snifail(port, cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.sni_callback = lambda sock, name, c: ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(4)
+    ls.settimeout(20)
+    c, _ = ls.accept()
+    try:
+        ctx.wrap_socket(c, server_side=True).close()
+    except (ssl.SSLError, OSError) as e:
+        print("server: %s" % e)
+    c.close()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "raw":
         raw(*sys.argv[2:5])
@@ -253,7 +293,9 @@ if __name__ == "__main__":
         stall(*sys.argv[2:7])
     elif sys.argv[1] == "plainsrv":
         plainsrv(*sys.argv[2:7])
+    elif sys.argv[1] == "snifail":
+        snifail(*sys.argv[2:5])
     elif sys.argv[1] == "badhello":
-        badhello(*sys.argv[2:5])
+        badhello(*sys.argv[2:6])
     else:
         raise SystemExit(__doc__)
