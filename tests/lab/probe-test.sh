@@ -101,6 +101,7 @@ srv() { # srv PORT CERT args...
 }
 srv 4461 server -tls1_2 -Verify 1 -verify_return_error -CAfile "$P/ca.crt"
 srv 4462 server -tls1_3 -Verify 1 -verify_return_error -CAfile "$P/ca.crt"
+srv 4463 server -verify 1 -CAfile "$P/ca.crt"          # asks, does not insist
 srv 4444 expired
 srv 4442 selfsigned
 srv 4446 wrongname
@@ -116,6 +117,8 @@ mb_sni_drop dropped.lab.test
 
 probe "mTLS 1.2" "$S:4461" --sni $LAB_NAME --no-ciphers && \
     expect "client_auth required, CA named" 'j["client_auth"] == "required" and "client_cert_missing" in codes and len(j["client_auth_detail"]["ca_names"]) > 0'
+probe "client cert optional" "$S:4463" --sni $LAB_NAME --no-ciphers && \
+    expect "client_auth optional, no client_cert_missing" 'j["client_auth"] == "optional" and "client_cert_missing" not in codes'
 probe "mTLS 1.3" "$S:4462" --sni $LAB_NAME --no-ciphers && \
     expect "client_auth required, late alert" 'j["client_auth"] == "required" and "client_cert_missing" in codes'
 probe "mTLS 1.3 with a good cert" "$S:4462" --sni $LAB_NAME --no-ciphers \
