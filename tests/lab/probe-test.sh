@@ -76,6 +76,10 @@ probe "nginx 8443" "$S:8443" --sni $LAB_NAME --ca-file "$P/ca.crt" && {
     expect "floor and DHE-only clients named" '"protocol_version" in codes and "no_shared_cipher" in codes'
     expect "chain trusted with the lab CA, no problem" 'j["certificate"]["trusted"] is True and j["certificate"]["name_ok"] is True'
     expect "client auth none" 'j["client_auth"] == "none"'
+    expect "TLS 1.2 signature schemes for the RSA key: PSS and PKCS#1 SHA-256, no SHA-1" \
+        '"rsa_pss_rsae_sha256" in j["signature_schemes"]["1.2"] and "rsa_pkcs1_sha256" in j["signature_schemes"]["1.2"] and "rsa_pkcs1_sha1" not in j["signature_schemes"]["1.2"]'
+    expect "TLS 1.3 groups include x25519, HRR works" '"x25519" in j["groups"] and j["hello_retry"]["works"]'
+    expect "resumption works" 'j["resumption"]["works"]'
     echo "     full probe of nginx:8443: $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["connections"], "connections,", j["wall_ms"], "ms")' "$J")"
 }
 
