@@ -50,6 +50,15 @@ SUITES_NEEDED = {
     "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
 }
 
+# Differences with tshark that are right, by capture: (frame, type) pairs
+# tshark reports and tlsdiag rightly does not, and why.
+EXPLAINED_TSHARK_ONLY = {
+    # snaplen 200: tshark names the ClientKeyExchange from the first bytes of
+    # a record cut by the capture; tlsdiag reports only whole messages and
+    # names the cut (capture_snaplen) instead.
+    "capture_snaplen.pcap": {(10, 16)},
+}
+
 # TLS 1.3 failures: (scenario capture, expected primary code)
 TLS13_FAILURES = [
     ("fail_client_cert_missing_tls13", "client_cert_missing"),
@@ -162,6 +171,7 @@ def main():
     for (cap, keys), (conns, (got_hs, got_al), (want_hs, want_al)) in zip(cases, results):
         name = os.path.basename(cap)
         problems = []
+        want_hs = [x for x in want_hs if tuple(x) not in EXPLAINED_TSHARK_ONLY.get(name, set())]
         if got_hs != want_hs:
             problems.append(f"handshake messages differ: only tlsdiag {sorted(set(got_hs) - set(want_hs))}, "
                             f"only tshark {sorted(set(want_hs) - set(got_hs))}")

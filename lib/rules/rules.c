@@ -1015,6 +1015,13 @@ static void upgrade_refused(const struct facts *f, struct td_verdict *v)
                   "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
                   "(frame %llu): TLS is not enabled or not offered to this client, so no handshake took place.",
                   pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        if (f->ch_ev != NULL) /* the client went on regardless (openssl s_client -starttls does) */
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
+                      "(frame %llu): TLS is not enabled or not offered to this client. The client sent its ClientHello "
+                      "anyway (frame %llu); the server did not answer it in TLS.",
+                      pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame,
+                      (unsigned long long)f->ch_ev->frame);
         diag_text(d->fix, sizeof(d->fix), "Enable TLS on the server for this service (certificate and key configured; e.g. Postfix smtpd_tls_security_level, Dovecot ssl = yes, PostgreSQL ssl = on), or connect to its implicit-TLS port.");
     }
     diag_ev(d, u->req_frame, u->req_ts_ns, TD_FROM_CLIENT, "%s request: %s", pn, u->request);
@@ -1032,7 +1039,8 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     handshake_kind(&f, v);
     closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;
 
-    if (!tls && c->upgrade.state == TD_UPGS_REFUSED) {
+    /* refused, and no TLS answer (a client may send its hello regardless) */
+    if (c->upgrade.state == TD_UPGS_REFUSED && f.sh == NULL && !f.established) {
         upgrade_refused(&f, v);
         return;
     }

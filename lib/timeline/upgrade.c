@@ -578,9 +578,12 @@ enum td_up_res td_up_feed(struct td_upgrade *u, struct td_upgrade_info *info, ui
             else
                 client_binary(u, info, evs);
         }
-        if (u->cli_req_done && info->state != TD_UPGS_REFUSED && u->cli_tls_at > 0 && u->cli_tls_at < u->len[ep] &&
+        if (u->cli_req_done && u->cli_tls_at > 0 && u->cli_tls_at < u->len[ep] &&
             looks_tls(u->buf[ep] + u->cli_tls_at, u->len[ep] - u->cli_tls_at)) {
-            /* the client's next bytes after its request are TLS */
+            /* the client's next bytes after its request are TLS, even after
+             * a refusal (openssl s_client -starttls sends its ClientHello
+             * whatever the server said): show that hello and what followed
+             * rather than claim no handshake was tried */
             u->dstate[ep] = TD_UPD_TLS;
             info->plain_bytes[ep] = u->cli_tls_at;
             *tls = u->buf[ep] + u->cli_tls_at;
