@@ -50,7 +50,8 @@ for RTT in 0 50ms; do
         CHAIN=INPUT
     fi
     run "tlsdiag probe" "$T" probe --json --sni $LAB_NAME "$S:$PORT"
-    run "tlsdiag probe --no-ciphers" "$T" probe --json --no-ciphers --sni $LAB_NAME "$S:$PORT"
+    run "tlsdiag probe --no-clients" "$T" probe --json --no-clients --sni $LAB_NAME "$S:$PORT"
+    run "tlsdiag probe --no-ciphers --no-clients" "$T" probe --json --no-ciphers --no-clients --sni $LAB_NAME "$S:$PORT"
     run "sslscan" sslscan --no-colour --sni-name=$LAB_NAME "$S:$PORT"
     run "nmap ssl-enum-ciphers" nmap -Pn -n -p $PORT --script ssl-enum-ciphers "$S"
     if [ -z "${SKIP_TESTSSL:-}" ] && command -v testssl >/dev/null; then

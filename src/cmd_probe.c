@@ -192,7 +192,13 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
             td_wb_putc(w, ',');
         td_wb_json_cstr(w, td_reg_fmt(TD_REG_GROUP, r->groups[k], b, sizeof(b)));
     }
-    td_wb_printf(w, "],\"hello_retry\":{\"probed\":%s,\"works\":%s,\"group\":",
+    td_wb_puts(w, "],\"signature_schemes\":{\"1.2\":[");
+    for (uint16_t k = 0; k < r->num_sigs; k++) {
+        if (k)
+            td_wb_putc(w, ',');
+        td_wb_json_cstr(w, td_reg_fmt(TD_REG_SIGSCHEME, r->sigs[k], b, sizeof(b)));
+    }
+    td_wb_printf(w, "]},\"hello_retry\":{\"probed\":%s,\"works\":%s,\"group\":",
                  r->hrr_probed ? "true" : "false", r->hrr_works || r->hrr_seen ? "true" : "false");
     td_wb_json_cstr(w, r->hrr_group ? td_reg_fmt(TD_REG_GROUP, r->hrr_group, b, sizeof(b)) : NULL);
     td_wb_putc(w, '}');
@@ -341,6 +347,12 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
         for (uint16_t k = 0; k < r->num_groups; k++)
             td_wb_printf(w, " %s", td_reg_fmt(TD_REG_GROUP, r->groups[k], b, sizeof(b)));
         td_wb_printf(w, "%s\n", r->hrr_seen ? "  (HelloRetryRequest used)" : "");
+    }
+    if (r->num_sigs > 0) {
+        td_wb_puts(w, "signature schemes (TLS 1.2 key exchange):");
+        for (uint16_t k = 0; k < r->num_sigs; k++)
+            td_wb_printf(w, " %s", td_reg_fmt(TD_REG_SIGSCHEME, r->sigs[k], b, sizeof(b)));
+        td_wb_putc(w, '\n');
     }
     if (r->hrr_probed)
         td_wb_printf(w, "HelloRetryRequest: %s%s%s\n", r->hrr_works ? "works, asks for " : "not seen",

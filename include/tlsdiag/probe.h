@@ -301,6 +301,8 @@ struct td_plan_result {
     uint16_t num_groups;
     uint16_t groups[TD_PLAN_MAX_GROUPS];          /* TLS 1.3, preference order */
     bool hrr_seen;                                /* some group probe got an HRR */
+    uint16_t num_sigs;                            /* TLS 1.2 ServerKeyExchange signature */
+    uint16_t sigs[48];                            /* schemes, by elimination, server order */
     struct td_answer sni_none, sni_given, sni_bogus, sni_ip;
     bool default_cert_differs;                    /* no SNI -> another leaf certificate */
     char bogus_name[64];

@@ -26,9 +26,10 @@
 #include <openssl/ssl.h>
 
 #include "tlsdiag/probe.h"
+#include "registry/registry_tables.h"
 #include "tlsdiag/registry.h"
 
-enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT, T_SSL_NOSNI, T_SSL_ALPN };
+enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT, T_SSL_NOSNI, T_SSL_ALPN, T_SIG };
 enum { SNI_GIVEN, SNI_NONE, SNI_BOGUS, SNI_IP };
 enum { ALPN_BOTH, ALPN_H11 };
 
@@ -54,6 +55,10 @@ struct plan {
     struct td_probe *last_fail[TD_PLAN_NVERS]; /* the probe that ended the elimination */
     uint16_t grest[32];
     uint16_t ngrest;
+    uint16_t srest[64];                  /* signature schemes still offered (TLS 1.2) */
+    uint16_t nsrest;
+    uint16_t kx12[512];                  /* TLS 1.2 suites with a signed key exchange */
+    uint16_t nkx12;
     struct td_probe *keep[40];           /* probes kept for the diagnoses */
     uint8_t nkeep;
     struct td_probe *sni_p[4], *alpn_p[2], *ssl_main, *ssl_cert, *ssl_nosni, *vers_p[TD_PLAN_NVERS];
@@ -165,6 +170,19 @@ static void group_probe(struct plan *pl)
         s.num_ciphers = 5;
     }
     (void)raw_probe(pl, &s, T_GROUP, 0, "groups/1.3");
+}
+
+/* TLS 1.2 signature schemes by elimination: the ServerKeyExchange of an
+ * (EC)DHE suite names the scheme the server chose from those offered */
+static void sig_probe(struct plan *pl)
+{
+    struct td_ch_spec s;
+    spec_base(&s, 0x0303, pl->sni);
+    s.ciphers = pl->kx12;
+    s.num_ciphers = pl->nkx12;
+    s.sig_algs = pl->srest;
+    s.num_sig_algs = pl->nsrest;
+    (void)raw_probe(pl, &s, T_SIG, 3, "sigalgs/1.2");
 }
 
 static void ssl_probe(struct plan *pl, int tag, void *session, bool with_cert)
@@ -305,6 +323,19 @@ static void on_done(void *ctx, struct td_probe *p)
         kept = true;
         if (r->versions[vi].tls_ok)
             cipher_step(pl, vi, p, &kept);
+        if (vi == 3 && r->versions[vi].tls_ok && pl->po->enum_ciphers && pl->nkx12 > 0)
+            sig_probe(pl);
+        break;
+    }
+    case T_SIG: {
+        const struct td_server_key_exchange *ske = p->conn ? p->conn->ske.m : NULL;
+        if (p->res == TD_PR_ACCEPTED && ske != NULL && ske->sig_alg != 0 &&
+            in_list(pl->srest, pl->nsrest, ske->sig_alg) && r->num_sigs < 48) {
+            r->sigs[r->num_sigs++] = ske->sig_alg;
+            remove_from(pl->srest, &pl->nsrest, ske->sig_alg);
+            if (pl->nsrest > 0)
+                sig_probe(pl);
+        }
         break;
     }
     case T_CIPH:
@@ -869,6 +900,15 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
         s.ciphers = pl->suites[vi];
         s.num_ciphers = pl->nsuites[vi];
         (void)raw_probe(pl, &s, T_VERS, vi, vlabels[vi]);
+    }
+
+    /* signature schemes: every registered one, and the (EC)DHE suites of TLS 1.2 */
+    for (size_t i = 0; i < td_reg_len_sigscheme && pl->nsrest < 64; i++)
+        pl->srest[pl->nsrest++] = td_reg_tab_sigscheme[i].value;
+    for (uint16_t i = 0; i < pl->nsuites[3]; i++) {
+        enum td_kex kx = td_cipher_kex(pl->suites[3][i]);
+        if (kx == TD_KEX_ECDHE || kx == TD_KEX_DHE)
+            pl->kx12[pl->nkx12++] = pl->suites[3][i];
     }
 
     /* SNI and ALPN variants: a modern hello offering 1.3 and 1.2 */

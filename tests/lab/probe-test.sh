@@ -76,6 +76,10 @@ probe "nginx 8443" "$S:8443" --sni $LAB_NAME --ca-file "$P/ca.crt" && {
     expect "floor and DHE-only clients named" '"protocol_version" in codes and "no_shared_cipher" in codes'
     expect "chain trusted with the lab CA, no problem" 'j["certificate"]["trusted"] is True and j["certificate"]["name_ok"] is True'
     expect "client auth none" 'j["client_auth"] == "none"'
+    expect "TLS 1.2 signature schemes for the RSA key: PSS and PKCS#1 SHA-256, no SHA-1" \
+        '"rsa_pss_rsae_sha256" in j["signature_schemes"]["1.2"] and "rsa_pkcs1_sha256" in j["signature_schemes"]["1.2"] and "rsa_pkcs1_sha1" not in j["signature_schemes"]["1.2"]'
+    expect "TLS 1.3 groups include x25519, HRR works" '"x25519" in j["groups"] and j["hello_retry"]["works"]'
+    expect "resumption works" 'j["resumption"]["works"]'
     echo "     full probe of nginx:8443: $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["connections"], "connections,", j["wall_ms"], "ms")' "$J")"
 }
 
@@ -101,6 +105,7 @@ srv() { # srv PORT CERT args...
 }
 srv 4461 server -tls1_2 -Verify 1 -verify_return_error -CAfile "$P/ca.crt"
 srv 4462 server -tls1_3 -Verify 1 -verify_return_error -CAfile "$P/ca.crt"
+srv 4463 server -verify 1 -CAfile "$P/ca.crt"          # asks, does not insist
 srv 4444 expired
 srv 4442 selfsigned
 srv 4446 wrongname
@@ -116,6 +121,8 @@ mb_sni_drop dropped.lab.test
 
 probe "mTLS 1.2" "$S:4461" --sni $LAB_NAME --no-ciphers && \
     expect "client_auth required, CA named" 'j["client_auth"] == "required" and "client_cert_missing" in codes and len(j["client_auth_detail"]["ca_names"]) > 0'
+probe "client cert optional" "$S:4463" --sni $LAB_NAME --no-ciphers && \
+    expect "client_auth optional, no client_cert_missing" 'j["client_auth"] == "optional" and "client_cert_missing" not in codes'
 probe "mTLS 1.3" "$S:4462" --sni $LAB_NAME --no-ciphers && \
     expect "client_auth required, late alert" 'j["client_auth"] == "required" and "client_cert_missing" in codes'
 probe "mTLS 1.3 with a good cert" "$S:4462" --sni $LAB_NAME --no-ciphers \
