@@ -270,9 +270,9 @@ static int drop_privileges(const char *user)
  * whole lines are handed over; a partial last line waits for its end. */
 struct kl_pump {
     FILE *fp;
+    off_t size;             /* file size at the last read */
     char buf[TD_KEYLOG_LINE_MAX * 4];
     size_t have;
-    double last;
 };
 
 static void kl_pump(struct kl_pump *kp, struct td_keylog *kl)
@@ -331,10 +331,12 @@ static int run_live(struct run *r, const char *iface, const char *filter, const 
     while (!stop_live) {
         int n = td_live_next(l, &pkt);
         if (kp->fp != NULL) {
-            double now = mono_now();
-            if (n != 1 || now - kp->last >= 0.05) {
+            /* read new lines as soon as the file grows: a client logs its
+             * secrets just after the ServerHello we are about to see */
+            struct stat sb;
+            if (fstat(fileno(kp->fp), &sb) == 0 && sb.st_size != kp->size) {
+                kp->size = sb.st_size;
                 kl_pump(kp, r->kl);
-                kp->last = now;
             }
         }
         if (n == 1) {

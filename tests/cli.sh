@@ -91,6 +91,7 @@ check "decode DHE-only dump" 0 "$T" decode --json tests/data/decode/seed_dhe_onl
 has "decode: no_shared_cipher" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher"'
 check "decode error line" 0 sh -c "echo 'error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:s3_pkt.c:1493:SSL alert number 40' | \"$T\" decode --json -"
 has "decode: alert 40 raised by the peer" "$tmp/out" '"raised_by":"peer"'
+has "decode: contract-shaped diagnoses" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher","severity":"error"'
 check "decode prose is not recognised" 3 sh -c "echo 'the weather is nice today' | \"$T\" decode -"
 has "decode: says not recognised" "$tmp/out" "not recognised"
 # hostile input (issue 5): peer bytes never reach the terminal raw

@@ -125,7 +125,11 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
                 alpn[i] = (ee->alpn.b[i] >= 0x20 && ee->alpn.b[i] < 0x7f) ? (char)ee->alpn.b[i] : '.';
             alpn[i] = 0;
             snprintf(buf, len, "EncryptedExtensions%s%s%s (%u bytes, decrypted)", ee->has_alpn ? " ALPN " : "",
-                     ee->has_alpn ? alpn : "", ee->has_early_data ? ", early_data accepted" : "", e->len);
+                     ee->has_alpn ? alpn : "",
+                     ee->has_early_data                                 ? ", early_data accepted"
+                     : (c->ch.m != NULL && c->ch.m->has_early_data) ? ", early_data rejected"
+                                                                         : "",
+                     e->len);
             return;
         }
         if (e->decrypted && e->hs_type == TD_HS_CERTIFICATE && c->cert[e->ep].m != NULL &&

@@ -42,6 +42,11 @@ struct flow {
     struct td_upgrade up;      /* plaintext phase before TLS (upgrade.c) */
     struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
     bool missing[2];           /* the key log lacks the secret this side needs now */
+    uint8_t missing_label[2];  /* enum td_secret_label looked for */
+    uint64_t missing_seq[2];   /* protected records that went by meanwhile */
+    struct td_rec_cipher rx_alt[2]; /* after a late key: the next epoch's keys, tried on failure */
+    struct td_rec_cipher rx_early; /* the client's 0-RTT keys (CLIENT_EARLY_TRAFFIC_SECRET) */
+    bool early_active;         /* the client's stream reads with rx_early */
     uint32_t app_events[2];    /* decrypted application data events */
 };
 
@@ -196,6 +201,8 @@ static void merge_diag(struct td_conn *c, const struct td_diag *d)
         td_diag_add(&c->anomalies, (enum td_anomaly)d->recs[i].code, d->recs[i].ext_type, d->recs[i].off);
 }
 
+static void keys13_early(struct flow *f, const struct td_client_hello *ch, uint8_t ep);
+
 static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t ep)
 {
     struct td_engine *e = f->eng;
@@ -210,6 +217,7 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
         f->ch_done = true;
         f->ch_end_seq = f->rs[ep].next_seq;
         c->ch_segments = f->data_segs[ep];
+        keys13_early(f, ch, ep);
     } else if (c->ch2.m == NULL && ep == c->client) {
         KEEP(c->ch2, ch, ep);
     } else {
@@ -246,6 +254,8 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
         /* said only when a record needs it (sink_encrypted): a client that
          * aborts after the server's flight logs no secrets of its own */
         f->missing[ep] = true;
+        f->missing_label[ep] = (uint8_t)label;
+        f->missing_seq[ep] = 0;
         f->rx[ep].active = false;
         td_tls_stream_set_keys(&f->ts[ep], NULL);
         return;
@@ -259,6 +269,7 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
         return;
     }
     td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    td_tls_stream_set_next_keys(&f->ts[ep], NULL);
     if (c->half[ep].decrypt == TD_DECRYPT_NONE)
         c->half[ep].decrypt = TD_DECRYPT_KEYS;
 }
@@ -280,6 +291,41 @@ static void keys13_handshake(struct flow *f)
     }
     install13(f, sep, TD_SEC_SERVER_HS);
     install13(f, cep, TD_SEC_CLIENT_HS);
+    if (f->early_active && f->rx_early.active) {
+        /* 0-RTT: the client goes on with its early keys until its
+         * EndOfEarlyData; if the server rejects the early data the client
+         * moves to its handshake keys at once, which the stream finds by
+         * trying them when the early keys fail */
+        td_tls_stream_set_keys(&f->ts[cep], &f->rx_early);
+        td_tls_stream_set_next_keys(&f->ts[cep], f->rx[cep].active ? &f->rx[cep] : NULL);
+    }
+}
+
+/* keys13_early: a ClientHello offering early_data whose client logged its
+ * early traffic secret: its next application_data records are 0-RTT data
+ * (RFC 8446 2.3).  The suite is the resumed session's, not yet known: take
+ * the first TLS 1.3 suite offered whose hash fits the secret's length. */
+static void keys13_early(struct flow *f, const struct td_client_hello *ch, uint8_t ep)
+{
+    uint8_t sec[TD_SECRET_MAX];
+    size_t n;
+
+    if (f->eng->kl == NULL || !ch->has_early_data || !ch->has_psk)
+        return;
+    n = td_keylog_find(f->eng->kl, ch->random, TD_SEC_CLIENT_EARLY, sec);
+    if (n == 0)
+        return;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        if (td_rec_cipher_init13(&f->rx_early, ch->ciphers[i], sec, n) == TD_OK) {
+            f->early_active = true;
+            td_tls_stream_set_encrypted(&f->ts[ep], true);
+            td_tls_stream_set_keys(&f->ts[ep], &f->rx_early);
+            if (f->conn->half[ep].decrypt == TD_DECRYPT_NONE)
+                f->conn->half[ep].decrypt = TD_DECRYPT_KEYS;
+            break;
+        }
+    }
+    memset(sec, 0, sizeof(sec));
 }
 
 static bool sh_has_ext(const struct td_server_hello *sh, uint16_t type)
@@ -305,8 +351,11 @@ static void keys12(struct flow *f, uint8_t ep)
     n = td_keylog_find(e->kl, c->ch.m->random, TD_SEC_MASTER, ms);
     if (n != 48) {
         f->missing[ep] = true;
+        f->missing_label[ep] = TD_SEC_MASTER;
+        f->missing_seq[ep] = 0;
         return;
     }
+    f->missing[ep] = false;
     st = td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
                               sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), ms, c->ch.m->random, c->sh.m->random,
                               ep == c->client);
@@ -382,6 +431,13 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
             set_client(c, (uint8_t)(1 - ep));
         if (sh->is_hrr && c->hrr.m == NULL) {
             KEEP(c->hrr, sh, ep);
+            if (f->early_active) {
+                /* RFC 8446 4.2.10: after a HelloRetryRequest there is no
+                 * 0-RTT; the second ClientHello is in clear */
+                f->early_active = false;
+                td_tls_stream_set_keys(&f->ts[c->client], NULL);
+                td_tls_stream_set_encrypted(&f->ts[c->client], false);
+            }
         } else if (!sh->is_hrr && c->sh.m == NULL) {
             KEEP(c->sh, sh, ep);
             if (sh->selected_version == 0x0304) {
@@ -477,6 +533,14 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         if (dec && tls13 && c->ch.m != NULL && c->sh.m != NULL)
             install13(f, ep, ep == c->client ? TD_SEC_CLIENT_AP : TD_SEC_SERVER_AP);
         break;
+    case TD_HS_END_OF_EARLY_DATA:
+        /* RFC 8446 4.5: the client's next records use its handshake keys */
+        if (dec && ep == c->client && f->early_active) {
+            f->early_active = false;
+            td_tls_stream_set_keys(&f->ts[ep], f->rx[ep].active ? &f->rx[ep] : NULL);
+            td_tls_stream_set_next_keys(&f->ts[ep], NULL);
+        }
+        break;
     case TD_HS_ENCRYPTED_EXTENSIONS: {
         struct td_encrypted_extensions *ee;
         if (c->ee.m != NULL)
@@ -495,7 +559,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
             break;
         c->half[ep].key_updates++;
         /* RFC 8446 4.6.3: the sender's next records use the next secret */
-        if (dec && f->rx[ep].active && td_rec_cipher_key_update(&f->rx[ep]) != TD_OK)
+        if (dec && f->ts[ep].rx != NULL && f->ts[ep].rx->active && td_rec_cipher_key_update(f->ts[ep].rx) != TD_OK)
             dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
         break;
     }
@@ -573,8 +637,13 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
     struct td_event *ev;
 
-    if (f->missing[ep] && h->decrypt != TD_DECRYPT_NO_SECRET)
-        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+    if (f->missing[ep]) {
+        /* in TLS 1.3 only application_data records are protected */
+        if (ct == TD_CT_APPLICATION_DATA || !negotiated_tls13(c))
+            f->missing_seq[ep]++;
+        if (h->decrypt != TD_DECRYPT_NO_SECRET)
+            dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+    }
     h->enc_records++;
     if (ct == TD_CT_APPLICATION_DATA)
         h->app_bytes += len;
@@ -1040,6 +1109,59 @@ static void expire_n(struct td_engine *e, int max)
 
 static void expire(struct td_engine *e) { expire_n(e, 4); }
 
+/* retry_keys: live capture reads the key log while clients write it, and a
+ * client logs its secrets only after it has read the ServerHello we may
+ * already have seen.  A side whose secret was missing gets it at a later
+ * packet, with the sequence number advanced past the records that went by
+ * unread (those stay unread, and decrypt_no_secret stays said). */
+static void retry_keys(struct flow *f)
+{
+    struct td_conn *c = f->conn;
+
+    for (uint8_t ep = 0; ep < 2; ep++) {
+        uint8_t sec[TD_SECRET_MAX];
+        size_t n;
+        enum td_status st;
+
+        if (!f->missing[ep] || c->ch.m == NULL || c->sh.m == NULL)
+            continue;
+        n = td_keylog_find(f->eng->kl, c->ch.m->random, (enum td_secret_label)f->missing_label[ep], sec);
+        if (n == 0)
+            continue;
+        if (f->missing_label[ep] == TD_SEC_MASTER)
+            st = n == 48 ? td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
+                                                sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), sec, c->ch.m->random,
+                                                c->sh.m->random, ep == c->client)
+                         : TD_EMALFORMED;
+        else
+            st = td_rec_cipher_init13(&f->rx[ep], c->sh.m->cipher, sec, n);
+        memset(sec, 0, sizeof(sec));
+        f->missing[ep] = false;
+        if (st != TD_OK) {
+            dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
+            continue;
+        }
+        /* TLS 1.0 CBC chains its IV through the records we did not read */
+        if (f->missing_seq[ep] > 0 && f->rx[ep].mode == TD_CM_CBC && f->rx[ep].version < 0x0302) {
+            f->rx[ep].active = false;
+            continue;
+        }
+        f->rx[ep].seq = f->missing_seq[ep];
+        td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+        c->half[ep].decrypt = TD_DECRYPT_KEYS;
+        /* TLS 1.3: the handshake records that went by may have ended with
+         * this side's Finished; if so its next records use the application
+         * secret: the stream tries it when the handshake key fails */
+        if (f->missing_label[ep] == TD_SEC_SERVER_HS || f->missing_label[ep] == TD_SEC_CLIENT_HS) {
+            enum td_secret_label ap = f->missing_label[ep] == TD_SEC_SERVER_HS ? TD_SEC_SERVER_AP : TD_SEC_CLIENT_AP;
+            n = td_keylog_find(f->eng->kl, c->ch.m->random, ap, sec);
+            if (n > 0 && td_rec_cipher_init13(&f->rx_alt[ep], c->sh.m->cipher, sec, n) == TD_OK)
+                td_tls_stream_set_next_keys(&f->ts[ep], &f->rx_alt[ep]);
+            memset(sec, 0, sizeof(sec));
+        }
+    }
+}
+
 static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_pkt *t, uint8_t ep)
 {
     struct td_conn *c = f->conn;
@@ -1160,6 +1282,8 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     e->cur.ep = ep;
 
     tcp_events(e, f, &t, ep);
+    if (e->kl != NULL && (f->missing[0] || f->missing[1]))
+        retry_keys(f);
     if (t.payload_wire_len > 0) {
         struct td_reasm_out out = {f, out_data, out_gap};
         uint32_t caplen = (uint32_t)td_cur_len(&t.payload);

@@ -44,6 +44,8 @@ void td_tls_stream_set_encrypted(struct td_tls_stream *s, bool on) { s->encrypte
 
 void td_tls_stream_set_keys(struct td_tls_stream *s, struct td_rec_cipher *rx) { s->rx = rx; }
 
+void td_tls_stream_set_next_keys(struct td_tls_stream *s, struct td_rec_cipher *next) { s->rx_next = next; }
+
 /* will_decrypt: the record now starting is protected and we hold keys for
  * it.  TLS 1.3 protects only records with outer type application_data
  * (RFC 8446 5.2; a clear alert or CCS may still come, e.g. a client that
@@ -273,6 +275,13 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
 
         if (grow(&s->plain, &s->plain_cap, h->len > 0 ? h->len : 1, REC_BODY_CAP))
             r = td_rec_unprotect(s->rx, h->type, h->version, s->body, h->len, s->plain, &plen, &inner);
+        if (r == TD_UNP_BAD_RECORD && s->rx_next != NULL && s->rx_next->active &&
+            td_rec_unprotect(s->rx_next, h->type, h->version, s->body, h->len, s->plain, &plen, &inner) ==
+                TD_UNP_OK) {
+            s->rx = s->rx_next;
+            s->rx_next = NULL;
+            r = TD_UNP_OK;
+        }
         if (r == TD_UNP_OK) {
             struct td_cur pt;
             td_cur_init(&pt, s->plain, plen);
@@ -289,6 +298,15 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
         if (k->encrypted != NULL)
             k->encrypted(k->ctx, h->type, h->len, h->version);
         return;
+    }
+    if (!s->keep_body && h->hdr_len == 5 && will_decrypt(s, h->type)) {
+        /* keys arrived while this record's body went by uncopied (a live
+         * key log): the record is lost to us, the sequence is not (TLS 1.0
+         * CBC chains its IV through it: nothing more can be read) */
+        if (s->rx->mode == TD_CM_CBC && s->rx->version < 0x0302)
+            s->rx->active = false;
+        else
+            s->rx->seq++;
     }
     dispatch(s, k, h->type, h->version, h->len, &body, s->keep_body);
 }

@@ -68,6 +68,10 @@ struct td_tls_stream {
      * Finished or KeyUpdate switches keys for the next record).  While
      * the sink hears about a decrypted record, |decrypted_now| is true. */
     struct td_rec_cipher *rx;
+    /* tried when |rx| fails to authenticate a record: the keys the sender
+     * may have moved to (a 0-RTT client's handshake keys after early data
+     * the server rejected); on success it becomes |rx| */
+    struct td_rec_cipher *rx_next;
     bool decrypted_now;
     uint8_t *plain;          /* plaintext of one record, cap REC_BODY_CAP */
     uint32_t plain_cap;
@@ -91,5 +95,7 @@ void td_tls_stream_set_encrypted(struct td_tls_stream *s, bool on);
 /* td_tls_stream_set_keys: decrypt this direction's protected records with
  * |rx| (NULL: stop).  |rx| must outlive the stream or be unset. */
 void td_tls_stream_set_keys(struct td_tls_stream *s, struct td_rec_cipher *rx);
+/* td_tls_stream_set_next_keys: keys to try when |rx| fails (NULL: none). */
+void td_tls_stream_set_next_keys(struct td_tls_stream *s, struct td_rec_cipher *next);
 
 #endif
