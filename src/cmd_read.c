@@ -481,6 +481,7 @@ int cmd_read(int argc, char **argv, bool live)
             fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", err);
         r.rules.trust = trust;
     }
+    r.rules.chain_cache = td_chain_cache_new();
     r.progress = !no_progress && !live && isatty(STDERR_FILENO);
     r.corr = td_corr_new();
     r.batch = calloc(BATCH_MAX, sizeof(*r.batch));
@@ -507,6 +508,7 @@ int cmd_read(int argc, char **argv, bool live)
     if (rc == TD_EXIT_OK && r.fail && r.sum.by_outcome[TD_OUT_FAILED] > 0)
         rc = TD_EXIT_FAILURES;
     td_filter_free(flt);
+    td_chain_cache_free(r.rules.chain_cache);
     td_trust_free(trust);
     td_corr_free(r.corr);
     free(r.batch);

@@ -64,9 +64,11 @@ struct td_verdict {
 };
 
 struct td_trust;
+struct td_chain_cache;
 struct td_rules_opts {
     int64_t now;            /* unix seconds to judge certificates at; 0 = capture time */
     const struct td_trust *trust; /* NULL = no trust check */
+    struct td_chain_cache *chain_cache; /* NULL = none; one per thread (x509.h) */
 };
 
 /* td_rules_run fills |v| for |c|.  Pure: same input, same verdict. */

@@ -172,4 +172,16 @@ void td_trust_free(struct td_trust *t);
 void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *chain,
                       const struct td_trust *trust, int64_t now, const char *host);
 
+/* A memo of td_chain_analyze for one thread: a hit returns exactly what
+ * td_chain_analyze would (same DER bytes, counts, host and store, and a
+ * |now| inside the range where every date comparison gives the same
+ * answer).  Bounded (a few MB).  Not thread-safe: one per thread.
+ * td_chain_analyze_cached with |cc| NULL is td_chain_analyze. */
+struct td_chain_cache;
+struct td_chain_cache *td_chain_cache_new(void);
+void td_chain_cache_free(struct td_chain_cache *cc);
+void td_chain_analyze_cached(struct td_chain_cache *cc, struct td_chain_facts *out,
+                             const struct td_certificate *chain, const struct td_trust *trust,
+                             int64_t now, const char *host);
+
 #endif

@@ -100,7 +100,7 @@ void rules_certs(const struct facts *f, struct td_verdict *v)
     now = f->o && f->o->now ? f->o->now : c->cert[f->sep].ts_ns / 1000000000LL;
     if (f->ch != NULL && f->ch->has_sni && strlen(f->ch->sni) == f->ch->sni_len)
         host = f->ch->sni;
-    td_chain_analyze(cf, chain, f->o ? f->o->trust : NULL, now, host);
+    td_chain_analyze_cached(f->o ? f->o->chain_cache : NULL, cf, chain, f->o ? f->o->trust : NULL, now, host);
     if (cf->num == 0 || !cf->certs[0].parse_ok) {
         free(cf);
         return;
