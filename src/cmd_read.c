@@ -76,15 +76,12 @@ static int by_id(const void *a, const void *b)
 
 static void flush_batch(struct run *r)
 {
-    struct td_verdict v;
-
     qsort(r->batch, r->nbatch, sizeof(r->batch[0]), by_id);
     /* the correlation store first sees the whole batch, then each
-     * connection is judged against it */
-    for (size_t i = 0; i < r->nbatch; i++) {
-        td_rules_run(&v, r->batch[i], &r->rules);
-        td_corr_add(r->corr, r->batch[i], &v);
-    }
+     * connection is judged against it (the store keeps facts of the
+     * connection, not of its verdict) */
+    for (size_t i = 0; i < r->nbatch; i++)
+        td_corr_add(r->corr, r->batch[i], NULL);
     for (size_t i = 0; i < r->nbatch; i++) {
         emit(r, r->batch[i]);
         td_conn_free(r->batch[i]);

@@ -78,6 +78,7 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
  * drops, proxies that need SNI.  Add every connection, then revise. */
 struct td_corr;
 struct td_corr *td_corr_new(void);
+/* td_corr_add keeps facts of |c| only; |v| is not read and may be NULL. */
 void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v);
 /* td_corr_revise may replace the primary cause of |v| with one the other
  * connections prove (and says so in the evidence). */

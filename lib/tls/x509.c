@@ -730,6 +730,7 @@ struct cc_entry {
 };
 
 struct td_chain_cache {
+    struct td_chain_facts scratch; /* a result that could not be kept */
     struct cc_entry e[CC_SLOTS];
     uint64_t hits, misses;
 };
@@ -822,19 +823,21 @@ static bool cc_key_eq(const uint8_t *k, const struct td_certificate *chain, uint
     return true;
 }
 
-void td_chain_analyze_cached(struct td_chain_cache *cc, struct td_chain_facts *out,
-                             const struct td_certificate *chain, const struct td_trust *trust,
-                             int64_t now, const char *host)
+const struct td_chain_facts *td_chain_cache_analyze(struct td_chain_cache *cc,
+                                                    const struct td_certificate *chain,
+                                                    const struct td_trust *trust, int64_t now,
+                                                    const char *host)
 {
+    struct td_chain_facts *out = &cc->scratch;
     int64_t lo = INT64_MIN, hi = INT64_MAX;
     uint16_t n;
     uint64_t h;
     struct cc_entry *e;
     size_t klen;
 
-    if (cc == NULL || chain == NULL) {
+    if (chain == NULL) {
         td_chain_analyze(out, chain, trust, now, host);
-        return;
+        return out;
     }
     n = chain->num_certs < TD_MAX_CERTS ? chain->num_certs : TD_MAX_CERTS;
     h = cc_hash(chain, trust, host);
@@ -845,13 +848,12 @@ void td_chain_analyze_cached(struct td_chain_cache *cc, struct td_chain_facts *o
         ((host == NULL && e->host == NULL) || (host != NULL && e->host != NULL && strcmp(host, e->host) == 0)) &&
         cc_key_eq(e->key, chain, n)) {
         cc->hits++;
-        memcpy(out, &e->facts, sizeof(*out));
-        return;
+        return &e->facts;
     }
     cc->misses++;
     chain_analyze(out, chain, trust, now, host, &lo, &hi);
     if (lo >= hi)
-        return;
+        return out;
     free(e->key);
     free(e->host);
     e->used = false;
@@ -862,7 +864,7 @@ void td_chain_analyze_cached(struct td_chain_cache *cc, struct td_chain_facts *o
         free(e->host);
         e->key = NULL;
         e->host = NULL;
-        return;
+        return out;
     }
     cc_key_write(e->key, chain, n);
     e->key_len = klen;
@@ -874,4 +876,5 @@ void td_chain_analyze_cached(struct td_chain_cache *cc, struct td_chain_facts *o
     e->hi = hi;
     memcpy(&e->facts, out, sizeof(*out));
     e->used = true;
+    return &e->facts;
 }
