@@ -4,6 +4,7 @@
 #   2. ASan+UBSan build, the same unit tests
 #   3. every committed lab fixture: outcome and primary code (both builds)
 #   4. command-line behaviour: exit codes, errors naming file and offset
+#   4b. read -j 2 / -j 3 output byte for byte equal to -j 1 (tests/jobs.sh)
 #   5. conformance on ../shared/corpus against tshark and FoxIO's JA4 (skipped
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
@@ -26,6 +27,8 @@ step "lab fixtures, ASan+UBSan build"
 python3 tests/check_fixtures.py build-san/tlsdiag
 step "command line"
 sh tests/cli.sh build-san/tlsdiag
+step "read -j N prints what -j 1 prints"
+sh tests/jobs.sh build/tlsdiag
 step "corpus conformance"
 if [ -f tests/corpus/run.sh ]; then
     sh tests/corpus/run.sh

@@ -80,6 +80,24 @@ struct td_corr;
 struct td_corr *td_corr_new(void);
 /* td_corr_add keeps facts of |c| only; |v| is not read and may be NULL. */
 void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v);
+/* The same in two steps, for `read -j`: a worker thread makes the record
+ * (false: nothing to keep), the reader thread adds it. */
+struct td_corr_rec {
+    uint64_t id;
+    uint64_t frame;
+    int64_t ts_ns;
+    uint8_t ipver;
+    uint8_t srv[16];
+    uint16_t port;
+    bool has_sni;
+    bool got_sh;           /* the server answered with a ServerHello */
+    char sni[64];
+};
+bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c);
+void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e);
+/* td_corr_may_revise: false when td_corr_revise leaves |v| as it is
+ * whatever the store holds. */
+bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v);
 /* td_corr_revise may replace the primary cause of |v| with one the other
  * connections prove (and says so in the evidence). */
 void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v);

@@ -15,17 +15,7 @@
 
 #define TD_CORR_MAX 262144u
 
-struct corr_ent {
-    uint64_t id;
-    uint64_t frame;
-    int64_t ts_ns;
-    uint8_t ipver;
-    uint8_t srv[16];
-    uint16_t port;
-    bool has_sni;
-    bool got_sh;           /* the server answered with a ServerHello */
-    char sni[64];
-};
+#define corr_ent td_corr_rec
 
 struct td_corr {
     struct corr_ent *e;
@@ -42,24 +32,13 @@ void td_corr_free(struct td_corr *k)
     free(k);
 }
 
-void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v)
+bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c)
 {
-    struct corr_ent *e;
     uint8_t s = (uint8_t)(1 - c->client);
 
-    (void)v;
-    if (k == NULL || c->ch.m == NULL || k->n >= TD_CORR_MAX)
-        return;
-    if (k->n == k->cap) {
-        size_t ncap = k->cap ? k->cap * 2 : 256;
-        struct corr_ent *ne = realloc(k->e, ncap * sizeof(*ne));
-        if (ne == NULL)
-            return;
-        k->e = ne;
-        k->cap = ncap;
-    }
-    e = &k->e[k->n++];
     memset(e, 0, sizeof(*e));
+    if (c->ch.m == NULL)
+        return false;
     e->id = c->id;
     e->frame = c->ch.frame;
     e->ts_ns = c->ch.ts_ns;
@@ -73,6 +52,37 @@ void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_ver
         memcpy(e->sni, c->ch.m->sni, n);
         e->sni[n] = 0;
     }
+    return true;
+}
+
+void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e)
+{
+    if (k == NULL || k->n >= TD_CORR_MAX)
+        return;
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 256;
+        struct corr_ent *ne = realloc(k->e, ncap * sizeof(*ne));
+        if (ne == NULL)
+            return;
+        k->e = ne;
+        k->cap = ncap;
+    }
+    k->e[k->n++] = *e;
+}
+
+void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v)
+{
+    struct td_corr_rec e;
+
+    (void)v;
+    if (k == NULL || k->n >= TD_CORR_MAX || !td_corr_rec_make(&e, c))
+        return;
+    td_corr_add_rec(k, &e);
+}
+
+bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v)
+{
+    return !(c->ch.m == NULL || v->outcome != TD_OUT_FAILED || v->num == 0 || c->sh.m != NULL);
 }
 
 static const struct corr_ent *find_control(const struct td_corr *k, const struct td_conn *c, int want)
