@@ -35,7 +35,7 @@ LDFLAGS += $(LDOPT) -pthread
 LIBS := $(PKG_LIBS) -lm
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_tables.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/registry_tables.o $(BUILD)/gen/clients_data.o
 CLI_SRC := $(sort $(wildcard src/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
@@ -43,6 +43,7 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 IANA := $(sort $(wildcard data/iana/*.csv))
+CLIENTS := $(sort $(wildcard data/clients/*.client))
 
 .PHONY: all san unit check demo fuzz clean deps
 all: $(BUILD)/tlsdiag
@@ -52,6 +53,14 @@ $(BUILD)/gen/registry_tables.c: tools/gen-registry.awk $(IANA)
 	awk -f tools/gen-registry.awk $(IANA) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/registry_tables.o: $(BUILD)/gen/registry_tables.c lib/registry/registry_tables.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# the client simulation data (lib/probe/clients.c), embedded as bytes
+$(BUILD)/gen/clients_data.c: tools/gen-clients.sh $(CLIENTS)
+	@mkdir -p $(@D)
+	sh tools/gen-clients.sh $(CLIENTS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/clients_data.o: $(BUILD)/gen/clients_data.c lib/probe/clients_data.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c

@@ -65,7 +65,7 @@ struct run {
     struct td_summary sum;
     struct td_stats st_total;
     struct td_corr *corr;
-    struct td_conn **batch;
+    struct worker_ctx *wc0; /* -j 1 */
     size_t nbatch;
     const char *source;
 };
@@ -94,27 +94,6 @@ static void emit(struct run *r, struct td_conn *c)
     }
     if (r->live)
         td_wb_flush(r->w);
-}
-
-static int by_id(const void *a, const void *b)
-{
-    const struct td_conn *x = *(struct td_conn *const *)a, *y = *(struct td_conn *const *)b;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static void flush_batch(struct run *r)
-{
-    qsort(r->batch, r->nbatch, sizeof(r->batch[0]), by_id);
-    /* the correlation store first sees the whole batch, then each
-     * connection is judged against it (the store keeps facts of the
-     * connection, not of its verdict) */
-    for (size_t i = 0; i < r->nbatch; i++)
-        td_corr_add(r->corr, r->batch[i], NULL);
-    for (size_t i = 0; i < r->nbatch; i++) {
-        emit(r, r->batch[i]);
-        td_conn_free(r->batch[i]);
-    }
-    r->nbatch = 0;
 }
 
 /* ---- -j N ---- */
@@ -164,7 +143,7 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     }
     memset(res, 0, sizeof(*res));
     res->id = c->id;
-    res->has_corr = td_corr_rec_make(&res->corr, c);
+    res->has_corr = td_corr_rec_make(&res->corr, c, &x->v);
     if (may) {
         res->conn = c;
         return &res->base;
@@ -182,7 +161,8 @@ static int by_pres_id(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* the same steps as flush_batch, on results made by the workers */
+/* a batch: sorted by id, the correlation store sees all of it, then each
+ * connection in order (judged again when the store may revise it) */
 static void flush_pbatch(struct run *r)
 {
     qsort(r->pbatch, r->nbatch, sizeof(r->pbatch[0]), by_pres_id);
@@ -211,6 +191,8 @@ static void par_deliver(void *ctx, struct td_par_res *res)
         flush_pbatch(r);
 }
 
+/* One engine (-j 1): the same steps as a -j worker, on this thread, and
+ * the same batching of the results. */
 static void on_done(void *ctx, struct td_conn *c)
 {
     struct run *r = ctx;
@@ -223,9 +205,7 @@ static void on_done(void *ctx, struct td_conn *c)
         td_conn_free(c);
         return;
     }
-    r->batch[r->nbatch++] = c;
-    if (r->nbatch == BATCH_MAX)
-        flush_batch(r);
+    par_deliver(r, par_work(r->wc0, c));
 }
 
 static void add_stats(struct td_stats *t, const struct td_stats *s)
@@ -346,7 +326,7 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         free_workers(wc, r->jobs);
     } else {
         td_engine_flush(e);
-        flush_batch(r);
+        flush_pbatch(r);
         td_engine_stats(e, &st);
         td_engine_free(e);
     }
@@ -658,10 +638,15 @@ int cmd_read(int argc, char **argv, bool live)
     r.rules.chain_cache = td_chain_cache_new();
     r.progress = !no_progress && !live && isatty(STDERR_FILENO);
     r.corr = td_corr_new();
-    r.batch = calloc(BATCH_MAX, sizeof(*r.batch));
     r.pbatch = calloc(BATCH_MAX, sizeof(*r.pbatch));
+    r.wc0 = calloc(1, sizeof(*r.wc0));
+    if (r.wc0 != NULL) {
+        r.wc0->r = &r;
+        r.wc0->rules = r.rules;
+        td_wb_init(&r.wc0->w, worker_flush, r.wc0);
+    }
     w = malloc(sizeof(*w));
-    if (r.corr == NULL || r.batch == NULL || r.pbatch == NULL || w == NULL) {
+    if (r.corr == NULL || r.wc0 == NULL || r.pbatch == NULL || w == NULL) {
         fprintf(stderr, "tlsdiag: out of memory\n");
         return TD_EXIT_INTERNAL;
     }
@@ -686,7 +671,9 @@ int cmd_read(int argc, char **argv, bool live)
     td_chain_cache_free(r.rules.chain_cache);
     td_trust_free(trust);
     td_corr_free(r.corr);
-    free(r.batch);
+    if (r.wc0 != NULL)
+        free(r.wc0->out);
+    free(r.wc0);
     free(r.pbatch);
     free(w);
     return rc;

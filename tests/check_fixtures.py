@@ -25,6 +25,27 @@ CONTROLS = {
     "fail_sni_drop": ["ok_sni_control.pcap"],
 }
 
+# scenario -> what else the last connection must carry: a diagnosis code
+# (a warning on an ok handshake) or a text in the primary's evidence
+# (cross-connection links such as a version fallback)
+MUST_HAVE = {
+    "ok_tls13_hrr": ("code", "hello_retry"),
+    "warn_expired_accepted": ("code", "cert_expired"),
+    "warn_wrong_name_accepted": ("code", "cert_hostname_mismatch"),
+    "warn_self_signed_tls12": ("code", "cert_self_signed"),
+    "warn_untrusted_tls12": ("code", "cert_untrusted"),
+    "warn_not_yet_valid": ("code", "cert_not_yet_valid"),
+    "warn_weak_key": ("code", "cert_weak_key"),
+    "warn_weak_signature": ("code", "cert_weak_signature"),
+    "warn_chain_order": ("code", "cert_chain_order"),
+    "warn_obsolete_tls10": ("code", "obsolete_version"),
+    "warn_weak_cipher": ("code", "weak_cipher"),
+    "warn_no_sni": ("code", "no_sni"),
+    "warn_resumption_rejected": ("code", "resumption_rejected"),
+    "fail_fallback_scsv": ("evidence", "earlier attempt: connection #1 ClientHello TLS 1.3 failed (middlebox_reset)"),
+    "fail_version_fallback": ("evidence", "earlier attempt: connection #2 ClientHello TLS 1.2 failed (protocol_version)"),
+}
+
 
 def main():
     global LAB
@@ -69,11 +90,23 @@ def main():
         ok = last["outcome"] == outcome and got_code == code
         if outcome == "ok":
             ok = ok and all(c["outcome"] == "ok" for c in conns)
+        extra = ""
+        if name in MUST_HAVE:
+            kind, want = MUST_HAVE[name]
+            if kind == "code":
+                have = any(d["code"] == want for d in last["diagnoses"])
+            else:
+                have = bool(last["diagnoses"]) and any(want in e["what"] for e in last["diagnoses"][0]["evidence"])
+            if not have:
+                ok = False
+                extra = f" (missing {kind} {want!r})"
+            else:
+                extra = f" + {want}" if kind == "code" else " + fallback evidence"
         if ok:
-            print(f"ok   {name}: {outcome} {code}")
+            print(f"ok   {name}: {outcome} {code}{extra}")
         else:
             got = ", ".join(f'#{c["id"]} {c["outcome"]} {c["diagnoses"][0]["code"] if c["diagnoses"] else "-"}' for c in conns)
-            print(f"FAIL {name}: expected {outcome} {code}, got {got}")
+            print(f"FAIL {name}: expected {outcome} {code}, got {got}{extra}")
             failures += 1
     print(f"{len(rows) - failures if not only else len(only) - failures} passed, {failures} failed")
     return 1 if failures else 0

@@ -51,10 +51,23 @@ check "--help" 0 "$T" read --help
 has "--help lists --json" "$tmp/out" "--json"
 check "no colour when not a terminal" 0 "$T" read "$D/fail_ssl3_hello.pcap"
 if grep -q "$(printf '\033')" "$tmp/out"; then echo "FAIL colour in a pipe"; fails=$((fails + 1)); else echo "ok   no colour in a pipe"; fi
+# summary "causes" counts failed connections only (not the incomplete server-side one)
+check "summary causes" 0 "$T" read -q "$D/fail_sni_reset_serverside.pcap" "$D/fail_port_closed.pcap" "$D/ok_tls13_full.pcap"
+has "summary: 1 failed, 1 incomplete" "$tmp/out" "1 ok, 1 failed, 1 incomplete"
+has "summary: causes of failed only" "$tmp/out" "^  causes: tcp_refused 1\$"
 # every option in --help is in the man page, and the other way round
 "$T" read --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
-sed 's/\\-/-/g' docs/tlsdiag.1 | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
+sed -n '/^\.SH OPTIONS/,/^\.SH /p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
 if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   --help and man page agree"; else echo "FAIL --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
+"$T" probe --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
+sed -n '/^\.SH PROBE OPTIONS/,/^\.SH OUTPUT/p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
+if diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   probe --help and man page agree"; else echo "FAIL probe --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
+check "probe without a target is a usage error" 2 "$T" probe
+check "probe --starttls with an unknown protocol is a usage error" 2 "$T" probe --starttls gopher localhost:25
+check "probe --starttls to a closed port names the plaintext failure" 1 "$T" probe --json --starttls smtp --connect-timeout 500 127.0.0.1:9
+has "starttls connect failure" "$tmp/out" '"failure":"starttls_connect_failed"'
+check "probe of a closed port finds problems" 1 "$T" probe --json --no-ciphers --connect-timeout 500 --read-timeout 500 127.0.0.1:9
+has "closed port: tcp_refused" "$tmp/out" '"refusal":"tcp_refused"'
 # JSON lines parse, and the fixed names are there
 "$T" read --json "$D"/*.pcap >"$tmp/all.json" 2>/dev/null
 python3 - "$tmp/all.json" <<'PY' || fails=$((fails + 1))

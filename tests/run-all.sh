@@ -9,6 +9,10 @@
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
 #      namespaces, fresh captures judged against the same expectations
+#   7. tlsdiag probe against lab servers and hostile listeners (root only)
+#   8. probe --starttls for the seven protocols against small loopback servers
+#   9. tlsdiag probe against sslscan and nmap on lab servers, and the client
+#      simulation's causes and fixes (root only, tests/lab/probe-compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -54,5 +58,29 @@ else
         python3 tests/check_fixtures.py --dir "$out" build/tlsdiag
     fi
     rm -rf "$out"
+fi
+step "probe against the live lab"
+if [ "$(id -u)" != 0 ]; then
+    echo "skip: the probe lab needs root"
+else
+    rc=0
+    LAB_NS=tdp bash tests/lab/probe-test.sh build/tlsdiag || rc=$?
+    if [ "$rc" = 77 ]; then
+        echo "skip: the lab's tools are missing"
+    elif [ "$rc" != 0 ]; then
+        echo "probe lab test failed (exit $rc)"
+        exit 1
+    fi
+fi
+step "probe --starttls against scripted STARTTLS servers (loopback)"
+bash tests/lab/starttls-probe.sh build-san/tlsdiag
+step "probe vs sslscan and nmap, client simulation (root only)"
+rc=0
+LAB_NS=tdpc bash tests/lab/probe-compare.sh build/tlsdiag || rc=$?
+if [ "$rc" = 77 ]; then
+    echo "skip: needs root and sslscan/nmap (see above)"
+elif [ "$rc" != 0 ]; then
+    echo "probe comparison failed (exit $rc)"
+    exit 1
 fi
 step "all tests passed"

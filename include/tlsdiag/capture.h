@@ -93,6 +93,7 @@ struct td_tcp_pkt {
     bool has_ipid;
     uint16_t ipid;          /* IPv4 identification */
     uint16_t num_vlans;     /* 802.1Q/QinQ tags passed */
+    uint8_t num_tunnels;    /* GTP-U tunnels decapsulated (at most 1) */
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags;

@@ -37,7 +37,9 @@ enum td_ev_kind {
     TD_EV_NOT_TLS,     /* bytes that are not TLS; preview in conn */
     TD_EV_SSL2,        /* an SSLv2 record other than CLIENT-HELLO */
     TD_EV_ACK_OF_CH,   /* the server acknowledged the whole ClientHello */
-    TD_EV_LIMIT        /* one of our caps was hit (anomaly code in len) */
+    TD_EV_LIMIT,       /* one of our caps was hit (anomaly code in len) */
+    TD_EV_UPGRADE_REQ, /* plaintext phase: STARTTLS / CONNECT / SOCKS request (conn->upgrade) */
+    TD_EV_UPGRADE_REPLY /* plaintext phase: the server's or proxy's answer (conn->upgrade) */
 };
 
 struct td_event {
@@ -98,6 +100,29 @@ struct td_half {
     bool finished;           /* a Finished was seen or inferred */
 };
 
+/* The plaintext phase before TLS (STARTTLS, tunnels): lib/timeline/upgrade.c */
+enum td_upg_proto {
+    TD_UPG_NONE, TD_UPG_SMTP, TD_UPG_IMAP, TD_UPG_POP3, TD_UPG_FTP, TD_UPG_XMPP, TD_UPG_LDAP,
+    TD_UPG_POSTGRES, TD_UPG_HTTP_CONNECT, TD_UPG_SOCKS4, TD_UPG_SOCKS5
+};
+enum td_upg_state {
+    TD_UPGS_NONE,      /* the protocol was seen, no upgrade requested */
+    TD_UPGS_REQUESTED, /* request sent, no answer yet */
+    TD_UPGS_ACCEPTED,
+    TD_UPGS_REFUSED
+};
+struct td_upgrade_info {
+    uint8_t proto;           /* enum td_upg_proto */
+    uint8_t state;           /* enum td_upg_state */
+    uint64_t req_frame, reply_frame;
+    int64_t req_ts_ns, reply_ts_ns;
+    uint32_t plain_bytes[2]; /* plaintext bytes by endpoint before its TLS */
+    char request[64];        /* the request, printable ("STARTTLS", "CONNECT host:443") */
+    char reply[80];          /* the answer, printable ("220 2.0.0 Ready", "HTTP/1.1 403") */
+};
+const char *td_upg_proto_str(uint8_t proto); /* "smtp", "http_connect", ... */
+const char *td_upg_state_str(uint8_t state); /* "requested", "accepted", "refused", "none" */
+
 /* A message kept with the frame that completed it. */
 #define TD_MSG(T) struct { T *m; uint64_t frame; int64_t ts_ns; uint8_t ep; }
 
@@ -143,6 +168,7 @@ struct td_conn {
     struct td_diag anomalies;    /* from all layers of this connection */
     uint32_t ended_by;           /* internal: why the engine closed it */
     bool evicted;                /* closed early by the flow cap */
+    struct td_upgrade_info upgrade; /* proto TD_UPG_NONE when TLS started at once */
 };
 
 static inline enum td_from td_conn_from(const struct td_conn *c, uint8_t ep)

@@ -36,4 +36,11 @@ static inline int td_is_grease(uint16_t v)
 /* td_version_str: "1.3", "1.2", "1.1", "1.0", "3.0", "2.0" or NULL. */
 const char *td_version_str(uint16_t v);
 
+/* td_version_draft13: for the pre-standard TLS 1.3 versions a ServerHello
+ * may carry (IETF drafts 0x7fXX, Google's experiments 0x7e01-0x7e02,
+ * Facebook Fizz's drafts 0xfbXX) writes a readable name ("TLS 1.3 draft 23",
+ * "TLS 1.3 draft 26 (Facebook Fizz)", "TLS 1.3 experiment 1 (Google)") and
+ * returns it; NULL for anything else. */
+const char *td_version_draft13(uint16_t v, char *buf, size_t len);
+
 #endif

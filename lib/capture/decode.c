@@ -19,6 +19,8 @@
 
 #define IPPROTO_HOPOPTS_ 0
 #define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define GTPU_PORT 2152
 #define IPPROTO_ROUTING_ 43
 #define IPPROTO_FRAGMENT_ 44
 #define IPPROTO_ESP_ 50
@@ -116,6 +118,55 @@ static enum td_decode_res decode_tcp(struct td_tcp_pkt *out, struct td_cur *c, u
     return TD_DEC_TCP;
 }
 
+static enum td_decode_res decode_ip(struct td_tcp_pkt *out, struct td_cur *c, uint32_t origlen,
+                                    struct td_diag *d);
+
+/* UDP (RFC 768: u16 sport; u16 dport; u16 length; u16 checksum) carrying
+ * GTP-U (3GPP TS 29.281 section 5.1) on port 2152: the TCP inside a mobile
+ * core's tunnel is decoded as the flow.  GTP-U header: u8 flags (version 3
+ * bits = 1, PT = 1, E, S, PN); u8 message_type (255 = G-PDU); u16 length;
+ * u32 TEID; when E, S or PN is set: u16 sequence; u8 N-PDU; u8
+ * next_extension_type; extension headers: u8 length (4-octet units, >= 1);
+ * content; u8 next_extension_type, until 0.  One tunnel level only. */
+static enum td_decode_res decode_udp_gtpu(struct td_tcp_pkt *out, struct td_cur *dgram, uint32_t origlen,
+                                          struct td_diag *d)
+{
+    struct td_cur c = *dgram;
+    uint16_t sport, dport, ulen, sum, glen;
+    uint8_t flags, type, next = 0;
+    uint32_t teid;
+
+    if (out->num_tunnels > 0)
+        return TD_DEC_NOT_TCP;
+    if (!td_cur_get_u16(&c, &sport) || !td_cur_get_u16(&c, &dport) || !td_cur_get_u16(&c, &ulen) ||
+        !td_cur_get_u16(&c, &sum))
+        return TD_DEC_NOT_TCP;
+    if (sport != GTPU_PORT && dport != GTPU_PORT)
+        return TD_DEC_NOT_TCP;
+    if (!td_cur_get_u8(&c, &flags) || !td_cur_get_u8(&c, &type) || !td_cur_get_u16(&c, &glen) ||
+        !td_cur_get_u32(&c, &teid))
+        return TD_DEC_NOT_TCP;
+    (void)teid;
+    if ((flags >> 5) != 1 || (flags & 0x10) == 0 || type != 0xff)
+        return TD_DEC_NOT_TCP; /* not GTPv1-U G-PDU (echo, GTP', ...) */
+    if (flags & 0x07) {
+        uint16_t seq;
+        uint8_t npdu;
+        if (!td_cur_get_u16(&c, &seq) || !td_cur_get_u8(&c, &npdu) || !td_cur_get_u8(&c, &next))
+            return TD_DEC_NOT_TCP;
+        for (unsigned i = 0; next != 0 && i < 8; i++) {
+            uint8_t elen;
+            if (!td_cur_get_u8(&c, &elen) || elen == 0 || !td_cur_skip(&c, (size_t)elen * 4u - 2u) ||
+                !td_cur_get_u8(&c, &next))
+                return TD_DEC_NOT_TCP;
+        }
+        if (next != 0)
+            return TD_DEC_NOT_TCP;
+    }
+    out->num_tunnels++;
+    return decode_ip(out, &c, origlen, d);
+}
+
 /* IPv4 header (RFC 791 section 3.1):
  *   u4 version; u4 ihl; u8 tos; u16 total_length; u16 identification;
  *   u3 flags; u13 fragment_offset; u8 ttl; u8 protocol; u16 checksum;
@@ -166,12 +217,14 @@ static enum td_decode_res decode_ipv4(struct td_tcp_pkt *out, struct td_cur *c, 
         td_diag_add(d, TD_AN_IP_FRAGMENT, 0, hdr.off);
         return TD_DEC_FRAGMENT;
     }
-    if (proto != IPPROTO_TCP_)
+    if (proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_)
         return TD_DEC_NOT_TCP;
     wire = (uint32_t)total - (uint32_t)hlen;
     /* the captured part of the datagram: padding beyond total_length dropped */
     if (!td_cur_get_bytes(c, &dgram, td_cur_len(c) < wire ? td_cur_len(c) : wire))
         return malformed(d, TD_AN_PKT_TRUNCATED, c);
+    if (proto == IPPROTO_UDP_)
+        return decode_udp_gtpu(out, &dgram, origlen, d);
     return decode_tcp(out, &dgram, wire, d);
 }
 
@@ -220,6 +273,8 @@ static enum td_decode_res decode_ipv6(struct td_tcp_pkt *out, struct td_cur *c, 
         switch (next) {
         case IPPROTO_TCP_:
             return decode_tcp(out, &dgram, wire, d);
+        case IPPROTO_UDP_:
+            return decode_udp_gtpu(out, &dgram, origlen, d);
         case IPPROTO_HOPOPTS_:
         case IPPROTO_ROUTING_:
         case IPPROTO_DSTOPTS_:
@@ -227,7 +282,7 @@ static enum td_decode_res decode_ipv6(struct td_tcp_pkt *out, struct td_cur *c, 
         case IPPROTO_FRAGMENT_:
             break;
         default:
-            return TD_DEC_NOT_TCP; /* UDP, ICMPv6, ESP (50), No Next Header (59)... */
+            return TD_DEC_NOT_TCP; /* ICMPv6, ESP (50), No Next Header (59)... */
         }
         if (wire < 8)
             return malformed(d, TD_AN_IP_BAD_HEADER, &eh);

@@ -77,3 +77,18 @@ const char *td_version_str(uint16_t v)
         return NULL;
     }
 }
+
+const char *td_version_draft13(uint16_t v, char *buf, size_t len)
+{
+    if (len == 0)
+        return NULL;
+    if ((v & 0xff00) == 0x7f00 && (v & 0xff) != 0)
+        snprintf(buf, len, "TLS 1.3 draft %u", (unsigned)(v & 0xff));
+    else if (v == 0x7e01 || v == 0x7e02)
+        snprintf(buf, len, "TLS 1.3 experiment %u (Google)", (unsigned)(v & 0xff));
+    else if ((v & 0xff00) == 0xfb00 && (v & 0xff) >= 0x10 && (v & 0xff) <= 0x1c)
+        snprintf(buf, len, "TLS 1.3 draft %u (Facebook Fizz)", (unsigned)(v & 0xff));
+    else
+        return NULL;
+    return buf;
+}

@@ -39,14 +39,15 @@ void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct
         return;
     r->outcome = (uint8_t)v->outcome;
     r->anomalies = c->anomalies.total;
-    for (uint8_t i = 0; i < v->num; i++) {
-        const struct td_diagnosis *d = &v->d[i];
-        if (d->severity == TD_SEV_WARNING)
+    for (uint8_t i = 0; i < v->num; i++)
+        if (v->d[i].severity == TD_SEV_WARNING)
             r->warnings++;
-        if (d->severity != TD_SEV_ERROR && strcmp(d->code, "capture_incomplete") != 0)
-            continue;
-        r->code = d->code;
-        break; /* primary only */
+    /* "causes" counts the primary cause of failed connections only: an
+     * incomplete or partial connection has not failed, so its first
+     * diagnosis (capture_incomplete, no_client_hello, ...) is no cause. */
+    {
+        const struct td_diagnosis *p = v->outcome == TD_OUT_FAILED ? td_verdict_primary(v) : NULL;
+        r->code = p != NULL ? p->code : NULL;
     }
     if (v->outcome == TD_OUT_FAILED) {
         char a[64];

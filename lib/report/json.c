@@ -193,7 +193,16 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         uint16_t ver = sh ? sh->selected_version : 0;
         const char *vs = ver ? td_version_str(ver) : NULL;
         uint16_t proto_v = ver ? ver : (ch ? max_offered(ch) : 0);
-        td_wb_json_cstr(w, vs);
+        char dr[48];
+        /* a pre-standard TLS 1.3 (draft or experiment) is "1.3", as tshark
+         * names it; version_detail says which one */
+        const char *draft = ver && vs == NULL ? td_version_draft13(ver, dr, sizeof(dr)) : NULL;
+        td_wb_json_cstr(w, draft ? "1.3" : vs);
+        key(w, &ft, "version_detail");
+        if (draft)
+            td_wb_printf(w, "\"%s (0x%04x)\"", draft, ver);
+        else
+            td_wb_puts(w, "null");
         key(w, &ft, "version_protocol");
         td_wb_json_cstr(w, proto_v == 0 ? NULL : proto_v <= 0x0300 || proto_v == 0x0002 ? "ssl" : "tls");
     }
@@ -231,6 +240,37 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         td_wb_puts(w, "null");
     }
     td_wb_putc(w, '}');
+
+    /* the plaintext phase before TLS (STARTTLS, CONNECT, SOCKS), or null */
+    key(w, &f, "upgrade");
+    if (c->upgrade.proto != TD_UPG_NONE) {
+        const struct td_upgrade_info *u = &c->upgrade;
+        bool fu = true;
+        td_wb_putc(w, '{');
+        key(w, &fu, "protocol");
+        td_wb_json_cstr(w, td_upg_proto_str(u->proto));
+        key(w, &fu, "state");
+        td_wb_json_cstr(w, td_upg_state_str(u->state));
+        key(w, &fu, "request");
+        td_wb_json_cstr(w, u->state != TD_UPGS_NONE ? u->request : NULL);
+        key(w, &fu, "request_frame");
+        if (u->req_frame)
+            td_wb_printf(w, "%llu", (unsigned long long)u->req_frame);
+        else
+            td_wb_puts(w, "null");
+        key(w, &fu, "reply");
+        td_wb_json_cstr(w, u->state == TD_UPGS_ACCEPTED || u->state == TD_UPGS_REFUSED ? u->reply : NULL);
+        key(w, &fu, "reply_frame");
+        if (u->reply_frame)
+            td_wb_printf(w, "%llu", (unsigned long long)u->reply_frame);
+        else
+            td_wb_puts(w, "null");
+        key(w, &fu, "plaintext_bytes");
+        td_wb_printf(w, "{\"client\":%u,\"server\":%u}", u->plain_bytes[c->client], u->plain_bytes[1 - c->client]);
+        td_wb_putc(w, '}');
+    } else {
+        td_wb_puts(w, "null");
+    }
 
     key(w, &f, "alerts");
     td_wb_putc(w, '[');

@@ -66,6 +66,17 @@ static bool alert_sized(uint32_t len)
     return len == 19 || len == 11;
 }
 
+uint16_t ch_max_offered(const struct td_client_hello *ch)
+{
+    uint16_t m = ch->legacy_version;
+    for (uint16_t i = 0; i < ch->versions.n; i++) {
+        uint16_t v = ch->versions.v[i];
+        if (!td_is_grease(v) && v > m && v <= 0x0304)
+            m = v;
+    }
+    return m;
+}
+
 void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_opts *o)
 {
     memset(f, 0, sizeof(*f));
@@ -82,14 +93,8 @@ void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_
     f->any_payload = f->hc->payload_bytes > 0 || f->hs->payload_bytes > 0;
     f->tls13 = f->sh != NULL && f->sh->selected_version == 0x0304;
 
-    if (f->ch != NULL) {
-        f->max_offered = f->ch->legacy_version;
-        for (uint16_t i = 0; i < f->ch->versions.n; i++) {
-            uint16_t v = f->ch->versions.v[i];
-            if (!td_is_grease(v) && v > f->max_offered && v <= 0x0304)
-                f->max_offered = v;
-        }
-    }
+    if (f->ch != NULL)
+        f->max_offered = ch_max_offered(f->ch);
     for (uint8_t i = 0; i < c->num_alerts; i++) {
         const struct td_alert_rec *a = &c->alerts[i];
         if (a->encrypted || a->level == 2) {

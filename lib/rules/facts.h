@@ -39,6 +39,8 @@ struct facts {
 };
 
 void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_opts *o);
+/* highest version a ClientHello offers (legacy_version or supported_versions) */
+uint16_t ch_max_offered(const struct td_client_hello *ch);
 int64_t rel_ns(const struct td_conn *c, int64_t ts);
 
 /* diagnosis builders */

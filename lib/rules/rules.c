@@ -257,18 +257,31 @@ static bool r_not_tls(const struct facts *f, struct td_verdict *v)
 static void version_diag(const struct facts *f, struct td_verdict *v, enum td_confidence conf)
 {
     char ver[16];
+    const char *an = f->alert && !f->alert->encrypted ? (td_reg_name(TD_REG_ALERT, f->alert->desc) ? td_reg_name(TD_REG_ALERT, f->alert->desc) : "?") : "?";
     struct td_diagnosis *d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_SERVER, conf);
     td_version_fmt(f->max_offered, ver, sizeof(ver));
-    diag_text(d->summary, sizeof(d->summary), "server refused %s: the client offered nothing newer", ver);
-    diag_text(d->explanation, sizeof(d->explanation),
-              "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
-              "ServerHello. Servers today accept TLS 1.2 and 1.3 only, and OpenSSL and others send handshake_failure or "
-              "protocol_version for a version they have disabled.",
-              (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), ver,
-              f->alert && !f->alert->encrypted ? (td_reg_name(TD_REG_ALERT, f->alert->desc) ? td_reg_name(TD_REG_ALERT, f->alert->desc) : "?") : "?");
-    diag_text(d->fix, sizeof(d->fix),
-              "Upgrade the client to TLS 1.2 or later (for openssl s_client: drop -ssl3/-tls1/-tls1_1). Only if old clients must "
-              "be served, re-enable the version on the server (nginx: ssl_protocols), knowing it is insecure.");
+    if (f->max_offered >= 0x0303) {
+        /* a current version refused: the server is the old (or pinned) side */
+        diag_text(d->summary, sizeof(d->summary), "server refused a ClientHello offering up to %s: it accepts none of the versions offered", ver);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
+                  "ServerHello: it speaks none of the offered versions (an old server limited to TLS 1.0/1.1, or one pinned to a "
+                  "version the client left out).",
+                  (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), ver, an);
+        diag_text(d->fix, sizeof(d->fix),
+                  "Enable TLS 1.2 and 1.3 on the server (nginx: ssl_protocols TLSv1.2 TLSv1.3; openssl s_server: drop -tls1/-tls1_1), "
+                  "or let the client offer the version the server speaks (openssl s_client without -tls1_3).");
+    } else {
+        diag_text(d->summary, sizeof(d->summary), "server refused %s: the client offered nothing newer", ver);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The ClientHello (frame %llu) offers %s at most. The server answered with a fatal %s alert before any "
+                  "ServerHello. Servers today accept TLS 1.2 and 1.3 only, and OpenSSL and others send handshake_failure or "
+                  "protocol_version for a version they have disabled.",
+                  (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), ver, an);
+        diag_text(d->fix, sizeof(d->fix),
+                  "Upgrade the client to TLS 1.2 or later (for openssl s_client: drop -ssl3/-tls1/-tls1_1). Only if old clients must "
+                  "be served, re-enable the version on the server (nginx: ssl_protocols), knowing it is insecure.");
+    }
     ev_ch(d, f);
     ev_alert(d, f);
 }
@@ -680,6 +693,36 @@ static bool r_closed_without_alert(const struct facts *f, struct td_verdict *v)
     return false;
 }
 
+/* The client closed (FIN/RST) mid-handshake and only then did the server
+ * send a fatal alert: the alert answers the end of the stream (OpenSSL sends
+ * decode_error(50) on an unexpected EOF), so the client ended it. */
+static bool r_client_closed_first(const struct facts *f, struct td_verdict *v)
+{
+    const struct td_event *cc = f->cli_fin;
+    struct td_diagnosis *d;
+    char a[48];
+
+    if (f->cli_rst != NULL && (cc == NULL || f->cli_rst->frame < cc->frame))
+        cc = f->cli_rst;
+    if (f->ch == NULL || f->established || f->alert == NULL || f->alert_from != TD_FROM_SERVER || cc == NULL ||
+        cc->frame >= f->alert->frame || (f->srv_first_tls == NULL && f->sh == NULL))
+        return false;
+    d = diag_add(v, cc->kind == TD_EV_RST ? "reset_by_client" : "closed_by_client", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_MEDIUM);
+    diag_text(d->summary, sizeof(d->summary), "the client %s the connection during the handshake, without an alert",
+              cc->kind == TD_EV_RST ? "reset" : "closed");
+    diag_text(d->explanation, sizeof(d->explanation),
+              "The client ended the connection (frame %llu) after the server's %s, without a TLS alert; the server's %s "
+              "(frame %llu) came after that and answers the unexpected end of the stream, it is not the cause. The client did "
+              "not like what it got (often the certificate), or it timed out or was stopped.",
+              (unsigned long long)cc->frame, f->sh ? "flight" : "answer",
+              f->alert->encrypted ? "encrypted alert" : td_alert_fmt(f->alert->desc, a, sizeof(a)), (unsigned long long)f->alert->frame);
+    diag_text(d->fix, sizeof(d->fix), "Read the client's error message or log; check its timeouts and the server's certificate (openssl s_client -verify_return_error).");
+    ev_ch(d, f);
+    diag_ev_event(d, f, cc);
+    ev_alert(d, f);
+    return true;
+}
+
 static bool r_server_silent(const struct facts *f, struct td_verdict *v)
 {
     struct td_diagnosis *d;
@@ -743,6 +786,7 @@ static const struct {
 } failure_rules[] = {
     {"transport", r_transport},
     {"not_tls", r_not_tls},
+    {"client_closed_first", r_client_closed_first},
     {"alert_before_server_hello", r_alert_before_sh},
     {"alert_after_server_hello", r_alert_after_sh},
     {"tls13_inferred", r_tls13_inferred},
@@ -855,6 +899,39 @@ static void handshake_kind(const struct facts *f, struct td_verdict *v)
     }
 }
 
+/* The plaintext phase before TLS was refused (lib/timeline/upgrade.c): a
+ * server answering STARTTLS/STLS/AUTH TLS/SSLRequest negatively, or a proxy
+ * refusing CONNECT/SOCKS.  Project codes (docs/contract.md, additions). */
+static void upgrade_refused(const struct facts *f, struct td_verdict *v)
+{
+    const struct td_upgrade_info *u = &f->c->upgrade;
+    bool tunnel = u->proto == TD_UPG_HTTP_CONNECT || u->proto == TD_UPG_SOCKS4 || u->proto == TD_UPG_SOCKS5;
+    const char *pn = td_upg_proto_str(u->proto);
+    struct td_diagnosis *d;
+
+    v->shown = true;
+    v->outcome = TD_OUT_FAILED;
+    d = diag_add(v, tunnel ? "tunnel_refused" : "starttls_refused", TD_SEV_ERROR, tunnel ? TD_BY_MIDDLEBOX : TD_BY_SERVER,
+                 TD_CONF_HIGH);
+    if (tunnel) {
+        diag_text(d->summary, sizeof(d->summary), "the proxy refused the tunnel (%s): %s", pn, u->reply);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client asked the proxy for a tunnel (%s, frame %llu) and the proxy answered \"%s\" (frame %llu): no TLS "
+                  "handshake took place. The failure is the proxy's policy, authentication or its connection to the target, not TLS.",
+                  u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        diag_text(d->fix, sizeof(d->fix), "Check the proxy's access rules and credentials for this target (curl -v -x PROXY URL shows its answer), and that the target is reachable from the proxy.");
+    } else {
+        diag_text(d->summary, sizeof(d->summary), "the server refused to start TLS (%s): %s", pn, u->reply);
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
+                  "(frame %llu): TLS is not enabled or not offered to this client, so no handshake took place.",
+                  pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        diag_text(d->fix, sizeof(d->fix), "Enable TLS on the server for this service (certificate and key configured; e.g. Postfix smtpd_tls_security_level, Dovecot ssl = yes, PostgreSQL ssl = on), or connect to its implicit-TLS port.");
+    }
+    diag_ev(d, u->req_frame, u->req_ts_ns, TD_FROM_CLIENT, "%s request: %s", pn, u->request);
+    diag_ev(d, u->reply_frame, u->reply_ts_ns, TD_FROM_SERVER, "%s answer: %s", pn, u->reply);
+}
+
 void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o)
 {
     struct facts f;
@@ -867,6 +944,10 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     handshake_kind(&f, v);
     closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;
 
+    if (!tls && c->upgrade.state == TD_UPGS_REFUSED) {
+        upgrade_refused(&f, v);
+        return;
+    }
     if (!tls && f.any_payload) {
         v->outcome = TD_OUT_NOT_TLS;
         v->shown = false;

@@ -5,6 +5,9 @@
 #include "tlsdiag/conn.h"
 #include "tlsdiag/registry.h"
 
+/* Pre-standard TLS 1.3 versions print short ("TLS 1.3d23" draft 23,
+ * "TLS 1.3fb26" Facebook Fizz draft 26, "TLS 1.3e1" Google experiment 1):
+ * callers pass 16-byte buffers; JSON's tls.version_detail has the long name. */
 const char *td_version_fmt(uint16_t v, char *buf, size_t len)
 {
     const char *s = td_version_str(v);
@@ -14,6 +17,12 @@ const char *td_version_fmt(uint16_t v, char *buf, size_t len)
         snprintf(buf, len, "SSL 2.0");
     else if (s != NULL)
         snprintf(buf, len, "TLS %s", s);
+    else if ((v & 0xff00) == 0x7f00 && td_version_draft13(v, buf, len) != NULL)
+        snprintf(buf, len, "TLS 1.3d%u", (unsigned)(v & 0xff)); /* fits the callers' 16 bytes */
+    else if ((v & 0xff00) == 0xfb00 && td_version_draft13(v, buf, len) != NULL)
+        snprintf(buf, len, "TLS 1.3fb%u", (unsigned)(v & 0xff));
+    else if (td_version_draft13(v, buf, len) != NULL)
+        snprintf(buf, len, "TLS 1.3e%u", (unsigned)(v & 0xff));
     else
         snprintf(buf, len, "0x%04x", v);
     return buf;
@@ -129,6 +138,13 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
             snprintf(buf, len, "encrypted %s record (%u bytes)",
                      e->ct == TD_CT_APPLICATION_DATA ? "application_data" : e->ct == TD_CT_HANDSHAKE ? "handshake" : "other",
                      e->len);
+        return;
+    case TD_EV_UPGRADE_REQ:
+        snprintf(buf, len, "%s plaintext: %s", td_upg_proto_str(c->upgrade.proto), c->upgrade.request);
+        return;
+    case TD_EV_UPGRADE_REPLY:
+        snprintf(buf, len, "%s plaintext answer: %s (%s)", td_upg_proto_str(c->upgrade.proto), c->upgrade.reply,
+                 c->upgrade.state == TD_UPGS_ACCEPTED ? "accepted, TLS follows" : "refused");
         return;
     case TD_EV_NOT_TLS: {
         const struct td_half *h = &c->half[e->ep];

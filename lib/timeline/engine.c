@@ -14,6 +14,7 @@
 #include "timeline/engine_int.h"
 #include "tcp/reasm.h"
 #include "tls/stream.h"
+#include "upgrade.h"
 #include "tlsdiag/conn.h"
 
 #define LINGER_NS TD_LINGER_NS
@@ -35,6 +36,7 @@ struct flow {
     uint32_t enc_events[2];
     uint32_t data_segs[2];     /* new-data segments per endpoint (until the hello) */
     uint32_t rst_events;
+    struct td_upgrade up;      /* plaintext phase before TLS (upgrade.c) */
 };
 
 struct pkt_ctx { /* the packet being processed, for event stamps */
@@ -456,6 +458,81 @@ static struct td_tls_sink make_sink(struct flow *f)
 
 /* ---- reassembly output ---- */
 
+/* A plaintext phase that did not lead to TLS: the directions that spoke
+ * are marked not TLS, as the TLS stream would have marked them. */
+static void up_not_tls(struct flow *f)
+{
+    struct td_conn *c = f->conn;
+    for (uint8_t ep = 0; ep < 2; ep++) {
+        struct td_half *h = &c->half[ep];
+        size_t n = f->up.len[ep];
+        struct td_event *ev;
+        if (n == 0 || f->up.buf[ep] == NULL || h->not_tls || f->up.dstate[ep] == TD_UPD_TLS)
+            continue;
+        h->not_tls = true;
+        if (n > TD_PREVIEW_LEN)
+            n = TD_PREVIEW_LEN;
+        memcpy(h->preview, f->up.buf[ep], n);
+        h->preview_len = (uint8_t)n;
+        ev = ev_add(f->eng, c, TD_EV_NOT_TLS, ep);
+        if (ev != NULL)
+            ev->len = (uint32_t)n;
+    }
+    f->up.active = false;
+    td_up_free(&f->up);
+}
+
+static int syn_client(const struct td_conn *c)
+{
+    if (c->half[0].syn && !c->half[0].synack)
+        return 0;
+    if (c->half[1].syn && !c->half[1].synack)
+        return 1;
+    return -1;
+}
+
+/* up_feed runs the plaintext phase; returns false when the bytes were
+ * kept as plaintext, true when (*p, *n) are to go to the TLS stream. */
+static bool up_feed(struct flow *f, const uint8_t **p, size_t *n)
+{
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    const uint8_t *tp;
+    size_t tn;
+    struct td_up_events evs;
+    enum td_up_res r;
+
+    if (f->up.decided && !f->up.active)
+        return true;
+    r = td_up_feed(&f->up, &c->upgrade, e->cur.ep, syn_client(c), *p, *n, &tp, &tn, &evs);
+    if (evs.req) {
+        struct td_event *ev = ev_add(e, c, TD_EV_UPGRADE_REQ, e->cur.ep);
+        c->upgrade.req_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        c->upgrade.req_ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+        (void)ev;
+    }
+    if (evs.reply) {
+        struct td_event *ev = ev_add(e, c, TD_EV_UPGRADE_REPLY, e->cur.ep);
+        c->upgrade.reply_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        c->upgrade.reply_ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+        (void)ev;
+    }
+    switch (r) {
+    case TD_UP_NONE:
+        return true;
+    case TD_UP_MORE:
+        return false;
+    case TD_UP_TLS:
+        *p = tp;
+        *n = tn;
+        return tn > 0;
+    case TD_UP_GIVE_UP:
+        up_not_tls(f);
+        return false;
+    }
+    return true;
+}
+
 static void out_data(void *ctx, const uint8_t *p, size_t n)
 {
     struct flow *f = ctx;
@@ -464,6 +541,8 @@ static void out_data(void *ctx, const uint8_t *p, size_t n)
     uint32_t before = f->ts[f->eng->cur.ep].records;
 
     h->payload_bytes += n;
+    if (!up_feed(f, &p, &n))
+        return;
     td_tls_stream_feed(&f->ts[f->eng->cur.ep], p, n, &k);
     if (f->ts[f->eng->cur.ep].records != before)
         h->tls = true;
@@ -502,6 +581,12 @@ static void flow_close(struct td_engine *e, struct flow *f)
         td_reasm_cleanup(&f->rs[ep]);
         td_tls_stream_cleanup(&f->ts[ep]);
     }
+    /* a plaintext phase that never reached TLS and was not refused:
+     * not TLS, as before (a refused upgrade is judged by the rules) */
+    if (f->up.active && c->upgrade.state != TD_UPGS_REFUSED && f->up.dstate[0] != TD_UPD_TLS &&
+        f->up.dstate[1] != TD_UPD_TLS)
+        up_not_tls(f);
+    td_up_free(&f->up);
     e->cur = saved;
     if (!c->client_known) {
         if (c->half[0].syn && !c->half[0].synack)
@@ -575,6 +660,7 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
          * could be the client until a hello says so */
         td_tls_stream_init(&f->ts[i], e->lim.hs_msg_max, true);
     }
+    td_up_init(&f->up);
     td_flowtab_insert(&e->tab, &f->node);
     e->st.flows++;
     e->st.open_flows++;

@@ -29,11 +29,8 @@ EXPECTED_DIFFERENCES = {
     ("tls-non-ascii-alpn.pcapng.json", 0):
         "expected file predates the JA4 rule for non-alphanumeric ALPN (first/last hex nibble)",
 }
-# TLS inside a SOCKS tunnel (port 1080): tlsdiag does not follow the SOCKS
-# handshake, so it reports these connections as not TLS (see compare_tshark.py).
-for _stream in (0, 2, 4):
-    EXPECTED_DIFFERENCES[("socks-https-example.pcap.json", _stream)] = \
-        "TLS inside SOCKS: tlsdiag does not follow the SOCKS handshake"
+# TLS inside a SOCKS tunnel (socks-https-example) is followed
+# (lib/timeline/upgrade.c): its JA4 values agree.
 
 
 def corpus_dir():

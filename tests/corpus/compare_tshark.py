@@ -46,36 +46,13 @@ _HS = ["version", "cipher", "ja3"]
 _HS_SNI = _HS + ["sni"]
 
 EXPECTED_DIFFERENCES = {}
-# tlsdiag judges a direction non-TLS from its first bytes and does not follow an
-# upgrade to TLS after plaintext (STARTTLS, FTP AUTH TLS, HTTP CONNECT, SOCKS);
-# tshark dissects those protocols and finds the TLS inside.  A tlsdiag feature
-# gap (lib/timeline/engine.c), not fixed here.
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow STARTTLS / AUTH TLS: the connection is not_tls",
-    ["ndpi/ftp-start-tls.pcap", "ndpi/imap-starttls.pcap", "zeek/smtp-starttls.pcap"], _HS))
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow STARTTLS / STLS: the connection is not_tls",
-    ["ndpi/pop3_stls.pcap", "ndpi/smtp-starttls.pcap"], _HS_SNI))
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow an HTTP CONNECT tunnel to the TLS inside",
-    ["ja4/https-connect.pcap"], _HS))
-EXPECTED_DIFFERENCES.update(_same(
-    "tlsdiag does not follow a SOCKS handshake to the TLS inside",
-    ["ja4/socks-https-example.pcap"], _HS_SNI))
-EXPECTED_DIFFERENCES.update(_same(
-    "local SOCKS proxy connection (port 1080): tlsdiag does not follow SOCKS to the TLS inside",
-    ["ndpi/tls_heur__shadowsocks-tcp.pcapng", "ndpi/tls_heur__trojan-tcp-tls.pcapng",
-     "ndpi/tls_heur__vmess-tcp-tls.pcapng", "ndpi/tls_heur__vmess-tcp.pcapng",
-     "ndpi/tls_heur__vmess-websocket.pcapng"], _HS_SNI + ["alpn"]))
+# STARTTLS (SMTP, IMAP, POP3, FTP AUTH TLS), HTTP CONNECT and SOCKS4/5 are
+# followed to the TLS inside (lib/timeline/upgrade.c): those captures agree.
 EXPECTED_DIFFERENCES.update(_same(
     "TLS carried inside OpenVPN over TCP: tshark dissects OpenVPN, tlsdiag (rightly) sees no TLS records",
     ["ndpi/443-opvn.pcap"], _HS))
-# GTP-U tunnels: tlsdiag's decoder (lib/capture/decode.c) does not decapsulate
-# GTP, tshark does.
-EXPECTED_DIFFERENCES[("ndpi/ja3_lots_of_cipher_suites_2_anon.pcap", None, "missing")] = \
-    "TCP inside GTP-U: tlsdiag does not decapsulate GTP"
-EXPECTED_DIFFERENCES[("ndpi/tls_invalid_reads.pcap", None, "missing")] = \
-    "TCP inside GTP-U: tlsdiag does not decapsulate GTP"
+# GTP-U tunnels (ndpi/ja3_lots_of_cipher_suites_2_anon, tls_invalid_reads):
+# tlsdiag decapsulates GTP-U like tshark (lib/capture/decode.c).
 # SSLv2-framed ClientHello: tshark computes no JA3 for it.  In google_ssl the
 # server's first segment is missing; tshark then decodes nothing of the server
 # side, tlsdiag resyncs on the next record boundary and still reads the ServerHello.
@@ -91,15 +68,10 @@ EXPECTED_DIFFERENCES[("ndpi/tls_invalid_reads.pcap", None, "ja3")] = \
     "malformed ClientHello: tshark hashes a truncated JA3 string"
 EXPECTED_DIFFERENCES[("ndpi/tls_cipher_lens.pcap", None, "ja3")] = \
     "malformed ClientHellos (bad cipher-list lengths): JA3 undefined, the tools truncate differently"
-# TLS 1.3 drafts and experiments: tshark names them TLS 1.3; tlsdiag's
-# tls.version is null for anything but the final versions (td_version_str in
-# lib/registry), the wire value is in the timeline.  Reported, not changed here.
-EXPECTED_DIFFERENCES.update(_same(
-    "TLS 1.3 draft/experimental version (0x7fXX, 0x7e01, 0xfb1a): tlsdiag tls.version is null",
-    ["ndpi/tls_2_reasms.pcapng", "ndpi/tls_2_reasms_b.pcapng",
-     "zeek/chrome-63.0.3211.0-canary-tls_experiment.pcap", "zeek/tls-13draft19-early-data.pcap",
-     "zeek/tls13draft16-chrome55.0.2879.0-canary.pcap",
-     "zeek/tls13draft23-chrome67.0.3368.0-canary.pcap"], ["version"]))
+# TLS 1.3 drafts and experiments (0x7fXX, 0x7e01, 0xfb1a): tlsdiag names them
+# "1.3" like tshark, with tls.version_detail saying which draft.
+EXPECTED_DIFFERENCES[("zeek/chrome-63.0.3211.0-canary-tls_experiment.pcap", None, "version")] = \
+    "Google's TLS 1.3 experiment 0x7e01: tshark has no name for it, tlsdiag says 1.3 (version_detail: experiment 1)"
 
 FACTS = ["version", "cipher", "sni", "alpn", "alpn_sel", "alerts", "ja3"]
 

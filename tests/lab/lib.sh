@@ -186,6 +186,10 @@ mb_flush() {
 #   client.crt/.key         client cert from the CA (via int)
 #   rogueca.crt, rogue-client.crt/.key   client cert from an unknown CA
 #   weak-client.crt/.key    client cert with a 1024-bit RSA key (from int)
+#   weak-server.crt/.key    leaf server.lab.test with a 1024-bit RSA key (from int)
+#   sha1-server.crt/.key    leaf server.lab.test signed with SHA-1 (from int)
+#   rogue-server.crt/.key   leaf server.lab.test from the unknown "rogue ca"
+#   notyet.crt/.key         leaf server.lab.test valid from 2035-01-01 (from int)
 pki_make() {
     lab_tmp
     local d=$LAB_TMP/pki
@@ -228,10 +232,10 @@ EOF
     $o req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
         -subj "/CN=tlsdiag lab root" -addext basicConstraints=critical,CA:TRUE \
         -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-    sign() { # sign NAME ISSUER EXT SUBJ [keyspec]
+    sign() { # sign NAME ISSUER EXT SUBJ [keyspec] [digest]
         $o req -new -newkey "${5:-rsa:2048}" -nodes -keyout "$1.key" -out "$1.csr" -subj "$4" 2>/dev/null
         $o x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial \
-            -days 825 -sha256 -extfile ext.cnf -extensions "$3" -out "$1.crt" 2>/dev/null
+            -days 825 "-${6:-sha256}" -extfile ext.cnf -extensions "$3" -out "$1.crt" 2>/dev/null
     }
     sign int ca int_ext "/CN=tlsdiag lab intermediate"
     sign server int server_ext "/CN=server.lab.test"
@@ -242,6 +246,9 @@ EOF
         -subj "/CN=rogue ca" -addext basicConstraints=critical,CA:TRUE \
         -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
     sign rogue-client rogueca client_ext "/CN=rogue client"
+    sign rogue-server rogueca server_ext "/CN=server.lab.test"
+    sign weak-server int server_ext "/CN=server.lab.test" rsa:1024
+    sign sha1-server int server_ext "/CN=server.lab.test" rsa:2048 sha1
     $o req -x509 -newkey rsa:2048 -nodes -keyout selfsigned.key -out selfsigned.crt -days 825 \
         -subj "/CN=server.lab.test" -addext subjectAltName=DNS:server.lab.test 2>/dev/null
     # Expired leaf: openssl ca with explicit start/end dates in the past.
@@ -270,7 +277,12 @@ EOF
     $o ca -batch -config ca.cnf -in expired.csr -out expired.crt -notext \
         -startdate 20200101000000Z -enddate 20210101000000Z \
         -extfile ext.cnf -extensions server_ext 2>/dev/null
-    for n in server expired wrongname client weak-client; do
+    $o req -new -newkey rsa:2048 -nodes -keyout notyet.key -out notyet.csr \
+        -subj "/CN=server.lab.test" 2>/dev/null
+    $o ca -batch -config ca.cnf -in notyet.csr -out notyet.crt -notext \
+        -startdate 20350101000000Z -enddate 20360101000000Z \
+        -extfile ext.cnf -extensions server_ext 2>/dev/null
+    for n in server expired wrongname client weak-client weak-server sha1-server notyet; do
         cat "$n.crt" int.crt > "$n.chain.pem"
     done
     cat rogue-client.crt > rogue-client.chain.pem

@@ -12,7 +12,7 @@ LAB_NGINX_PID=
 ossl_srv() {
     local port=$1 cert=$2; shift 2
     local chain=()
-    [ "$cert" = selfsigned ] || chain=(-cert_chain "$P/int.crt")
+    case $cert in selfsigned|rogue-server) ;; *) chain=(-cert_chain "$P/int.crt") ;; esac
     bg_run "$LOGD/$N.server.log" timeout 40 ip netns exec $LAB_S \
         openssl s_server -accept "$port" -www -cert "$P/$cert.crt" -key "$P/$cert.key" \
         "${chain[@]}" "$@"
@@ -492,6 +492,180 @@ sc_gzip_tls12() {
     gzip -n -9 -c "$LAB_TMP/$N.pcap" > "$OUT/$N.pcap.gz"
 }
 
+# ================================================================= 9. fallback, more causes and warnings
+# Version fallback with TLS_FALLBACK_SCSV: a router rule resets hellos that
+# offer only TLS 1.3 (supported_versions = {0x0304}, an "intolerant" box);
+# the client retries with TLS 1.2 and -fallback_scsv; the server (1.2+1.3)
+# answers inappropriate_fallback(86).
+sc_fail_fallback_scsv() {
+    # nginx (TLS 1.2 + 1.3, OpenSSL) serves connections concurrently: the
+    # server side of the reset connection does not block the retry.
+    nginx_start
+    nsr iptables -A FORWARD -i r1 -p tcp --dport 8443 -m string --algo bm \
+        --hex-string '|002b0003020304|' -j REJECT --reject-with tcp-reset
+    cap
+    ossl_cli 8443 -tls1_3 -servername $LAB_NAME "${CA[@]}"
+    ossl_cli 8443 -tls1_2 -fallback_scsv -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+# Fallback without SCSV: a TLS 1.0-only server; the client tries 1.3, 1.2,
+# then 1.1 (as old browsers did), each refused.
+sc_fail_version_fallback() {
+    ossl_srv 4491 server -tls1 -cipher DEFAULT@SECLEVEL=0
+    cap
+    ossl_cli 4491 -tls1_3 -servername $LAB_NAME
+    ossl_cli 4491 -tls1_2 -servername $LAB_NAME
+    ossl_cli 4491 -tls1_1 -cipher DEFAULT@SECLEVEL=0 -servername $LAB_NAME
+    cap_stop
+}
+sc_fail_client_cert_weak_key_tls13() {
+    ossl_srv_mtls 4492 -tls1_3
+    cap
+    ossl_cli 4492 -tls1_3 -servername $LAB_NAME "${CA[@]}" \
+        -cert "$P/weak-client.crt" -key "$P/weak-client.key" -cert_chain "$P/int.crt" \
+        -cipher DEFAULT@SECLEVEL=0
+    cap_stop
+}
+sc_warn_self_signed_tls12() {
+    ossl_srv 4493 selfsigned -tls1_2
+    cap
+    curl_cli https://server.lab.test:4493/ --tls-max 1.2 -k
+    cap_stop
+}
+sc_warn_untrusted_tls12() {
+    ossl_srv 4494 rogue-server -tls1_2 -cert_chain "$P/rogueca.crt"
+    cap
+    curl_cli https://server.lab.test:4494/ --tls-max 1.2 -k
+    cap_stop
+}
+sc_warn_not_yet_valid() {
+    ossl_srv 4495 notyet -tls1_2
+    cap
+    curl_cli https://server.lab.test:4495/ --tls-max 1.2 -k
+    cap_stop
+}
+sc_warn_weak_key() {
+    ossl_srv 4496 weak-server -tls1_2 -cipher DEFAULT@SECLEVEL=0
+    cap
+    ossl_cli 4496 -tls1_2 -servername $LAB_NAME -cipher DEFAULT@SECLEVEL=0
+    cap_stop
+}
+sc_warn_weak_signature() {
+    ossl_srv 4497 sha1-server -tls1_2 -cipher DEFAULT@SECLEVEL=0
+    cap
+    ossl_cli 4497 -tls1_2 -servername $LAB_NAME -cipher DEFAULT@SECLEVEL=0
+    cap_stop
+}
+sc_warn_chain_order() {
+    # chain sent as leaf, root, intermediate (not in issuing order)
+    cat "$P/ca.crt" "$P/int.crt" > "$LAB_TMP/$N.chain"
+    bg_run "$LOGD/$N.server.log" timeout 40 ip netns exec $LAB_S \
+        openssl s_server -accept 4500 -www -cert "$P/server.crt" -key "$P/server.key" \
+        -cert_chain "$LAB_TMP/$N.chain" -tls1_2
+    wait_listen $LAB_S 4500
+    cap
+    ossl_cli 4500 -tls1_2 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_warn_obsolete_tls10() {
+    ossl_srv 4501 server -tls1 -cipher DEFAULT@SECLEVEL=0
+    cap
+    ossl_cli 4501 -tls1 -cipher DEFAULT@SECLEVEL=0 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_warn_weak_cipher() {
+    ossl_srv 4502 server -tls1_2 -cipher NULL-SHA256:@SECLEVEL=0
+    cap
+    ossl_cli 4502 -tls1_2 -cipher NULL-SHA256:@SECLEVEL=0 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_warn_no_sni() {
+    ossl_srv 4503 server -tls1_3
+    cap
+    ossl_cli 4503 -tls1_3 -noservername "${CA[@]}"
+    cap_stop
+}
+sc_warn_resumption_rejected() {
+    # session saved from one server process, offered to a restarted one
+    # (new ticket keys, empty session cache): full handshake
+    ossl_srv 4504 server -tls1_2
+    ossl_cli 4504 -tls1_2 -servername $LAB_NAME "${CA[@]}" -sess_out "$LAB_TMP/$N.sess"
+    lab_kill_all
+    ossl_srv 4504 server -tls1_2
+    cap
+    ossl_cli 4504 -tls1_2 -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess"
+    cap_stop
+}
+sc_fail_no_shared_group() {
+    ossl_srv 4505 server -tls1_3 -groups X25519:P-256
+    cap
+    ossl_cli 4505 -tls1_3 -groups ffdhe2048 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_sni_unrecognized() {
+    ossl_srv 4506 server -servername $LAB_NAME -servername_fatal \
+        -cert2 "$P/wrongname.crt" -key2 "$P/wrongname.key"
+    cap
+    ossl_cli 4506 -servername other.lab.test "${CA[@]}"
+    cap_stop
+}
+sc_fail_malformed_hello() {
+    ossl_srv 4507 server
+    cap
+    pyc badhello $S4 4507 $LAB_NAME
+    cap_stop
+}
+sc_fail_server_silent() {
+    bg_run "$LOGD/$N.server.log" timeout 20 ip netns exec $LAB_S \
+        python3 "$HERE/tlsclient.py" silent 4508 8
+    wait_listen $LAB_S 4508
+    cap
+    curl_cli https://server.lab.test:4508/ -k --max-time 3
+    cap_stop
+}
+sc_fail_client_gave_up() {
+    ossl_srv 4509 server -tls1_2
+    cap
+    pyc stall $S4 4509 $LAB_NAME 1
+    cap_stop
+}
+sc_incomplete_capture_stopped() {
+    # the capture is stopped while the client still stalls mid-handshake
+    ossl_srv 4513 server -tls1_2
+    cap
+    pyc stall $S4 4513 $LAB_NAME 4 &
+    local cp=$!
+    sleep 1
+    cap_stop
+    wait $cp
+}
+sc_fail_server_host_reset() {
+    # the server host's own firewall resets hellos naming blocked.lab.test
+    ossl_srv 4510 server
+    nss iptables -A INPUT -p tcp --dport 4510 -m string --algo bm --string blocked.lab.test \
+        -j REJECT --reject-with tcp-reset
+    cap
+    curl_cli https://blocked.lab.test:4510/ -k
+    cap_stop
+    nss iptables -F
+}
+sc_fail_hello_dropped() {
+    # a device drops every packet over 200 bytes to port 4511: the TCP
+    # handshake works, the ClientHello never arrives
+    ossl_srv 4511 server
+    nsr iptables -A FORWARD -i r1 -p tcp --dport 4511 -m length --length 200:65535 -j DROP
+    cap
+    curl_cli https://server.lab.test:4511/ -k --max-time 4
+    cap_stop
+}
+sc_fail_gnutls_untrusted() {
+    # does gnutls-cli send an alert when it rejects the certificate?
+    ossl_srv 4512 selfsigned -tls1_2
+    cap
+    gnutls_cli 4512 --x509cafile "$P/ca.crt" --sni-hostname $LAB_NAME
+    cap_stop
+}
+
 SCENARIOS=(
     ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
@@ -508,6 +682,12 @@ SCENARIOS=(
     fail_alpn_refused_openssl fail_pmtu_blackhole fail_gnutls_version
     ch_split_3_segments ooo_retrans ipv6_tls13 vlan_tls12 sll2_tls13
     pcapng_tls12 gzip_tls12
+    fail_fallback_scsv fail_version_fallback fail_client_cert_weak_key_tls13
+    warn_self_signed_tls12 warn_untrusted_tls12 warn_not_yet_valid warn_weak_key
+    warn_weak_signature warn_chain_order warn_obsolete_tls10 warn_weak_cipher warn_no_sni
+    warn_resumption_rejected fail_no_shared_group fail_sni_unrecognized fail_malformed_hello
+    fail_server_silent fail_client_gave_up incomplete_capture_stopped fail_server_host_reset fail_hello_dropped
+    fail_gnutls_untrusted
 )
 
 run_sc() {

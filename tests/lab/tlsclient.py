@@ -10,6 +10,19 @@
       ClientHello is written in 3 separate TCP segments (TCP_NODELAY, 50 ms
       apart). The middle segment holds the server_name bytes. Then GET / and
       read the answer.
+
+  tlsclient.py silent PORT SECONDS
+      A TCP server that accepts one connection, reads what comes and never
+      answers (a hung backend), closing after SECONDS.
+
+  tlsclient.py stall HOST PORT SNI SECONDS
+      A real TLS 1.2 ClientHello (Python ssl), then read the server's first
+      flight and stay silent for SECONDS; then close the socket (FIN, no
+      alert): a client that gives up mid-handshake.
+
+  tlsclient.py badhello HOST PORT SNI
+      A TLS 1.2 ClientHello whose server_name list length claims 2 bytes more
+      than the extension holds (malformed on purpose), sent raw; prints the answer.
 """
 import socket
 import ssl
@@ -96,10 +109,74 @@ def split(host, port, sni, cafile, keylog):
     s.close()
 
 
+def silent(port, seconds):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(4)
+    ls.settimeout(float(seconds))
+    end = time.time() + float(seconds)
+    try:
+        c, _ = ls.accept()
+    except socket.timeout:
+        return
+    got = 0
+    c.settimeout(0.2)
+    while time.time() < end:
+        try:
+            b = c.recv(4096)
+            if not b:
+                break
+            got += len(b)
+        except socket.timeout:
+            pass
+    print("silent server read %d bytes" % got)
+    c.close()
+
+
+def stall(host, port, sni, seconds):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    inb, outb = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inb, outb, server_hostname=sni)
+    s = socket.create_connection((host, int(port)), timeout=float(seconds) + 1)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    s.sendall(outb.read())
+    got = s.recv(16384)
+    print("server flight: %d bytes; now silent for %s s" % (len(got), seconds))
+    time.sleep(float(seconds))
+    s.close()
+
+
+def badhello(host, port, sni):
+    name = sni.encode()
+    entry = b"\x00" + len(name).to_bytes(2, "big") + name
+    # the server_name list length says 2 more bytes than follow
+    sn = (len(entry) + 2).to_bytes(2, "big") + entry
+    ext = b"\x00\x00" + len(sn).to_bytes(2, "big") + sn
+    ext += bytes.fromhex("000a00040002001d" "000b00020100" "000d000400020401")
+    body = b"\x03\x03" + bytes(range(32)) + b"\x00" + bytes.fromhex("0004c02fc030") + b"\x01\x00"
+    body += len(ext).to_bytes(2, "big") + ext
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    rec = b"\x16\x03\x01" + len(hs).to_bytes(2, "big") + hs
+    raw(host, port, rec.hex())
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "raw":
         raw(*sys.argv[2:5])
     elif sys.argv[1] == "split":
         split(*sys.argv[2:7])
+    elif sys.argv[1] == "silent":
+        silent(*sys.argv[2:4])
+    elif sys.argv[1] == "stall":
+        stall(*sys.argv[2:6])
+    elif sys.argv[1] == "badhello":
+        badhello(*sys.argv[2:5])
     else:
         raise SystemExit(__doc__)

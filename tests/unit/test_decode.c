@@ -450,6 +450,79 @@ static void test_not_tcp_and_unknown(void **state)
     assert_int_equal(x.res, TD_DEC_MALFORMED);
 }
 
+/* GTP-U (TS 29.281) on UDP 2152: the inner TCP is the flow; an extension
+ * header chain is walked; echo messages and a second tunnel level are not. */
+static void gtpu_packet(struct pktb *b, uint8_t flags, uint8_t type, bool ext, bool nested)
+{
+    uint16_t inner = (uint16_t)(20 + 20 + 10);
+    uint16_t glen = (uint16_t)(inner + (ext ? 8 : 0) + (nested ? 36 : 0));
+    pb_eth(b, 0x0800);
+    pb_ipv4(b, (uint16_t)(20 + 8 + 8 + glen), 17, 0, 0);
+    pb_u16(b, 40001);
+    pb_u16(b, 2152);
+    pb_u16(b, (uint16_t)(8 + 8 + glen));
+    pb_u16(b, 0);
+    pb_u8(b, flags);
+    pb_u8(b, type);
+    pb_u16(b, glen);
+    pb_u32(b, 0x01020304);
+    if (ext) {
+        pb_u16(b, 7);   /* sequence */
+        pb_u8(b, 0);    /* N-PDU */
+        pb_u8(b, 0x85); /* next: PDU session container */
+        pb_u8(b, 1);    /* 4 octets */
+        pb_u8(b, 0x10);
+        pb_u8(b, 0x09);
+        pb_u8(b, 0);    /* no further extension */
+    }
+    if (nested) {
+        pb_ipv4(b, (uint16_t)(20 + 8 + 8 + inner), 17, 0, 0);
+        pb_u16(b, 2152);
+        pb_u16(b, 2152);
+        pb_u16(b, (uint16_t)(8 + 8 + inner));
+        pb_u16(b, 0);
+        pb_u8(b, 0x30);
+        pb_u8(b, 0xff);
+        pb_u16(b, inner);
+        pb_u32(b, 5);
+    }
+    pb_ipv4(b, inner, 6, 0, 0);
+    pb_tcp(b, TD_TCP_ACK | TD_TCP_PSH, false);
+    pb_zero(b, 10);
+}
+
+static void test_gtpu(void **state)
+{
+    struct pktb b = {0};
+    struct dec x;
+
+    (void)state;
+    gtpu_packet(&b, 0x30, 0xff, false, false);
+    decode(&x, &b, TD_LINK_ETHERNET);
+    check_basic_tcp(&x, 4, 10, 14 + 20 + 8 + 8 + 40);
+    assert_int_equal(x.t.num_tunnels, 1);
+
+    b.n = 0;
+    gtpu_packet(&b, 0x34, 0xff, true, false);
+    decode(&x, &b, TD_LINK_ETHERNET);
+    check_basic_tcp(&x, 4, 10, 14 + 20 + 8 + 16 + 40);
+
+    b.n = 0;
+    gtpu_packet(&b, 0x30, 0x01, false, false); /* echo request */
+    decode(&x, &b, TD_LINK_ETHERNET);
+    assert_int_equal(x.res, TD_DEC_NOT_TCP);
+
+    b.n = 0;
+    gtpu_packet(&b, 0x30, 0xff, false, true); /* GTP in GTP */
+    decode(&x, &b, TD_LINK_ETHERNET);
+    assert_int_equal(x.res, TD_DEC_NOT_TCP);
+
+    b.n = 0;
+    gtpu_packet(&b, 0x34, 0xff, true, false);
+    decode_len(&x, &b, TD_LINK_ETHERNET, 14 + 20 + 8 + 13, b.n); /* cut in the extension */
+    assert_int_equal(x.res, TD_DEC_NOT_TCP);
+}
+
 /* ---- real files against tshark ----
  * tshark -r F -Y tcp -T fields -e tcp.len   (count, sum)
  * tshark -r F -Y 'tcp.flags.syn==1' -T fields -e tcp.options.mss_val
@@ -540,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_ext_headers),
         cmocka_unit_test(test_ipv6_fragment),
         cmocka_unit_test(test_not_tcp_and_unknown),
+        cmocka_unit_test(test_gtpu),
         cmocka_unit_test(test_real_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,182 @@
+#!/bin/bash
+# tests/lab/probe-test.sh: `tlsdiag probe` against real servers in the lab
+# namespaces (root only; exit 77 = skipped).  Each check probes one server and
+# asserts values of the JSON (versions, ciphers, client_auth, diagnosis codes),
+# and that hostile servers end within the configured time with the right
+# classification.  Usage: tests/lab/probe-test.sh [path/to/tlsdiag]
+set -u
+if [ "$(id -u)" != 0 ]; then
+    echo "probe-test.sh: needs root (network namespaces); skipping" >&2
+    exit 77
+fi
+for t in ip openssl gnutls-serv nginx iptables python3; do
+    command -v "$t" >/dev/null || { echo "probe-test.sh: missing $t" >&2; exit 77; }
+done
+HERE=$(cd "$(dirname "$0")" && pwd)
+T=$(cd "$HERE/../.." && pwd)/${1:-build/tlsdiag}
+[ -x "$T" ] || T=${1:-build/tlsdiag}
+: "${LAB_NS:=tdp}"
+export LAB_NS
+. "$HERE/lib.sh"
+. "$HERE/scenarios.sh"
+cleanup() { nginx_stop; lab_down; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+lab_up
+pki_make
+P=$LAB_TMP/pki
+LOGD=$LAB_TMP/logs
+mkdir -p "$LOGD"
+N=probe
+fails=0
+J=$LAB_TMP/out.json
+FAST=(--connect-timeout 1000 --read-timeout 1500 --probe-timeout 4000)
+
+# probe NAME TARGET [args...]: runs the probe from the client namespace
+probe() {
+    local name=$1 target=$2; shift 2
+    local t0=$SECONDS
+    ip netns exec $LAB_C "$T" probe --json "${FAST[@]}" "$@" "$target" >"$J" 2>"$LAB_TMP/err"
+    PROBE_RC=$?
+    PROBE_SECS=$((SECONDS - t0))
+    if ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$J" 2>/dev/null; then
+        echo "FAIL $name: no JSON (exit $PROBE_RC)"; head -5 "$LAB_TMP/err"; fails=$((fails + 1))
+        return 1
+    fi
+}
+# expect NAME PYTHON-EXPR: the expression over j (the JSON) must be true
+expect() {
+    if python3 - "$J" "$2" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+codes = [d["code"] for d in j["diagnoses"]]
+ok = eval(sys.argv[2])
+if not ok:
+    print("    json:", json.dumps({k: j[k] for k in ("versions", "ciphers", "client_auth", "sni")})[:600])
+    print("    codes:", codes)
+sys.exit(0 if ok else 1)
+PY
+    then echo "ok   $1"; else echo "FAIL $1: $2"; fails=$((fails + 1)); fi
+}
+
+S=$LAB_S4
+nginx_start
+
+# ---- version floor + cipher policy (nginx: TLS 1.2+, ECDHE-only 1.2 suites)
+probe "nginx 8443" "$S:8443" --sni $LAB_NAME --ca-file "$P/ca.crt" && {
+    expect "version floor: 3.0/1.0/1.1 refused with an alert" \
+        'all(not j["versions"][v]["accepted"] and (j["versions"][v]["refusal"] or "").startswith("alert:") for v in ("3.0","1.0","1.1"))'
+    expect "1.2 and 1.3 accepted" 'j["versions"]["1.2"]["accepted"] and j["versions"]["1.3"]["accepted"]'
+    expect "TLS 1.2 suites = the 3 ECDHE suites, server order" \
+        'j["ciphers"]["1.2"] == ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"] or sorted(j["ciphers"]["1.2"]) == sorted(["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"])'
+    expect "floor and DHE-only clients named" '"protocol_version" in codes and "no_shared_cipher" in codes'
+    expect "chain trusted with the lab CA, no problem" 'j["certificate"]["trusted"] is True and j["certificate"]["name_ok"] is True'
+    expect "client auth none" 'j["client_auth"] == "none"'
+    echo "     full probe of nginx:8443: $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["connections"], "connections,", j["wall_ms"], "ms")' "$J")"
+}
+
+# ---- SNI-routing stream proxy (nginx ssl_preread)
+probe "nginx 8445 sni proxy" "$S:8445" --sni $LAB_NAME && \
+    expect "sni_required" '"sni_required" in codes and j["sni"]["none"]["accepted"] is False and j["sni"]["given"]["accepted"]'
+
+# ---- client certificate required at HTTP level (nginx ssl_verify_client on)
+probe "nginx 8444 verify_client" "$S:8444" --sni $LAB_NAME && \
+    expect "client_auth required (HTTP 400)" 'j["client_auth"] == "required" and "client_cert_missing" in codes'
+
+# ---- openssl s_server scenarios
+srv() { # srv PORT CERT args...
+    local port=$1 cert=$2; shift 2
+    local chain=()
+    [ "$cert" = selfsigned ] || chain=(-cert_chain "$P/int.crt")
+    bg_run "$LOGD/s$port.log" timeout 60 ip netns exec $LAB_S \
+        openssl s_server -accept "$port" -www -cert "$P/$cert.crt" -key "$P/$cert.key" "${chain[@]}" "$@"
+    wait_listen $LAB_S "$port"
+}
+srv 4461 server -tls1_2 -Verify 1 -verify_return_error -CAfile "$P/ca.crt"
+srv 4462 server -tls1_3 -Verify 1 -verify_return_error -CAfile "$P/ca.crt"
+srv 4444 expired
+srv 4442 selfsigned
+srv 4446 wrongname
+srv 4450 server
+srv 4472 server -alpn h2
+gnutls_srv 4471 --alpn h2 --alpn-fatal
+mb_sni_reset blocked.lab.test
+mb_sni_drop dropped.lab.test
+
+probe "mTLS 1.2" "$S:4461" --sni $LAB_NAME --no-ciphers && \
+    expect "client_auth required, CA named" 'j["client_auth"] == "required" and "client_cert_missing" in codes and len(j["client_auth_detail"]["ca_names"]) > 0'
+probe "mTLS 1.3" "$S:4462" --sni $LAB_NAME --no-ciphers && \
+    expect "client_auth required, late alert" 'j["client_auth"] == "required" and "client_cert_missing" in codes'
+probe "mTLS 1.3 with a good cert" "$S:4462" --sni $LAB_NAME --no-ciphers \
+    --cert "$P/client.chain.pem" --key "$P/client.key" && \
+    expect "given certificate accepted" 'j["client_auth_detail"].get("given_cert_accepted") is True and "client_cert_rejected" not in codes'
+probe "mTLS 1.2 with a rogue cert" "$S:4461" --sni $LAB_NAME --no-ciphers \
+    --cert "$P/rogue-client.chain.pem" --key "$P/rogue-client.key" && \
+    expect "given certificate rejected" '"client_cert_rejected" in codes'
+probe "expired chain" "$S:4444" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
+    expect "cert_expired" '"cert_expired" in codes and j["certificate"]["expired"] is True'
+probe "self-signed" "$S:4442" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
+    expect "cert_self_signed" '"cert_self_signed" in codes'
+probe "wrong name" "$S:4446" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
+    expect "cert_hostname_mismatch" '"cert_hostname_mismatch" in codes'
+probe "untrusted (system store)" "$S:4450" --sni $LAB_NAME --no-ciphers && \
+    expect "cert_untrusted" '"cert_untrusted" in codes or "cert_chain_incomplete" in codes'
+probe "SNI reset by the middlebox" "$S:8443" --sni blocked.lab.test --no-ciphers && \
+    expect "middlebox_reset" '"middlebox_reset" in codes and j["sni"]["given"]["refusal"] == "rst"'
+probe "SNI dropped by the middlebox" "$S:8443" --sni dropped.lab.test --no-ciphers && \
+    expect "middlebox_drop" '"middlebox_drop" in codes and j["sni"]["given"]["refusal"] == "timeout"'
+probe "ALPN refused (gnutls --alpn-fatal)" "$S:4471" --sni $LAB_NAME --no-ciphers && \
+    expect "alpn_mismatch" '"alpn_mismatch" in codes'
+
+# ---- agreement with sslscan and nmap ssl-enum-ciphers (versions, suites per version)
+if command -v sslscan >/dev/null && command -v nmap >/dev/null; then
+    srv 4480 server
+    srv 4481 server -cipher 'ALL:@SECLEVEL=0'
+    bg_run "$LOGD/g4482.log" timeout 60 ip netns exec $LAB_S gnutls-serv -p 4482 --http \
+        --x509certfile "$P/server.chain.pem" --x509keyfile "$P/server.key"
+    wait_listen $LAB_S 4482
+    for port in 8443 4480 4481 4482; do
+        probe "compare $port" "$S:$port" --sni $LAB_NAME || continue
+        cp "$J" "$LAB_TMP/cmp.json"
+        ip netns exec $LAB_C sslscan --xml="$LAB_TMP/ss.xml" --no-colour --no-heartbleed \
+            --no-renegotiation --no-compression --no-fallback --no-groups --no-check-certificate \
+            --sni-name=$LAB_NAME "$S:$port" >/dev/null 2>&1
+        ip netns exec $LAB_C nmap -Pn -n -p "$port" --script ssl-enum-ciphers -oX "$LAB_TMP/nm.xml" "$S" \
+            >/dev/null 2>&1
+        if python3 "$HERE/compare-scanners.py" "$LAB_TMP/cmp.json" "$LAB_TMP/ss.xml" "$LAB_TMP/nm.xml" \
+            "$HERE/../../data/iana/cipher-suites.csv"; then
+            echo "ok   port $port: same versions and suites as sslscan and nmap"
+        else
+            echo "FAIL port $port: differs from sslscan/nmap (above)"; fails=$((fails + 1))
+        fi
+    done
+else
+    echo "skip: sslscan/nmap not installed (./bootstrap check installs them)"
+fi
+
+# ---- hostile servers: each ends within the configured time, classified
+H=(--connect-timeout 1000 --read-timeout 1000 --probe-timeout 2500 --no-ciphers --no-http)
+port=4490
+for mode in silent drip garbage bigrec bighs; do
+    port=$((port + 1))
+    bg_run "$LOGD/hostile-$mode.log" timeout 60 ip netns exec $LAB_S python3 "$HERE/hostile.py" $mode $port
+    wait_listen $LAB_S $port
+    t0=$(date +%s%N)
+    ip netns exec $LAB_C "$T" probe --json "${H[@]}" "$S:$port" >"$J" 2>"$LAB_TMP/err"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    case $mode in
+        silent|drip|bighs) want=timeout ;;
+        garbage|bigrec) want=not_tls ;;
+    esac
+    # every probe ends by the probe timeout; probes run 8 at a time (2 waves + the resumption)
+    if [ "$ms" -gt 9000 ]; then echo "FAIL hostile $mode: took $ms ms"; fails=$((fails + 1)); fi
+    expect "hostile $mode: TLS 1.2 probe = $want (${ms} ms)" "j['versions']['1.2']['refusal'] == '$want'"
+done
+
+echo
+if [ $fails -ne 0 ]; then
+    echo "probe-test: $fails check(s) failed"
+    exit 1
+fi
+echo "probe-test: all checks passed"
