@@ -322,6 +322,15 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         td_par_finish(par);
         flush_pbatch(r);
         td_par_stats(par, &st);
+        if (getenv("TLSDIAG_THREAD_TIMES") != NULL) {
+            /* for bench/: the critical path on an idle machine */
+            struct timespec ts;
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+            fprintf(stderr, "tlsdiag: thread CPU s: reader %.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+            for (unsigned i = 0; i < r->jobs; i++)
+                fprintf(stderr, ", worker %.3f", td_par_worker_cpu(par, i));
+            fputc('\n', stderr);
+        }
         td_par_free(par);
         free_workers(wc, r->jobs);
     } else {

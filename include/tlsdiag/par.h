@@ -45,5 +45,7 @@ void td_par_finish(struct td_par *p);
 /* Counters so far (workers' share only after td_par_finish). */
 void td_par_stats(const struct td_par *p, struct td_stats *st);
 void td_par_free(struct td_par *p);
+/* CPU seconds worker |i| used (after td_par_finish), for benchmarks. */
+double td_par_worker_cpu(const struct td_par *p, unsigned i);
 
 #endif

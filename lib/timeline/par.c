@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tcp/flowtab.h"
 #include "timeline/engine_int.h"
@@ -83,6 +84,7 @@ struct worker {
     struct td_par_res *sh_head, *sh_tail;
     /* worker only */
     uint64_t cur_seq;
+    double cpu_s;       /* this thread's CPU time, set when it ends */
     struct td_par_res *lo_head, *lo_tail;
     /* reader only */
     struct buf *cur;
@@ -203,6 +205,11 @@ static void *worker_main(void *arg)
         }
         pthread_cond_signal(&p->rcv);
         pthread_mutex_unlock(&p->mu);
+    }
+    {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+            w->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     }
     return NULL;
 }
@@ -571,6 +578,8 @@ void td_par_stats(const struct td_par *p, struct td_stats *st)
     st->evicted = p->wst.evicted;
     st->limit_hits = p->wst.limit_hits;
 }
+
+double td_par_worker_cpu(const struct td_par *p, unsigned i) { return i < p->n ? p->w[i].cpu_s : 0.0; }
 
 void td_par_free(struct td_par *p)
 {
