@@ -3,8 +3,9 @@
 # Every lab fixture and corpus file (when ../shared/corpus is there), as
 # NDJSON and as text with timelines and non-TLS connections, exit code and
 # stderr included, compared byte for byte between -j 1, -j 2 and -j 3.
-# Also one file made of all fixtures read in one run (several files: ids
-# restart, batches and the correlation store carry over).
+# Also all fixtures read in one run (several files: ids restart, batches
+# and the correlation store carry over), and a flow cap of 3 and an idle
+# timeout of 1 s on some files (eviction and expiry decided by the directory).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 T=${1:-$root/build/tlsdiag}
@@ -47,6 +48,18 @@ if [ "$lines" -lt 40 ]; then
     echo "FAIL: all fixtures gave only $lines lines"
     fails=$((fails + 1))
 fi
+# eviction under a tiny flow cap and a short idle timeout: the directory
+# must end connections where the engine does
+for f in $(head -60 "$tmp/list" | tail -20); do
+    for opt in "--max-flows 3" "--idle 1"; do
+        run 1 "$tmp/c1" --json $opt "$f"
+        run 2 "$tmp/c2" --json $opt "$f"
+        if ! cmp -s "$tmp/c1" "$tmp/c2"; then
+            echo "FAIL -j 2 differs from -j 1 with $opt: $f"
+            fails=$((fails + 1))
+        fi
+    done
+done
 # a usage error is one
 "$T" read -j 0 "$root/tests/data/lab/ok_tls13_full.pcap" >/dev/null 2>&1
 if [ $? != 2 ]; then echo "FAIL -j 0 is not a usage error"; fails=$((fails + 1)); fi
