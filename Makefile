@@ -6,7 +6,9 @@
 #   make unit       build and run the cmocka unit tests (MODE=san for sanitizers)
 #   make check      the whole test suite (tests/run-all.sh)
 #   make demo       read the bundled sample captures
-#   make fuzz       build the libFuzzer harnesses (clang)
+#   make fuzz       build the libFuzzer harnesses (clang) and run each briefly
+#   make fuzz-replay the same harnesses without libFuzzer (this compiler):
+#                   $(BUILD)/fuzz/fuzz_NAME FILE|DIR... replays inputs
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -42,10 +44,12 @@ TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 IANA := $(sort $(wildcard data/iana/*.csv))
 CLIENTS := $(sort $(wildcard data/clients/*.client))
 
-.PHONY: all san unit check demo fuzz clean deps
+.PHONY: all san unit check demo fuzz fuzz-replay clean deps
 all: $(BUILD)/tlsdiag
 
 $(BUILD)/gen/registry_tables.c: tools/gen-registry.awk $(IANA)
@@ -80,6 +84,17 @@ $(BUILD)/tests/%.o: tests/unit/%.c
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libtlsdiag.a
 	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libtlsdiag.a $(CMOCKA_LIBS) $(LIBS)
 
+$(BUILD)/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/replay_main.o $(BUILD)/libtlsdiag.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/fuzz/replay_main.o $(BUILD)/libtlsdiag.a $(LIBS)
+
+fuzz-replay: $(FUZZ_BIN)
+
+.PRECIOUS: $(BUILD)/fuzz/%.o
+
 unit: $(UNIT_BIN) $(BUILD)/tlsdiag
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -98,4 +113,4 @@ fuzz:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d) $(FUZZ_BIN:%=%.d)

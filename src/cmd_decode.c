@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/conn.h"
 #include "tlsdiag/decode.h"
 #include "tlsdiag/report.h"
@@ -145,6 +146,11 @@ int cmd_decode(int argc, char **argv)
     td_wb_flush(w);
     {
         int rc = td_dec_recognised(r) ? TD_EXIT_OK : TD_EXIT_INPUT;
+        if (td_alloc_failures() > 0) {
+            fprintf(stderr, "tlsdiag: out of memory: %llu allocation(s) failed; the result above is incomplete\n",
+                    (unsigned long long)td_alloc_failures());
+            rc = TD_EXIT_INTERNAL;
+        }
         td_dec_result_free(r);
         free(w);
         return rc;

@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/capture.h"
 #include "tlsdiag/conn.h"
+#include "tlsdiag/decrypt.h"
 #include "tlsdiag/par.h"
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
@@ -68,7 +70,33 @@ struct run {
     struct worker_ctx *wc0; /* -j 1 */
     size_t nbatch;
     const char *source;
+    struct td_keylog *kl;        /* --keylog and pcapng secrets */
+    bool kl_given;               /* --keylog: decrypt from the start */
+    struct td_engine *eng;       /* the engine of the file being read */
+    struct td_par *par;          /* or its -j workers */
+    uint64_t dsb_blocks;
 };
+
+/* pcapng Decryption Secrets Block: a TLS key log travels with the capture
+ * (editcap --inject-secrets tls,FILE); it decrypts with no flag. */
+#define SECRETS_TLS_KEYLOG 0x544c534bu
+static void on_secrets(void *ctx, uint32_t type, const uint8_t *data, size_t len)
+{
+    struct run *r = ctx;
+
+    if (type != SECRETS_TLS_KEYLOG || r->kl == NULL)
+        return;
+    /* -j: the workers read the key log; let them finish what they hold
+     * before it changes (the packets before this block, as with -j 1) */
+    if (r->par != NULL)
+        td_par_quiesce(r->par);
+    td_keylog_add_text(r->kl, data, len);
+    r->dsb_blocks++;
+    if (r->eng != NULL)
+        td_engine_set_keylog(r->eng, r->kl);
+    if (r->par != NULL)
+        td_par_set_keylog(r->par, r->kl);
+}
 
 static void flush_stdout(void *ctx, const char *p, size_t n)
 {
@@ -284,6 +312,15 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         fprintf(stderr, "tlsdiag: out of memory\n");
         return TD_EXIT_INTERNAL;
     }
+    r->eng = e;
+    r->par = par;
+    if (r->kl_given) {
+        if (par != NULL)
+            td_par_set_keylog(par, r->kl);
+        else
+            td_engine_set_keylog(e, r->kl);
+    }
+    td_reader_on_secrets(rd, on_secrets, r);
     while ((n = td_reader_next(rd, &pkt)) == 1) {
         if (flt != NULL && !td_filter_match(flt, &pkt))
             continue;
@@ -340,6 +377,8 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         td_engine_free(e);
     }
     add_stats(&r->st_total, &st);
+    r->eng = NULL;
+    r->par = NULL;
     td_reader_close(rd);
     return rc;
 }
@@ -373,7 +412,38 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
-static int run_live(struct run *r, const char *iface, const char *filter, const char *user)
+/* Live mode: the key log is opened before privileges are dropped and read
+ * again as it grows (SSLKEYLOGFILE is appended while clients run).  Only
+ * whole lines are handed over; a partial last line waits for its end. */
+struct kl_pump {
+    FILE *fp;
+    char buf[TD_KEYLOG_LINE_MAX * 4];
+    size_t have;
+    double last;
+};
+
+static void kl_pump(struct kl_pump *kp, struct td_keylog *kl)
+{
+    size_t n;
+
+    if (kp->fp == NULL)
+        return;
+    clearerr(kp->fp);
+    while ((n = fread(kp->buf + kp->have, 1, sizeof(kp->buf) - kp->have, kp->fp)) > 0) {
+        size_t cut;
+        kp->have += n;
+        cut = kp->have;
+        while (cut > 0 && kp->buf[cut - 1] != '\n')
+            cut--;
+        if (cut == 0 && kp->have == sizeof(kp->buf))
+            cut = kp->have; /* no newline in 2 KiB: a broken line, let the parser count it */
+        td_keylog_add_text(kl, (const uint8_t *)kp->buf, cut);
+        memmove(kp->buf, kp->buf + cut, kp->have - cut);
+        kp->have -= cut;
+    }
+}
+
+static int run_live(struct run *r, const char *iface, const char *filter, const char *user, struct kl_pump *kp)
 {
     struct td_input_error err;
     struct td_live *l = td_live_open(iface, filter, 262144, &err);
@@ -386,6 +456,7 @@ static int run_live(struct run *r, const char *iface, const char *filter, const 
         fprintf(stderr, "tlsdiag: %s: %s\n", iface ? iface : "any", err.msg);
         return TD_EXIT_INPUT;
     }
+    kl_pump(kp, r->kl); /* before the drop: the file may be root's */
     if (drop_privileges(user) != 0) {
         td_live_close(l);
         return TD_EXIT_INTERNAL;
@@ -400,10 +471,19 @@ static int run_live(struct run *r, const char *iface, const char *filter, const 
         return TD_EXIT_INTERNAL;
     }
     r->ro.source = iface;
+    if (r->kl_given)
+        td_engine_set_keylog(e, r->kl);
     fprintf(stderr, "tlsdiag: listening on %s%s%s (Ctrl-C for the summary)\n", iface ? iface : "any",
             filter ? ", filter: " : "", filter ? filter : "");
     while (!stop_live) {
         int n = td_live_next(l, &pkt);
+        if (kp->fp != NULL) {
+            double now = mono_now();
+            if (n != 1 || now - kp->last >= 0.05) {
+                kl_pump(kp, r->kl);
+                kp->last = now;
+            }
+        }
         if (n == 1) {
             td_engine_packet(e, &pkt);
         } else if (n == 0) {
@@ -454,6 +534,9 @@ static void usage_read(FILE *f, bool live)
           "  --now TIME      judge certificates at TIME (unix seconds or YYYY-MM-DD[THH:MM:SS])\n"
           "                  instead of the capture's own time\n"
           "  --ca-file FILE  trust these CAs instead of the system store\n"
+          "  --keylog FILE   decrypt with the TLS secrets in FILE (NSS key log format, as\n"
+          "                  written by SSLKEYLOGFILE or openssl s_client -keylogfile);\n"
+          "                  pcapng Decryption Secrets Blocks are used without it\n"
           "  --max-flows N   open flows kept before the oldest idle is evicted (default 1000000)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
@@ -516,11 +599,12 @@ int cmd_read(int argc, char **argv, bool live)
         {"now", required_argument, NULL, 'N'},  {"ca-file", required_argument, NULL, 'A'},
         {"max-flows", required_argument, NULL, 'M'}, {"max-events", required_argument, NULL, 'E'},
         {"idle", required_argument, NULL, 'I'}, {"no-progress", no_argument, NULL, 'P'},
-        {"jobs", required_argument, NULL, 'j'},
+        {"jobs", required_argument, NULL, 'j'},     {"keylog", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
     struct td_wbuf *w;
-    const char *color = "auto", *iface = NULL, *user = "nobody", *ca_file = NULL;
+    const char *color = "auto", *iface = NULL, *user = "nobody", *ca_file = NULL, *keylog = NULL;
+    struct kl_pump *kp = NULL;
     struct td_trust *trust;
     char filter[4096] = "";
     struct td_filter *flt = NULL;
@@ -551,6 +635,9 @@ int cmd_read(int argc, char **argv, bool live)
             break;
         case 'A':
             ca_file = optarg;
+            break;
+        case 'K':
+            keylog = optarg;
             break;
         case 'M':
             if (parse_u32(optarg, &r.lim.max_flows) != 0) {
@@ -645,6 +732,37 @@ int cmd_read(int argc, char **argv, bool live)
         r.rules.trust = trust;
     }
     r.rules.chain_cache = td_chain_cache_new();
+    /* the key log, like the trust store, is read before live mode drops
+     * privileges; read mode loads it whole, live mode keeps it open */
+    r.kl = td_keylog_new();
+    kp = calloc(1, sizeof(*kp));
+    if (r.kl == NULL || kp == NULL) {
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        return TD_EXIT_INTERNAL;
+    }
+    if (keylog != NULL) {
+        char err[256];
+        struct td_keylog_stats ks;
+        r.kl_given = true;
+        if (live) {
+            kp->fp = fopen(keylog, "rb");
+            if (kp->fp == NULL) {
+                fprintf(stderr, "tlsdiag: --keylog %s: %s\n", keylog, strerror(errno));
+                return TD_EXIT_INPUT;
+            }
+        } else if (td_keylog_load_file(r.kl, keylog, err, sizeof(err)) != 0) {
+            fprintf(stderr, "tlsdiag: --keylog %s: %s\n", keylog, err);
+            return TD_EXIT_INPUT;
+        }
+        td_keylog_stats(r.kl, &ks);
+        if (!live && ks.secrets == 0)
+            fprintf(stderr, "tlsdiag: --keylog %s: no usable secrets (%llu lines ignored)\n", keylog,
+                    (unsigned long long)ks.ignored);
+        else if (ks.ignored > 0 || ks.dropped > 0)
+            fprintf(stderr, "tlsdiag: --keylog %s: %llu secrets for %u connections; %llu lines ignored, %llu dropped (cap %u)\n",
+                    keylog, (unsigned long long)ks.secrets, ks.entries, (unsigned long long)ks.ignored,
+                    (unsigned long long)ks.dropped, TD_KEYLOG_MAX_ENTRIES);
+    }
     r.progress = !no_progress && !live && isatty(STDERR_FILENO);
     r.corr = td_corr_new();
     r.pbatch = calloc(BATCH_MAX, sizeof(*r.pbatch));
@@ -663,7 +781,7 @@ int cmd_read(int argc, char **argv, bool live)
     r.w = w;
 
     if (live) {
-        rc = run_live(&r, iface, filter[0] ? filter : NULL, user);
+        rc = run_live(&r, iface, filter[0] ? filter : NULL, user, kp);
     } else {
         for (int i = optind; i < first_filter; i++) {
             int frc = read_file(&r, argv[i], flt);
@@ -676,10 +794,20 @@ int cmd_read(int argc, char **argv, bool live)
     td_wb_flush(w);
     if (rc == TD_EXIT_OK && r.fail && r.sum.by_outcome[TD_OUT_FAILED] > 0)
         rc = TD_EXIT_FAILURES;
+    if (td_alloc_failures() > 0) {
+        /* we failed, not the peer: never a silently incomplete result */
+        fprintf(stderr, "tlsdiag: out of memory: %llu allocation(s) failed; the results above are incomplete\n",
+                (unsigned long long)td_alloc_failures());
+        rc = TD_EXIT_INTERNAL;
+    }
     td_filter_free(flt);
     td_chain_cache_free(r.rules.chain_cache);
     td_trust_free(trust);
     td_corr_free(r.corr);
+    td_keylog_free(r.kl);
+    if (kp->fp != NULL)
+        fclose(kp->fp);
+    free(kp);
     if (r.wc0 != NULL)
         free(r.wc0->out);
     free(r.wc0);

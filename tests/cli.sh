@@ -93,4 +93,8 @@ check "decode error line" 0 sh -c "echo 'error:14094410:SSL routines:ssl3_read_b
 has "decode: alert 40 raised by the peer" "$tmp/out" '"raised_by":"peer"'
 check "decode prose is not recognised" 3 sh -c "echo 'the weather is nice today' | \"$T\" decode -"
 has "decode: says not recognised" "$tmp/out" "not recognised"
+# hostile input (issue 5): peer bytes never reach the terminal raw
+check "SNI with control bytes" 0 "$T" read -t tests/fuzz/regress/pipeline/sni_control_bytes_in_text.pcap
+if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037]')" "$tmp/out"; then echo "FAIL raw control bytes in text output"; fails=$((fails + 1)); else echo "ok   control bytes escaped in text"; fi
+has "SNI control byte shown as \\x04" "$tmp/out" 'servU\\x04\*lab'
 [ "$fails" = 0 ] || { echo "$fails CLI check(s) failed"; exit 1; }

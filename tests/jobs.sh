@@ -60,6 +60,18 @@ for f in $(head -60 "$tmp/list" | tail -20); do
         fi
     done
 done
+# decryption: --keylog files and pcapng Decryption Secrets Blocks (the
+# workers wait while secrets are added mid-file)
+for k in "$root"/tests/data/lab/*.keys; do
+    f=${k%.keys}.pcap
+    [ -f "$f" ] || continue
+    run 1 "$tmp/k1" --json --keylog "$k" "$f"
+    run 2 "$tmp/k2" --json --keylog "$k" "$f"
+    if ! cmp -s "$tmp/k1" "$tmp/k2"; then
+        echo "FAIL -j 2 differs from -j 1 with --keylog: $f"
+        fails=$((fails + 1))
+    fi
+done
 # a usage error is one
 "$T" read -j 0 "$root/tests/data/lab/ok_tls13_full.pcap" >/dev/null 2>&1
 if [ $? != 2 ]; then echo "FAIL -j 0 is not a usage error"; fails=$((fails + 1)); fi

@@ -3,8 +3,11 @@
 #   1. release build, cmocka unit tests
 #   2. ASan+UBSan build, the same unit tests
 #   3. every committed lab fixture: outcome and primary code (both builds)
+#   3b. decryption (--keylog, pcapng secrets) agrees with tshark on every
+#      fixture with a key log; every suite covered
 #   4. command-line behaviour: exit codes, errors naming file and offset
-#   4b. read -j 2 / -j 3 output byte for byte equal to -j 1 (tests/jobs.sh)
+#   4b. fuzzing (tests/fuzz/ci.sh): regress/ replayed, each harness ~4 s
+#   4c. read -j 2 / -j 3 output byte for byte equal to -j 1 (tests/jobs.sh)
 #   5. conformance on ../shared/corpus against tshark and FoxIO's JA4 (skipped
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
@@ -29,8 +32,16 @@ step "lab fixtures, release build"
 python3 tests/check_fixtures.py build/tlsdiag
 step "lab fixtures, ASan+UBSan build"
 python3 tests/check_fixtures.py build-san/tlsdiag
+step "decryption with key logs vs tshark, ASan+UBSan build"
+if command -v tshark >/dev/null 2>&1; then
+    python3 tests/check_decrypt.py build-san/tlsdiag
+else
+    echo "skip: tshark not installed (bootstrap installs it)"
+fi
 step "command line"
 sh tests/cli.sh build-san/tlsdiag
+step "fuzzing: regression inputs, then a few seconds per harness"
+sh tests/fuzz/ci.sh
 step "read -j N prints what -j 1 prints"
 sh tests/jobs.sh build/tlsdiag
 step "corpus conformance"

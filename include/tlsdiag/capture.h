@@ -34,9 +34,13 @@ enum {
 
 #define TD_MAX_PACKET (256 * 1024) /* larger captured packets are an input error */
 
+/* pcapng timestamps (64-bit, plus if_tsoffset) are clamped into
+ * [0, TD_MAX_TS_SEC] seconds so that nanosecond times fit in int64. */
+#define TD_MAX_TS_SEC 0xffffffffu
+
 struct td_pkt {
     uint64_t frame;       /* 1-based, as Wireshark counts */
-    int64_t ts_sec;
+    int64_t ts_sec;       /* 0..TD_MAX_TS_SEC from files */
     uint32_t ts_nsec;
     uint32_t linktype;
     uint32_t ifindex;     /* pcapng interface id, 0 for pcap */
@@ -58,6 +62,11 @@ struct td_reader;
  * Returns NULL and fills |err| when the file cannot be opened or its header
  * is not pcap/pcapng. */
 struct td_reader *td_reader_open(const char *path, struct td_input_error *err);
+/* td_reader_open_mem reads a whole capture held in memory (|len| bytes at
+ * |p|, not gzip'd), borrowed: |p| must outlive the reader and is never
+ * written.  |name| is used in error messages.  For fuzzing and tests. */
+struct td_reader *td_reader_open_mem(const void *p, size_t len, const char *name,
+                                     struct td_input_error *err);
 
 /* Reader caps (lib/capture/reader.c): a packet above TD_MAX_PACKET captured
  * bytes, a pcapng block above 16 MiB, more than 1024 interfaces in a pcapng

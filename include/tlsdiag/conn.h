@@ -51,6 +51,7 @@ struct td_event {
     uint8_t ct;        /* record content type for TD_EV_ENCRYPTED */
     uint8_t alert_level, alert_desc;
     bool encrypted;
+    bool decrypted;    /* read from a record decrypted with logged keys */
     uint8_t ttl;       /* IP TTL / hop limit of the packet */
     bool has_ipid;
     uint16_t ipid;
@@ -66,12 +67,25 @@ struct td_alert_rec {
     uint8_t ep;
     uint8_t level;      /* 0 when encrypted and unreadable */
     uint8_t desc;
-    bool encrypted;
+    bool encrypted;     /* unreadable: level and desc unknown */
+    bool decrypted;     /* sent encrypted, read with logged keys (level/desc known) */
     uint32_t len;       /* record length (an encrypted alert's size) */
 };
 
+/* Decryption state of one direction (enum values of td_half.decrypt) */
+enum td_decrypt_state {
+    TD_DECRYPT_NONE = 0,     /* no key log, or nothing to decrypt yet */
+    TD_DECRYPT_KEYS,         /* keys installed, no record decrypted yet */
+    TD_DECRYPT_OK,           /* records decrypted */
+    TD_DECRYPT_NO_SECRET,    /* the key log has no secret for this connection */
+    TD_DECRYPT_FAILED,       /* a record did not authenticate: wrong or stale key */
+    TD_DECRYPT_UNSUPPORTED   /* a cipher suite or version we cannot decrypt */
+};
+const char *td_decrypt_state_str(uint8_t st);
+
 #define TD_MAX_ALERTS 8
 #define TD_PREVIEW_LEN 48
+#define TD_APP_PREVIEW_LEN 512  /* decrypted application data bytes kept per direction */
 
 /* Per-endpoint facts.  Reassembly and TLS stream state live in the engine. */
 struct td_half {
@@ -98,6 +112,15 @@ struct td_half {
     bool ccs;                /* sent ChangeCipherSpec */
     uint64_t ccs_frame;
     bool finished;           /* a Finished was seen or inferred */
+    uint64_t finished_frame; /* a decrypted or clear Finished (0 if inferred) */
+    /* decryption with logged keys */
+    uint8_t decrypt;         /* enum td_decrypt_state */
+    uint32_t dec_records;    /* records decrypted */
+    uint32_t key_updates;    /* KeyUpdate messages (TLS 1.3) */
+    uint32_t early_skipped;  /* 0-RTT records the server (and we) could not read */
+    uint64_t app_frame;      /* first decrypted application data */
+    uint16_t app_preview_len;
+    uint8_t app_preview[TD_APP_PREVIEW_LEN]; /* its first bytes (peer bytes: escape) */
 };
 
 /* The plaintext phase before TLS (STARTTLS, tunnels): lib/timeline/upgrade.c */
@@ -150,6 +173,8 @@ struct td_conn {
     TD_MSG(struct td_certificate_request) cr;
     TD_MSG(struct td_server_key_exchange) ske;
     TD_MSG(struct td_new_session_ticket) nst;
+    TD_MSG(struct td_encrypted_extensions) ee;   /* TLS 1.3, decrypted */
+    bool keylog;             /* a key log was given (file or pcapng secrets) */
     uint64_t shd_frame, cke_frame, cv_frame, cs_frame;
     uint32_t ch_retrans;     /* retransmissions of ClientHello segments */
     uint64_t ch_last_frame;  /* frame that completed the ClientHello */
@@ -223,5 +248,12 @@ void td_engine_advance(struct td_engine *e, int64_t now_ns);
 void td_engine_flush(struct td_engine *e);
 void td_engine_stats(const struct td_engine *e, struct td_stats *s);
 void td_engine_free(struct td_engine *e);
+/* td_engine_set_keylog: decrypt with the secrets in |kl| (not owned; it may
+ * gain entries between packets, e.g. from pcapng Decryption Secrets
+ * Blocks).  Keys are looked up by ClientHello.random when a connection
+ * needs them: at a TLS 1.3 ServerHello, its Finished messages, and a TLS
+ * <= 1.2 ChangeCipherSpec.  NULL: no decryption. */
+struct td_keylog;
+void td_engine_set_keylog(struct td_engine *e, const struct td_keylog *kl);
 
 #endif

@@ -58,6 +58,13 @@ enum td_status { TD_OK = 0, TD_EMALFORMED = 1, TD_ELIMIT = 2, TD_ENOMEM = 3 };
     X(IP_BAD_HEADER, 63, "ip_bad_header")                                 \
     X(TCP_BAD_HEADER, 64, "tcp_bad_header")                               \
     X(PKT_TRUNCATED, 65, "packet_truncated")                              \
+    /* Decryption with a key log (--keylog, pcapng secrets) */            \
+    X(DECRYPT_NO_SECRET, 70, "decrypt_no_secret")                         \
+    X(DECRYPT_BAD_RECORD, 71, "decrypt_bad_record")                       \
+    X(DECRYPT_MALFORMED, 72, "decrypt_malformed_record")                  \
+    X(DECRYPT_UNSUPPORTED, 73, "decrypt_unsupported_cipher")              \
+    X(KEY_UPDATE_MALFORMED, 74, "key_update_malformed")                   \
+    X(EE_MALFORMED, 75, "encrypted_extensions_malformed")                 \
     /* Our own caps (never a finding against the peer) */                 \
     X(LIMIT_CIPHERS, 80, "limit_ciphers")                                 \
     X(LIMIT_EXTENSIONS, 81, "limit_extensions")                           \

@@ -39,6 +39,14 @@ struct td_par;
 struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn work, void *const *wctx,
                           td_par_deliver_fn deliver, void *ctx);
 void td_par_packet(struct td_par *p, const struct td_pkt *pkt);
+/* td_par_quiesce returns once every worker has handled every packet handed
+ * out so far (results are delivered meanwhile): shared state the workers
+ * read, such as the key log, may then change. */
+void td_par_quiesce(struct td_par *p);
+/* td_par_set_keylog: td_engine_set_keylog on every worker's engine (after
+ * td_par_quiesce, or before the first packet). */
+struct td_keylog;
+void td_par_set_keylog(struct td_par *p, const struct td_keylog *kl);
 /* td_par_finish ends every open connection (end of input), delivers every
  * result and stops the workers. */
 void td_par_finish(struct td_par *p);

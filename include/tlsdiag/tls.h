@@ -264,6 +264,24 @@ struct td_new_session_ticket {
     struct td_diag diag;
 };
 
+/* RFC 8446 4.3.1 EncryptedExtensions (seen only with keys) */
+struct td_encrypted_extensions {
+    struct td_u16_list ext_order;
+    bool has_alpn;
+    struct td_bytes_name alpn;  /* the protocol the server chose */
+    bool has_early_data;        /* 0-RTT accepted */
+    bool has_sni_ack;
+    bool has_record_size_limit;
+    uint16_t record_size_limit;
+    uint32_t msg_len;
+    struct td_diag diag;
+};
+
+/* RFC 8446 4.6.3 KeyUpdate: request_update 0 (not requested) or 1 */
+struct td_key_update {
+    uint8_t request_update;
+};
+
 /* RFC 6066 8 CertificateStatus */
 struct td_certificate_status {
     uint8_t status_type;  /* 1 = ocsp */
@@ -327,6 +345,9 @@ enum td_status td_parse_server_key_exchange(struct td_server_key_exchange *ske,
 enum td_status td_parse_new_session_ticket(struct td_new_session_ticket *nst,
                                            struct td_cur *msg, bool tls13);
 enum td_status td_parse_certificate_status(struct td_certificate_status *cs, struct td_cur *msg);
+enum td_status td_parse_encrypted_extensions(struct td_encrypted_extensions *ee, struct td_cur *msg);
+/* td_parse_key_update: one byte, 0 or 1; anything else KEY_UPDATE_MALFORMED in |d| */
+enum td_status td_parse_key_update(struct td_key_update *ku, struct td_cur *msg, struct td_diag *d);
 /* td_parse_alert reads one 2-byte alert. */
 enum td_status td_parse_alert(struct td_alert *a, struct td_cur *body, struct td_diag *d);
 

@@ -7,6 +7,7 @@
  * be compiled for, lets its packets pass and is reported once through
  * td_filter_take_error. */
 #include "tlsdiag/capture.h"
+#include "tlsdiag/alloc.h"
 
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -67,10 +68,10 @@ struct td_filter *td_filter_new(const char *expr, char *err, size_t err_len)
 
     if (!compile(expr, TD_LINK_ETHERNET, &prog, err, err_len))
         return NULL;
-    f = calloc(1, sizeof(*f));
+    f = td_calloc(1, sizeof(*f));
     n = strlen(expr);
     if (f != NULL)
-        f->expr = malloc(n + 1);
+        f->expr = td_malloc(n + 1);
     if (f == NULL || f->expr == NULL) {
         snprintf(err, err_len, "out of memory");
         pcap_freecode(&prog);

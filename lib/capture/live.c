@@ -4,6 +4,7 @@
  * packets are seen as they come, not when a buffer fills), nanosecond
  * timestamps when the platform offers them.  Frames are numbered from 1. */
 #include "tlsdiag/capture.h"
+#include "tlsdiag/alloc.h"
 
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ struct td_live *td_live_open(const char *iface, const char *filter, int snaplen,
                              struct td_input_error *err)
 {
     char ebuf[PCAP_ERRBUF_SIZE];
-    struct td_live *l = calloc(1, sizeof(*l));
+    struct td_live *l = td_calloc(1, sizeof(*l));
     struct bpf_program prog;
     int rc;
 

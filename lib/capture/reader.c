@@ -20,6 +20,7 @@
  * copy takes ~0.07 s.  zlib reads plain files straight into our buffer for
  * large gzread calls, so "transparent" mode costs no extra copy. */
 #include "tlsdiag/capture.h"
+#include "tlsdiag/alloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -72,6 +73,7 @@ struct td_reader {
     uint64_t buf_off; /* file offset of buf[0] */
     bool eof;
     bool failed;
+    bool borrowed;   /* buf is the caller's memory (td_reader_open_mem) */
     enum reader_fmt fmt;
     bool swap;       /* file is little-endian (the cursor reads big-endian) */
     /* pcap */
@@ -155,7 +157,7 @@ static bool fill(struct td_reader *r, size_t need)
 
         while (ncap < need)
             ncap *= 2;
-        nb = realloc(r->buf, ncap);
+        nb = td_realloc(r->buf, ncap);
         if (nb == NULL) {
             set_err(r, cur_off(r), "out of memory (buffer of %zu bytes)", ncap);
             return false;
@@ -189,6 +191,25 @@ static void view(const struct td_reader *r, struct td_cur *c, size_t n)
 {
     size_t a = avail(r);
     td_cur_init(c, r->buf + r->pos, a < n ? a : n);
+}
+
+/* clamp_sec adds if_tsoffset to |sec| and keeps the result in
+ * [0, TD_MAX_TS_SEC] (classic pcap's unsigned 32-bit range): a 64-bit
+ * pcapng timestamp or offset can say anything, and the engine works in
+ * int64 nanoseconds, where seconds beyond 2^33 overflow.  Such a timestamp
+ * is absurd, not an error: the packet is still read. */
+static int64_t clamp_sec(uint64_t sec, int64_t off)
+{
+    int64_t s = sec > TD_MAX_TS_SEC ? (int64_t)TD_MAX_TS_SEC : (int64_t)sec;
+
+    if (off > (int64_t)TD_MAX_TS_SEC)
+        off = (int64_t)TD_MAX_TS_SEC;
+    if (off < -(int64_t)TD_MAX_TS_SEC)
+        off = -(int64_t)TD_MAX_TS_SEC;
+    s += off;
+    if (s < 0)
+        return 0;
+    return s > (int64_t)TD_MAX_TS_SEC ? (int64_t)TD_MAX_TS_SEC : s;
 }
 
 /* ---- pcap ---- */
@@ -270,10 +291,10 @@ static int pcap_read_next(struct td_reader *r, struct td_pkt *pkt)
     }
     pkt->frame = ++r->frame;
     if (r->nsec) {
-        pkt->ts_sec = (int64_t)sec + frac / 1000000000u;
+        pkt->ts_sec = clamp_sec((uint64_t)sec + frac / 1000000000u, 0);
         pkt->ts_nsec = frac % 1000000000u;
     } else {
-        pkt->ts_sec = (int64_t)sec + frac / 1000000u;
+        pkt->ts_sec = clamp_sec((uint64_t)sec + frac / 1000000u, 0);
         pkt->ts_nsec = (frac % 1000000u) * 1000u;
     }
     pkt->linktype = r->linktype;
@@ -462,7 +483,7 @@ static bool ng_idb(struct td_reader *r, const struct ng_block *b)
     }
     if (r->num_ifs == r->cap_ifs) {
         uint32_t ncap = r->cap_ifs ? r->cap_ifs * 2 : 8;
-        struct reader_iface *n = realloc(r->ifs, ncap * sizeof(*n));
+        struct reader_iface *n = td_realloc(r->ifs, ncap * sizeof(*n));
         if (n == NULL) {
             set_err(r, b->off, "out of memory (interfaces)");
             return false;
@@ -506,7 +527,7 @@ static void ts_convert(const struct reader_iface *ifc, uint64_t ts, struct td_pk
             nsec = frac / div;
         }
     }
-    pkt->ts_sec = (int64_t)sec + ifc->tsoffset;
+    pkt->ts_sec = clamp_sec(sec, ifc->tsoffset);
     pkt->ts_nsec = (uint32_t)nsec;
 }
 
@@ -665,40 +686,14 @@ static int pcapng_next(struct td_reader *r, struct td_pkt *pkt)
 
 /* ---- public ---- */
 
-struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
+/* open_header reads the file header of a freshly made reader; on failure
+ * it fills |err|, closes |r| and returns NULL. */
+static struct td_reader *open_header(struct td_reader *r, const char *path,
+                                     struct td_input_error *err)
 {
-    struct td_reader *r = calloc(1, sizeof(*r));
     struct td_cur c;
     uint32_t magic;
 
-    if (r == NULL) {
-        snprintf(err->msg, sizeof(err->msg), "out of memory");
-        err->off = 0;
-        return NULL;
-    }
-    if (strcmp(path, "-") == 0) {
-        int fd = dup(0);
-        r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
-        if (r->gz == NULL && fd >= 0)
-            close(fd);
-    } else {
-        errno = 0;
-        r->gz = gzopen(path, "rb");
-    }
-    if (r->gz == NULL) {
-        snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", path,
-                 errno ? strerror(errno) : "out of memory");
-        err->off = 0;
-        free(r);
-        return NULL;
-    }
-    gzbuffer(r->gz, READER_GZBUF);
-    r->buf = malloc(READER_CHUNK);
-    if (r->buf == NULL) {
-        set_err(r, 0, "out of memory");
-        goto fail;
-    }
-    r->cap = READER_CHUNK;
     if (!fill(r, 24))
         goto fail;
     if (avail(r) < 4) {
@@ -732,6 +727,63 @@ fail:
     return NULL;
 }
 
+struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
+{
+    struct td_reader *r = td_calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        err->off = 0;
+        return NULL;
+    }
+    if (strcmp(path, "-") == 0) {
+        int fd = dup(0);
+        r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
+        if (r->gz == NULL && fd >= 0)
+            close(fd);
+    } else {
+        errno = 0;
+        r->gz = gzopen(path, "rb");
+    }
+    if (r->gz == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", path,
+                 errno ? strerror(errno) : "out of memory");
+        err->off = 0;
+        free(r);
+        return NULL;
+    }
+    gzbuffer(r->gz, READER_GZBUF);
+    r->buf = td_malloc(READER_CHUNK);
+    if (r->buf == NULL) {
+        set_err(r, 0, "out of memory");
+        *err = r->err;
+        td_reader_close(r);
+        return NULL;
+    }
+    r->cap = READER_CHUNK;
+    return open_header(r, path, err);
+}
+
+struct td_reader *td_reader_open_mem(const void *p, size_t len, const char *name,
+                                     struct td_input_error *err)
+{
+    struct td_reader *r = td_calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        err->off = 0;
+        return NULL;
+    }
+    /* the whole input is already "read": fill() never grows or refills a
+     * borrowed buffer, and nothing writes through it */
+    r->borrowed = true;
+    r->buf = (uint8_t *)(uintptr_t)p;
+    r->cap = len;
+    r->end = len;
+    r->eof = true;
+    return open_header(r, name, err);
+}
+
 int td_reader_next(struct td_reader *r, struct td_pkt *pkt)
 {
     int rc;
@@ -760,7 +812,8 @@ void td_reader_close(struct td_reader *r)
         return;
     if (r->gz != NULL)
         gzclose(r->gz);
-    free(r->buf);
+    if (!r->borrowed)
+        free(r->buf);
     free(r->ifs);
     free(r);
 }

@@ -12,6 +12,7 @@
  *
  * RFC 791 (IPv4 header) and RFC 9293 (TCP header), no options. */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 
 #include "decode_int.h"
@@ -83,13 +84,13 @@ static int add_pkt(struct synth *s, int from_server, uint8_t flags, const uint8_
         return -1;
     if (o->n == s->cap) {
         uint32_t ncap = s->cap ? s->cap * 2u : 16u;
-        struct td_pkt *np = realloc(o->pkts, (size_t)ncap * sizeof(*np));
+        struct td_pkt *np = td_realloc(o->pkts, (size_t)ncap * sizeof(*np));
         if (np == NULL)
             return -1;
         o->pkts = np;
         s->cap = ncap;
     }
-    b = calloc(1, total);
+    b = td_calloc(1, total);
     if (b == NULL)
         return -1;
     /* IPv4 */

@@ -21,6 +21,7 @@
  *             at least 4 bytes so that prose ("add a bead") is not taken for hex.
  * Not read: hexdump without -C (little-endian 16-bit words), base64. */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 
 #include "decode_int.h"
@@ -628,7 +629,7 @@ static void number_sessions(struct td_dec_result *r)
 
 static void assemble(struct scan *sc)
 {
-    struct asm_ctx *a = calloc(1, sizeof(*a));
+    struct asm_ctx *a = td_calloc(1, sizeof(*a));
     uint32_t i = 0;
 
     if (a == NULL)
@@ -705,7 +706,7 @@ static void text_line(struct scan *sc, const uint8_t *s, size_t n, uint32_t line
         return;
     }
     {
-        struct hexline *h = malloc(sizeof(*h));
+        struct hexline *h = td_malloc(sizeof(*h));
         enum hexres hr;
         if (h == NULL)
             return;
@@ -755,7 +756,7 @@ static void text_line(struct scan *sc, const uint8_t *s, size_t n, uint32_t line
 
 struct td_dec_result *td_decode_text(const char *text, size_t len)
 {
-    struct td_dec_result *r = calloc(1, sizeof(*r));
+    struct td_dec_result *r = td_calloc(1, sizeof(*r));
     struct scan sc;
     struct td_cur c;
     uint32_t lineno = 0;
@@ -763,9 +764,9 @@ struct td_dec_result *td_decode_text(const char *text, size_t len)
     if (r == NULL)
         return NULL;
     memset(&sc, 0, sizeof(sc));
-    r->bytes = malloc(TD_DEC_MAX_BYTES);
-    sc.pool = malloc(TD_DEC_MAX_BYTES);
-    sc.blocks = calloc(MAX_BLOCKS, sizeof(*sc.blocks));
+    r->bytes = td_malloc(TD_DEC_MAX_BYTES);
+    sc.pool = td_malloc(TD_DEC_MAX_BYTES);
+    sc.blocks = td_calloc(MAX_BLOCKS, sizeof(*sc.blocks));
     if (r->bytes == NULL || sc.pool == NULL || sc.blocks == NULL) {
         free(sc.pool);
         free(sc.blocks);

@@ -222,6 +222,8 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     key(w, &ft, "next_protocol");
     if (sh && sh->has_alpn)
         td_wb_json_str(w, (const char *)sh->alpn.b, sh->alpn.len);
+    else if (c->ee.m != NULL && c->ee.m->has_alpn) /* TLS 1.3: decrypted EncryptedExtensions */
+        td_wb_json_str(w, (const char *)c->ee.m->alpn.b, c->ee.m->alpn.len);
     else
         td_wb_puts(w, "null");
     key(w, &ft, "client");
@@ -238,6 +240,30 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         td_wb_printf(w, ",\"certificates\":%u}", c->cert[sv].m ? c->cert[sv].m->total_certs : 0);
     } else {
         td_wb_puts(w, "null");
+    }
+    if (c->keylog) {
+        /* decryption with a key log: per side state and the first bytes of
+         * application data (peer bytes, escaped here) */
+        key(w, &ft, "decryption");
+        td_wb_puts(w, "{\"client\":");
+        td_wb_json_cstr(w, td_decrypt_state_str(c->half[cl].decrypt));
+        td_wb_puts(w, ",\"server\":");
+        td_wb_json_cstr(w, td_decrypt_state_str(c->half[sv].decrypt));
+        td_wb_printf(w, ",\"records\":{\"client\":%u,\"server\":%u}", c->half[cl].dec_records,
+                     c->half[sv].dec_records);
+        td_wb_printf(w, ",\"key_updates\":{\"client\":%u,\"server\":%u}", c->half[cl].key_updates,
+                     c->half[sv].key_updates);
+        td_wb_puts(w, ",\"application_data\":{\"client\":");
+        if (c->half[cl].app_preview_len > 0)
+            td_wb_json_str(w, (const char *)c->half[cl].app_preview, c->half[cl].app_preview_len);
+        else
+            td_wb_puts(w, "null");
+        td_wb_puts(w, ",\"server\":");
+        if (c->half[sv].app_preview_len > 0)
+            td_wb_json_str(w, (const char *)c->half[sv].app_preview, c->half[sv].app_preview_len);
+        else
+            td_wb_puts(w, "null");
+        td_wb_puts(w, "}}");
     }
     td_wb_putc(w, '}');
 
@@ -286,7 +312,8 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
             td_wb_printf(w, "\"level\":\"%s\",\"code\":%u,\"description\":", a->level == 2 ? "fatal" : a->level == 1 ? "warning" : "unknown",
                          a->desc);
             td_wb_json_cstr(w, td_reg_name(TD_REG_ALERT, a->desc));
-            td_wb_puts(w, ",\"encrypted\":false}");
+            /* a decrypted alert was sent encrypted: say so, with its real code */
+            td_wb_puts(w, a->decrypted ? ",\"encrypted\":true,\"decrypted\":true}" : ",\"encrypted\":false}");
         }
     }
     td_wb_putc(w, ']');

@@ -17,6 +17,25 @@
 
 static const char *col(const struct td_report_opts *o, const char *c) { return o && o->color ? c : ""; }
 
+/* safe writes a line the library composed, which may quote peer bytes (an
+ * SNI or certificate name inside an evidence line or a summary): control
+ * bytes become \xNN here, at render time, so a hostile name cannot move the
+ * cursor or recolour the terminal.  Bytes >= 0x80 pass (UTF-8 names). */
+static void safe(struct td_wbuf *w, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t run = 0;
+
+    for (size_t i = 0; p[i] != '\0'; i++) {
+        if (p[i] >= 0x20 && p[i] != 0x7f)
+            continue;
+        td_wb_put(w, s + run, i - run);
+        td_wb_text_str(w, s + i, 1);
+        run = i + 1;
+    }
+    td_wb_puts(w, s + run);
+}
+
 static void header(struct td_wbuf *w, const struct td_conn *c, const struct td_report_opts *o)
 {
     char a[64], b[64], v[16], cs[96];
@@ -50,8 +69,10 @@ static void timeline(struct td_wbuf *w, const struct td_conn *c, const struct td
         char what[160];
         bool from_c = td_conn_from(c, e->ep) == TD_FROM_CLIENT;
         td_event_what(c, e, what, sizeof(what));
-        td_wb_printf(w, "    %6llu %10.6f  %s  %s\n", (unsigned long long)e->frame,
-                     (double)(e->ts_ns - c->capture_start_ns) / 1e9, from_c ? "C>S" : "C<S", what);
+        td_wb_printf(w, "    %6llu %10.6f  %s  ", (unsigned long long)e->frame,
+                     (double)(e->ts_ns - c->capture_start_ns) / 1e9, from_c ? "C>S" : "C<S");
+        safe(w, what);
+        td_wb_putc(w, '\n');
     }
     if (c->total_events > c->num_events)
         td_wb_printf(w, "    ... %u more events not kept (--max-events)\n", c->total_events - c->num_events);
@@ -66,17 +87,25 @@ static void diag_block(struct td_wbuf *w, const struct td_conn *c, const struct 
                  d->severity == TD_SEV_ERROR ? "FAILED" : d->severity == TD_SEV_WARNING ? "warning" : "note",
                  col(o, C_OFF), d->code, d->severity == TD_SEV_ERROR ? "error" : td_severity_str(d->severity), td_by_str(d->by),
                  td_confidence_str(d->confidence));
-    td_wb_printf(w, "    %s\n", d->summary);
+    td_wb_puts(w, "    ");
+    safe(w, d->summary);
+    td_wb_putc(w, '\n');
     if (!primary)
         return;
-    td_wb_printf(w, "    why: %s\n", d->explanation);
+    td_wb_puts(w, "    why: ");
+    safe(w, d->explanation);
+    td_wb_putc(w, '\n');
     for (uint8_t i = 0; i < d->num_ev; i++) {
         const struct td_evidence *e = &d->ev[i];
-        td_wb_printf(w, "      frame %-6llu %10.6f  %s  %s\n", (unsigned long long)e->frame,
+        td_wb_printf(w, "      frame %-6llu %10.6f  %s  ", (unsigned long long)e->frame,
                      (double)(e->ts_ns - c->capture_start_ns) / 1e9,
-                     e->from == TD_FROM_CLIENT ? "C>S" : e->from == TD_FROM_SERVER ? "C<S" : "   ", e->what);
+                     e->from == TD_FROM_CLIENT ? "C>S" : e->from == TD_FROM_SERVER ? "C<S" : "   ");
+        safe(w, e->what);
+        td_wb_putc(w, '\n');
     }
-    td_wb_printf(w, "    fix: %s\n", d->fix);
+    td_wb_puts(w, "    fix: ");
+    safe(w, d->fix);
+    td_wb_putc(w, '\n');
 }
 
 void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_verdict *v,
@@ -107,6 +136,15 @@ void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_
         td_wb_printf(w, "  %s%s%s\n", col(o, C_YELLOW), td_outcome_str(v->outcome), col(o, C_OFF));
         for (uint8_t i = 0; i < v->num; i++)
             diag_block(w, c, &v->d[i], o, false);
+    }
+    /* decryption that did not work is said on every connection it concerns */
+    if (c->keylog) {
+        uint8_t cl = c->client, sv = (uint8_t)(1 - c->client);
+        uint8_t a = c->half[cl].decrypt, b = c->half[sv].decrypt;
+        bool bad = a >= TD_DECRYPT_NO_SECRET || b >= TD_DECRYPT_NO_SECRET;
+        if (bad)
+            td_wb_printf(w, "  %sdecryption: client %s, server %s%s\n", col(o, C_YELLOW), td_decrypt_state_str(a),
+                         td_decrypt_state_str(b), col(o, C_OFF));
     }
     /* failures always show their timeline: it is the proof */
     if (failed || (o != NULL && (o->timeline || o->verbose))) {

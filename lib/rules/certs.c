@@ -4,6 +4,7 @@
  * Validity is judged at the capture's own time (the Certificate's frame),
  * or at --now. */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 #include <time.h>
 
@@ -101,7 +102,7 @@ void rules_certs(const struct facts *f, struct td_verdict *v)
     if (f->o != NULL && f->o->chain_cache != NULL) {
         cf = td_chain_cache_analyze(f->o->chain_cache, chain, f->o->trust, now, host);
     } else {
-        own = malloc(sizeof(*own));
+        own = td_malloc(sizeof(*own));
         if (own == NULL)
             return;
         td_chain_analyze(own, chain, f->o ? f->o->trust : NULL, now, host);

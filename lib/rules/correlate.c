@@ -15,6 +15,7 @@
  * The store is bounded (TD_CORR_MAX entries, oldest kept); past the cap,
  * later connections are still revised against what was kept. */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 
 #include "facts.h"
@@ -65,7 +66,7 @@ static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port,
 
 struct td_corr *td_corr_new(void)
 {
-    struct td_corr *k = calloc(1, sizeof(struct td_corr));
+    struct td_corr *k = td_calloc(1, sizeof(struct td_corr));
     if (k == NULL)
         return NULL;
     for (size_t i = 0; i < CORR_BUCKETS; i++)
@@ -127,16 +128,16 @@ void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e)
         return;
     if (k->n == k->cap) {
         size_t ncap = k->cap ? k->cap * 2 : 256;
-        struct corr_ent *ne = realloc(k->e, ncap * sizeof(*ne));
+        struct corr_ent *ne = td_realloc(k->e, ncap * sizeof(*ne));
         uint32_t *ns, *np;
         if (ne == NULL)
             return;
         k->e = ne;
-        ns = realloc(k->next_srv, ncap * sizeof(*ns));
+        ns = td_realloc(k->next_srv, ncap * sizeof(*ns));
         if (ns == NULL)
             return;
         k->next_srv = ns;
-        np = realloc(k->next_pair, ncap * sizeof(*np));
+        np = td_realloc(k->next_pair, ncap * sizeof(*np));
         if (np == NULL)
             return;
         k->next_pair = np;

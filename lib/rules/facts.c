@@ -77,6 +77,13 @@ uint16_t ch_max_offered(const struct td_client_hello *ch)
     return m;
 }
 
+bool enc13_alert_sized(const struct td_event *e)
+{
+    if (e->kind == TD_EV_ALERT)
+        return true; /* a decrypted alert */
+    return alert_sized(e->count > 1 ? e->len / e->count : e->len);
+}
+
 void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_opts *o)
 {
     memset(f, 0, sizeof(*f));
@@ -157,14 +164,32 @@ void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_
     if (f->syn != NULL && f->synack != NULL && f->synack->ts_ns >= f->syn->ts_ns)
         f->rtt_ns = f->synack->ts_ns - f->syn->ts_ns;
 
-    /* TLS 1.3 without keys: walk the encrypted records after the ServerHello
-     * (alerts of TLS 1.3 are application_data records too). */
-    if (f->tls13) {
+    f->keys13 = f->tls13 && f->hs->decrypt == TD_DECRYPT_OK &&
+                (f->hc->decrypt == TD_DECRYPT_NONE || f->hc->decrypt == TD_DECRYPT_KEYS ||
+                 f->hc->decrypt == TD_DECRYPT_OK);
+    {
+        /* the server's first decrypted application data: "HTTP/1.x NNN" */
+        const uint8_t *p = f->hs->app_preview;
+        if (f->hs->app_preview_len >= 12 && memcmp(p, "HTTP/1.", 7) == 0 && p[8] == ' ' && p[9] >= '1' &&
+            p[9] <= '5' && p[10] >= '0' && p[10] <= '9' && p[11] >= '0' && p[11] <= '9') {
+            f->http_status = true;
+            f->http_code = (unsigned)((p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0'));
+        }
+    }
+
+    /* TLS 1.3 without (all the) keys: walk the encrypted records after the
+     * ServerHello (alerts of TLS 1.3 are application_data records too).
+     * Records one side's keys did decrypt take part as what they were: a
+     * decrypted handshake message or data record counts as one record, a
+     * decrypted alert as an alert-sized one. */
+    if (f->tls13 && !f->keys13) {
         int phase = 0; /* 0 server flight, 1 client flight, 2 after */
         for (uint32_t i = 0; i < c->num_events; i++) {
             const struct td_event *e = &c->events[i];
             bool from_c = e->ep == f->cep;
-            if (e->kind != TD_EV_ENCRYPTED || e->ct != TD_CT_APPLICATION_DATA)
+            bool counts = (e->kind == TD_EV_ENCRYPTED && e->ct == TD_CT_APPLICATION_DATA) ||
+                          (e->decrypted && (e->kind == TD_EV_HANDSHAKE || e->kind == TD_EV_ALERT));
+            if (!counts)
                 continue;
             if (phase == 0 && !from_c) {
                 f->enc13_srv_before_cli += e->count;
@@ -189,14 +214,19 @@ void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_
         f->established = f->hc->ccs && f->hs->ccs && f->hc->finished && f->hs->finished;
         if (!f->established && f->hc->app_bytes > 0 && f->hs->app_bytes > 0)
             f->established = true;
+    } else if (f->keys13) {
+        /* with keys: both Finished were read, and no fatal alert ended it
+         * (a TLS 1.3 server judges the client's flight after its own
+         * Finished: certificate_required comes after both) */
+        f->established = f->hc->finished && f->hs->finished && f->alert == NULL;
     } else if (f->tls13) {
-        if (f->enc13_srv_after_cli != NULL && !alert_sized(f->enc13_srv_after_cli->len / (f->enc13_srv_after_cli->count ? f->enc13_srv_after_cli->count : 1)))
+        if (f->enc13_srv_after_cli != NULL && !enc13_alert_sized(f->enc13_srv_after_cli))
             f->established = true;
         else if (f->enc13_srv_after_cli != NULL && f->enc13_srv_after_cli->count > 1)
             f->established = true;
         else if (f->enc13_srv_after_cli == NULL && f->enc13_cli_flight >= 2 && f->enc13_srv_before_cli > 0 &&
                  f->srv_rst == NULL && f->srv_fin == NULL && f->cli_rst == NULL &&
-                 !(f->enc13_cli_last_before_srv && alert_sized(f->enc13_cli_last_before_srv->len)))
+                 !(f->enc13_cli_last_before_srv && enc13_alert_sized(f->enc13_cli_last_before_srv)))
             /* client flight + data, server quiet until the capture ended */
             f->established = f->cli_fin == NULL;
     }

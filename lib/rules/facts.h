@@ -26,6 +26,10 @@ struct facts {
     const struct td_event *srv_first_tls;  /* first TLS event from the server */
     bool any_payload;
     bool tls13;                         /* ServerHello chose TLS 1.3 */
+    bool keys13;                        /* TLS 1.3 read with logged keys: the server's
+                                           flight decrypted, the client's not unreadable */
+    bool http_status;                   /* the server's first decrypted data is an HTTP response */
+    unsigned http_code;                 /* its status code */
     bool established;
     bool client_cert_sent;              /* <= 1.2 Certificate from the client with >= 1 cert */
     bool client_cert_empty;             /* <= 1.2 Certificate from the client with 0 certs */
@@ -38,6 +42,8 @@ struct facts {
     const struct td_event *enc13_cli_last_before_srv;
 };
 
+/* enc13_alert_sized: a TLS 1.3 record of an alert's size, or a decrypted alert */
+bool enc13_alert_sized(const struct td_event *e);
 void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_opts *o);
 /* highest version a ClientHello offers (legacy_version or supported_versions) */
 uint16_t ch_max_offered(const struct td_client_hello *ch);

@@ -65,6 +65,16 @@ int td_cipher_class(uint16_t cs)
 
 /* ---- helpers over facts ---- */
 
+/* td_mem_find: |needle| occurs in the |n| bytes at |p| (bytes, not a C string) */
+static bool td_mem_find(const uint8_t *p, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; m <= n && i + m <= n; i++)
+        if (memcmp(p + i, needle, m) == 0)
+            return true;
+    return false;
+}
+
 static bool is_cert_alert(uint8_t d)
 {
     return (d >= 42 && d <= 46) || d == 48 || d == 49 || d == 51;
@@ -542,7 +552,7 @@ static bool r_tls13_inferred(const struct facts *f, struct td_verdict *v)
         return false;
     /* the client's first answer to the server's flight is alert-sized, then close */
     e = f->enc13_cli_first;
-    if (e != NULL && f->enc13_srv_before_cli > 0 && e->count == 1 && (e->len == 19 || e->len == 11) &&
+    if (e != NULL && f->enc13_srv_before_cli > 0 && e->count == 1 && enc13_alert_sized(e) &&
         (f->cli_fin || f->cli_rst)) {
         d = diag_add(v, "server_cert_rejected", TD_SEV_ERROR, TD_BY_CLIENT, TD_CONF_MEDIUM);
         diag_text(d->summary, sizeof(d->summary), "the client rejected the server's flight (most likely its certificate): encrypted alert");
@@ -558,7 +568,7 @@ static bool r_tls13_inferred(const struct facts *f, struct td_verdict *v)
     }
     /* the server's first record after the client's flight is alert-sized, then close */
     e = f->enc13_srv_after_cli;
-    if (e != NULL && e->count == 1 && (e->len == 19 || e->len == 11)) {
+    if (e != NULL && e->count == 1 && enc13_alert_sized(e)) {
         const struct td_event *c1 = f->enc13_cli_first;
         /* OpenSSL, GnuTLS and nginx write each handshake message in its own
          * record: a client Certificate record of a few dozen bytes is empty,
@@ -859,6 +869,83 @@ static void warnings(const struct facts *f, struct td_verdict *v)
     }
 }
 
+/* After a completed handshake, the server's first decrypted bytes are an
+ * HTTP error that names a client certificate problem: nginx's
+ * ssl_verify_client accepts the handshake without (or with a bad)
+ * certificate and answers 400 at the HTTP level.  The bytes say it, so
+ * confidence is high; the handshake itself stays "ok". */
+static void http_rejection(const struct facts *f, struct td_verdict *v)
+{
+    struct td_diagnosis *d;
+    char line[96];
+    const struct td_half *h = f->hs;
+    bool missing, bad;
+    size_t i;
+
+    if (!f->http_status || f->http_code < 400)
+        return;
+    missing = td_mem_find(h->app_preview, h->app_preview_len, "No required SSL certificate was sent");
+    bad = td_mem_find(h->app_preview, h->app_preview_len, "The SSL certificate error");
+    for (i = 0; i < h->app_preview_len && i + 1 < sizeof(line) && h->app_preview[i] != '\r' && h->app_preview[i] != '\n'; i++)
+        line[i] = (h->app_preview[i] >= 0x20 && h->app_preview[i] < 0x7f) ? (char)h->app_preview[i] : '.';
+    line[i] = 0;
+    if (!missing && !bad)
+        return;
+    d = diag_add(v, missing ? "client_cert_missing" : "client_cert_rejected", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH);
+    if (d == NULL)
+        return;
+    diag_text(d->summary, sizeof(d->summary), "the handshake worked but the server refused the request: %s",
+              missing ? "it requires a client certificate and got none" : "it did not accept the client certificate");
+    diag_text(d->explanation, sizeof(d->explanation),
+              "The TLS handshake completed, and the server's first application data (decrypted, frame %llu) is \"%s\"%s. "
+              "nginx with ssl_verify_client on (or optional) completes the handshake %s and refuses at the HTTP level, so "
+              "clients report an HTTP error, not a TLS one.",
+              (unsigned long long)h->app_frame, line,
+              missing ? " saying \"No required SSL certificate was sent\"" : " saying \"The SSL certificate error\"",
+              missing ? "without a client certificate" : "with a certificate it then fails to verify");
+    diag_text(d->fix, sizeof(d->fix), "%s",
+              missing ? "Give the client its certificate and key (curl --cert/--key), issued by a CA in the server's ssl_client_certificate."
+                      : "Issue the client certificate from a CA in the server's ssl_client_certificate; check the server's error log for the verify error.");
+    diag_ev(d, h->app_frame, 0, TD_FROM_SERVER, "application data (decrypted): \"%.80s\"", line);
+    for (uint32_t j = 0; j < f->c->num_events; j++) {
+        const struct td_event *e = &f->c->events[j];
+        if (e->frame == h->app_frame && e->ep == f->sep && e->kind == TD_EV_ENCRYPTED) {
+            d->ev[d->num_ev - 1].ts_ns = e->ts_ns;
+            break;
+        }
+    }
+}
+
+/* decryption_note: a key log was given but this connection could not be
+ * (fully) read: say so in the primary diagnosis, so an inference is never
+ * mistaken for what the bytes said. */
+static void decryption_note(const struct facts *f, struct td_verdict *v)
+{
+    const char *why = NULL;
+    struct td_diagnosis *d;
+    size_t n;
+
+    if (!f->c->keylog || v->num == 0)
+        return;
+    for (int i = 0; i < 2 && why == NULL; i++) {
+        const struct td_half *h = i == 0 ? f->hs : f->hc;
+        if (h->decrypt == TD_DECRYPT_FAILED)
+            why = i == 0 ? "the key log's secret did not decrypt the server's records (wrong or stale key)"
+                         : "the key log's secret did not decrypt the client's records (wrong or stale key)";
+        else if (h->decrypt == TD_DECRYPT_NO_SECRET)
+            why = i == 0 ? "the key log has no secret for the server's records of this connection"
+                         : "the key log has no secret for the client's records of this connection";
+        else if (h->decrypt == TD_DECRYPT_UNSUPPORTED)
+            why = "tlsdiag cannot decrypt this cipher suite or version";
+    }
+    if (why == NULL)
+        return;
+    d = &v->d[0];
+    n = strlen(d->explanation);
+    if (n + 40 < sizeof(d->explanation))
+        snprintf(d->explanation + n, sizeof(d->explanation) - n, " Decryption: %s.", why);
+}
+
 static void handshake_kind(const struct facts *f, struct td_verdict *v)
 {
     const struct td_conn *c = f->c;
@@ -871,8 +958,11 @@ static void handshake_kind(const struct facts *f, struct td_verdict *v)
                 k->resumed = true;
                 k->resumption = TD_RES_PSK;
             }
-            k->early_data = f->ch->has_early_data && k->resumed && f->hc->enc_records > 0 &&
-                            f->enc13_srv_before_cli == 0; /* refined by decryption */
+            if (c->ee.m != NULL) /* decrypted EncryptedExtensions say it (RFC 8446 4.2.10) */
+                k->early_data = f->ch->has_early_data && c->ee.m->has_early_data;
+            else
+                k->early_data = f->ch->has_early_data && k->resumed && f->hc->enc_records > 0 &&
+                                f->enc13_srv_before_cli == 0;
             k->round_trips = (uint8_t)(1 + (k->hello_retry ? 1 : 0));
         } else {
             bool sid_echo = f->ch->session_id_len > 0 && f->sh->session_id_len == f->ch->session_id_len &&
@@ -885,7 +975,7 @@ static void handshake_kind(const struct facts *f, struct td_verdict *v)
             k->round_trips = k->resumed ? 1 : 2;
         }
         k->mutual = c->cr.m != NULL && f->client_cert_sent;
-        if (f->tls13 && !k->mutual && f->enc13_cli_first != NULL && f->enc13_cli_flight >= 3 && f->enc13_cli_first->len >= 200)
+        if (f->tls13 && !f->keys13 && !k->mutual && f->enc13_cli_first != NULL && f->enc13_cli_flight >= 3 && f->enc13_cli_first->len >= 200)
             k->mutual = true; /* a certificate-sized first record in the client's flight */
         if (f->sh_ev != NULL && f->ch_ev != NULL) {
             const struct td_event *chl = f->ch_ev;
@@ -960,8 +1050,10 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     }
     if (f.established) {
         v->outcome = TD_OUT_OK;
+        http_rejection(&f, v);
         warnings(&f, v);
         rules_certs(&f, v);
+        decryption_note(&f, v);
         return;
     }
     for (size_t i = 0; i < sizeof(failure_rules) / sizeof(failure_rules[0]); i++) {
@@ -970,6 +1062,7 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
              * the capture (a server-side one, typically) just shows no hello */
             v->outcome = (!closed && strcmp(v->d[0].code, "no_client_hello") == 0) ? TD_OUT_INCOMPLETE : TD_OUT_FAILED;
             rules_certs(&f, v);
+            decryption_note(&f, v);
             break;
         }
     }

@@ -1,6 +1,7 @@
 /* flowtab.c: chained hash table (power-of-two buckets, doubling at load 1)
  * plus an intrusive LRU list.  No allocation per lookup. */
 #include "flowtab.h"
+#include "tlsdiag/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ bool td_flowtab_init(struct td_flowtab *t, size_t initial)
     memset(t, 0, sizeof(*t));
     while (n < initial)
         n *= 2;
-    t->buckets = calloc(n, sizeof(*t->buckets));
+    t->buckets = td_calloc(n, sizeof(*t->buckets));
     if (t->buckets == NULL)
         return false;
     t->nbuckets = n;
@@ -76,7 +77,7 @@ struct td_flow_node *td_flowtab_find(struct td_flowtab *t, const struct td_flow_
 static void grow(struct td_flowtab *t)
 {
     size_t nn = t->nbuckets * 2;
-    struct td_flow_node **nb = calloc(nn, sizeof(*nb));
+    struct td_flow_node **nb = td_calloc(nn, sizeof(*nb));
     if (nb == NULL)
         return; /* keep the old table: longer chains, still correct */
     for (size_t i = 0; i < t->nbuckets; i++) {

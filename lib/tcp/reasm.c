@@ -1,6 +1,7 @@
 /* reasm.c: per-direction TCP reassembly.  Sequence numbers compare modulo
  * 2^32 (RFC 793 section 3.3). */
 #include "reasm.h"
+#include "tlsdiag/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,7 @@ enum td_seg_res td_reasm_segment(struct td_reasm *r, uint32_t seq, const uint8_t
             return TD_SEG_RETRANS;
     if (r->ooo_n >= OOO_MAX_SEGS || caplen > r->cap_bytes - r->ooo_bytes)
         return TD_SEG_LIMIT;
-    s = malloc(sizeof(*s) + caplen);
+    s = td_malloc(sizeof(*s) + caplen);
     if (s == NULL)
         return TD_SEG_LIMIT;
     s->seq = seq;

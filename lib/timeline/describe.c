@@ -115,7 +115,28 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
         }
         if (n != NULL && e->hs_type == TD_HS_SERVER_HELLO && c->hrr.m != NULL && c->hrr.frame == e->frame)
             n = "HelloRetryRequest";
-        if (n != NULL)
+        if (e->hs_type == TD_HS_END_OF_EARLY_DATA)
+            n = "EndOfEarlyData";
+        if (e->decrypted && e->hs_type == TD_HS_ENCRYPTED_EXTENSIONS && c->ee.m != NULL && c->ee.frame == e->frame) {
+            const struct td_encrypted_extensions *ee = c->ee.m;
+            char alpn[TD_MAX_ALPN_LEN + 1];
+            size_t i;
+            for (i = 0; ee->has_alpn && i < ee->alpn.len; i++)
+                alpn[i] = (ee->alpn.b[i] >= 0x20 && ee->alpn.b[i] < 0x7f) ? (char)ee->alpn.b[i] : '.';
+            alpn[i] = 0;
+            snprintf(buf, len, "EncryptedExtensions%s%s%s (%u bytes, decrypted)", ee->has_alpn ? " ALPN " : "",
+                     ee->has_alpn ? alpn : "", ee->has_early_data ? ", early_data accepted" : "", e->len);
+            return;
+        }
+        if (e->decrypted && e->hs_type == TD_HS_CERTIFICATE && c->cert[e->ep].m != NULL &&
+            c->cert[e->ep].frame == e->frame) {
+            snprintf(buf, len, "Certificate, %u certificate(s) (%u bytes, decrypted)", c->cert[e->ep].m->total_certs,
+                     e->len);
+            return;
+        }
+        if (n != NULL && e->decrypted)
+            snprintf(buf, len, "%s (%u bytes, decrypted)", n, e->len);
+        else if (n != NULL)
             snprintf(buf, len, "%s (%u bytes)", n, e->len);
         else
             snprintf(buf, len, "handshake type %u (%u bytes)", e->hs_type, e->len);
@@ -124,6 +145,12 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
         snprintf(buf, len, "ChangeCipherSpec");
         return;
     case TD_EV_ALERT:
+        if (e->decrypted) {
+            snprintf(buf, len, "Alert %s %s (decrypted)",
+                     e->alert_level == 2 ? "fatal" : e->alert_level == 1 ? "warning" : "level?",
+                     td_alert_fmt(e->alert_desc, a, sizeof(a)));
+            return;
+        }
         if (e->encrypted)
             snprintf(buf, len, "encrypted Alert (%u bytes)", e->len);
         else
@@ -131,6 +158,26 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
                      td_alert_fmt(e->alert_desc, a, sizeof(a)));
         return;
     case TD_EV_ENCRYPTED:
+        if (e->decrypted) {
+            const struct td_half *h = &c->half[e->ep];
+            if (e->frame == h->app_frame && h->app_preview_len > 0) {
+                /* the first line of the application data, printable bytes only */
+                char p[64];
+                size_t i;
+                for (i = 0; i < h->app_preview_len && i + 1 < sizeof(p); i++) {
+                    uint8_t b = h->app_preview[i];
+                    if (b == '\r' || b == '\n')
+                        break;
+                    p[i] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
+                }
+                p[i] = 0;
+                snprintf(buf, len, "application data (%u bytes, decrypted): \"%s\"", e->len, p);
+            } else {
+                snprintf(buf, len, "%u application data record%s (%u bytes, decrypted)", e->count,
+                         e->count == 1 ? "" : "s", e->len);
+            }
+            return;
+        }
         if (e->count > 1)
             snprintf(buf, len, "%u encrypted %s records (%u bytes)", e->count,
                      e->ct == TD_CT_APPLICATION_DATA ? "application_data" : "handshake", e->len);

@@ -8,6 +8,7 @@
  * event is stamped with the packet that completed it (as Wireshark shows a
  * reassembled message at its last segment). */
 #include <stdlib.h>
+#include "tlsdiag/alloc.h"
 #include <string.h>
 
 #include "tcp/flowtab.h"
@@ -16,6 +17,7 @@
 #include "tls/stream.h"
 #include "upgrade.h"
 #include "tlsdiag/conn.h"
+#include "tlsdiag/decrypt.h"
 
 #define LINGER_NS TD_LINGER_NS
 /* Encrypted records kept one by one per direction before merging (the
@@ -37,6 +39,9 @@ struct flow {
     uint32_t data_segs[2];     /* new-data segments per endpoint (until the hello) */
     uint32_t rst_events;
     struct td_upgrade up;      /* plaintext phase before TLS (upgrade.c) */
+    struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
+    bool missing[2];           /* the key log lacks the secret this side needs now */
+    uint32_t app_events[2];    /* decrypted application data events */
 };
 
 struct pkt_ctx { /* the packet being processed, for event stamps */
@@ -58,7 +63,16 @@ struct td_engine {
     bool started;
     bool driven;        /* flows opened and closed by a td_par directory */
     struct pkt_ctx cur;
+    const struct td_keylog *kl; /* not owned; may grow between packets */
 };
+
+void td_engine_set_keylog(struct td_engine *e, const struct td_keylog *kl) { e->kl = kl; }
+
+const char *td_decrypt_state_str(uint8_t st)
+{
+    static const char *const t[] = {"none", "keys", "ok", "no_secret", "failed", "unsupported"};
+    return st < 6 ? t[st] : "none";
+}
 
 void td_limits_default(struct td_limits *l)
 {
@@ -67,6 +81,20 @@ void td_limits_default(struct td_limits *l)
     l->hs_msg_max = 256u * 1024u;
     l->max_events = 512;
     l->idle_timeout_s = 300;
+}
+
+/* pkt_ts in nanoseconds.  The reader keeps ts_sec in [0, TD_MAX_TS_SEC];
+ * other callers of td_engine_packet are clamped the same way so the
+ * multiplication and later differences cannot overflow. */
+static int64_t pkt_ts(const struct td_pkt *p)
+{
+    int64_t s = p->ts_sec;
+
+    if (s < 0)
+        s = 0;
+    if (s > (int64_t)TD_MAX_TS_SEC)
+        s = (int64_t)TD_MAX_TS_SEC;
+    return s * 1000000000LL + (int64_t)(p->ts_nsec % 1000000000u);
 }
 
 /* ---- connection objects ---- */
@@ -89,6 +117,7 @@ void td_conn_free(struct td_conn *c)
     free(c->cr.m);
     free(c->ske.m);
     free(c->nst.m);
+    free(c->ee.m);
     free(c->events);
     free(c);
 }
@@ -110,7 +139,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
             }
             return NULL;
         }
-        ne = realloc(c->events, ncap * sizeof(*ne));
+        ne = td_realloc(c->events, ncap * sizeof(*ne));
         if (ne == NULL)
             return NULL;
         c->events = ne;
@@ -123,7 +152,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     ev->count = 1;
     if (e->cur.pkt != NULL) {
         ev->frame = e->cur.pkt->frame;
-        ev->ts_ns = e->cur.pkt->ts_sec * 1000000000LL + e->cur.pkt->ts_nsec;
+        ev->ts_ns = pkt_ts(e->cur.pkt);
     }
     if (e->cur.tcp != NULL) {
         ev->ttl = e->cur.tcp->ttl;
@@ -133,8 +162,6 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     }
     return ev;
 }
-
-static int64_t pkt_ts(const struct td_pkt *p) { return p->ts_sec * 1000000000LL + p->ts_nsec; }
 
 /* ---- TLS sink: records and messages from one direction ---- */
 
@@ -187,6 +214,132 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
     }
 }
 
+/* ---- decryption keys (from the key log) ---- */
+
+static void dec_fail(struct flow *f, uint8_t ep, uint8_t state, enum td_anomaly code, uint64_t off)
+{
+    struct td_conn *c = f->conn;
+
+    c->half[ep].decrypt = state;
+    f->rx[ep].active = false;
+    td_tls_stream_set_keys(&f->ts[ep], NULL);
+    /* once per connection and code: the first place says enough */
+    if (!td_diag_has(&c->anomalies, code))
+        td_diag_add(&c->anomalies, code, 0, (size_t)off);
+}
+
+/* install13 loads the TLS 1.3 traffic secret |label| of this connection
+ * into endpoint |ep|'s read keys. */
+static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
+{
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t sec[TD_SECRET_MAX];
+    size_t n;
+    enum td_status st;
+
+    n = td_keylog_find(e->kl, c->ch.m->random, label, sec);
+    if (n == 0) {
+        /* said only when a record needs it (sink_encrypted): a client that
+         * aborts after the server's flight logs no secrets of its own */
+        f->missing[ep] = true;
+        f->rx[ep].active = false;
+        td_tls_stream_set_keys(&f->ts[ep], NULL);
+        return;
+    }
+    f->missing[ep] = false;
+    st = td_rec_cipher_init13(&f->rx[ep], c->sh.m->cipher, sec, n);
+    memset(sec, 0, sizeof(sec));
+    if (st != TD_OK) {
+        /* a secret of the wrong length for the suite: not this connection's key */
+        dec_fail(f, ep, TD_DECRYPT_FAILED, TD_AN_DECRYPT_BAD_RECORD, f->ts[ep].off);
+        return;
+    }
+    td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    if (c->half[ep].decrypt == TD_DECRYPT_NONE)
+        c->half[ep].decrypt = TD_DECRYPT_KEYS;
+}
+
+/* keys13_handshake: at a TLS 1.3 ServerHello, both directions switch to
+ * their handshake traffic secrets (RFC 8446 7.1). */
+static void keys13_handshake(struct flow *f)
+{
+    struct td_conn *c = f->conn;
+    uint8_t cep = c->client, sep = (uint8_t)(1 - c->client);
+    struct td_suite su;
+
+    if (f->eng->kl == NULL || c->ch.m == NULL || c->sh.m == NULL)
+        return;
+    if (!td_suite_lookup(c->sh.m->cipher, &su) || !su.tls13) {
+        dec_fail(f, sep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, 0);
+        dec_fail(f, cep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, 0);
+        return;
+    }
+    install13(f, sep, TD_SEC_SERVER_HS);
+    install13(f, cep, TD_SEC_CLIENT_HS);
+}
+
+static bool sh_has_ext(const struct td_server_hello *sh, uint16_t type)
+{
+    for (uint16_t i = 0; i < sh->ext_order.n; i++)
+        if (sh->ext_order.v[i] == type)
+            return true;
+    return false;
+}
+
+/* keys12: TLS <= 1.2, at |ep|'s ChangeCipherSpec: its next records are
+ * protected with the key block of the logged master secret. */
+static void keys12(struct flow *f, uint8_t ep)
+{
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ms[TD_SECRET_MAX];
+    size_t n;
+    enum td_status st;
+
+    if (e->kl == NULL || c->ch.m == NULL || c->sh.m == NULL)
+        return;
+    n = td_keylog_find(e->kl, c->ch.m->random, TD_SEC_MASTER, ms);
+    if (n != 48) {
+        f->missing[ep] = true;
+        return;
+    }
+    st = td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
+                              sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), ms, c->ch.m->random, c->sh.m->random,
+                              ep == c->client);
+    memset(ms, 0, sizeof(ms));
+    if (st != TD_OK) {
+        dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
+        return;
+    }
+    td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    if (c->half[ep].decrypt == TD_DECRYPT_NONE)
+        c->half[ep].decrypt = TD_DECRYPT_KEYS;
+}
+
+static void sink_decrypt_failed(void *ctx, enum td_unprotect res, uint8_t ct, uint32_t len, uint64_t off)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_conn *c = f->conn;
+    uint8_t ep = f->eng->cur.ep;
+
+    (void)ct;
+    (void)len;
+    /* RFC 8446 4.2.10: a client that offered 0-RTT sends early data under
+     * the early traffic secret (and EndOfEarlyData) before its handshake
+     * records; a server that rejects it skips what it cannot decrypt.  So
+     * do we, until the first client record decrypts with the handshake key. */
+    if (res == TD_UNP_BAD_RECORD && ep == c->client && negotiated_tls13(c) && c->ch.m != NULL &&
+        c->ch.m->has_early_data && f->ts[ep].decrypted == 0 && c->half[ep].early_skipped < 1024) {
+        c->half[ep].early_skipped++;
+        return;
+    }
+    dec_fail(f, ep, TD_DECRYPT_FAILED,
+             res == TD_UNP_BAD_RECORD ? TD_AN_DECRYPT_BAD_RECORD
+             : res == TD_UNP_MALFORMED ? TD_AN_DECRYPT_MALFORMED : TD_AN_DECRYPT_UNSUPPORTED,
+             off);
+}
+
 static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_t rec_version)
 {
     struct flow *f = sink_flow(ctx);
@@ -195,15 +348,18 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
     uint8_t ep = e->cur.ep;
     struct td_event *ev = ev_add(e, c, TD_EV_HANDSHAKE, ep);
     uint32_t len = (uint32_t)td_cur_len(body);
+    bool dec = f->ts[ep].decrypted_now;
+    bool tls13 = negotiated_tls13(c);
 
     if (ev != NULL) {
         ev->hs_type = type;
         ev->len = len;
         ev->version = rec_version;
+        ev->decrypted = dec;
     }
     switch (type) {
     case TD_HS_CLIENT_HELLO: {
-        struct td_client_hello *ch = calloc(1, sizeof(*ch));
+        struct td_client_hello *ch = td_calloc(1, sizeof(*ch));
         if (ch == NULL)
             return;
         ch->record_version = rec_version;
@@ -213,7 +369,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         break;
     }
     case TD_HS_SERVER_HELLO: {
-        struct td_server_hello *sh = calloc(1, sizeof(*sh));
+        struct td_server_hello *sh = td_calloc(1, sizeof(*sh));
         if (sh == NULL)
             return;
         sh->record_version = rec_version;
@@ -231,6 +387,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
                 td_tls_stream_set_encrypted(&f->ts[0], true);
                 td_tls_stream_set_encrypted(&f->ts[1], true);
                 c->half[0].encrypted = c->half[1].encrypted = true;
+                keys13_handshake(f);
             }
         } else {
             free(sh);
@@ -241,10 +398,10 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate *ce;
         if (c->cert[ep].m != NULL)
             break;
-        ce = calloc(1, sizeof(*ce));
+        ce = td_calloc(1, sizeof(*ce));
         if (ce == NULL)
             return;
-        (void)td_parse_certificate(ce, body, false);
+        (void)td_parse_certificate(ce, body, tls13);
         merge_diag(c, &ce->diag);
         KEEP(c->cert[ep], ce, ep);
         break;
@@ -253,10 +410,10 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate_request *cr;
         if (c->cr.m != NULL)
             break;
-        cr = calloc(1, sizeof(*cr));
+        cr = td_calloc(1, sizeof(*cr));
         if (cr == NULL)
             return;
-        (void)td_parse_certificate_request(cr, body, false);
+        (void)td_parse_certificate_request(cr, body, tls13);
         merge_diag(c, &cr->diag);
         KEEP(c->cr, cr, ep);
         break;
@@ -265,7 +422,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_server_key_exchange *ske;
         if (c->ske.m != NULL)
             break;
-        ske = calloc(1, sizeof(*ske));
+        ske = td_calloc(1, sizeof(*ske));
         if (ske == NULL)
             return;
         (void)td_parse_server_key_exchange(ske, body, c->sh.m ? td_cipher_kex(c->sh.m->cipher) : TD_KEX_UNKNOWN);
@@ -277,10 +434,10 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_new_session_ticket *nst;
         if (c->nst.m != NULL)
             break;
-        nst = calloc(1, sizeof(*nst));
+        nst = td_calloc(1, sizeof(*nst));
         if (nst == NULL)
             return;
-        (void)td_parse_new_session_ticket(nst, body, false);
+        (void)td_parse_new_session_ticket(nst, body, tls13);
         KEEP(c->nst, nst, ep);
         break;
     }
@@ -298,7 +455,35 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         break;
     case TD_HS_FINISHED:
         c->half[ep].finished = true;
+        if (c->half[ep].finished_frame == 0)
+            c->half[ep].finished_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        /* TLS 1.3: the sender's next records use its application traffic
+         * secret (RFC 8446 7.1; the client's after its own Finished) */
+        if (dec && tls13 && c->ch.m != NULL && c->sh.m != NULL)
+            install13(f, ep, ep == c->client ? TD_SEC_CLIENT_AP : TD_SEC_SERVER_AP);
         break;
+    case TD_HS_ENCRYPTED_EXTENSIONS: {
+        struct td_encrypted_extensions *ee;
+        if (c->ee.m != NULL)
+            break;
+        ee = td_calloc(1, sizeof(*ee));
+        if (ee == NULL)
+            return;
+        (void)td_parse_encrypted_extensions(ee, body);
+        merge_diag(c, &ee->diag);
+        KEEP(c->ee, ee, ep);
+        break;
+    }
+    case TD_HS_KEY_UPDATE: {
+        struct td_key_update ku;
+        if (td_parse_key_update(&ku, body, &c->anomalies) != TD_OK)
+            break;
+        c->half[ep].key_updates++;
+        /* RFC 8446 4.6.3: the sender's next records use the next secret */
+        if (dec && f->rx[ep].active && td_rec_cipher_key_update(&f->rx[ep]) != TD_OK)
+            dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
+        break;
+    }
     default:
         break;
     }
@@ -318,7 +503,7 @@ static void sink_sslv2_hello(void *ctx, struct td_cur *body)
         ev->len = (uint32_t)td_cur_len(body);
         ev->version = 0x0002;
     }
-    ch = calloc(1, sizeof(*ch));
+    ch = td_calloc(1, sizeof(*ch));
     if (ch == NULL)
         return;
     ch->record_version = 0x0002;
@@ -328,7 +513,7 @@ static void sink_sslv2_hello(void *ctx, struct td_cur *body)
 }
 
 static void add_alert(struct td_engine *e, struct td_conn *c, uint8_t ep, uint8_t level,
-                      uint8_t desc, bool encrypted, uint32_t len)
+                      uint8_t desc, bool encrypted, bool decrypted, uint32_t len)
 {
     struct td_alert_rec *a;
 
@@ -342,6 +527,7 @@ static void add_alert(struct td_engine *e, struct td_conn *c, uint8_t ep, uint8_
     a->level = level;
     a->desc = desc;
     a->encrypted = encrypted;
+    a->decrypted = decrypted;
     a->len = len;
 }
 
@@ -350,14 +536,16 @@ static void sink_alert(void *ctx, uint8_t level, uint8_t desc, uint16_t rec_vers
     struct flow *f = sink_flow(ctx);
     struct td_engine *e = f->eng;
     struct td_event *ev = ev_add(e, f->conn, TD_EV_ALERT, e->cur.ep);
+    bool dec = f->ts[e->cur.ep].decrypted_now;
 
     if (ev != NULL) {
         ev->alert_level = level;
         ev->alert_desc = desc;
         ev->version = rec_version;
         ev->len = 2;
+        ev->decrypted = dec;
     }
-    add_alert(e, f->conn, e->cur.ep, level, desc, false, 2);
+    add_alert(e, f->conn, e->cur.ep, level, desc, false, dec, 2);
 }
 
 static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_version)
@@ -370,6 +558,8 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
     struct td_event *ev;
 
+    if (f->missing[ep] && h->decrypt != TD_DECRYPT_NO_SECRET)
+        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
     h->enc_records++;
     if (ct == TD_CT_APPLICATION_DATA)
         h->app_bytes += len;
@@ -382,7 +572,7 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
             ev->len = len;
             ev->version = rec_version;
         }
-        add_alert(e, c, ep, 0, 0, true, len);
+        add_alert(e, c, ep, 0, 0, true, false, len);
         return;
     }
     f->enc_events[ep]++;
@@ -404,6 +594,47 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     }
 }
 
+static void sink_app_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct flow *f = sink_flow(ctx);
+    struct td_engine *e = f->eng;
+    struct td_conn *c = f->conn;
+    uint8_t ep = e->cur.ep;
+    struct td_half *h = &c->half[ep];
+    struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
+    struct td_event *ev;
+    uint32_t len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+
+    h->enc_records++;
+    h->app_bytes += n;
+    if (h->app_preview_len < TD_APP_PREVIEW_LEN && n > 0) {
+        size_t k = TD_APP_PREVIEW_LEN - h->app_preview_len;
+        if (k > n)
+            k = n;
+        if (h->app_frame == 0)
+            h->app_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
+        memcpy(h->app_preview + h->app_preview_len, p, k);
+        h->app_preview_len = (uint16_t)(h->app_preview_len + k);
+    }
+    f->app_events[ep]++;
+    if (f->app_events[ep] > ENC_EVENTS_DISTINCT / 3 && last != NULL && last->kind == TD_EV_ENCRYPTED &&
+        last->ep == ep && last->ct == TD_CT_APPLICATION_DATA && last->decrypted) {
+        last->count++;
+        last->len += len;
+        if (e->cur.pkt != NULL) {
+            last->frame = e->cur.pkt->frame;
+            last->ts_ns = pkt_ts(e->cur.pkt);
+        }
+        return;
+    }
+    ev = ev_add(e, c, TD_EV_ENCRYPTED, ep);
+    if (ev != NULL) {
+        ev->ct = TD_CT_APPLICATION_DATA;
+        ev->len = len;
+        ev->decrypted = true;
+    }
+}
+
 static void sink_ccs(void *ctx, uint16_t rec_version)
 {
     struct flow *f = sink_flow(ctx);
@@ -421,6 +652,7 @@ static void sink_ccs(void *ctx, uint16_t rec_version)
     if (!negotiated_tls13(c)) {
         td_tls_stream_set_encrypted(&f->ts[ep], true);
         c->half[ep].encrypted = true;
+        keys12(f, ep);
     }
 }
 
@@ -451,8 +683,8 @@ static void sink_anomaly(void *ctx, enum td_anomaly code, uint64_t off)
 
 static struct td_tls_sink make_sink(struct flow *f)
 {
-    struct td_tls_sink k = {f,         sink_handshake, sink_sslv2_hello, sink_alert,
-                            sink_encrypted, sink_ccs,   sink_not_tls,     sink_anomaly};
+    struct td_tls_sink k = {f,           sink_handshake, sink_sslv2_hello, sink_alert,   sink_encrypted,
+                            sink_ccs,    sink_not_tls,   sink_anomaly,     sink_app_data, sink_decrypt_failed};
     return k;
 }
 
@@ -547,6 +779,11 @@ static void out_data(void *ctx, const uint8_t *p, size_t n)
     if (f->ts[f->eng->cur.ep].records != before)
         h->tls = true;
     h->records = f->ts[f->eng->cur.ep].records;
+    if (f->ts[f->eng->cur.ep].decrypted != h->dec_records) {
+        h->dec_records = f->ts[f->eng->cur.ep].decrypted;
+        if (h->decrypt == TD_DECRYPT_KEYS)
+            h->decrypt = TD_DECRYPT_OK;
+    }
 }
 
 static void out_gap(void *ctx, uint64_t n)
@@ -610,7 +847,7 @@ static void flow_close(struct td_engine *e, struct flow *f)
 
 struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done, void *ctx)
 {
-    struct td_engine *e = calloc(1, sizeof(*e));
+    struct td_engine *e = td_calloc(1, sizeof(*e));
 
     if (e == NULL)
         return NULL;
@@ -630,8 +867,8 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
 static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, uint64_t h, int key_ep,
                              const struct td_tcp_pkt *t, const struct td_pkt *pkt)
 {
-    struct flow *f = calloc(1, sizeof(*f));
-    struct td_conn *c = calloc(1, sizeof(*c));
+    struct flow *f = td_calloc(1, sizeof(*f));
+    struct td_conn *c = td_calloc(1, sizeof(*c));
 
     if (f == NULL || c == NULL) {
         free(f);
@@ -654,6 +891,7 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     c->first_frame = pkt->frame;
     c->first_ts_ns = pkt_ts(pkt);
     c->capture_start_ns = e->start_ns;
+    c->keylog = e->kl != NULL;
     for (int i = 0; i < 2; i++) {
         td_reasm_init(&f->rs[i], e->lim.reasm_bytes);
         /* only a client's first record may be SSLv2-framed; either side

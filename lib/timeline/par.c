@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "tcp/flowtab.h"
+#include "tlsdiag/alloc.h"
 #include "timeline/engine_int.h"
 
 #define NBUF 6u
@@ -309,8 +310,8 @@ static uint8_t *put(struct td_par *p, unsigned s, uint32_t type, size_t size)
         push_cur(p, w);
     if (w->cur == NULL) {
         if (size > BUF_SIZE) {
-            struct buf *b = calloc(1, sizeof(*b));
-            uint8_t *d = malloc(size);
+            struct buf *b = td_calloc(1, sizeof(*b));
+            uint8_t *d = td_malloc(size);
             if (b == NULL || d == NULL) {
                 free(b);
                 free(d);
@@ -332,13 +333,44 @@ static uint8_t *put(struct td_par *p, unsigned s, uint32_t type, size_t size)
     return m; /* a full buffer goes to the worker at the next put or at the end */
 }
 
+void td_par_quiesce(struct td_par *p)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        push_cur(p, &p->w[i]);
+    for (;;) {
+        bool idle = true;
+        pthread_mutex_lock(&p->mu);
+        for (unsigned i = 0; i < p->n; i++)
+            if (p->w[i].free_n < NBUF)
+                idle = false;
+        if (!idle)
+            pthread_cond_wait(&p->rcv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        collect(p, false);
+        deliver_ready(p);
+        if (idle)
+            return;
+    }
+}
+
+void td_par_set_keylog(struct td_par *p, const struct td_keylog *kl)
+{
+    /* the workers are idle (quiesced or not started on packets yet); the
+     * mutex hand-over of the next buffer orders this write before their
+     * reads */
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++)
+        td_engine_set_keylog(p->w[i].e, kl);
+    pthread_mutex_unlock(&p->mu);
+}
+
 /* ---- the directory ---- */
 
 static struct dflow *dflow_alloc(struct td_par *p)
 {
     struct dflow *f = p->free_flows;
     if (f == NULL) {
-        struct dchunk *c = calloc(1, sizeof(*c));
+        struct dchunk *c = td_calloc(1, sizeof(*c));
         if (c == NULL)
             return NULL;
         c->next = p->chunks;
@@ -496,7 +528,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
 
     if (n == 0 || n > TD_PAR_MAX)
         return NULL;
-    p = calloc(1, sizeof(*p));
+    p = td_calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
     p->n = n;
@@ -525,7 +557,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
         td_engine_drive(w->e, 0);
         for (unsigned j = 0; j < NBUF; j++) {
             w->pool[j].cap = BUF_SIZE;
-            w->pool[j].data = malloc(BUF_SIZE);
+            w->pool[j].data = td_malloc(BUF_SIZE);
             if (w->pool[j].data == NULL)
                 goto fail;
             w->freeq[w->free_n++] = &w->pool[j];

@@ -1,6 +1,7 @@
 /* server.c: ServerHello/HelloRetryRequest, Certificate, CertificateRequest,
  * ServerKeyExchange, NewSessionTicket, CertificateStatus. */
 #include "tlsdiag/tls.h"
+#include "tlsdiag/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -217,7 +218,7 @@ static enum td_status copy_der(struct td_der *out, struct td_cur *src, size_t ca
     }
     if (n == 0)
         return TD_OK;
-    out->der = malloc(n);
+    out->der = td_malloc(n);
     if (out->der == NULL)
         return TD_ENOMEM;
     if (!td_cur_copy(src, out->der, n)) {

@@ -11,6 +11,7 @@
  * its bytes) unless the capture started mid-stream, in which case we look
  * for the first record boundary that chains to the next one. */
 #include "stream.h"
+#include "tlsdiag/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,30 @@ void td_tls_stream_cleanup(struct td_tls_stream *s)
 {
     free(s->body);
     free(s->hs);
+    free(s->plain);
     s->body = NULL;
     s->hs = NULL;
-    s->body_cap = s->hs_cap = s->hs_len = 0;
+    s->plain = NULL;
+    s->body_cap = s->hs_cap = s->hs_len = s->plain_cap = 0;
 }
 
 void td_tls_stream_set_encrypted(struct td_tls_stream *s, bool on) { s->encrypted = on; }
+
+void td_tls_stream_set_keys(struct td_tls_stream *s, struct td_rec_cipher *rx) { s->rx = rx; }
+
+/* will_decrypt: the record now starting is protected and we hold keys for
+ * it.  TLS 1.3 protects only records with outer type application_data
+ * (RFC 8446 5.2; a clear alert or CCS may still come, e.g. a client that
+ * fails before switching keys); TLS <= 1.2 protects every record after the
+ * sender's ChangeCipherSpec. */
+static bool will_decrypt(const struct td_tls_stream *s, uint8_t type)
+{
+    if (!s->encrypted || s->rx == NULL || !s->rx->active)
+        return false;
+    if (s->rx->mode == TD_CM_AEAD13)
+        return type == TD_CT_APPLICATION_DATA;
+    return type == TD_CT_ALERT || type == TD_CT_HANDSHAKE || type == TD_CT_APPLICATION_DATA;
+}
 
 void td_tls_stream_midstream(struct td_tls_stream *s)
 {
@@ -70,7 +89,7 @@ static bool grow(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t max)
     ncap = *cap ? *cap : 1024;
     while (ncap < need)
         ncap = ncap > max / 2 ? max : ncap * 2;
-    nb = realloc(*buf, ncap);
+    nb = td_realloc(*buf, ncap);
     if (nb == NULL)
         return false;
     *buf = nb;
@@ -157,6 +176,69 @@ static bool alerts_plausible(const struct td_cur *body)
     return true;
 }
 
+/* dispatch hands one record's body up by content type: a clear record, or
+ * the plaintext of a decrypted one (|kept| false: the body was not copied). */
+static void dispatch(struct td_tls_stream *s, const struct td_tls_sink *k, uint8_t type, uint16_t version,
+                     uint32_t len, struct td_cur *body, bool kept)
+{
+    if (type != TD_CT_HANDSHAKE && s->hs_len > 0 && type != TD_CT_SSL2)
+        anomaly(k, TD_AN_HS_INTERLEAVED, s->off);
+
+    switch (type) {
+    case TD_CT_SSL2:
+        if (k->sslv2_hello != NULL)
+            k->sslv2_hello(k->ctx, body);
+        break;
+    case TD_CT_HANDSHAKE:
+        if (!kept) {
+            if (k->encrypted != NULL)
+                k->encrypted(k->ctx, type, len, version);
+            break;
+        }
+        hs_append(s, body, version, k);
+        break;
+    case TD_CT_ALERT:
+        if (kept && (len == 2 || (len > 0 && len % 2 == 0 && (!s->encrypted || s->decrypted_now) &&
+                                  alerts_plausible(body)))) {
+            while (!td_cur_empty(body)) {
+                uint8_t level, desc;
+                if (!td_cur_get_u8(body, &level) || !td_cur_get_u8(body, &desc))
+                    break;
+                if (k->alert != NULL)
+                    k->alert(k->ctx, level, desc, version);
+            }
+            break;
+        }
+        if (!s->encrypted || s->decrypted_now)
+            anomaly(k, TD_AN_ALERT_MALFORMED, body->off);
+        if (k->encrypted != NULL)
+            k->encrypted(k->ctx, type, len, version);
+        break;
+    case TD_CT_CHANGE_CIPHER_SPEC: {
+        uint8_t v = 0;
+        if (len != 1 || !td_cur_peek_u8(body, 0, &v) || v != 1)
+            anomaly(k, TD_AN_CCS_MALFORMED, body->off);
+        if (k->ccs != NULL)
+            k->ccs(k->ctx, version);
+        break;
+    }
+    case TD_CT_APPLICATION_DATA:
+        if (s->decrypted_now && k->app_data != NULL) {
+            k->app_data(k->ctx, body->p, td_cur_len(body));
+            break;
+        }
+        if (k->encrypted != NULL)
+            k->encrypted(k->ctx, type, len, version);
+        break;
+    default:
+        if (s->decrypted_now)
+            anomaly(k, TD_AN_REC_BAD_TYPE, body->off);
+        if (k->encrypted != NULL)
+            k->encrypted(k->ctx, type, len, version);
+        break;
+    }
+}
+
 static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
 {
     const struct td_record_hdr *h = &s->rec;
@@ -166,52 +248,31 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
     td_cur_init(&body, s->body, s->keep_body ? h->len : 0);
     body.off = (size_t)(s->off - h->len);
 
-    if (h->type != TD_CT_HANDSHAKE && s->hs_len > 0 && h->type != TD_CT_SSL2)
-        anomaly(k, TD_AN_HS_INTERLEAVED, s->off);
+    if (s->keep_body && h->hdr_len == 5 && will_decrypt(s, h->type)) {
+        size_t plen = 0;
+        uint8_t inner = 0;
+        enum td_unprotect r = TD_UNP_ERROR;
 
-    switch (h->type) {
-    case TD_CT_SSL2:
-        if (k->sslv2_hello != NULL)
-            k->sslv2_hello(k->ctx, &body);
-        break;
-    case TD_CT_HANDSHAKE:
-        if (!s->keep_body) {
-            if (k->encrypted != NULL)
-                k->encrypted(k->ctx, h->type, h->len, h->version);
-            break;
+        if (grow(&s->plain, &s->plain_cap, h->len > 0 ? h->len : 1, REC_BODY_CAP))
+            r = td_rec_unprotect(s->rx, h->type, h->version, s->body, h->len, s->plain, &plen, &inner);
+        if (r == TD_UNP_OK) {
+            struct td_cur pt;
+            td_cur_init(&pt, s->plain, plen);
+            pt.off = body.off;
+            s->decrypted++;
+            s->decrypted_now = true;
+            dispatch(s, k, inner, h->version, (uint32_t)plen, &pt, true);
+            s->decrypted_now = false;
+            return;
         }
-        hs_append(s, &body, h->version, k);
-        break;
-    case TD_CT_ALERT:
-        if (s->keep_body && (h->len == 2 || (h->len > 0 && h->len % 2 == 0 && !s->encrypted &&
-                                            alerts_plausible(&body)))) {
-            while (!td_cur_empty(&body)) {
-                uint8_t level, desc;
-                if (!td_cur_get_u8(&body, &level) || !td_cur_get_u8(&body, &desc))
-                    break;
-                if (k->alert != NULL)
-                    k->alert(k->ctx, level, desc, h->version);
-            }
-            break;
-        }
-        if (!s->encrypted)
-            anomaly(k, TD_AN_ALERT_MALFORMED, body.off);
+        if (k->decrypt_failed != NULL)
+            k->decrypt_failed(k->ctx, r, h->type, h->len, body.off);
+        /* unreadable after all: report it as any encrypted record */
         if (k->encrypted != NULL)
             k->encrypted(k->ctx, h->type, h->len, h->version);
-        break;
-    case TD_CT_CHANGE_CIPHER_SPEC: {
-        uint8_t v = 0;
-        if (h->len != 1 || !td_cur_peek_u8(&body, 0, &v) || v != 1)
-            anomaly(k, TD_AN_CCS_MALFORMED, body.off);
-        if (k->ccs != NULL)
-            k->ccs(k->ctx, h->version);
-        break;
+        return;
     }
-    default:
-        if (k->encrypted != NULL)
-            k->encrypted(k->ctx, h->type, h->len, h->version);
-        break;
-    }
+    dispatch(s, k, h->type, h->version, h->len, &body, s->keep_body);
 }
 
 /* body_maybe_done: once the whole body is in, hand the record up and wait
@@ -257,7 +318,7 @@ static bool header_ready(struct td_tls_stream *s, const struct td_tls_sink *k,
     s->body_have = 0;
     s->keep_body = s->rec.type == TD_CT_SSL2 || s->rec.type == TD_CT_CHANGE_CIPHER_SPEC ||
                    s->rec.type == TD_CT_ALERT ||
-                   (s->rec.type == TD_CT_HANDSHAKE && !s->encrypted);
+                   (s->rec.type == TD_CT_HANDSHAKE && !s->encrypted) || will_decrypt(s, s->rec.type);
     if (s->keep_body && !grow(&s->body, &s->body_cap, s->rec.len > 0 ? s->rec.len : 1, REC_BODY_CAP))
         s->keep_body = false;
     /* An SSLv2 header is 2 bytes but we looked at 5: the other 3 are body. */
@@ -313,7 +374,7 @@ static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_t
         {
             /* found: replay the window from |i| through the normal path */
             uint32_t len = s->hs_len - i;
-            uint8_t *win = malloc(len);
+            uint8_t *win = td_malloc(len);
             struct td_cur w;
             if (win == NULL) {
                 go_dead(s);
@@ -395,6 +456,20 @@ void td_tls_stream_gap(struct td_tls_stream *s, uint64_t n, const struct td_tls_
 {
     if (s->state == TD_TS_DEAD)
         return;
+    if (s->state == TD_TS_BODY && s->keep_body && s->rec.hdr_len == 5 && will_decrypt(s, s->rec.type) &&
+        s->rec.len - s->body_have >= n) {
+        /* a hole inside a record we meant to decrypt: that record is lost,
+         * the next ones are not (their nonce depends only on the sequence
+         * number; TLS 1.0 CBC chains its IV through the lost record) */
+        /* step the keys first: the sink may drop them (s->rx = NULL) */
+        if (s->rx->mode == TD_CM_CBC && s->rx->version < 0x0302)
+            s->rx->active = false;
+        else
+            s->rx->seq++;
+        s->keep_body = false;
+        if (k->decrypt_failed != NULL)
+            k->decrypt_failed(k->ctx, TD_UNP_MALFORMED, s->rec.type, s->rec.len, s->off);
+    }
     if (s->state == TD_TS_BODY && !s->keep_body && s->rec.len - s->body_have >= n) {
         /* the hole is inside an encrypted body we would skip anyway */
         s->body_have += (uint32_t)n;

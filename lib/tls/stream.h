@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tlsdiag/cur.h"
+#include "tlsdiag/decrypt.h"
 #include "tlsdiag/diag.h"
 #include "tlsdiag/tls.h"
 
@@ -30,6 +31,12 @@ struct td_tls_sink {
     /* the direction does not speak TLS; |p| holds its first bytes */
     void (*not_tls)(void *ctx, const uint8_t *p, size_t n);
     void (*anomaly)(void *ctx, enum td_anomaly code, uint64_t stream_off);
+    /* decrypted application data (|p| views the record's plaintext) */
+    void (*app_data)(void *ctx, const uint8_t *p, size_t n);
+    /* a record could not be decrypted with the keys in |rx|: |res| says
+     * why, |ct|/|len| are its outer type and length.  The record is then
+     * also reported through |encrypted|, as any unreadable record. */
+    void (*decrypt_failed)(void *ctx, enum td_unprotect res, uint8_t ct, uint32_t len, uint64_t stream_off);
 };
 
 enum td_tls_state { TD_TS_HEADER, TD_TS_BODY, TD_TS_RESYNC, TD_TS_DEAD };
@@ -53,6 +60,15 @@ struct td_tls_stream {
     uint64_t off;            /* stream offset of the next byte */
     uint32_t resync_scanned;
     uint32_t records;
+    /* Decryption: the upper layer points |rx| at this direction's read
+     * keys (it owns them) and may change them from inside a sink call (a
+     * Finished or KeyUpdate switches keys for the next record).  While
+     * the sink hears about a decrypted record, |decrypted_now| is true. */
+    struct td_rec_cipher *rx;
+    bool decrypted_now;
+    uint8_t *plain;          /* plaintext of one record, cap REC_BODY_CAP */
+    uint32_t plain_cap;
+    uint32_t decrypted;      /* records decrypted */
 };
 
 void td_tls_stream_init(struct td_tls_stream *s, uint32_t hs_max, bool allow_ssl2);
@@ -67,5 +83,8 @@ void td_tls_stream_gap(struct td_tls_stream *s, uint64_t n, const struct td_tls_
  * record boundary instead of judging the first bytes. */
 void td_tls_stream_midstream(struct td_tls_stream *s);
 void td_tls_stream_set_encrypted(struct td_tls_stream *s, bool on);
+/* td_tls_stream_set_keys: decrypt this direction's protected records with
+ * |rx| (NULL: stop).  |rx| must outlive the stream or be unset. */
+void td_tls_stream_set_keys(struct td_tls_stream *s, struct td_rec_cipher *rx);
 
 #endif

@@ -5,6 +5,7 @@
  * x509.h).  OpenSSL objects live only inside one call and are freed on every
  * path.  Nothing here decides what a fact means. */
 #include "tlsdiag/x509.h"
+#include "tlsdiag/alloc.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
     ERR_set_mark();
     if (err != NULL && errlen != 0)
         err[0] = '\0';
-    t = calloc(1, sizeof(*t));
+    t = td_calloc(1, sizeof(*t));
     if (t == NULL) {
         set_err(err, errlen, "out of memory", NULL);
         goto fail;
@@ -735,7 +736,7 @@ struct td_chain_cache {
     uint64_t hits, misses;
 };
 
-struct td_chain_cache *td_chain_cache_new(void) { return calloc(1, sizeof(struct td_chain_cache)); }
+struct td_chain_cache *td_chain_cache_new(void) { return td_calloc(1, sizeof(struct td_chain_cache)); }
 
 void td_chain_cache_free(struct td_chain_cache *cc)
 {
@@ -857,8 +858,14 @@ const struct td_chain_facts *td_chain_cache_analyze(struct td_chain_cache *cc,
     free(e->key);
     free(e->host);
     e->used = false;
-    e->key = malloc(klen > 0 ? klen : 1);
-    e->host = host != NULL ? strdup(host) : NULL;
+    e->key = td_malloc(klen > 0 ? klen : 1);
+    e->host = NULL;
+    if (host != NULL) {
+        size_t hl = strlen(host) + 1;
+        e->host = td_malloc(hl);
+        if (e->host != NULL)
+            memcpy(e->host, host, hl);
+    }
     if (e->key == NULL || (host != NULL && e->host == NULL)) {
         free(e->key);
         free(e->host);

@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "make-fixtures.sh: needs root (network namespaces, tcpdump); skipping" >&2
     exit 77
 fi
-for t in ip tcpdump dumpcap openssl curl gnutls-serv gnutls-cli nginx iptables python3 gzip; do
+for t in ip tcpdump dumpcap editcap openssl curl gnutls-serv gnutls-cli nginx iptables python3 gzip; do
     command -v "$t" >/dev/null || { echo "make-fixtures.sh: missing $t" >&2; exit 77; }
 done
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -663,6 +663,121 @@ sc_fail_gnutls_untrusted() {
     ossl_srv 4512 selfsigned -tls1_2
     cap
     gnutls_cli 4512 --x509cafile "$P/ca.crt" --sni-hostname $LAB_NAME
+# ================================================================= 6. decryption (issue 7)
+# One connection per cipher suite, with the client's key log next to the
+# capture (openssl -keylogfile, curl and gnutls-cli SSLKEYLOGFILE), so that
+# tlsdiag --keylog can be compared with tshark -o tls.keylog_file.
+sc_dec_tls13_aes128gcm_openssl() {
+    ossl_srv 4501 server -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
+    cap
+    ossl_cli 4501 -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_dec_tls13_aes256gcm_gnutls() {
+    ossl_srv 4502 server -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384
+    cap
+    gnutls_cli 4502 --sni-hostname=$LAB_NAME --verify-hostname=$LAB_NAME --x509cafile="$P/ca.crt" \
+        --priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-256-GCM"
+    cap_stop
+}
+sc_dec_tls13_chacha20_curl() {
+    ossl_srv 4503 server -tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256
+    cap
+    curl_cli https://server.lab.test:4503/ --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256 --cacert "$P/ca.crt"
+    cap_stop
+}
+sc_dec_tls13_aes128ccm_openssl() {
+    ossl_srv 4504 server -tls1_3 -ciphersuites TLS_AES_128_CCM_SHA256
+    cap
+    ossl_cli 4504 -tls1_3 -ciphersuites TLS_AES_128_CCM_SHA256 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_dec_tls13_aes128ccm8_gnutls() {
+    ossl_srv 4505 server -tls1_3 -ciphersuites TLS_AES_128_CCM_8_SHA256
+    cap
+    gnutls_cli 4505 --sni-hostname=$LAB_NAME --verify-hostname=$LAB_NAME --x509cafile="$P/ca.crt" \
+        --priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-CCM-8"
+    cap_stop
+}
+# s_client's "K" command: a KeyUpdate asking the server to update too
+sc_dec_tls13_keyupdate() {
+    ossl_srv 4506 server -tls1_3
+    cap
+    { sleep 0.3; printf 'K\n'; sleep 0.3; printf "$REQ"; sleep 0.8; } | timeout 8 ip netns exec $LAB_C \
+        openssl s_client -connect "$S4:4506" -keylogfile "$OUT/$N.keys" -tls1_3 -servername $LAB_NAME "${CA[@]}" \
+        >>"$LOGD/$N.client.log" 2>&1 || echo "exit=$?" >>"$LOGD/$N.client.log"
+    cap_stop
+}
+sc_dec_tls12_aes128gcm_curl() {
+    ossl_srv 4507 server -tls1_2
+    cap
+    curl_cli https://server.lab.test:4507/ --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 --cacert "$P/ca.crt"
+    cap_stop
+}
+sc_dec_tls12_chacha20_gnutls() {
+    ossl_srv 4508 server -tls1_2
+    cap
+    gnutls_cli 4508 --sni-hostname=$LAB_NAME --verify-hostname=$LAB_NAME --x509cafile="$P/ca.crt" \
+        --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305"
+    cap_stop
+}
+# CBC with encrypt_then_mac (OpenSSL's default), HMAC-SHA1
+sc_dec_tls12_cbc_sha_etm() {
+    ossl_srv 4509 server -tls1_2
+    cap
+    ossl_cli 4509 -tls1_2 -cipher ECDHE-RSA-AES128-SHA -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+# CBC MAC-then-encrypt (GnuTLS %NO_ETM), HMAC-SHA384
+sc_dec_tls12_cbc_sha384_gnutls() {
+    ossl_srv 4510 server -tls1_2
+    cap
+    gnutls_cli 4510 --sni-hostname=$LAB_NAME --verify-hostname=$LAB_NAME --x509cafile="$P/ca.crt" \
+        --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-CBC:-MAC-ALL:+SHA384:%NO_ETM"
+    cap_stop
+}
+sc_dec_tls12_aes128ccm8_openssl() {
+    ossl_srv 4511 server -tls1_2 -cipher 'AES128-CCM8'
+    cap
+    ossl_cli 4511 -tls1_2 -cipher 'AES128-CCM8' -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+# TLS 1.0: MD5/SHA-1 PRF and CBC with the IV chained from record to record
+sc_dec_tls10_cbc_openssl() {
+    ossl_srv 4512 server -tls1 -cipher 'ECDHE-RSA-AES256-SHA@SECLEVEL=0'
+    cap
+    ossl_cli 4512 -tls1 -cipher 'ECDHE-RSA-AES256-SHA@SECLEVEL=0' -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+# TLS 1.3 client certificate missing (certificate_required), key log embedded in the
+# pcapng (Decryption Secrets Block): decrypts with no flag
+sc_dec_dsb_tls13() {
+    ossl_srv_mtls 4513 -tls1_3
+    cap
+    ossl_cli 4513 -tls1_3 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+    editcap --inject-secrets "tls,$OUT/$N.keys" "$OUT/$N.pcap" "$OUT/$N.pcapng" >>"$LOGD/$N.client.log" 2>&1
+    rm -f "$OUT/$N.pcap" "$OUT/$N.keys"
+}
+
+# TLS 1.3 clients that reject the server's certificate after switching to
+# handshake keys: the alert is an encrypted record (gnutls-cli and curl)
+sc_fail_expired_tls13() {
+    ossl_srv 4514 expired -tls1_3
+    cap
+    gnutls_cli 4514 --sni-hostname=$LAB_NAME --verify-hostname=$LAB_NAME --x509cafile="$P/ca.crt"
+    cap_stop
+}
+sc_fail_wrong_name_tls13() {
+    ossl_srv 4515 wrongname -tls1_3
+    cap
+    gnutls_cli 4515 --sni-hostname=$LAB_NAME --verify-hostname=$LAB_NAME --x509cafile="$P/ca.crt"
+    cap_stop
+}
+sc_fail_untrusted_tls13_curl() {
+    ossl_srv 4516 selfsigned -tls1_3
+    cap
+    curl_cli https://server.lab.test:4516/ --tlsv1.3 --cacert "$P/ca.crt"
     cap_stop
 }
 
@@ -688,6 +803,11 @@ SCENARIOS=(
     warn_resumption_rejected fail_no_shared_group fail_sni_unrecognized fail_malformed_hello
     fail_server_silent fail_client_gave_up incomplete_capture_stopped fail_server_host_reset fail_hello_dropped
     fail_gnutls_untrusted
+    dec_tls13_aes128gcm_openssl dec_tls13_aes256gcm_gnutls dec_tls13_chacha20_curl
+    dec_tls13_aes128ccm_openssl dec_tls13_aes128ccm8_gnutls dec_tls13_keyupdate
+    dec_tls12_aes128gcm_curl dec_tls12_chacha20_gnutls dec_tls12_cbc_sha_etm
+    dec_tls12_cbc_sha384_gnutls dec_tls12_aes128ccm8_openssl dec_tls10_cbc_openssl dec_dsb_tls13
+    fail_expired_tls13 fail_wrong_name_tls13 fail_untrusted_tls13_curl
 )
 
 run_sc() {

@@ -1,0 +1,30 @@
+/* alloc.h: every heap allocation of libtlsdiag goes through these
+ * (lib/util/alloc.c), so that
+ *   - a failed allocation is counted: the CLI reports "out of memory" and
+ *     exits 5 instead of printing a silently incomplete result, and
+ *   - tests can make the N-th allocation fail (td_alloc_fail_at) and walk N
+ *     over a whole run (tests/unit/test_alloc_fail.c, curl's "torture").
+ * Allocations inside OpenSSL, zlib and libpcap are not counted. */
+#ifndef TLSDIAG_ALLOC_H
+#define TLSDIAG_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *td_malloc(size_t n);
+void *td_calloc(size_t n, size_t size);
+void *td_realloc(void *p, size_t n);
+
+/* td_alloc_failures: allocations that failed (for real or injected) since
+ * the process started or td_alloc_reset. */
+uint64_t td_alloc_failures(void);
+/* td_alloc_count: allocations attempted since td_alloc_reset. */
+uint64_t td_alloc_count(void);
+void td_alloc_reset(void);
+
+/* Test hook: make the |n|-th allocation from now fail (1 = the next one);
+ * 0 disarms.  Only that one fails; later ones succeed again, so every
+ * failure path is reached on its own.  Not thread-safe; for tests. */
+void td_alloc_fail_at(uint64_t n);
+
+#endif
