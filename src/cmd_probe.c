@@ -105,6 +105,10 @@ static void json_answer(struct td_wbuf *w, const char *k, const struct td_answer
     td_wb_printf(w, ",\"probed\":%s,\"accepted\":%s,\"refusal\":", a->probed ? "true" : "false",
                  a->tls_ok ? "true" : "false");
     td_wb_json_cstr(w, refusal(a, b, sizeof(b)));
+    if (a->cert_cn[0]) {
+        td_wb_puts(w, ",\"certificate_cn\":");
+        td_wb_json_cstr(w, a->cert_cn);
+    }
     if (a->tls_ok) {
         td_wb_printf(w, ",\"version\":\"%s\",\"cipher\":", td_version_str(a->version) ? td_version_str(a->version) : "?");
         td_wb_json_cstr(w, td_reg_fmt(TD_REG_CIPHER, a->cipher, cn, sizeof(cn)));
@@ -152,6 +156,7 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
     json_answer(w, "bogus", &r->sni_bogus, r->bogus_name);
     td_wb_putc(w, ',');
     json_answer(w, "ip", &r->sni_ip, r->ip);
+    td_wb_printf(w, ",\"default_certificate_differs\":%s", r->default_cert_differs ? "true" : "false");
     td_wb_puts(w, "},\"versions\":{");
     for (int i = 0; i < TD_PLAN_NVERS; i++) {
         const struct td_answer *a = &r->versions[i];
@@ -320,11 +325,16 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
             continue;
         td_wb_printf(w, "ciphers %s (%s order):\n", vname[i],
                      !r->cipher_order_known[i] ? "server's" : r->cipher_server_order[i] ? "server's" : "client's");
-        for (uint16_t k = 0; k < r->num_ciphers[i]; k++) {
+        /* a screen: at most 12 per version unless -v */
+        uint16_t show = verbose || r->num_ciphers[i] <= 12 ? r->num_ciphers[i] : 10;
+        for (uint16_t k = 0; k < show; k++) {
             int cls = td_cipher_class(r->ciphers[i][k]);
             td_wb_printf(w, "  %s%s%s\n", cls == 2 ? c->red : cls == 1 ? c->yel : "",
                          td_reg_fmt(TD_REG_CIPHER, r->ciphers[i][k], b, sizeof(b)), c->off);
         }
+        if (show < r->num_ciphers[i])
+            td_wb_printf(w, "  %s... %u more (-v or --json for all)%s\n", c->dim,
+                         (unsigned)(r->num_ciphers[i] - show), c->off);
     }
     if (r->num_groups > 0) {
         td_wb_puts(w, "groups (TLS 1.3):");
@@ -341,6 +351,9 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
     td_wb_printf(w, "  given %-28s %s\n", r->sni[0] ? r->sni : "(none: target is an address)", b);
     ans_text(&r->sni_none, b, sizeof(b));
     td_wb_printf(w, "  none  %-28s %s\n", "", b);
+    if (r->default_cert_differs)
+        td_wb_printf(w, "        without SNI the certificate is CN=%s (with SNI: CN=%s)\n", r->sni_none.cert_cn,
+                     r->sni_given.cert_cn);
     ans_text(&r->sni_bogus, b, sizeof(b));
     td_wb_printf(w, "  bogus %-28s %s\n", r->bogus_name, b);
     ans_text(&r->sni_ip, b, sizeof(b));
@@ -561,6 +574,8 @@ int cmd_probe(int argc, char **argv)
     }
     po.host = host;
     po.port = (uint16_t)strtoul(port, NULL, 10);
+    struct timespec wt0, wt1;
+    clock_gettime(CLOCK_MONOTONIC, &wt0);
     struct td_plan_result *r = calloc(1, sizeof(*r));
     if (r == NULL || td_plan_run(r, ai->ai_addr, ai->ai_addrlen, &po, &o, trust, (int64_t)time(NULL)) != 0) {
         fprintf(stderr, "tlsdiag probe: internal error\n");
@@ -585,6 +600,9 @@ int cmd_probe(int argc, char **argv)
         }
     }
     freeaddrinfo(ai);
+    /* wall time of everything probed, the client simulation included */
+    clock_gettime(CLOCK_MONOTONIC, &wt1);
+    r->wall_ns = (int64_t)(wt1.tv_sec - wt0.tv_sec) * 1000000000LL + (wt1.tv_nsec - wt0.tv_nsec);
 
     struct td_wbuf *w = malloc(sizeof(*w));
     if (w == NULL) {

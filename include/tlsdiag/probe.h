@@ -25,7 +25,12 @@
  *   - td_plan_result.clients: left empty here; filled by the client
  *     simulation, rendered as "clients" in JSON.
  *
- * lib/ never prints: results are structs; src/cmd_probe.c renders them. */
+ * lib/ never prints: results are structs; src/cmd_probe.c renders them.
+ * Unlike the rest of lib/, this module talks to the network, so it reads a
+ * monotonic clock (td_probe_opts.now_ns may replace it) and takes client
+ * randoms, session ids and key shares from OpenSSL's RNG: a live probe is
+ * not deterministic, the judgement of a recorded exchange is
+ * (td_probe_classify). */
 #ifndef TLSDIAG_PROBE_H
 #define TLSDIAG_PROBE_H
 
@@ -145,6 +150,9 @@ struct td_exchange {
     int64_t end_ns, connect_ns;
     bool hello_acked;      /* TCP_INFO said nothing unacked at the end */
     uint16_t server_port;  /* for the synthetic packets (0: 443) */
+    bool impossible;       /* the server's framing cannot be TLS: a record over
+                              2^14 + 2048 bytes, or a ServerHello header claiming
+                              more than any ServerHello can hold */
 };
 
 /* What a TD_PROBE_SSL probe learnt through libssl. */
@@ -185,9 +193,11 @@ struct td_probe {
     /* TD_PROBE_SSL */
     uint16_t ssl_min, ssl_max;    /* 0: library defaults */
     const char *ssl_sni;
-    const char *ssl_alpn;         /* one protocol or NULL */
+    const char *ssl_alpn;         /* ALPN list, comma-separated ("h2,http/1.1"), or NULL */
     const char *cert_file, *key_file;
     const char *http_host;        /* send "GET / HTTP/1.1" after the handshake when set */
+    bool stop_at_handshake;       /* end as soon as the handshake completes (else wait
+                                     for a late alert / the HTTP answer) */
     void *ssl_session;            /* SSL_SESSION* to resume (borrowed), NULL for none */
     void *ssl_session_out;        /* SSL_SESSION* got (owned: td_probe_free releases it) */
     td_starttls_fn starttls;
@@ -265,7 +275,7 @@ struct td_answer {
     uint8_t alert;
     uint16_t version, cipher;
     bool tls_ok;                  /* ServerHello received */
-    char cert_cn[96];             /* SSL probes: leaf subject CN */
+    char cert_cn[96];             /* leaf subject CN from the real handshakes (given / none) */
 };
 
 /* One line per probe run, in completion order (for -v and JSON "probes"). */
@@ -292,6 +302,7 @@ struct td_plan_result {
     uint16_t groups[TD_PLAN_MAX_GROUPS];          /* TLS 1.3, preference order */
     bool hrr_seen;                                /* some group probe got an HRR */
     struct td_answer sni_none, sni_given, sni_bogus, sni_ip;
+    bool default_cert_differs;                    /* no SNI -> another leaf certificate */
     char bogus_name[64];
     struct td_answer alpn_both, alpn_http11;
     char alpn_chosen[64];

@@ -36,6 +36,9 @@ struct td_summary {
     struct td_count servers[TD_SUMMARY_TOP], snis[TD_SUMMARY_TOP];
     uint32_t num_servers, num_snis;
     uint64_t anomalies, limit_hits;
+    /* connections (shown or not) that hit each of our caps, by anomaly
+     * code - 80 (LIMIT_* codes are 80..99) */
+    uint64_t limit_conns[20];
 };
 void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v);
 /* The same in two steps, for `read -j`: what one connection adds, made on
@@ -46,6 +49,7 @@ struct td_sum_rec {
     uint32_t warnings;
     uint64_t anomalies;
     const char *code;   /* primary error code counted, NULL if none */
+    uint32_t limit_mask; /* bit (code - 80): a limit_* anomaly on the connection */
     char server[80], sni[80];
 };
 void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct td_verdict *v);

@@ -445,6 +445,8 @@ size_t td_sim_hello_records(const struct td_sim_client *c, const char *sni, uint
                 delta -= (long)(4 + td_cur_len(&body));
                 continue;
             }
+            if (wrote_sni || mlen + 9 + sni_len > sizeof(msg))
+                return 0; /* a second server_name: not a hello we replay */
             put16(msg + mlen, type);
             put16(msg + mlen + 2, sni_len + 5);
             put16(msg + mlen + 4, sni_len + 3);
@@ -470,6 +472,8 @@ size_t td_sim_hello_records(const struct td_sim_client *c, const char *sni, uint
     }
     if (sni != NULL && !wrote_sni) {
         /* a client that sends SNI but whose stored hello had none: add it first */
+        if (mlen + 9 + sni_len > sizeof(msg))
+            return 0;
         memmove(msg + ext_len_at + 2 + 9 + sni_len, msg + ext_len_at + 2, mlen - ext_len_at - 2);
         if (have_pad)
             pad_at += 9 + sni_len;

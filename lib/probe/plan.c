@@ -28,7 +28,7 @@
 #include "tlsdiag/probe.h"
 #include "tlsdiag/registry.h"
 
-enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT };
+enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT, T_SSL_NOSNI, T_SSL_ALPN };
 enum { SNI_GIVEN, SNI_NONE, SNI_BOGUS, SNI_IP };
 enum { ALPN_BOTH, ALPN_H11 };
 
@@ -56,7 +56,7 @@ struct plan {
     uint16_t ngrest;
     struct td_probe *keep[40];           /* probes kept for the diagnoses */
     uint8_t nkeep;
-    struct td_probe *sni_p[4], *alpn_p[2], *ssl_main, *ssl_cert, *vers_p[TD_PLAN_NVERS];
+    struct td_probe *sni_p[4], *alpn_p[2], *ssl_main, *ssl_cert, *ssl_nosni, *vers_p[TD_PLAN_NVERS];
 };
 
 static void keep(struct plan *pl, struct td_probe *p)
@@ -173,11 +173,20 @@ static void ssl_probe(struct plan *pl, int tag, void *session, bool with_cert)
     if (p == NULL)
         return;
     p->kind = TD_PROBE_SSL;
-    p->label = tag == T_SSL_MAIN ? "handshake" : tag == T_SSL_RESUME ? "resumption" : "client-cert";
+    p->label = tag == T_SSL_MAIN     ? "handshake"
+               : tag == T_SSL_ALPN   ? "alpn/h2,http1.1"
+               : tag == T_SSL_RESUME ? "resumption"
+               : tag == T_SSL_NOSNI  ? "handshake/no-sni"
+                                     : "client-cert";
     p->tag = tag;
-    p->ssl_sni = pl->sni;
-    p->http_host = pl->po->http ? (pl->sni ? pl->sni : pl->po->host) : NULL;
+    p->ssl_sni = tag == T_SSL_NOSNI ? NULL : pl->sni;
+    p->http_host = pl->po->http && tag != T_SSL_NOSNI ? (pl->sni ? pl->sni : pl->po->host) : NULL;
     p->ssl_session = session;
+    p->stop_at_handshake = tag == T_SSL_NOSNI || tag == T_SSL_ALPN;
+    if (tag == T_SSL_ALPN) {
+        p->ssl_alpn = "h2,http/1.1";
+        p->http_host = NULL;
+    }
     if (with_cert) {
         p->cert_file = pl->po->cert_file;
         p->key_file = pl->po->key_file;
@@ -363,6 +372,18 @@ static void on_done(void *ctx, struct td_probe *p)
         break;
     case T_SSL_RESUME:
         r->resumption_ok = p->ssl.handshake_ok && p->ssl.resumed;
+        break;
+    case T_SSL_ALPN:
+        answer_of(&r->alpn_both, p);
+        snprintf(r->alpn_chosen, sizeof(r->alpn_chosen), "%s", p->ssl.alpn);
+        pl->alpn_p[ALPN_BOTH] = p;
+        keep(pl, p);
+        kept = true;
+        break;
+    case T_SSL_NOSNI:
+        pl->ssl_nosni = p;
+        keep(pl, p);
+        kept = true;
         break;
     case T_SSL_CERT:
         pl->ssl_cert = p;
@@ -715,12 +736,48 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
             TXT(summary, "the server certificate is signed with %s", leaf->sig_md5 ? "MD5" : "SHA-1");
     }
 
+    /* the default certificate: what a client without SNI gets */
+    const struct td_probe *ns = pl->ssl_nosni;
+    if (m != NULL && ns != NULL && r->chain_known && ns->ssl.chain.num_certs > 0) {
+        const struct td_der *a = &m->ssl.chain.certs[0], *b = &ns->ssl.chain.certs[0];
+        snprintf(r->sni_given.cert_cn, sizeof(r->sni_given.cert_cn), "%.90s", r->chain.certs[0].subject_cn);
+        if (a->len != b->len || a->der == NULL || b->der == NULL || memcmp(a->der, b->der, a->len) != 0) {
+            struct td_chain_facts *nf = malloc(sizeof(*nf));
+            if (nf != NULL) {
+                td_chain_analyze(nf, &ns->ssl.chain, NULL, now, pl->sni);
+                snprintf(r->sni_none.cert_cn, sizeof(r->sni_none.cert_cn), "%.90s", nf->certs[0].subject_cn);
+                r->default_cert_differs = true;
+                if (nf->name_checked && !nf->name_ok &&
+                    (d = dg(r, "no_sni", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH))) {
+                    TXT(summary, "without SNI the server presents another certificate (CN=%.40s), not "
+                        "covering \"%.60s\"", nf->certs[0].subject_cn, pl->sni);
+                    TXT(explanation, "a handshake with server_name got CN=%.60s, one without got CN=%.60s: "
+                        "clients that send no SNI (old Java, Android < 4, some libraries and scripts) fail "
+                        "the name check", r->sni_given.cert_cn, nf->certs[0].subject_cn);
+                    TXT(fix, "make the server block for this name the default one (nginx: listen ... "
+                        "default_server), or have clients send SNI");
+                    ev(d, "probe handshake: CN=%.60s", r->sni_given.cert_cn);
+                    ev(d, "probe handshake/no-sni: CN=%.60s", nf->certs[0].subject_cn);
+                }
+                free(nf);
+            }
+        }
+    }
+
     /* resumption */
     if (r->resumption_tried && !r->resumption_ok &&
         (d = dg(r, "resumption_rejected", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH))) {
         TXT(summary, "session resumption offered by the client was not accepted");
         TXT(explanation, "a second handshake with the session (id/ticket/PSK) from the first was a full handshake");
         TXT(fix, "enable a session cache or tickets (nginx: ssl_session_cache shared:SSL:10m; ssl_session_tickets on)");
+    }
+    if (pl->sni == NULL && best < 0 &&
+        (d = dg(r, "no_sni", TD_SEV_INFO, TD_BY_CLIENT, TD_CONF_LOW))) {
+        TXT(summary, "every probe went without SNI (the target is an address): if this is an "
+            "SNI-routing proxy, retry with --sni NAME");
+        TXT(explanation, "servers and L4 proxies that route on the server name refuse hellos "
+            "without one; no name was available to compare with");
+        TXT(fix, "tlsdiag probe --sni NAME HOST:PORT");
     }
     if (pl->sni == NULL && r->versions[4].tls_ok + r->versions[3].tls_ok > 0 &&
         (d = dg(r, "no_sni", TD_SEV_INFO, TD_BY_CLIENT, TD_CONF_HIGH))) {
@@ -800,6 +857,8 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
     ssl_probe(pl, T_SSL_MAIN, NULL, false);
     if (po->cert_file != NULL)
         ssl_probe(pl, T_SSL_CERT, NULL, true);
+    if (pl->sni != NULL)
+        ssl_probe(pl, T_SSL_NOSNI, NULL, false);
 
     for (int vi = TD_PLAN_NVERS - 1; vi >= 0; vi--) {
         struct td_ch_spec s;
@@ -833,7 +892,8 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
             s.reneg_info = true;
             (void)raw_probe(pl, &s, T_SNI, k, labels[k]);
         }
-        for (int k = 0; k < 2; k++) {
+        {
+            /* http/1.1 alone: a refusal is a clear alert before the ServerHello */
             struct td_ch_spec s;
             spec_base(&s, 0x0304, pl->sni);
             s.versions = sv;
@@ -841,16 +901,12 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
             s.ciphers = mix;
             s.num_ciphers = (uint16_t)(n13 + n12);
             s.ec_point_formats = true;
-            if (k == ALPN_BOTH) {
-                s.alpn[0] = "h2";
-                s.alpn[1] = "http/1.1";
-                s.num_alpn = 2;
-            } else {
-                s.alpn[0] = "http/1.1";
-                s.num_alpn = 1;
-            }
-            (void)raw_probe(pl, &s, T_ALPN, k, k == ALPN_BOTH ? "alpn/h2,http1.1" : "alpn/http1.1");
+            s.alpn[0] = "http/1.1";
+            s.num_alpn = 1;
+            (void)raw_probe(pl, &s, T_ALPN, ALPN_H11, "alpn/http1.1");
         }
+        /* h2 + http/1.1 through libssl: the choice is encrypted in TLS 1.3 */
+        ssl_probe(pl, T_SSL_ALPN, NULL, false);
     }
     /* TLS 1.3 groups by elimination */
     memcpy(pl->grest, all_groups, sizeof(all_groups));

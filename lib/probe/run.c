@@ -342,7 +342,7 @@ void td_probe_classify(struct td_probe *p, const struct td_rules_opts *ro)
         p->res = TD_PR_ACCEPTED;
         return;
     }
-    if (c->half[sep].not_tls || td_diag_has(&c->anomalies, TD_AN_REC_OVERFLOW)) {
+    if (c->half[sep].not_tls || p->ex.impossible || td_diag_has(&c->anomalies, TD_AN_REC_OVERFLOW)) {
         p->res = TD_PR_NOT_TLS;
         return;
     }
@@ -364,7 +364,7 @@ void td_probe_classify(struct td_probe *p, const struct td_rules_opts *ro)
  * ServerHelloDone, a TLS 1.3 ServerHello or HRR, encrypted data, non-TLS
  * bytes or an oversized record all end the probe.  |b| is everything the
  * server sent so far (capped by the caller). */
-static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap)
+static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap, bool *impossible)
 {
     struct td_cur c;
     size_t hn = 0;
@@ -380,8 +380,10 @@ static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap)
             return true;
         if (rr == TD_REC_NEED)
             return false;
-        if (h.len > 16384u + 2048u)
+        if (h.len > 16384u + 2048u) {
+            *impossible = true;
             return true;
+        }
         if (!td_cur_skip(&c, h.hdr_len) || !td_cur_get_bytes(&c, &body, h.len))
             return false;
         if (h.type == TD_CT_ALERT || h.type == TD_CT_APPLICATION_DATA)
@@ -397,7 +399,22 @@ static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap)
         td_cur_init(&m, hs, hn);
         for (;;) {
             uint8_t type;
+            uint32_t mlen;
             struct td_cur msg;
+            /* a ServerHello is at most 2 + 32 + 33 + 3 + 2 + 2^16 bytes: a
+             * header claiming more is no TLS server, and waiting for the
+             * rest would only wait for the timeout */
+            if (td_cur_len(&m) >= 4 && td_cur_peek_u8(&m, 0, &type) && type == TD_HS_SERVER_HELLO) {
+                uint8_t l0, l1, l2;
+                if (td_cur_peek_u8(&m, 1, &l0) && td_cur_peek_u8(&m, 2, &l1) &&
+                    td_cur_peek_u8(&m, 3, &l2)) {
+                    mlen = ((uint32_t)l0 << 16) | ((uint32_t)l1 << 8) | l2;
+                    if (mlen > 72u + 65536u) {
+                        *impossible = true;
+                        return true;
+                    }
+                }
+            }
             if (!td_cur_get_u8(&m, &type) || !td_cur_get_vec24(&m, &msg))
                 break;
             if (type == TD_HS_SERVER_HELLO_DONE)
@@ -485,11 +502,23 @@ static SSL *ssl_make(struct td_probe *p, BIO **rb, BIO **wb)
     if (p->ssl_sni != NULL)
         SSL_set_tlsext_host_name(ssl, p->ssl_sni);
     if (p->ssl_alpn != NULL) {
+        /* "h2,http/1.1" -> RFC 7301 wire list */
         uint8_t a[256];
-        size_t n = strnlen(p->ssl_alpn, 254);
-        a[0] = (uint8_t)n;
-        memcpy(a + 1, p->ssl_alpn, n);
-        SSL_set_alpn_protos(ssl, a, (unsigned)n + 1u);
+        size_t n = 0;
+        const char *q = p->ssl_alpn;
+        while (*q != 0) {
+            size_t k = strcspn(q, ",");
+            if (k > 0 && k < 256 && n + 1 + k <= sizeof(a)) {
+                a[n] = (uint8_t)k;
+                memcpy(a + n + 1, q, k);
+                n += 1 + k;
+            }
+            q += k;
+            if (*q == ',')
+                q++;
+        }
+        if (n > 0)
+            SSL_set_alpn_protos(ssl, a, (unsigned)n);
     }
     if (p->ssl_session != NULL)
         SSL_set_session(ssl, p->ssl_session);
@@ -729,7 +758,12 @@ static void ssl_pump(struct td_runner *r, struct slot *s)
         if (rc == 1) {
             s->hs_done = true;
             p->ssl.handshake_ok = true;
-            s->phase_dl = r->o.now_ns() + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+            if (p->stop_at_handshake) {
+                s->phase_dl = 0;
+                s->done_on_timeout = true;
+            } else {
+                s->phase_dl = r->o.now_ns() + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+            }
         } else {
             int e = SSL_get_error(s->ssl, rc);
             if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
@@ -737,8 +771,10 @@ static void ssl_pump(struct td_runner *r, struct slot *s)
                 if (le != 0 && p->ssl.err[0] == 0)
                     ERR_error_string_n(le, p->ssl.err, sizeof(p->ssl.err));
                 ERR_clear_error();
-                s->hs_done = true; /* failed: stop pumping, keep reading until close */
+                s->hs_done = true; /* failed: flush our alert, then end soon */
                 p->ssl.handshake_ok = false;
+                s->phase_dl = r->o.now_ns() + 50000000LL;
+                s->done_on_timeout = true;
             }
         }
     }
@@ -879,13 +915,15 @@ static bool do_read(struct td_runner *r, struct slot *s)
         int64_t now = r->o.now_ns();
         (void)td_exchange_add(&p->ex, true, now - s->t0, b, (size_t)n);
         s->read_total += (uint32_t)n;
-        s->phase_dl = now + (int64_t)r->o.answer_ms * 1000000LL;
-        if (s->ssl != NULL && s->hs_done)
-            s->phase_dl = now + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+        if (!s->done_on_timeout) { /* once the end is set, more bytes do not extend it */
+            s->phase_dl = now + (int64_t)r->o.answer_ms * 1000000LL;
+            if (s->ssl != NULL && s->hs_done)
+                s->phase_dl = now + (int64_t)(r->o.answer_ms < POST_WAIT_MS ? r->o.answer_ms : POST_WAIT_MS) * 1000000LL;
+        }
         if (s->ssl != NULL) {
             BIO_write(s->rb, b, (int)n);
             ssl_pump(r, s);
-            if (s->hs_done && s->req_sent && s->http_len >= 4 &&
+            if (s->hs_done && s->req_sent && s->http_len >= 4 && !s->done_on_timeout &&
                 has_crlf2(s->http, s->http_len)) {
                 /* headers are in; give the body a moment, then stop: a
                  * server that keeps the connection open costs no more */
@@ -895,7 +933,7 @@ static bool do_read(struct td_runner *r, struct slot *s)
         } else {
             memcpy(s->srv + s->srv_len, b, (size_t)n);
             s->srv_len += (size_t)n;
-            if (raw_complete(s->srv, s->srv_len, s->hs, 64u * 1024u)) {
+            if (raw_complete(s->srv, s->srv_len, s->hs, 64u * 1024u, &p->ex.impossible)) {
                 slot_finish(r, s, TD_END_DONE);
                 return false;
             }

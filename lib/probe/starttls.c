@@ -200,32 +200,48 @@ static bool contains_word(const char *line, size_t len, const char *word)
 /* ---- reply-code protocols: SMTP and FTP (three digits, '-' continues) ---- */
 
 /* read_reply reads a (multi-line) reply; |code| gets its number, |has_word|
- * whether any line names |word| (may be NULL).  |last| keeps the last line. */
+ * whether any line names |word| (may be NULL).  |last| keeps the last line.
+ * RFC 959 4.2: a multi-line reply starts "ddd-" and ends with a line
+ * "ddd " of the same code; lines between may be any text (FTP's FEAT lists
+ * features on lines starting with a space), SMTP repeats "ddd-" on each. */
 static int read_reply(struct stls *s, int *code, const char *word, bool *has_word, char *last,
                       size_t lastcap, const char *waiting_for)
 {
     const char *line;
     size_t len;
+    int first = -1;
 
     if (has_word)
         *has_word = false;
     for (unsigned lines = 0;; lines++) {
+        bool coded;
+        int c = -1;
+
         if (lines > 200)
             return fail(s, TD_STLS_TOO_LONG, "more than 200 lines in one reply");
         if (read_line(s, &line, &len, waiting_for) != 0)
             return -1;
         printable(last, lastcap, line, len);
-        if (len < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-            line[2] < '0' || line[2] > '9')
-            return fail(s, TD_STLS_BAD_GREETING, "not a reply line where %s was expected: \"%s\"",
-                        waiting_for, last);
-        *code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+        coded = len >= 3 && line[0] >= '1' && line[0] <= '5' && line[1] >= '0' && line[1] <= '9' &&
+                line[2] >= '0' && line[2] <= '9' && (len == 3 || line[3] == ' ' || line[3] == '-');
+        if (coded)
+            c = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+        if (first < 0) {
+            if (!coded)
+                return fail(s, TD_STLS_BAD_GREETING, "not a reply line where %s was expected: \"%s\"",
+                            waiting_for, last);
+            first = c;
+        } else if (!coded || c != first) {
+            /* free text inside a multi-line reply */
+            if (word != NULL && contains_word(line, len, word))
+                *has_word = true;
+            continue;
+        }
+        *code = c;
         if (word != NULL && len > 4 && contains_word(line + 4, len - 4, word))
             *has_word = true;
         if (len == 3 || line[3] == ' ')
             return 0;
-        if (line[3] != '-')
-            return fail(s, TD_STLS_BAD_GREETING, "malformed reply line: \"%s\"", last);
     }
 }
 
@@ -261,12 +277,21 @@ static int do_ftp(struct stls *s)
 {
     char last[160];
     int code;
+    bool offered, feat_listed;
 
     if (read_reply(s, &code, NULL, NULL, last, sizeof(last), "the FTP greeting") != 0)
         return -1;
     if (code != 220)
         return fail(s, code == 421 ? TD_STLS_REFUSED : TD_STLS_BAD_GREETING,
                     "FTP greeting is not 220: \"%s\"", last);
+    /* RFC 2389 FEAT first, as evidence only: vsftpd 3.0.3 with ssl_tlsv1=NO
+     * lists no AUTH TLS yet accepts it (TLS 1.2/1.3), so AUTH TLS is always
+     * tried; a refusal from a server whose FEAT omits it is "not offered" */
+    if (send_all(s, "FEAT\r\n", 6) != 0)
+        return -1;
+    if (read_reply(s, &code, "TLS", &offered, last, sizeof(last), "the FEAT answer") != 0)
+        return -1;
+    feat_listed = code == 211;
     if (send_all(s, "AUTH TLS\r\n", 10) != 0)
         return -1;
     if (read_reply(s, &code, NULL, NULL, last, sizeof(last), "the AUTH TLS answer") != 0)
@@ -275,6 +300,9 @@ static int do_ftp(struct stls *s)
         return 0;
     if (code == 500 || code == 502 || code == 504)
         return fail(s, TD_STLS_NOT_OFFERED, "AUTH TLS not supported: \"%s\"", last);
+    if (feat_listed && !offered)
+        return fail(s, TD_STLS_NOT_OFFERED, "FEAT lists no AUTH TLS and AUTH TLS is refused: \"%s\"",
+                    last);
     return fail(s, TD_STLS_REFUSED, "AUTH TLS refused: \"%s\"", last);
 }
 

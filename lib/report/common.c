@@ -34,6 +34,12 @@ static void bump(struct td_count *arr, uint32_t *num, const char *k)
 void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct td_verdict *v)
 {
     memset(r, 0, sizeof(*r));
+    /* limits are counted for every connection, shown or not */
+    for (uint32_t i = 0; i < c->anomalies.n; i++) {
+        unsigned code = c->anomalies.recs[i].code;
+        if (td_anomaly_is_limit(code) && code >= 80 && code - 80 < 32)
+            r->limit_mask |= 1u << (code - 80);
+    }
     r->shown = v->shown;
     if (!v->shown)
         return;
@@ -64,6 +70,9 @@ void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct
 
 void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r)
 {
+    for (unsigned b = 0; b < 32; b++)
+        if ((r->limit_mask & (1u << b)) && b < sizeof(s->limit_conns) / sizeof(s->limit_conns[0]))
+            s->limit_conns[b]++;
     if (!r->shown) {
         s->hidden++;
         return;

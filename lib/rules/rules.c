@@ -426,6 +426,7 @@ static bool r_alert_before_sh(const struct facts *f, struct td_verdict *v)
             return true;
         }
     }
+    (void)offer_all_legacy(f->ch, &n_modern); /* count the modern suites for the text */
     d = diag_add(v, "alert", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
     diag_text(d->summary, sizeof(d->summary), "the server refused the ClientHello with %s", a);
     diag_text(d->explanation, sizeof(d->explanation),
@@ -1014,12 +1015,29 @@ static void upgrade_refused(const struct facts *f, struct td_verdict *v)
         diag_text(d->summary, sizeof(d->summary), "the server refused to start TLS (%s): %s", pn, u->reply);
         diag_text(d->explanation, sizeof(d->explanation),
                   "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
-                  "(frame %llu): TLS is not enabled or not offered to this client, so no handshake took place.",
+                  "(frame %llu): TLS is not enabled or not offered to this client, so TLS was not started.",
                   pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame);
+        if (f->ch_ev != NULL) /* the client went on regardless (openssl s_client -starttls does) */
+            diag_text(d->explanation, sizeof(d->explanation),
+                      "The client asked to upgrade the %s session to TLS (%s, frame %llu) and the server answered \"%s\" "
+                      "(frame %llu): TLS is not enabled or not offered to this client. The client sent its ClientHello "
+                      "anyway (frame %llu); the server did not answer it in TLS.",
+                      pn, u->request, (unsigned long long)u->req_frame, u->reply, (unsigned long long)u->reply_frame,
+                      (unsigned long long)f->ch_ev->frame);
         diag_text(d->fix, sizeof(d->fix), "Enable TLS on the server for this service (certificate and key configured; e.g. Postfix smtpd_tls_security_level, Dovecot ssl = yes, PostgreSQL ssl = on), or connect to its implicit-TLS port.");
     }
     diag_ev(d, u->req_frame, u->req_ts_ns, TD_FROM_CLIENT, "%s request: %s", pn, u->request);
     diag_ev(d, u->reply_frame, u->reply_ts_ns, TD_FROM_SERVER, "%s answer: %s", pn, u->reply);
+    if (f->ch_ev != NULL) {
+        /* the client went on with TLS although it was refused */
+        if (tunnel) {
+            size_t n = strnlen(d->explanation, sizeof(d->explanation));
+            snprintf(d->explanation + n, sizeof(d->explanation) - n,
+                     " The client sent its ClientHello anyway (frame %llu); the proxy did not answer it in TLS.",
+                     (unsigned long long)f->ch_ev->frame);
+        }
+        ev_ch(d, f);
+    }
 }
 
 void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o)
@@ -1034,7 +1052,8 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     handshake_kind(&f, v);
     closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;
 
-    if (!tls && c->upgrade.state == TD_UPGS_REFUSED) {
+    /* refused, and no TLS answer (a client may send its hello regardless) */
+    if (c->upgrade.state == TD_UPGS_REFUSED && f.sh == NULL && !f.established) {
         upgrade_refused(&f, v);
         return;
     }
@@ -1083,9 +1102,29 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
         }
         v->outcome = TD_OUT_FAILED;
         d = diag_add(v, "unknown", TD_SEV_ERROR, TD_BY_UNKNOWN, TD_CONF_LOW);
-        diag_text(d->summary, sizeof(d->summary), "the handshake failed and nothing tlsdiag knows explains it");
-        diag_text(d->explanation, sizeof(d->explanation), "See the timeline; please report this capture.");
-        diag_text(d->fix, sizeof(d->fix), "Capture at both ends and compare.");
+        {
+            /* our own cap cut what could be read: say so, never blame a side */
+            const struct td_event *lim = NULL;
+            for (uint32_t i = 0; i < c->num_events && lim == NULL; i++)
+                if (c->events[i].kind == TD_EV_LIMIT)
+                    lim = &c->events[i];
+            if (lim != NULL) {
+                const char *n = td_anomaly_name(lim->len);
+                diag_text(d->summary, sizeof(d->summary), "the handshake failed; tlsdiag's own limit (%s) kept it from reading what was sent",
+                          n ? n : "limit");
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "A cap of tlsdiag (docs/limits.md) was reached at frame %llu, so part of the handshake was not parsed; "
+                          "this is not evidence against either side.", (unsigned long long)lim->frame);
+                diag_text(d->fix, sizeof(d->fix),
+                          "Read the capture again with a larger cap (--max-handshake, --max-reassembly, --max-flows, --max-memory) if the sizes are plausible; "
+                          "a message that large is itself suspicious.");
+                diag_ev_event(d, &f, lim);
+            } else {
+                diag_text(d->summary, sizeof(d->summary), "the handshake failed and nothing tlsdiag knows explains it");
+                diag_text(d->explanation, sizeof(d->explanation), "See the timeline; please report this capture.");
+                diag_text(d->fix, sizeof(d->fix), "Capture at both ends and compare.");
+            }
+        }
         add_close_ev(d, &f);
     }
 }

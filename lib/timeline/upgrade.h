@@ -53,7 +53,9 @@ struct td_up_events {
 void td_up_init(struct td_upgrade *u);
 void td_up_free(struct td_upgrade *u);
 /* td_up_feed: |n| new in-order bytes from endpoint |ep|.  |syn_client| is
- * the client endpoint from the SYN, or -1 when unknown. */
+ * the client endpoint from the SYN, or -1 when unknown (then there is no
+ * plaintext phase: a capture that starts mid-stream is left to the TLS
+ * stream's resynchronisation). */
 enum td_up_res td_up_feed(struct td_upgrade *u, struct td_upgrade_info *info, uint8_t ep, int syn_client,
                           const uint8_t *p, size_t n, const uint8_t **tls, size_t *tls_len,
                           struct td_up_events *evs);

@@ -77,9 +77,11 @@ def plaintext(c):
         return yes
     if PROTO == "ftp":
         c.sendall(b"220 test FTP ready\r\n")
-        readline(c, buf)
+        readline(c, buf)  # FEAT
+        c.sendall(b"211-Features:\r\n" + (b" AUTH TLS\r\n" if offer else b"") + b" SIZE\r\n211 End\r\n")
+        readline(c, buf)  # AUTH TLS
         if not offer:
-            c.sendall(b"502 Command not implemented\r\n")
+            c.sendall(b"530 Please login with USER and PASS.\r\n")
             return False
         c.sendall(b"234 AUTH TLS OK\r\n" if yes else b"431 Unable to accept security mechanism\r\n")
         return yes

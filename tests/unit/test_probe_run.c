@@ -147,7 +147,7 @@ static void test_transport_ends(void **st)
 
 /* ---- the runner against loopback servers ---- */
 
-enum mode { M_CLOSE, M_GARBAGE, M_SILENT, M_DRIP };
+enum mode { M_CLOSE, M_GARBAGE, M_SILENT, M_DRIP, M_BIGHS };
 
 static pid_t serve(enum mode m, struct sockaddr_in *addr)
 {
@@ -180,7 +180,9 @@ static pid_t serve(enum mode m, struct sockaddr_in *addr)
                         usleep(150000);
                     }
                 }
-                if (m == M_SILENT || m == M_DRIP || m == M_GARBAGE)
+                if (m == M_BIGHS) /* a ServerHello header claiming 16 MB */
+                    (void)!write(c, "\x16\x03\x03\x00\x10\x02\xff\xff\xff" "012345678901", 21);
+                if (m == M_SILENT || m == M_DRIP || m == M_GARBAGE || m == M_BIGHS)
                     sleep(5);
                 _exit(0);
             }
@@ -256,6 +258,9 @@ static void test_runner(void **st)
     /* a byte every 150 ms keeps the answer timer alive; the overall one ends it */
     assert_int_equal(run_one(M_DRIP, &ms), TD_PR_TIMEOUT);
     assert_true(ms >= 650 && ms < 1500);
+    /* an impossible length ends the probe at once */
+    assert_int_equal(run_one(M_BIGHS, &ms), TD_PR_NOT_TLS);
+    assert_true(ms < 250);
 }
 
 static void test_refused(void **st)

@@ -185,12 +185,24 @@ static const struct step pop3_err[] = {
     S("-ERR Command not permitted when TLS active\r\n"), END};
 
 static const struct step ftp_ok[] = {
-    S("220-FileZilla Server\r\n220 Please visit https://filezilla-project.org/\r\n"), E("AUTH TLS\r\n"),
-    S("234 Using authentication type TLS.\r\n"), END};
-static const struct step ftp_502[] = {S("220 (vsFTPd 3.0.3)\r\n"), E("AUTH TLS\r\n"),
+    S("220-FileZilla Server\r\n220 Please visit https://filezilla-project.org/\r\n"), E("FEAT\r\n"),
+    /* RFC 2389 example shape: feature lines start with a space */
+    S("211-Extensions supported:\r\n MDTM\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n211 END\r\n"),
+    E("AUTH TLS\r\n"), S("234 Using authentication type TLS.\r\n"), END};
+static const struct step ftp_502[] = {S("220 (vsFTPd 3.0.3)\r\n"), E("FEAT\r\n"),
+                                      S("530 Please login with USER and PASS.\r\n"), E("AUTH TLS\r\n"),
                                       S("530 Please login with USER and PASS.\r\n"), END};
-static const struct step ftp_500[] = {S("220 ftp ready\r\n"), E("AUTH TLS\r\n"),
+static const struct step ftp_500[] = {S("220 ftp ready\r\n"), E("FEAT\r\n"),
+                                      S("500 'FEAT': command not understood\r\n"), E("AUTH TLS\r\n"),
                                       S("500 'AUTH TLS': command not understood\r\n"), END};
+static const struct step ftp_feat_no[] = {
+    S("220 (vsFTPd 3.0.3)\r\n"), E("FEAT\r\n"),
+    S("211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n PASV\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n211 End\r\n"),
+    E("AUTH TLS\r\n"), S("530 Please login with USER and PASS.\r\n"), END};
+/* vsftpd 3.0.3 with ssl_tlsv1=NO: FEAT omits AUTH TLS, AUTH TLS works */
+static const struct step ftp_feat_lies[] = {
+    S("220 (vsFTPd 3.0.3)\r\n"), E("FEAT\r\n"), S("211-Features:\r\n EPRT\r\n SIZE\r\n211 End\r\n"),
+    E("AUTH TLS\r\n"), S("234 Proceed with negotiation.\r\n"), END};
 
 #define XMPP_HDR                                                                               \
     "<?xml version='1.0'?><stream:stream from='example.org' id='t7AMCin9zjMNwQKDnplntZPIDEI=' " \
@@ -268,6 +280,9 @@ static void test_refusals(void **state)
     assert_int_equal(run("pop3", pop3_err, 2000, &r, NULL), TD_STLS_REFUSED);
     assert_int_equal(run("ftp", ftp_502, 2000, &r, NULL), TD_STLS_REFUSED);
     assert_int_equal(run("ftp", ftp_500, 2000, &r, NULL), TD_STLS_NOT_OFFERED);
+    assert_int_equal(run("ftp", ftp_feat_no, 2000, &r, NULL), TD_STLS_NOT_OFFERED);
+    assert_non_null(strstr(r.why, "FEAT lists no AUTH TLS"));
+    assert_int_equal(run("ftp", ftp_feat_lies, 2000, &r, NULL), TD_STLS_OK);
     assert_int_equal(run("xmpp", xmpp_fail, 2000, &r, NULL), TD_STLS_REFUSED);
     assert_int_equal(run("xmpp", xmpp_no, 2000, &r, NULL), TD_STLS_NOT_OFFERED);
     assert_int_equal(run("xmpp", xmpp_host, 2000, &r, NULL), TD_STLS_REFUSED);

@@ -218,6 +218,12 @@ static void test_not_an_upgrade(void **state)
     assert_int_equal(FEED(&x, 0, "220 hello\r\n"), TD_UP_NONE);
     td_up_free(&x.u);
 
+    /* no SYN seen (mid-stream capture): no plaintext phase */
+    start(&x);
+    assert_int_equal(td_up_feed(&x.u, &x.info, 1, -1, (const uint8_t *)"220 mx\r\n", 8, &x.tls, &x.tls_len, &x.ev), TD_UP_NONE);
+    assert_int_equal(x.info.proto, TD_UPG_NONE);
+    td_up_free(&x.u);
+
     /* a plaintext session past the cap is given up */
     start(&x);
     memset(big, 'a', sizeof(big));
