@@ -629,6 +629,16 @@ sc_fail_server_silent() {
     curl_cli https://server.lab.test:4508/ -k --max-time 3
     cap_stop
 }
+# A server-side failure: the SNI callback (per-name certificate lookup) fails
+# and OpenSSL, under CPython's ssl, answers the hello with internal_error(80).
+sc_fail_internal_error() {
+    bg_run "$LOGD/$N.server.log" timeout 20 ip netns exec $LAB_S \
+        python3 "$HERE/tlsclient.py" snifail 4518 "$P/server.chain.pem" "$P/server.key"
+    wait_listen $LAB_S 4518
+    cap
+    curl_cli https://server.lab.test:4518/ --cacert "$P/ca.crt" --max-time 3
+    cap_stop
+}
 sc_fail_client_gave_up() {
     ossl_srv 4509 server -tls1_2
     cap
@@ -891,7 +901,7 @@ SCENARIOS=(
     warn_weak_signature warn_chain_order warn_obsolete_tls10 warn_weak_cipher warn_no_sni
     warn_resumption_rejected fail_no_shared_group fail_sni_unrecognized fail_malformed_hello
     fail_server_silent fail_client_gave_up incomplete_capture_stopped fail_server_host_reset fail_hello_dropped
-    fail_gnutls_untrusted
+    fail_gnutls_untrusted fail_internal_error
     dec_tls13_aes128gcm_openssl dec_tls13_aes256gcm_gnutls dec_tls13_chacha20_curl
     dec_tls13_aes128ccm_openssl dec_tls13_aes128ccm8_gnutls dec_tls13_keyupdate
     dec_tls12_aes128gcm_curl dec_tls12_chacha20_gnutls dec_tls12_cbc_sha_etm

@@ -27,6 +27,12 @@
       connect (an HTTP proxy); MODE accept (then TLS with Python's ssl, the
       lab certificate) or refuse (SMTP 454, PostgreSQL 'N', HTTP 403).
 
+  tlsclient.py snifail PORT CERT KEY
+      A one-connection TLS server (Python's ssl, OpenSSL underneath) whose
+      SNI callback fails the way a per-name certificate lookup does when its
+      store is down: it returns ALERT_DESCRIPTION_INTERNAL_ERROR, so OpenSSL
+      answers the ClientHello with a fatal internal_error(80).
+
   tlsclient.py badhello HOST PORT SNI [nosigalgs]
       With "nosigalgs": a well-formed TLS 1.3-only ClientHello (key_share
       x25519) without the signature_algorithms extension instead.
@@ -259,6 +265,23 @@ def badhello(host, port, sni, variant="badlen"):
     raw(host, port, rec.hex())
 
 
+def snifail(port, cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.sni_callback = lambda sock, name, c: ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(4)
+    ls.settimeout(20)
+    c, _ = ls.accept()
+    try:
+        ctx.wrap_socket(c, server_side=True).close()
+    except (ssl.SSLError, OSError) as e:
+        print("server: %s" % e)
+    c.close()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "raw":
         raw(*sys.argv[2:5])
@@ -270,6 +293,8 @@ if __name__ == "__main__":
         stall(*sys.argv[2:7])
     elif sys.argv[1] == "plainsrv":
         plainsrv(*sys.argv[2:7])
+    elif sys.argv[1] == "snifail":
+        snifail(*sys.argv[2:5])
     elif sys.argv[1] == "badhello":
         badhello(*sys.argv[2:6])
     else:
