@@ -12,6 +12,7 @@
 #include "tlsdiag/alloc.h"
 #include "tlsdiag/conn.h"
 #include "tlsdiag/decode.h"
+#include "tlsdiag/registry.h"
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
 
@@ -43,6 +44,71 @@ static void on_conn(void *ctx, struct td_conn *c)
         td_report_text(d->w, c, &v, &d->ro);
     d->conns++;
     td_conn_free(c);
+}
+
+/* One error-text item as NDJSON.  The read contract's names are used where
+ * they apply (docs/json.md, "tlsdiag decode --json"): outcome, alerts,
+ * diagnoses with code/severity/by/confidence/summary/explanation/fix and
+ * evidence (a text line instead of a frame); the decode-specific fields
+ * (line, source, raised_by, ambiguous, codes) stay as they were. */
+static void item_json(struct td_wbuf *w, const struct td_dec_result *r, const struct td_dec_item *it, const char *expl)
+{
+    const char *by = td_dec_by(it);
+    const char *an = it->alert >= 0 ? td_reg_name(TD_REG_ALERT, (uint16_t)it->alert) : NULL;
+    char summary[160];
+
+    (void)r;
+    td_wb_printf(w, "{\"type\":\"error_text\",\"line\":%u,\"source\":", it->line);
+    td_wb_json_cstr(w, it->source);
+    td_wb_printf(w, ",\"raised_by\":\"%s\",\"by\":\"%s\",\"alert\":",
+                 it->side == TD_DEC_SIDE_PEER ? "peer" : it->side == TD_DEC_SIDE_LOCAL ? "local" : "unknown", by);
+    if (it->alert >= 0)
+        td_wb_printf(w, "%d", it->alert);
+    else
+        td_wb_puts(w, "null");
+    td_wb_printf(w, ",\"ambiguous\":%s,\"codes\":[", it->ambiguous ? "true" : "false");
+    for (uint8_t k = 0; k < it->num_codes; k++) {
+        if (k)
+            td_wb_putc(w, ',');
+        td_wb_json_cstr(w, it->codes[k]);
+    }
+    td_wb_puts(w, "],\"explanation\":");
+    td_wb_json_cstr(w, expl);
+    /* contract-shaped part */
+    td_wb_puts(w, ",\"outcome\":\"failed\",\"alerts\":[");
+    if (it->alert >= 0) {
+        td_wb_puts(w, "{\"frame\":null,\"line\":");
+        td_wb_printf(w, "%u,\"from\":", it->line);
+        td_wb_json_cstr(w, strcmp(by, "unknown") == 0 ? NULL : by);
+        td_wb_printf(w, ",\"level\":\"fatal\",\"code\":%d,\"description\":", it->alert);
+        td_wb_json_cstr(w, an);
+        td_wb_puts(w, ",\"encrypted\":false}");
+    }
+    td_wb_puts(w, "],\"diagnoses\":[");
+    if (it->alert >= 0)
+        snprintf(summary, sizeof(summary), "%s: alert %s(%d) %s", it->source, an ? an : "?", it->alert,
+                 it->side == TD_DEC_SIDE_PEER ? "received from the peer" : it->side == TD_DEC_SIDE_LOCAL ? "sent by this side" : "");
+    else
+        snprintf(summary, sizeof(summary), "%s: %s", it->source, it->id);
+    for (uint8_t k = 0; k < it->num_codes; k++) {
+        if (k)
+            td_wb_putc(w, ',');
+        td_wb_puts(w, "{\"code\":");
+        td_wb_json_cstr(w, it->codes[k]);
+        td_wb_printf(w, ",\"severity\":\"error\",\"by\":\"%s\",\"confidence\":\"%s\",\"summary\":", by,
+                     it->ambiguous ? "low" : "medium");
+        td_wb_json_cstr(w, summary);
+        td_wb_puts(w, ",\"explanation\":");
+        td_wb_json_cstr(w, it->explanation);
+        td_wb_puts(w, ",\"fix\":");
+        td_wb_json_cstr(w, it->next);
+        td_wb_printf(w, ",\"evidence\":[{\"frame\":null,\"time\":null,\"line\":%u,\"column\":%u,\"from\":", it->line, it->col);
+        td_wb_json_cstr(w, strcmp(by, "unknown") == 0 ? NULL : by);
+        td_wb_puts(w, ",\"what\":");
+        td_wb_json_cstr(w, it->id);
+        td_wb_puts(w, "}]}");
+    }
+    td_wb_puts(w, "]}\n");
 }
 
 int cmd_decode(int argc, char **argv)
@@ -111,22 +177,7 @@ int cmd_decode(int argc, char **argv)
         char buf[1024];
         td_dec_explain(it, r->target, buf, sizeof(buf));
         if (d.json) {
-            td_wb_printf(w, "{\"line\":%u,\"source\":", it->line);
-            td_wb_json_cstr(w, it->source);
-            td_wb_printf(w, ",\"raised_by\":\"%s\",\"by\":\"%s\",\"alert\":", it->side == TD_DEC_SIDE_PEER ? "peer" : it->side == TD_DEC_SIDE_LOCAL ? "local" : "unknown", td_dec_by(it));
-            if (it->alert >= 0)
-                td_wb_printf(w, "%d", it->alert);
-            else
-                td_wb_puts(w, "null");
-            td_wb_printf(w, ",\"ambiguous\":%s,\"codes\":[", it->ambiguous ? "true" : "false");
-            for (uint8_t k = 0; k < it->num_codes; k++) {
-                if (k)
-                    td_wb_putc(w, ',');
-                td_wb_json_cstr(w, it->codes[k]);
-            }
-            td_wb_puts(w, "],\"explanation\":");
-            td_wb_json_cstr(w, buf);
-            td_wb_puts(w, "}\n");
+            item_json(w, r, it, buf);
         } else {
             td_wb_printf(w, "line %u: %s\n", it->line, buf);
         }

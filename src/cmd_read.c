@@ -142,6 +142,9 @@ static void add_stats(struct td_stats *t, const struct td_stats *s)
     t->flows += s->flows;
     t->tls_flows += s->tls_flows;
     t->evicted += s->evicted;
+    t->evicted_memory += s->evicted_memory;
+    if (s->peak_memory > t->peak_memory)
+        t->peak_memory = s->peak_memory;
     t->limit_hits += s->limit_hits;
     if (s->peak_flows > t->peak_flows)
         t->peak_flows = s->peak_flows;
@@ -164,10 +167,11 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
     struct td_stats st;
     int rc = TD_EXIT_OK, n;
     double t0 = mono_now(), last = t0;
-    uint64_t count = 0;
+    uint64_t count = 0, unknown_link = 0, unknown_off = 0, packets = 0;
+    uint32_t unknown_type = 0;
 
     if (rd == NULL) {
-        fprintf(stderr, "tlsdiag: %s: %s\n", path, err.msg);
+        fprintf(stderr, "tlsdiag: %s: offset %llu: %s\n", path, (unsigned long long)err.off, err.msg);
         return TD_EXIT_INPUT;
     }
     e = td_engine_new(&r->lim, on_done, r);
@@ -182,6 +186,11 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         td_engine_set_keylog(e, r->kl);
     td_reader_on_secrets(rd, on_secrets, r);
     while ((n = td_reader_next(rd, &pkt)) == 1) {
+        packets++;
+        if (!td_link_supported(pkt.linktype) && unknown_link++ == 0) {
+            unknown_off = pkt.file_off;
+            unknown_type = pkt.linktype;
+        }
         if (flt != NULL && !td_filter_match(flt, &pkt))
             continue;
         td_engine_packet(e, &pkt);
@@ -203,6 +212,14 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         fprintf(stderr, "tlsdiag: %s: offset %llu: %s (connections read so far are reported)\n", path,
                 (unsigned long long)ie->off, ie->msg);
         rc = TD_EXIT_CORRUPT;
+    }
+    if (unknown_link > 0) {
+        /* not corrupt, but not readable by us: say which and where */
+        fprintf(stderr, "tlsdiag: %s: offset %llu: link type %u is not decoded (%llu of %llu packets skipped)\n", path,
+                (unsigned long long)unknown_off, unknown_type, (unsigned long long)unknown_link,
+                (unsigned long long)packets);
+        if (unknown_link == packets && rc == TD_EXIT_OK)
+            rc = TD_EXIT_INPUT;
     }
     if (flt != NULL) {
         const char *fe = td_filter_take_error(flt);
@@ -253,9 +270,9 @@ static int drop_privileges(const char *user)
  * whole lines are handed over; a partial last line waits for its end. */
 struct kl_pump {
     FILE *fp;
+    off_t size;             /* file size at the last read */
     char buf[TD_KEYLOG_LINE_MAX * 4];
     size_t have;
-    double last;
 };
 
 static void kl_pump(struct kl_pump *kp, struct td_keylog *kl)
@@ -314,10 +331,12 @@ static int run_live(struct run *r, const char *iface, const char *filter, const 
     while (!stop_live) {
         int n = td_live_next(l, &pkt);
         if (kp->fp != NULL) {
-            double now = mono_now();
-            if (n != 1 || now - kp->last >= 0.05) {
+            /* read new lines as soon as the file grows: a client logs its
+             * secrets just after the ServerHello we are about to see */
+            struct stat sb;
+            if (fstat(fileno(kp->fp), &sb) == 0 && sb.st_size != kp->size) {
+                kp->size = sb.st_size;
                 kl_pump(kp, r->kl);
-                kp->last = now;
             }
         }
         if (n == 1) {
@@ -374,6 +393,14 @@ static void usage_read(FILE *f, bool live)
           "                  written by SSLKEYLOGFILE or openssl s_client -keylogfile);\n"
           "                  pcapng Decryption Secrets Blocks are used without it\n"
           "  --max-flows N   open flows kept before the oldest idle is evicted (default 1000000)\n"
+          "  --max-memory MB memory for open flows; over it the flows idle longest are evicted\n"
+          "                  (default 192; the whole process stays under about MB + 64)\n"
+          "  --max-reassembly BYTES\n"
+          "                  out-of-order bytes held per direction (default 1048576)\n"
+          "  --max-handshake BYTES\n"
+          "                  largest handshake message kept (default 262144)\n"
+          "  --max-records N records one handshake message may span (default 16384)\n"
+          "  --max-certs N   certificates kept per chain (default and most 16)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
           "  --no-progress   no progress line on stderr\n"
@@ -433,6 +460,9 @@ int cmd_read(int argc, char **argv, bool live)
         {"now", required_argument, NULL, 'N'},  {"ca-file", required_argument, NULL, 'A'},
         {"max-flows", required_argument, NULL, 'M'}, {"max-events", required_argument, NULL, 'E'},
         {"idle", required_argument, NULL, 'I'}, {"no-progress", no_argument, NULL, 'P'},
+        {"max-memory", required_argument, NULL, 'm'}, {"max-reassembly", required_argument, NULL, 'R'},
+        {"max-handshake", required_argument, NULL, 'H'}, {"max-records", required_argument, NULL, 'r'},
+        {"max-certs", required_argument, NULL, 'c'},
         {"keylog", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
@@ -482,6 +512,39 @@ int cmd_read(int argc, char **argv, bool live)
         case 'E':
             if (parse_u32(optarg, &r.lim.max_events) != 0) {
                 fprintf(stderr, "tlsdiag: --max-events needs a positive number\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'm': {
+            uint32_t mb;
+            if (parse_u32(optarg, &mb) != 0 || mb > 1024u * 1024u) {
+                fprintf(stderr, "tlsdiag: --max-memory needs a number of megabytes (1 to 1048576)\n");
+                return TD_EXIT_USAGE;
+            }
+            r.lim.max_memory = (size_t)mb * 1024u * 1024u;
+            break;
+        }
+        case 'R':
+            if (parse_u32(optarg, &r.lim.reasm_bytes) != 0) {
+                fprintf(stderr, "tlsdiag: --max-reassembly needs a positive number of bytes\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'H':
+            if (parse_u32(optarg, &r.lim.hs_msg_max) != 0 || r.lim.hs_msg_max > (1u << 24)) {
+                fprintf(stderr, "tlsdiag: --max-handshake needs a number of bytes (1 to 16777216)\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'r':
+            if (parse_u32(optarg, &r.lim.max_records) != 0 || r.lim.max_records < 4) {
+                fprintf(stderr, "tlsdiag: --max-records needs a number of records (at least 4)\n");
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'c':
+            if (parse_u32(optarg, &r.lim.max_certs) != 0 || r.lim.max_certs > TD_MAX_CERTS) {
+                fprintf(stderr, "tlsdiag: --max-certs needs a number from 1 to %d\n", TD_MAX_CERTS);
                 return TD_EXIT_USAGE;
             }
             break;

@@ -13,8 +13,15 @@
 3. The TLS 1.3 failure scenarios get their primary code with "high"
    confidence with the key log, and the same code without it.
 
-Usage: check_decrypt.py TLSDIAG
+tshark's side is committed in tests/data/lab/decrypt_tshark.json (what
+`tshark -o tls.keylog_file:FILE` printed for each capture), so the suite
+does not start tshark 75 times; a capture missing from it is asked of
+tshark on the spot.  --tshark asks tshark for every capture instead (and
+fails on any difference with the committed file), --update rewrites it.
+
+Usage: check_decrypt.py [--tshark | --update] TLSDIAG
 """
+import concurrent.futures
 import glob
 import json
 import os
@@ -24,6 +31,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB = os.path.join(HERE, "data", "lab")
+GOLDEN = os.path.join(LAB, "decrypt_tshark.json")
 
 HS_TYPES = {
     "HelloRequest": 0, "ClientHello": 1, "ServerHello": 2, "HelloRetryRequest": 2,
@@ -102,10 +110,21 @@ def tshark_facts(cap, keys):
 
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    live = update = False
+    if args[:1] == ["--tshark"]:
+        live, args = True, args[1:]
+    elif args[:1] == ["--update"]:
+        live = update = True
+        args = args[1:]
+    if len(args) != 1:
         print(__doc__)
         return 2
-    tlsdiag = sys.argv[1]
+    tlsdiag = args[0]
+    golden = {}
+    if os.path.exists(GOLDEN):
+        with open(GOLDEN) as f:
+            golden = json.load(f)
     failures = passed = 0
     suites = set()
     cases = []
@@ -117,11 +136,31 @@ def main():
     for cap in sorted(glob.glob(os.path.join(LAB, "dec_dsb_*.pcapng"))):
         cases.append((cap, None))
 
-    for cap, keys in cases:
-        name = os.path.basename(cap)
+    def one(case):
+        cap, keys = case
         conns = tlsdiag_json(tlsdiag, cap, keys)
-        got_hs, got_al = tlsdiag_facts(conns)
-        want_hs, want_al = tshark_facts(cap, keys)
+        g = golden.get(os.path.basename(cap))
+        if live or g is None:
+            want = tshark_facts(cap, keys)
+            if live and g is not None and not update and [list(map(tuple, x)) for x in (g["handshake"], g["alerts"])] != list(want):
+                print(f"note {os.path.basename(cap)}: tshark now differs from {os.path.basename(GOLDEN)}")
+        else:
+            want = (sorted(tuple(x) for x in g["handshake"]), sorted(tuple(x) for x in g["alerts"]))
+        return conns, tlsdiag_facts(conns), want
+
+    # tshark's start-up dominates: run the cases side by side
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+        results = list(ex.map(one, cases))
+
+    if update:
+        out = {os.path.basename(cap): {"handshake": r[2][0], "alerts": r[2][1]} for (cap, _), r in zip(cases, results)}
+        with open(GOLDEN, "w") as f:
+            json.dump(out, f, indent=0, sort_keys=True)
+            f.write("\n")
+        print(f"wrote {GOLDEN} ({len(out)} captures)")
+
+    for (cap, keys), (conns, (got_hs, got_al), (want_hs, want_al)) in zip(cases, results):
+        name = os.path.basename(cap)
         problems = []
         if got_hs != want_hs:
             problems.append(f"handshake messages differ: only tlsdiag {sorted(set(got_hs) - set(want_hs))}, "

@@ -91,10 +91,61 @@ check "decode DHE-only dump" 0 "$T" decode --json tests/data/decode/seed_dhe_onl
 has "decode: no_shared_cipher" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher"'
 check "decode error line" 0 sh -c "echo 'error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:s3_pkt.c:1493:SSL alert number 40' | \"$T\" decode --json -"
 has "decode: alert 40 raised by the peer" "$tmp/out" '"raised_by":"peer"'
+has "decode: contract-shaped diagnoses" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher","severity":"error"'
 check "decode prose is not recognised" 3 sh -c "echo 'the weather is nice today' | \"$T\" decode -"
 has "decode: says not recognised" "$tmp/out" "not recognised"
 # hostile input (issue 5): peer bytes never reach the terminal raw
 check "SNI with control bytes" 0 "$T" read -t tests/fuzz/regress/pipeline/sni_control_bytes_in_text.pcap
 if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037]')" "$tmp/out"; then echo "FAIL raw control bytes in text output"; fails=$((fails + 1)); else echo "ok   control bytes escaped in text"; fi
 has "SNI control byte shown as \\x04" "$tmp/out" 'servU\\x04\*lab'
+# bad and hostile input files (tools/hostile-capture.py): each gives a clear
+# error naming file and offset and the documented exit code, and what was
+# read before the damage is still reported
+H="python3 tools/hostile-capture.py"
+$H badmagic >"$tmp/h_magic.pcap"
+check "wrong magic" 3 "$T" read "$tmp/h_magic.pcap"
+has "wrong magic: file, offset, magic" "$tmp/err" "h_magic.pcap: offset 0: not a pcap or pcapng file (magic 0x00010203)"
+$H ngblock >"$tmp/h_ngblock.pcapng"
+check "corrupt pcapng block length" 4 "$T" read "$tmp/h_ngblock.pcapng"
+has "block length: file and offset" "$tmp/err" "h_ngblock.pcapng: offset 52: bad block total length 7"
+$H jumbo >"$tmp/h_jumbo.pcap"
+check "jumbo packet record" 4 "$T" read --json "$tmp/h_jumbo.pcap"
+has "jumbo: file and offset" "$tmp/err" "h_jumbo.pcap: offset 136: packet of 300000 captured bytes exceeds the cap"
+has "jumbo: packets before it reported" "$tmp/out" '"server":{"ip":"10.77.0.1"'
+$H truncated >"$tmp/h_trunc.pcap"
+check "truncated mid-packet" 4 "$T" read --json "$tmp/h_trunc.pcap"
+has "truncated: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"
+has "truncated: partial results" "$tmp/out" '"outcome":"incomplete"'
+$H zero >"$tmp/h_zero.pcap"
+check "zero-length packet record is read on" 0 "$T" read "$tmp/h_zero.pcap"
+has "zero-length: counted as malformed" "$tmp/out" "malformed packets 1"
+$H backwards >"$tmp/h_back.pcap"
+check "timestamps going backwards are read" 0 "$T" read --json "$tmp/h_back.pcap"
+has "backwards: connection reported" "$tmp/out" '"server":{"ip":"10.77.0.1"'
+$H linktype >"$tmp/h_link.pcap"
+check "unknown link type" 3 "$T" read "$tmp/h_link.pcap"
+has "link type: file, offset, type" "$tmp/err" "h_link.pcap: offset 24: link type 147 is not decoded (4 of 4 packets skipped)"
+# caps: a ClientHello claiming 16 MiB, too many flows, too much memory
+$H bighs >"$tmp/h_bighs.pcap"
+check "16 MiB handshake message" 0 "$T" read -t "$tmp/h_bighs.pcap"
+has "16 MiB: the cap is named in the diagnosis" "$tmp/out" "tlsdiag's own limit (limit_handshake_message)"
+has "16 MiB: the cap is in the summary" "$tmp/out" "limits hit (connections): limit_handshake_message 1"
+check "16 MiB handshake message, JSON" 0 "$T" read --json "$tmp/h_bighs.pcap"
+has "16 MiB: JSON anomaly" "$tmp/out" '"anomalies":\[{"code":"limit_handshake_message"'
+$H tinyrec >"$tmp/h_tiny.pcap"
+check "ClientHello in 1-byte records" 0 "$T" read -t "$tmp/h_tiny.pcap"
+has "1-byte records: the hello is read" "$tmp/out" "ClientHello TLS 1.2, 1 cipher suites"
+check "--max-records" 0 "$T" read -t --max-records 20 "$tmp/h_tiny.pcap"
+has "--max-records: cap named" "$tmp/out" "limits hit (connections): limit_records 1"
+check "--max-certs" 0 "$T" read --max-certs 1 "$D/ok_tls12_full.pcap"
+has "--max-certs: cap named" "$tmp/out" "limits hit (connections): limit_certificates 1"
+check "--max-certs above the compiled cap" 2 "$T" read --max-certs 17 "$D/ok_tls12_full.pcap"
+$H flows 3000 >"$tmp/h_flows.pcap"
+check "--max-flows evicts" 0 "$T" read --max-flows 100 "$tmp/h_flows.pcap"
+has "--max-flows: evictions in the summary" "$tmp/out" "flows evicted 2900 (--max-flows 2900, --max-memory 0)"
+has "--max-flows: cap named" "$tmp/out" "limit_flows 2900"
+check "--max-memory evicts" 0 "$T" read --max-memory 1 "$tmp/h_flows.pcap"
+has "--max-memory: evictions in the summary" "$tmp/out" "flows evicted [0-9]* (--max-flows 0, --max-memory [1-9]"
+has "--max-memory: cap named" "$tmp/out" "limit_memory [1-9]"
+check "--max-memory 0 is a usage error" 2 "$T" read --max-memory 0 "$tmp/h_flows.pcap"
 [ "$fails" = 0 ] || { echo "$fails CLI check(s) failed"; exit 1; }

@@ -64,9 +64,9 @@ struct td_reader;
 struct td_reader *td_reader_open(const char *path, struct td_input_error *err);
 /* td_reader_open_mem reads a whole capture held in memory (|len| bytes at
  * |p|, not gzip'd), borrowed: |p| must outlive the reader and is never
- * written.  |name| is used in error messages.  For fuzzing and tests. */
-struct td_reader *td_reader_open_mem(const void *p, size_t len, const char *name,
-                                     struct td_input_error *err);
+ * written.  For fuzzing and tests.  Error messages never name the input:
+ * the caller does (with err->off). */
+struct td_reader *td_reader_open_mem(const void *p, size_t len, struct td_input_error *err);
 
 /* Reader caps (lib/capture/reader.c): a packet above TD_MAX_PACKET captured
  * bytes, a pcapng block above 16 MiB, more than 1024 interfaces in a pcapng
@@ -131,6 +131,9 @@ enum td_decode_res {
  * offload on the capturing host) means "the captured bytes".  Fragments
  * record IP_FRAGMENT; an IPv6 atomic fragment (RFC 6946) is decoded. */
 enum td_decode_res td_decode_tcp(struct td_tcp_pkt *out, const struct td_pkt *pkt, struct td_diag *d);
+/* td_link_supported: td_decode_tcp decodes this link type (the others give
+ * TD_DEC_UNKNOWN_LINK), so a caller can report a file it cannot read. */
+bool td_link_supported(uint32_t linktype);
 
 /* ---- BPF filter through libpcap, compiled per link type on first use ---- */
 struct td_filter;

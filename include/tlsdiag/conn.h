@@ -222,14 +222,20 @@ struct td_limits {
     uint32_t max_flows;          /* open flows; the oldest idle is evicted */
     uint32_t reasm_bytes;        /* out-of-order bytes buffered per direction */
     uint32_t hs_msg_max;         /* largest handshake message */
+    uint32_t max_records;        /* records one handshake message may span */
+    uint32_t max_certs;          /* certificates kept per chain (<= TD_MAX_CERTS; 0: that) */
     uint32_t max_events;         /* timeline events kept per connection */
     uint32_t idle_timeout_s;     /* capture-time idle before a flow is closed */
+    size_t max_memory;           /* bytes held by open flows (0: no cap); over it
+                                    the flows idle longest are evicted */
 };
 void td_limits_default(struct td_limits *l);
 
 struct td_stats {
     uint64_t packets, bytes, tcp_packets, non_tcp, fragments, malformed, unknown_link;
     uint64_t flows, tls_flows, evicted, limit_hits;
+    uint64_t evicted_memory;     /* of |evicted|: by max_memory */
+    uint64_t peak_memory;        /* largest accounted engine memory, bytes */
     uint32_t open_flows, peak_flows;
 };
 

@@ -79,7 +79,8 @@ enum td_cipher_mode {
     TD_CM_AEAD13,       /* TLS 1.3: nonce = iv ^ seq, AAD = record header */
     TD_CM_AEAD12_EXPL,  /* TLS 1.2 GCM/CCM: 4-byte salt + 8-byte explicit nonce */
     TD_CM_AEAD12_XOR,   /* TLS 1.2 ChaCha20-Poly1305 (RFC 7905): iv ^ seq */
-    TD_CM_CBC           /* TLS <= 1.2 block cipher + HMAC */
+    TD_CM_CBC,          /* TLS <= 1.2 block cipher + HMAC */
+    TD_CM_NULL          /* TLS <= 1.2 NULL cipher: HMAC only (RFC 5246 6.2.3.1) */
 };
 
 /* A suite's record protection, from its IANA name (see td_suite_lookup). */
@@ -98,7 +99,8 @@ struct td_suite {
 
 /* td_suite_lookup fills |s| for a suite we can decrypt and returns true:
  * the five TLS 1.3 suites; TLS <= 1.2 suites with AES/Camellia GCM, CCM,
- * CCM_8, CBC, ChaCha20-Poly1305 and 3DES-CBC, HMAC-SHA1/256/384. */
+ * CCM_8, CBC, ChaCha20-Poly1305 and 3DES-CBC, HMAC-SHA1/256/384, and the
+ * NULL-cipher suites (integrity only). */
 bool td_suite_lookup(uint16_t cipher, struct td_suite *s);
 
 /* One direction's read state.  Zeroed = inactive.  No heap. */

@@ -76,7 +76,8 @@ enum td_status { TD_OK = 0, TD_EMALFORMED = 1, TD_ELIMIT = 2, TD_ENOMEM = 3 };
     X(LIMIT_ANOMALIES, 87, "limit_anomalies")                             \
     X(LIMIT_FLOWS, 88, "limit_flows")                                     \
     X(LIMIT_RECORDS, 89, "limit_records")                                 \
-    X(LIMIT_CERT_LEN, 90, "limit_certificate_length")
+    X(LIMIT_CERT_LEN, 90, "limit_certificate_length")                    \
+    X(LIMIT_MEMORY, 91, "limit_memory")
 
 #define TD_AN_ENUM(name, num, json) TD_AN_##name = num,
 enum td_anomaly { TD_AN_NONE = 0, TD_ANOMALIES(TD_AN_ENUM) };

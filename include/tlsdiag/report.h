@@ -36,6 +36,9 @@ struct td_summary {
     struct td_count servers[TD_SUMMARY_TOP], snis[TD_SUMMARY_TOP];
     uint32_t num_servers, num_snis;
     uint64_t anomalies, limit_hits;
+    /* connections (shown or not) that hit each of our caps, by anomaly
+     * code - 80 (LIMIT_* codes are 80..99) */
+    uint64_t limit_conns[20];
 };
 void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v);
 void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st,

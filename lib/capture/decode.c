@@ -411,3 +411,22 @@ enum td_decode_res td_decode_tcp(struct td_tcp_pkt *out, const struct td_pkt *pk
         return TD_DEC_UNKNOWN_LINK;
     }
 }
+
+bool td_link_supported(uint32_t linktype)
+{
+    switch (linktype) {
+    case TD_LINK_ETHERNET:
+    case TD_LINK_LINUX_SLL:
+    case TD_LINK_LINUX_SLL2:
+    case TD_LINK_NULL:
+    case TD_LINK_LOOP:
+    case TD_LINK_RAW:
+    case TD_LINK_IPV4:
+    case TD_LINK_IPV6:
+    case TD_LINK_DLT_RAW12:
+    case TD_LINK_DLT_RAW14:
+        return true;
+    default:
+        return false;
+    }
+}

@@ -688,8 +688,7 @@ static int pcapng_next(struct td_reader *r, struct td_pkt *pkt)
 
 /* open_header reads the file header of a freshly made reader; on failure
  * it fills |err|, closes |r| and returns NULL. */
-static struct td_reader *open_header(struct td_reader *r, const char *path,
-                                     struct td_input_error *err)
+static struct td_reader *open_header(struct td_reader *r, struct td_input_error *err)
 {
     struct td_cur c;
     uint32_t magic;
@@ -697,8 +696,7 @@ static struct td_reader *open_header(struct td_reader *r, const char *path,
     if (!fill(r, 24))
         goto fail;
     if (avail(r) < 4) {
-        set_err(r, 0, "%s: file too short for a pcap or pcapng header (%zu bytes)", path,
-                avail(r));
+        set_err(r, 0, "file too short for a pcap or pcapng header (%zu bytes)", avail(r));
         goto fail;
     }
     view(r, &c, 4);
@@ -717,7 +715,7 @@ static struct td_reader *open_header(struct td_reader *r, const char *path,
             goto fail;
         }
     } else {
-        set_err(r, 0, "%s: not a pcap or pcapng file (magic 0x%08x)", path, magic);
+        set_err(r, 0, "not a pcap or pcapng file (magic 0x%08x)", magic);
         goto fail;
     }
     return r;
@@ -761,11 +759,10 @@ struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
         return NULL;
     }
     r->cap = READER_CHUNK;
-    return open_header(r, path, err);
+    return open_header(r, err);
 }
 
-struct td_reader *td_reader_open_mem(const void *p, size_t len, const char *name,
-                                     struct td_input_error *err)
+struct td_reader *td_reader_open_mem(const void *p, size_t len, struct td_input_error *err)
 {
     struct td_reader *r = td_calloc(1, sizeof(*r));
 
@@ -781,7 +778,7 @@ struct td_reader *td_reader_open_mem(const void *p, size_t len, const char *name
     r->cap = len;
     r->end = len;
     r->eof = true;
-    return open_header(r, name, err);
+    return open_header(r, err);
 }
 
 int td_reader_next(struct td_reader *r, struct td_pkt *pkt)

@@ -491,6 +491,12 @@ static const struct pat table[] = {
      "truststore (private CA, missing intermediate, TLS-intercepting proxy).",
      "check the chain (`openssl s_client -connect HOST:PORT -showcerts`) and the JVM truststore "
      "(keytool -list -cacerts)."},
+    {"java.pkix_validation", "Java", {"PKIX path validation failed"}, NULL, L, RU, false, -1,
+     {"server_cert_rejected"}, {"client_cert_rejected"},
+     "Java built a chain to a trusted root but it failed validation (the text after it says why: "
+     "\"validity check failed\" is an expired or not yet valid certificate, or the local clock).",
+     "check the certificate dates (`openssl s_client -connect HOST:PORT -showcerts | openssl x509 "
+     "-noout -dates`) and the clock of this machine."},
     {"java.no_san", "Java", {"No subject alternative names", "No name matching"}, NULL, L, RC,
      false, -1, {"server_cert_rejected"}, {NULL},
      "the server's certificate does not cover the host name Java connected to.",
@@ -672,8 +678,10 @@ static enum td_dec_role line_role(const char *s, size_t n)
     if (td_dec_ci_find(s, n, "curl: (") >= 0 || td_dec_ci_find(s, n, "SSL_connect") >= 0 ||
         td_dec_ci_find(s, n, "SSL handshake aborted") >= 0)
         return TD_DEC_ROLE_CLIENT;
+    /* OpenSSL's server-side state machine functions name the role */
     if (td_dec_ci_find(s, n, "SSL_do_handshake() failed") >= 0 ||
-        td_dec_ci_find(s, n, "SSL_accept") >= 0)
+        td_dec_ci_find(s, n, "SSL_accept") >= 0 || td_dec_ci_find(s, n, "tls_process_client_certificate") >= 0 ||
+        td_dec_ci_find(s, n, "tls_early_post_process_client_hello") >= 0)
         return TD_DEC_ROLE_SERVER;
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (table[i].role != TD_DEC_ROLE_UNKNOWN && pat_match(&table[i], s, n, &span) >= 0)

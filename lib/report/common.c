@@ -33,6 +33,17 @@ static void bump(struct td_count *arr, uint32_t *num, const char *k)
 
 void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v)
 {
+    for (uint32_t i = 0; i < c->anomalies.n; i++) {
+        unsigned code = c->anomalies.recs[i].code;
+        bool first = true;
+        if (!td_anomaly_is_limit(code))
+            continue;
+        for (uint32_t k = 0; k < i; k++)
+            if (c->anomalies.recs[k].code == code)
+                first = false;
+        if (first)
+            s->limit_conns[code - 80]++;
+    }
     if (!v->shown) {
         s->hidden++;
         return;

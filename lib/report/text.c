@@ -114,6 +114,8 @@ void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_
     bool failed = v->outcome == TD_OUT_FAILED;
 
     header(w, c, o);
+    if (c->evicted)
+        td_wb_puts(w, "  note: closed early to stay within --max-flows/--max-memory; later packets of it count as a new connection\n");
     if (v->outcome == TD_OUT_OK) {
         const struct td_handshake_kind *k = &v->hs;
         td_wb_printf(w, "  %sok%s %s handshake%s%s%s%s, %u round trip%s", col(o, C_GREEN), col(o, C_OFF),
@@ -210,11 +212,28 @@ void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const
         if (st->fragments)
             td_wb_printf(w, ", IP fragments %llu (not reassembled)", (unsigned long long)st->fragments);
         if (st->evicted)
-            td_wb_printf(w, ", flows evicted by --max-flows %llu", (unsigned long long)st->evicted);
+            td_wb_printf(w, ", flows evicted %llu (--max-flows %llu, --max-memory %llu)",
+                         (unsigned long long)st->evicted, (unsigned long long)(st->evicted - st->evicted_memory),
+                         (unsigned long long)st->evicted_memory);
         if (st->limit_hits)
             td_wb_printf(w, ", limits hit %llu", (unsigned long long)st->limit_hits);
         if (st->malformed)
             td_wb_printf(w, ", malformed packets %llu", (unsigned long long)st->malformed);
         td_wb_printf(w, "%s\n", col(o, C_OFF));
+    }
+    {
+        /* which of our caps were hit, by how many connections: a cap is
+         * never silent (docs/limits.md) */
+        bool any = false;
+        for (unsigned i = 0; i < 20; i++) {
+            const char *name = td_anomaly_name(80 + i);
+            if (s->limit_conns[i] == 0 || name == NULL)
+                continue;
+            td_wb_printf(w, "%s %s %llu", any ? "," : "  limits hit (connections):", name,
+                         (unsigned long long)s->limit_conns[i]);
+            any = true;
+        }
+        if (any)
+            td_wb_puts(w, "; results for those connections may be partial (docs/limits.md)\n");
     }
 }

@@ -218,7 +218,11 @@ void facts_init(struct facts *f, const struct td_conn *c, const struct td_rules_
         /* with keys: both Finished were read, and no fatal alert ended it
          * (a TLS 1.3 server judges the client's flight after its own
          * Finished: certificate_required comes after both) */
-        f->established = f->hc->finished && f->hs->finished && f->alert == NULL;
+        /* the server's Finished may have gone by unread (a live key log
+         * that came late); its NewSessionTicket or data, which need its
+         * application keys, say it was sent */
+        f->established = f->hc->finished && (f->hs->finished || f->hs->app_frame != 0 || c->nst.m != NULL) &&
+                         f->alert == NULL;
     } else if (f->tls13) {
         if (f->enc13_srv_after_cli != NULL && !enc13_alert_sized(f->enc13_srv_after_cli))
             f->established = true;

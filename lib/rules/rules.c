@@ -1081,9 +1081,29 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
         }
         v->outcome = TD_OUT_FAILED;
         d = diag_add(v, "unknown", TD_SEV_ERROR, TD_BY_UNKNOWN, TD_CONF_LOW);
-        diag_text(d->summary, sizeof(d->summary), "the handshake failed and nothing tlsdiag knows explains it");
-        diag_text(d->explanation, sizeof(d->explanation), "See the timeline; please report this capture.");
-        diag_text(d->fix, sizeof(d->fix), "Capture at both ends and compare.");
+        {
+            /* our own cap cut what could be read: say so, never blame a side */
+            const struct td_event *lim = NULL;
+            for (uint32_t i = 0; i < c->num_events && lim == NULL; i++)
+                if (c->events[i].kind == TD_EV_LIMIT)
+                    lim = &c->events[i];
+            if (lim != NULL) {
+                const char *n = td_anomaly_name(lim->len);
+                diag_text(d->summary, sizeof(d->summary), "the handshake failed; tlsdiag's own limit (%s) kept it from reading what was sent",
+                          n ? n : "limit");
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "A cap of tlsdiag (docs/limits.md) was reached at frame %llu, so part of the handshake was not parsed; "
+                          "this is not evidence against either side.", (unsigned long long)lim->frame);
+                diag_text(d->fix, sizeof(d->fix),
+                          "Read the capture again with a larger cap (--max-handshake, --max-reassembly, --max-flows, --max-memory) if the sizes are plausible; "
+                          "a message that large is itself suspicious.");
+                diag_ev_event(d, &f, lim);
+            } else {
+                diag_text(d->summary, sizeof(d->summary), "the handshake failed and nothing tlsdiag knows explains it");
+                diag_text(d->explanation, sizeof(d->explanation), "See the timeline; please report this capture.");
+                diag_text(d->fix, sizeof(d->fix), "Capture at both ends and compare.");
+            }
+        }
         add_close_ev(d, &f);
     }
 }

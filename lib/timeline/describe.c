@@ -125,7 +125,11 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
                 alpn[i] = (ee->alpn.b[i] >= 0x20 && ee->alpn.b[i] < 0x7f) ? (char)ee->alpn.b[i] : '.';
             alpn[i] = 0;
             snprintf(buf, len, "EncryptedExtensions%s%s%s (%u bytes, decrypted)", ee->has_alpn ? " ALPN " : "",
-                     ee->has_alpn ? alpn : "", ee->has_early_data ? ", early_data accepted" : "", e->len);
+                     ee->has_alpn ? alpn : "",
+                     ee->has_early_data                                 ? ", early_data accepted"
+                     : (c->ch.m != NULL && c->ch.m->has_early_data) ? ", early_data rejected"
+                                                                         : "",
+                     e->len);
             return;
         }
         if (e->decrypted && e->hs_type == TD_HS_CERTIFICATE && c->cert[e->ep].m != NULL &&
@@ -211,9 +215,11 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
     case TD_EV_ACK_OF_CH:
         snprintf(buf, len, "ACK of the whole ClientHello");
         return;
-    case TD_EV_LIMIT:
-        snprintf(buf, len, "a tlsdiag limit was reached");
+    case TD_EV_LIMIT: {
+        const char *lim = td_anomaly_name(e->len);
+        snprintf(buf, len, "tlsdiag's own limit reached: %s (docs/limits.md)", lim ? lim : "limit");
         return;
+    }
     }
     snprintf(buf, len, "event %u", e->kind);
 }

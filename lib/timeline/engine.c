@@ -38,9 +38,15 @@ struct flow {
     uint32_t enc_events[2];
     uint32_t data_segs[2];     /* new-data segments per endpoint (until the hello) */
     uint32_t rst_events;
+    size_t acct;               /* bytes this flow was last counted at (max_memory) */
     struct td_upgrade up;      /* plaintext phase before TLS (upgrade.c) */
     struct td_rec_cipher rx[2]; /* read keys by conn endpoint (decryption) */
     bool missing[2];           /* the key log lacks the secret this side needs now */
+    uint8_t missing_label[2];  /* enum td_secret_label looked for */
+    uint64_t missing_seq[2];   /* protected records that went by meanwhile */
+    struct td_rec_cipher rx_alt[2]; /* after a late key: the next epoch's keys, tried on failure */
+    struct td_rec_cipher rx_early; /* the client's 0-RTT keys (CLIENT_EARLY_TRAFFIC_SECRET) */
+    bool early_active;         /* the client's stream reads with rx_early */
     uint32_t app_events[2];    /* decrypted application data events */
 };
 
@@ -57,6 +63,7 @@ struct td_engine {
     void *done_ctx;
     struct td_flowtab tab;
     struct td_stats st;
+    size_t mem;                /* accounted bytes of open flows */
     uint64_t next_id;
     int64_t now_ns;
     int64_t start_ns;
@@ -78,8 +85,10 @@ void td_limits_default(struct td_limits *l)
     l->max_flows = 1000000;
     l->reasm_bytes = 1u << 20;
     l->hs_msg_max = 256u * 1024u;
+    l->max_records = TD_TLS_MAX_RECORDS;
     l->max_events = 512;
     l->idle_timeout_s = 300;
+    l->max_memory = 192u * 1024u * 1024u;
 }
 
 /* pkt_ts in nanoseconds.  The reader keeps ts_sec in [0, TD_MAX_TS_SEC];
@@ -192,6 +201,8 @@ static void merge_diag(struct td_conn *c, const struct td_diag *d)
         td_diag_add(&c->anomalies, (enum td_anomaly)d->recs[i].code, d->recs[i].ext_type, d->recs[i].off);
 }
 
+static void keys13_early(struct flow *f, const struct td_client_hello *ch, uint8_t ep);
+
 static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t ep)
 {
     struct td_engine *e = f->eng;
@@ -206,6 +217,7 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
         f->ch_done = true;
         f->ch_end_seq = f->rs[ep].next_seq;
         c->ch_segments = f->data_segs[ep];
+        keys13_early(f, ch, ep);
     } else if (c->ch2.m == NULL && ep == c->client) {
         KEEP(c->ch2, ch, ep);
     } else {
@@ -242,6 +254,8 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
         /* said only when a record needs it (sink_encrypted): a client that
          * aborts after the server's flight logs no secrets of its own */
         f->missing[ep] = true;
+        f->missing_label[ep] = (uint8_t)label;
+        f->missing_seq[ep] = 0;
         f->rx[ep].active = false;
         td_tls_stream_set_keys(&f->ts[ep], NULL);
         return;
@@ -255,6 +269,7 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
         return;
     }
     td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    td_tls_stream_set_next_keys(&f->ts[ep], NULL);
     if (c->half[ep].decrypt == TD_DECRYPT_NONE)
         c->half[ep].decrypt = TD_DECRYPT_KEYS;
 }
@@ -276,6 +291,41 @@ static void keys13_handshake(struct flow *f)
     }
     install13(f, sep, TD_SEC_SERVER_HS);
     install13(f, cep, TD_SEC_CLIENT_HS);
+    if (f->early_active && f->rx_early.active) {
+        /* 0-RTT: the client goes on with its early keys until its
+         * EndOfEarlyData; if the server rejects the early data the client
+         * moves to its handshake keys at once, which the stream finds by
+         * trying them when the early keys fail */
+        td_tls_stream_set_keys(&f->ts[cep], &f->rx_early);
+        td_tls_stream_set_next_keys(&f->ts[cep], f->rx[cep].active ? &f->rx[cep] : NULL);
+    }
+}
+
+/* keys13_early: a ClientHello offering early_data whose client logged its
+ * early traffic secret: its next application_data records are 0-RTT data
+ * (RFC 8446 2.3).  The suite is the resumed session's, not yet known: take
+ * the first TLS 1.3 suite offered whose hash fits the secret's length. */
+static void keys13_early(struct flow *f, const struct td_client_hello *ch, uint8_t ep)
+{
+    uint8_t sec[TD_SECRET_MAX];
+    size_t n;
+
+    if (f->eng->kl == NULL || !ch->has_early_data || !ch->has_psk)
+        return;
+    n = td_keylog_find(f->eng->kl, ch->random, TD_SEC_CLIENT_EARLY, sec);
+    if (n == 0)
+        return;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        if (td_rec_cipher_init13(&f->rx_early, ch->ciphers[i], sec, n) == TD_OK) {
+            f->early_active = true;
+            td_tls_stream_set_encrypted(&f->ts[ep], true);
+            td_tls_stream_set_keys(&f->ts[ep], &f->rx_early);
+            if (f->conn->half[ep].decrypt == TD_DECRYPT_NONE)
+                f->conn->half[ep].decrypt = TD_DECRYPT_KEYS;
+            break;
+        }
+    }
+    memset(sec, 0, sizeof(sec));
 }
 
 static bool sh_has_ext(const struct td_server_hello *sh, uint16_t type)
@@ -301,8 +351,11 @@ static void keys12(struct flow *f, uint8_t ep)
     n = td_keylog_find(e->kl, c->ch.m->random, TD_SEC_MASTER, ms);
     if (n != 48) {
         f->missing[ep] = true;
+        f->missing_label[ep] = TD_SEC_MASTER;
+        f->missing_seq[ep] = 0;
         return;
     }
+    f->missing[ep] = false;
     st = td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
                               sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), ms, c->ch.m->random, c->sh.m->random,
                               ep == c->client);
@@ -378,6 +431,13 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
             set_client(c, (uint8_t)(1 - ep));
         if (sh->is_hrr && c->hrr.m == NULL) {
             KEEP(c->hrr, sh, ep);
+            if (f->early_active) {
+                /* RFC 8446 4.2.10: after a HelloRetryRequest there is no
+                 * 0-RTT; the second ClientHello is in clear */
+                f->early_active = false;
+                td_tls_stream_set_keys(&f->ts[c->client], NULL);
+                td_tls_stream_set_encrypted(&f->ts[c->client], false);
+            }
         } else if (!sh->is_hrr && c->sh.m == NULL) {
             KEEP(c->sh, sh, ep);
             if (sh->selected_version == 0x0304) {
@@ -401,6 +461,18 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         if (ce == NULL)
             return;
         (void)td_parse_certificate(ce, body, tls13);
+        if (e->lim.max_certs != 0 && ce->num_certs > e->lim.max_certs) {
+            /* --max-certs lowers the compiled TD_MAX_CERTS: drop the rest
+             * (total_certs still counts them) */
+            for (uint16_t i = (uint16_t)e->lim.max_certs; i < ce->num_certs; i++) {
+                free(ce->certs[i].der);
+                ce->certs[i].der = NULL;
+                ce->certs[i].len = 0;
+            }
+            ce->num_certs = (uint16_t)e->lim.max_certs;
+            if (!td_diag_has(&ce->diag, TD_AN_LIMIT_CERTS))
+                td_diag_add(&ce->diag, TD_AN_LIMIT_CERTS, 0, 0);
+        }
         merge_diag(c, &ce->diag);
         KEEP(c->cert[ep], ce, ep);
         break;
@@ -461,6 +533,14 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         if (dec && tls13 && c->ch.m != NULL && c->sh.m != NULL)
             install13(f, ep, ep == c->client ? TD_SEC_CLIENT_AP : TD_SEC_SERVER_AP);
         break;
+    case TD_HS_END_OF_EARLY_DATA:
+        /* RFC 8446 4.5: the client's next records use its handshake keys */
+        if (dec && ep == c->client && f->early_active) {
+            f->early_active = false;
+            td_tls_stream_set_keys(&f->ts[ep], f->rx[ep].active ? &f->rx[ep] : NULL);
+            td_tls_stream_set_next_keys(&f->ts[ep], NULL);
+        }
+        break;
     case TD_HS_ENCRYPTED_EXTENSIONS: {
         struct td_encrypted_extensions *ee;
         if (c->ee.m != NULL)
@@ -479,7 +559,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
             break;
         c->half[ep].key_updates++;
         /* RFC 8446 4.6.3: the sender's next records use the next secret */
-        if (dec && f->rx[ep].active && td_rec_cipher_key_update(&f->rx[ep]) != TD_OK)
+        if (dec && f->ts[ep].rx != NULL && f->ts[ep].rx->active && td_rec_cipher_key_update(f->ts[ep].rx) != TD_OK)
             dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
         break;
     }
@@ -557,8 +637,13 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     struct td_event *last = c->num_events ? &c->events[c->num_events - 1] : NULL;
     struct td_event *ev;
 
-    if (f->missing[ep] && h->decrypt != TD_DECRYPT_NO_SECRET)
-        dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+    if (f->missing[ep]) {
+        /* in TLS 1.3 only application_data records are protected */
+        if (ct == TD_CT_APPLICATION_DATA || !negotiated_tls13(c))
+            f->missing_seq[ep]++;
+        if (h->decrypt != TD_DECRYPT_NO_SECRET)
+            dec_fail(f, ep, TD_DECRYPT_NO_SECRET, TD_AN_DECRYPT_NO_SECRET, f->ts[ep].off);
+    }
     h->enc_records++;
     if (ct == TD_CT_APPLICATION_DATA)
         h->app_bytes += len;
@@ -672,12 +757,28 @@ static void sink_not_tls(void *ctx, const uint8_t *p, size_t n)
         ev->len = (uint32_t)n;
 }
 
+/* limit_hit records one of our caps on |c|: the anomaly (every time, it is
+ * counted), the stats, and -- the first time per cap -- a timeline event,
+ * so the report shows where the connection stopped being fully read. */
+static void limit_hit(struct td_engine *e, struct td_conn *c, enum td_anomaly code, size_t off)
+{
+    bool first = !td_diag_has(&c->anomalies, code);
+    td_diag_add(&c->anomalies, code, 0, off);
+    e->st.limit_hits++;
+    if (first) {
+        struct td_event *ev = ev_add(e, c, TD_EV_LIMIT, e->cur.ep);
+        if (ev != NULL)
+            ev->len = (uint32_t)code;
+    }
+}
+
 static void sink_anomaly(void *ctx, enum td_anomaly code, uint64_t off)
 {
     struct flow *f = sink_flow(ctx);
-    td_diag_add(&f->conn->anomalies, code, 0, (size_t)off);
     if (td_anomaly_is_limit((unsigned)code))
-        f->eng->st.limit_hits++;
+        limit_hit(f->eng, f->conn, code, (size_t)off);
+    else
+        td_diag_add(&f->conn->anomalies, code, 0, (size_t)off);
 }
 
 static struct td_tls_sink make_sink(struct flow *f)
@@ -840,6 +941,7 @@ static void flow_close(struct td_engine *e, struct flow *f)
         e->st.tls_flows++;
     td_flowtab_remove(&e->tab, &f->node);
     e->st.open_flows--;
+    e->mem -= f->acct;
     free(f);
     e->done(e->done_ctx, c);
 }
@@ -896,6 +998,8 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
         /* only a client's first record may be SSLv2-framed; either side
          * could be the client until a hello says so */
         td_tls_stream_init(&f->ts[i], e->lim.hs_msg_max, true);
+        if (e->lim.max_records != 0)
+            f->ts[i].max_records = e->lim.max_records;
     }
     td_up_init(&f->up);
     td_flowtab_insert(&e->tab, &f->node);
@@ -904,6 +1008,83 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     if (e->st.open_flows > e->st.peak_flows)
         e->st.peak_flows = e->st.open_flows;
     return f;
+}
+
+/* flow_bytes: what one open flow holds, by the structures' sizes plus a
+ * 16-byte allocator overhead per block.  An estimate, but a deterministic
+ * one: the memory cap must not depend on the allocator or the machine. */
+#define BLK 16u
+static size_t flow_bytes(const struct flow *f)
+{
+    const struct td_conn *c = f->conn;
+    size_t n = sizeof(*f) + sizeof(*c) + 2 * BLK;
+
+    if (c->events != NULL)
+        n += (size_t)c->cap_events * sizeof(struct td_event) + BLK;
+    for (int i = 0; i < 2; i++) {
+        n += f->rs[i].ooo_bytes + (size_t)f->rs[i].ooo_n * (sizeof(void *) + 12 + BLK);
+        n += f->ts[i].body_cap + f->ts[i].hs_cap + f->ts[i].plain_cap;
+        if (f->up.buf[i] != NULL)
+            n += TD_UP_CAP + BLK;
+        if (c->cert[i].m != NULL) {
+            n += sizeof(*c->cert[i].m) + BLK;
+            for (unsigned k = 0; k < c->cert[i].m->num_certs; k++)
+                n += c->cert[i].m->certs[k].len + BLK;
+        }
+    }
+    if (c->ch.m != NULL)
+        n += sizeof(*c->ch.m) + BLK;
+    if (c->ch2.m != NULL)
+        n += sizeof(*c->ch2.m) + BLK;
+    if (c->hrr.m != NULL)
+        n += sizeof(*c->hrr.m) + BLK;
+    if (c->sh.m != NULL)
+        n += sizeof(*c->sh.m) + BLK;
+    if (c->cr.m != NULL) {
+        n += sizeof(*c->cr.m) + BLK;
+        for (unsigned k = 0; k < c->cr.m->num_ca_names; k++)
+            n += c->cr.m->ca_names[k].len + BLK;
+    }
+    if (c->ske.m != NULL)
+        n += sizeof(*c->ske.m) + BLK;
+    if (c->nst.m != NULL)
+        n += sizeof(*c->nst.m) + BLK;
+    if (c->ee.m != NULL)
+        n += sizeof(*c->ee.m) + BLK;
+    return n;
+}
+
+static void account(struct td_engine *e, struct flow *f)
+{
+    size_t n = flow_bytes(f);
+
+    e->mem = e->mem - f->acct + n;
+    f->acct = n;
+}
+
+static size_t engine_bytes(const struct td_engine *e)
+{
+    return e->mem + e->tab.nbuckets * sizeof(void *) + sizeof(*e);
+}
+
+/* evict_for_memory closes the flows idle longest until the engine is back
+ * under 7/8 of max_memory (hysteresis: one eviction per packet would judge
+ * connections one by one at the edge).  Each is reported as evicted, with
+ * LIMIT_MEMORY on it: our limit, never the peer's fault. */
+static void evict_for_memory(struct td_engine *e)
+{
+    size_t lim = e->lim.max_memory, low = lim - lim / 8;
+
+    if (lim == 0 || engine_bytes(e) <= lim)
+        return;
+    while (engine_bytes(e) > low && e->tab.lru_head != NULL) {
+        struct flow *f = (struct flow *)e->tab.lru_head;
+        f->conn->evicted = true;
+        limit_hit(e, f->conn, TD_AN_LIMIT_MEMORY, 0);
+        e->st.evicted++;
+        e->st.evicted_memory++;
+        flow_close(e, f);
+    }
 }
 
 static void expire_n(struct td_engine *e, int max)
@@ -919,6 +1100,7 @@ static void expire_n(struct td_engine *e, int max)
             return;
         if (e->tab.count > e->lim.max_flows) {
             f->conn->evicted = true;
+            limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
             e->st.evicted++;
         }
         flow_close(e, f);
@@ -926,6 +1108,59 @@ static void expire_n(struct td_engine *e, int max)
 }
 
 static void expire(struct td_engine *e) { expire_n(e, 4); }
+
+/* retry_keys: live capture reads the key log while clients write it, and a
+ * client logs its secrets only after it has read the ServerHello we may
+ * already have seen.  A side whose secret was missing gets it at a later
+ * packet, with the sequence number advanced past the records that went by
+ * unread (those stay unread, and decrypt_no_secret stays said). */
+static void retry_keys(struct flow *f)
+{
+    struct td_conn *c = f->conn;
+
+    for (uint8_t ep = 0; ep < 2; ep++) {
+        uint8_t sec[TD_SECRET_MAX];
+        size_t n;
+        enum td_status st;
+
+        if (!f->missing[ep] || c->ch.m == NULL || c->sh.m == NULL)
+            continue;
+        n = td_keylog_find(f->eng->kl, c->ch.m->random, (enum td_secret_label)f->missing_label[ep], sec);
+        if (n == 0)
+            continue;
+        if (f->missing_label[ep] == TD_SEC_MASTER)
+            st = n == 48 ? td_rec_cipher_init12(&f->rx[ep], c->sh.m->selected_version, c->sh.m->cipher,
+                                                sh_has_ext(c->sh.m, TD_EXT_ENCRYPT_THEN_MAC), sec, c->ch.m->random,
+                                                c->sh.m->random, ep == c->client)
+                         : TD_EMALFORMED;
+        else
+            st = td_rec_cipher_init13(&f->rx[ep], c->sh.m->cipher, sec, n);
+        memset(sec, 0, sizeof(sec));
+        f->missing[ep] = false;
+        if (st != TD_OK) {
+            dec_fail(f, ep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, f->ts[ep].off);
+            continue;
+        }
+        /* TLS 1.0 CBC chains its IV through the records we did not read */
+        if (f->missing_seq[ep] > 0 && f->rx[ep].mode == TD_CM_CBC && f->rx[ep].version < 0x0302) {
+            f->rx[ep].active = false;
+            continue;
+        }
+        f->rx[ep].seq = f->missing_seq[ep];
+        td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+        c->half[ep].decrypt = TD_DECRYPT_KEYS;
+        /* TLS 1.3: the handshake records that went by may have ended with
+         * this side's Finished; if so its next records use the application
+         * secret: the stream tries it when the handshake key fails */
+        if (f->missing_label[ep] == TD_SEC_SERVER_HS || f->missing_label[ep] == TD_SEC_CLIENT_HS) {
+            enum td_secret_label ap = f->missing_label[ep] == TD_SEC_SERVER_HS ? TD_SEC_SERVER_AP : TD_SEC_CLIENT_AP;
+            n = td_keylog_find(f->eng->kl, c->ch.m->random, ap, sec);
+            if (n > 0 && td_rec_cipher_init13(&f->rx_alt[ep], c->sh.m->cipher, sec, n) == TD_OK)
+                td_tls_stream_set_next_keys(&f->ts[ep], &f->rx_alt[ep]);
+            memset(sec, 0, sizeof(sec));
+        }
+    }
+}
 
 static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_pkt *t, uint8_t ep)
 {
@@ -1047,6 +1282,8 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     e->cur.ep = ep;
 
     tcp_events(e, f, &t, ep);
+    if (e->kl != NULL && (f->missing[0] || f->missing[1]))
+        retry_keys(f);
     if (t.payload_wire_len > 0) {
         struct td_reasm_out out = {f, out_data, out_gap};
         uint32_t caplen = (uint32_t)td_cur_len(&t.payload);
@@ -1071,12 +1308,15 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
             if (ev != NULL)
                 ev->len = t.payload_wire_len;
         } else if (r == TD_SEG_LIMIT) {
-            td_diag_add(&f->conn->anomalies, TD_AN_LIMIT_REASSEMBLY, 0, 0);
-            e->st.limit_hits++;
+            limit_hit(e, f->conn, TD_AN_LIMIT_REASSEMBLY, 0);
         }
     }
     e->cur.pkt = NULL;
     e->cur.tcp = NULL;
+    account(e, f);
+    if (engine_bytes(e) > e->st.peak_memory)
+        e->st.peak_memory = engine_bytes(e);
+    evict_for_memory(e);
     expire(e);
 }
 

@@ -18,12 +18,16 @@
  * bytes begin with a TLS record header (client) or right after the
  * accepting reply (server). */
 #include "upgrade.h"
+#include "tlsdiag/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tlsdiag/cur.h"
+
+/* a string literal as (bytes, length) */
+#define LIT(s) (const uint8_t *)(s), sizeof(s) - 1
 
 static const uint8_t PG_SSLREQ[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
 static const uint8_t LDAP_OID[] = "1.3.6.1.4.1.1466.20037";
@@ -270,7 +274,7 @@ static void client_binary(struct td_upgrade *u, struct td_upgrade_info *info, st
     switch (info->proto) {
     case TD_UPG_POSTGRES:
         if (n >= 8) {
-            set_req(info, evs, (const uint8_t *)"SSLRequest", 10);
+            set_req(info, evs, LIT("SSLRequest"));
             u->cli_tls_at = 8;
             u->cli_req_done = true;
         }
@@ -286,7 +290,7 @@ static void client_binary(struct td_upgrade *u, struct td_upgrade_info *info, st
                 return;
             at += at2 + 1;
         }
-        set_req(info, evs, (const uint8_t *)"SOCKS4 CONNECT", 14);
+        set_req(info, evs, LIT("SOCKS4 CONNECT"));
         u->cli_tls_at = (uint32_t)at;
         u->cli_req_done = true;
         return;
@@ -306,7 +310,7 @@ static void client_binary(struct td_upgrade *u, struct td_upgrade_info *info, st
         }
         if (n < g + 4 + alen + 2)
             return;
-        set_req(info, evs, (const uint8_t *)"SOCKS5 CONNECT", 14);
+        set_req(info, evs, LIT("SOCKS5 CONNECT"));
         u->cli_tls_at = (uint32_t)(g + 4 + alen + 2);
         u->cli_req_done = true;
         return;
@@ -317,7 +321,7 @@ static void client_binary(struct td_upgrade *u, struct td_upgrade_info *info, st
         if (!ber_elem(p, n, &tag, &hdr, &len) || n < hdr + len)
             return;
         if (tag == 0x30 && find(p, hdr + len, LDAP_OID, sizeof(LDAP_OID) - 1, &at)) {
-            set_req(info, evs, (const uint8_t *)"StartTLS extended request", 25);
+            set_req(info, evs, LIT("StartTLS extended request"));
             u->cli_tls_at = (uint32_t)(hdr + len);
         }
         u->cli_req_done = true;
@@ -333,7 +337,7 @@ static void client_binary(struct td_upgrade *u, struct td_upgrade_info *info, st
             end += at + 11;
         else
             return;
-        set_req(info, evs, (const uint8_t *)"<starttls/>", 11);
+        set_req(info, evs, LIT("<starttls/>"));
         u->cli_tls_at = (uint32_t)end;
         u->cli_req_done = true;
         return;
@@ -428,14 +432,17 @@ static uint32_t server_binary(struct td_upgrade *u, struct td_upgrade_info *info
     switch (info->proto) {
     case TD_UPG_POSTGRES:
         if (n >= 1) {
-            set_reply(info, evs, p[0] == 'S', p[0] == 'S' ? (const uint8_t *)"S (SSL accepted)" : (const uint8_t *)"N (SSL refused)", 16);
+            const char *r = p[0] == 'S' ? "S (SSL accepted)" : p[0] == 'N' ? "N (SSL refused)" : "not S or N";
+            set_reply(info, evs, p[0] == 'S', (const uint8_t *)r, strlen(r));
             return p[0] == 'S' ? 1 : 0;
         }
         return 0;
     case TD_UPG_SOCKS4:
         if (n >= 8) {
             bool ok = p[0] == 0 && p[1] == 0x5a;
-            set_reply(info, evs, ok, ok ? (const uint8_t *)"request granted (0x5a)" : (const uint8_t *)"request rejected", ok ? 22 : 16);
+            char r[40];
+            snprintf(r, sizeof(r), ok ? "request granted (0x5a)" : "request rejected (0x%02x)", p[1]);
+            set_reply(info, evs, ok, (const uint8_t *)r, strlen(r));
             return ok ? 8 : 0;
         }
         return 0;
@@ -444,7 +451,7 @@ static uint32_t server_binary(struct td_upgrade *u, struct td_upgrade_info *info
         if (n < 2)
             return 0;
         if (p[1] == 0xff) {
-            set_reply(info, evs, false, (const uint8_t *)"no acceptable authentication method (0xff)", 42);
+            set_reply(info, evs, false, LIT("no acceptable authentication method (0xff)"));
             return 0;
         }
         if (p[1] != 0x00) {
@@ -470,7 +477,7 @@ static uint32_t server_binary(struct td_upgrade *u, struct td_upgrade_info *info
         }
         if (alen == 0 || n < 2 + 4 + alen + 2)
             return 0;
-        set_reply(info, evs, true, (const uint8_t *)"REP 0 succeeded", 15);
+        set_reply(info, evs, true, LIT("REP 0 succeeded"));
         return (uint32_t)(2 + 4 + alen + 2);
     }
     case TD_UPG_LDAP: {
@@ -509,7 +516,7 @@ static uint32_t server_binary(struct td_upgrade *u, struct td_upgrade_info *info
             end += at + 10;
         else
             return 0;
-        set_reply(info, evs, true, (const uint8_t *)"<proceed/>", 10);
+        set_reply(info, evs, true, LIT("<proceed/>"));
         return (uint32_t)end;
     }
     default:
@@ -550,7 +557,7 @@ enum td_up_res td_up_feed(struct td_upgrade *u, struct td_upgrade_info *info, ui
         return TD_UP_GIVE_UP;
     /* keep the bytes, up to the cap */
     if (u->buf[ep] == NULL) {
-        u->buf[ep] = malloc(TD_UP_CAP);
+        u->buf[ep] = td_malloc(TD_UP_CAP);
         if (u->buf[ep] == NULL) {
             u->gave_up = true;
             return TD_UP_GIVE_UP;

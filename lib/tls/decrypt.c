@@ -99,10 +99,12 @@ bool td_suite_lookup(uint16_t cipher, struct td_suite *s)
         s->key_len = 24;
         s->cipher = "DES-EDE3-CBC";
         s->block = 8;
+    } else if (strncmp(w, "NULL_SHA", 8) == 0) {
+        s->cipher = "NULL"; /* no encryption: the record is content + MAC */
     }
     if (s->cipher == NULL)
         return false;
-    s->mode12 = TD_CM_CBC;
+    s->mode12 = strcmp(s->cipher, "NULL") == 0 ? TD_CM_NULL : TD_CM_CBC;
     s->iv_len = s->block;
     if (ends_with(n, "_SHA")) {
         s->mac = "SHA1";
@@ -275,7 +277,7 @@ enum td_status td_rec_cipher_init12(struct td_rec_cipher *rc, uint16_t version, 
     if (!td_suite_lookup(cipher, &n.suite) || n.suite.tls13)
         return TD_EMALFORMED;
     n.mode = n.suite.mode12;
-    if (version < 0x0303 && n.mode != TD_CM_CBC)
+    if (version < 0x0303 && n.mode != TD_CM_CBC && n.mode != TD_CM_NULL)
         return TD_EMALFORMED; /* AEAD suites exist from TLS 1.2 on */
     n.version = version;
     n.etm = etm && n.mode == TD_CM_CBC;
@@ -532,6 +534,29 @@ out:
     return res;
 }
 
+/* RFC 5246 6.2.3.1: a NULL cipher's record is content + MAC */
+static enum td_unprotect open12_null(struct td_rec_cipher *rc, uint8_t type, uint16_t version, const uint8_t *in,
+                                     size_t len, uint8_t *out, size_t *out_len, uint8_t *inner_type)
+{
+    size_t ml = rc->suite.mac_len, content;
+    uint8_t hdr[13], mac[64];
+
+    if (len < ml)
+        return TD_UNP_MALFORMED;
+    content = len - ml;
+    mac_header(hdr, rc->seq, type, version, content);
+    if (!hmac(rc, hdr, 13, in, content, mac))
+        return TD_UNP_ERROR;
+    if (CRYPTO_memcmp(mac, in + content, ml) != 0)
+        return TD_UNP_BAD_RECORD;
+    if (content > 0)
+        memcpy(out, in, content);
+    rc->seq++;
+    *out_len = content;
+    *inner_type = type;
+    return TD_UNP_OK;
+}
+
 enum td_unprotect td_rec_unprotect(struct td_rec_cipher *rc, uint8_t type, uint16_t version, const uint8_t *in,
                                    size_t len, uint8_t *out, size_t *out_len, uint8_t *inner_type)
 {
@@ -547,6 +572,8 @@ enum td_unprotect td_rec_unprotect(struct td_rec_cipher *rc, uint8_t type, uint1
         return open12_aead(rc, type, version, in, len, out, out_len, inner_type);
     case TD_CM_CBC:
         return open12_cbc(rc, type, version, in, len, out, out_len, inner_type);
+    case TD_CM_NULL:
+        return open12_null(rc, type, version, in, len, out, out_len, inner_type);
     case TD_CM_NONE:
     default:
         return TD_UNP_ERROR;

@@ -60,16 +60,25 @@ struct td_tls_stream {
     uint64_t off;            /* stream offset of the next byte */
     uint32_t resync_scanned;
     uint32_t records;
+    uint32_t max_records;    /* records one handshake message may span
+                                (TD_TLS_MAX_RECORDS unless the owner sets it) */
+    uint32_t hs_records;     /* records the buffered message spans so far */
     /* Decryption: the upper layer points |rx| at this direction's read
      * keys (it owns them) and may change them from inside a sink call (a
      * Finished or KeyUpdate switches keys for the next record).  While
      * the sink hears about a decrypted record, |decrypted_now| is true. */
     struct td_rec_cipher *rx;
+    /* tried when |rx| fails to authenticate a record: the keys the sender
+     * may have moved to (a 0-RTT client's handshake keys after early data
+     * the server rejected); on success it becomes |rx| */
+    struct td_rec_cipher *rx_next;
     bool decrypted_now;
     uint8_t *plain;          /* plaintext of one record, cap REC_BODY_CAP */
     uint32_t plain_cap;
     uint32_t decrypted;      /* records decrypted */
 };
+
+#define TD_TLS_MAX_RECORDS 16384u
 
 void td_tls_stream_init(struct td_tls_stream *s, uint32_t hs_max, bool allow_ssl2);
 void td_tls_stream_cleanup(struct td_tls_stream *s);
@@ -86,5 +95,7 @@ void td_tls_stream_set_encrypted(struct td_tls_stream *s, bool on);
 /* td_tls_stream_set_keys: decrypt this direction's protected records with
  * |rx| (NULL: stop).  |rx| must outlive the stream or be unset. */
 void td_tls_stream_set_keys(struct td_tls_stream *s, struct td_rec_cipher *rx);
+/* td_tls_stream_set_next_keys: keys to try when |rx| fails (NULL: none). */
+void td_tls_stream_set_next_keys(struct td_tls_stream *s, struct td_rec_cipher *next);
 
 #endif

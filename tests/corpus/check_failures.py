@@ -5,14 +5,9 @@ KNOWN_UNKNOWN below with the reason.
 
 Usage: check_failures.py TLSDIAG [FILES...]
 """
-import glob
-import json
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from corpuslib import files_or_skip, read_json, rel as relname
 
 _TEARDOWN = ("capture starts at the connection's teardown (only FIN/ACK seen, no TLS byte): "
              "nothing to diagnose; arguably `partial` rather than `failed` (lib/rules)")
@@ -29,43 +24,20 @@ for _ff in (82, 83, 840, 841, 874, 1555, 1556, 1557, 1558, 1559, 1560, 1564, 156
     KNOWN_UNKNOWN[("ndpi/wechat.pcap", _ff)] = _TEARDOWN
 
 
-def corpus_dir():
-    env = os.environ.get("TD_SHARED")
-    if env:
-        return os.path.join(env, "corpus")
-    return os.path.join(ROOT, "..", "shared", "corpus")
-
-
-def corpus_files(corpus):
-    out = []
-    for sub in ("zeek", "ndpi", "ja4"):
-        for pat in ("*.pcap", "*.pcapng", "*.pcap.gz", "*.pcapng.gz", "*.cap"):
-            out.extend(glob.glob(os.path.join(corpus, sub, pat)))
-    return sorted(set(out))
-
-
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
     tlsdiag = sys.argv[1]
-    files = sys.argv[2:]
-    if not files:
-        corpus = corpus_dir()
-        if not os.path.isdir(corpus):
-            print("SKIP: corpus not found at %s (set TD_SHARED)" % corpus)
-            return 0
-        files = corpus_files(corpus)
+    files = files_or_skip(sys.argv[2:])
+    if files is None:
+        return 0
     failed = known = bad = 0
     seen = set()
     for path in files:
-        rel = os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
-        p = subprocess.run([tlsdiag, "read", "--json", "--all", "--no-progress", path],
-                           capture_output=True, text=True, timeout=120)
-        for line in p.stdout.splitlines():
-            if not line.strip():
-                continue
-            c = json.loads(line)
+        rel = relname(path)
+        _, conns, _ = read_json(tlsdiag, path, all_conns=True)
+        for c in conns:
             if c.get("outcome") != "failed":
                 continue
             failed += 1

@@ -14,11 +14,9 @@ Usage: check_ja4.py TLSDIAG [JSONFILES...]
 import glob
 import json
 import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from corpuslib import corpus_dir, read_json
 
 # (json basename, stream) -> why tlsdiag's JA4 differs from the expected one.
 EXPECTED_DIFFERENCES = {
@@ -33,17 +31,8 @@ EXPECTED_DIFFERENCES = {
 # (lib/timeline/upgrade.c): its JA4 values agree.
 
 
-def corpus_dir():
-    env = os.environ.get("TD_SHARED")
-    if env:
-        return os.path.join(env, "corpus")
-    return os.path.join(ROOT, "..", "shared", "corpus")
-
-
 def tlsdiag_conns(tlsdiag, pcap):
-    p = subprocess.run([tlsdiag, "read", "--json", "--no-progress", pcap],
-                       capture_output=True, text=True, timeout=120)
-    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    return read_json(tlsdiag, pcap)[1]
 
 
 def main():

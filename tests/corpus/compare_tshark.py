@@ -27,14 +27,11 @@ root; when it is missing the script says so and exits 0.
 Usage: compare_tshark.py TLSDIAG [FILES...]
 """
 import csv
-import glob
-import json
 import os
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from corpuslib import ROOT, files_or_skip, read_json, rel
 
 # ("folder/file", first_frame of the tlsdiag connection or None for every
 #  connection of that file, fact) -> why the two tools differ.
@@ -86,21 +83,6 @@ TSHARK_FIELDS = [
 ]
 
 VERSION_NAMES = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: "3.0"}
-
-
-def corpus_dir():
-    env = os.environ.get("TD_SHARED")
-    if env:
-        return os.path.join(env, "corpus")
-    return os.path.join(ROOT, "..", "shared", "corpus")
-
-
-def corpus_files(corpus):
-    out = []
-    for sub in ("zeek", "ndpi", "ja4"):
-        for pat in ("*.pcap", "*.pcapng", "*.pcap.gz", "*.pcapng.gz", "*.cap"):
-            out.extend(glob.glob(os.path.join(corpus, sub, pat)))
-    return sorted(set(out))
 
 
 def load_ciphers():
@@ -209,15 +191,8 @@ def tshark_facts(st, client):
 # ---------------------------------------------------------------- tlsdiag
 
 def run_tlsdiag(tlsdiag, path):
-    p = subprocess.run([tlsdiag, "read", "--json", "--all", "--no-progress", path],
-                       capture_output=True, text=True, timeout=120)
-    conns = []
-    for line in p.stdout.splitlines():
-        if line.strip():
-            c = json.loads(line)
-            if c.get("network", {}).get("transport", "tcp") == "tcp":
-                conns.append(c)
-    return p.returncode, conns
+    rc, objs, _ = read_json(tlsdiag, path, all_conns=True)
+    return rc, [c for c in objs if c.get("network", {}).get("transport", "tcp") == "tcp"]
 
 
 def tlsdiag_facts(c, ciphers):
@@ -269,7 +244,7 @@ def expected(fname, first_frame, fact):
 
 
 def compare_file(tlsdiag, path, ciphers, stats, report):
-    fname = os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+    fname = rel(path)
     rc, conns = run_tlsdiag(tlsdiag, path)
     streams = run_tshark(path)
     pairs = match(conns, streams)
@@ -334,13 +309,9 @@ def main():
         print(__doc__)
         return 2
     tlsdiag = sys.argv[1]
-    corpus = corpus_dir()
-    files = sys.argv[2:]
-    if not files:
-        if not os.path.isdir(corpus):
-            print("SKIP: corpus not found at %s (set TD_SHARED)" % corpus)
-            return 0
-        files = corpus_files(corpus)
+    files = files_or_skip(sys.argv[2:])
+    if files is None:
+        return 0
     ciphers = load_ciphers()
     stats = {"files": 0, "conns": 0, "agree": 0, "diff": 0, "expected": 0, "decode_as": []}
     report = []

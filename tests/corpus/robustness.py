@@ -7,30 +7,13 @@ output line that is not JSON is a failure.
 Usage: robustness.py TLSDIAG [FILES...]
 """
 import concurrent.futures
-import glob
-import json
 import os
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from corpuslib import files_or_skip, read_json
+
 TIMEOUT = 60
-
-
-def corpus_dir():
-    env = os.environ.get("TD_SHARED")
-    if env:
-        return os.path.join(env, "corpus")
-    return os.path.join(ROOT, "..", "shared", "corpus")
-
-
-def corpus_files(corpus):
-    out = []
-    for sub in ("zeek", "ndpi", "ja4"):
-        for pat in ("*.pcap", "*.pcapng", "*.pcap.gz", "*.pcapng.gz", "*.cap"):
-            out.extend(glob.glob(os.path.join(corpus, sub, pat)))
-    return sorted(set(out))
 
 
 def run_one(tlsdiag, path):
@@ -38,27 +21,17 @@ def run_one(tlsdiag, path):
     env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
     env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
     try:
-        p = subprocess.run([tlsdiag, "read", "--json", "--all", "--no-progress", path],
-                           capture_output=True, text=True, timeout=TIMEOUT, env=env,
-                           errors="replace")
+        rc, objs, err = read_json(tlsdiag, path, all_conns=True, timeout=TIMEOUT, env=env, tolerant=True)
     except subprocess.TimeoutExpired:
         return path, ["timeout after %d s" % TIMEOUT], 0
     problems = []
-    if p.returncode not in (0, 4):
-        problems.append("exit %d" % p.returncode)
-    if "Sanitizer" in p.stderr or "runtime error:" in p.stderr:
-        problems.append("sanitizer: " + p.stderr.strip()[:2000])
-    n = 0
-    for i, line in enumerate(p.stdout.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            json.loads(line)
-            n += 1
-        except ValueError as e:
-            problems.append("line %d is not JSON: %s" % (i, e))
-            break
-    return path, problems, n, p.returncode
+    if rc not in (0, 4):
+        problems.append("exit %d" % rc)
+    if "Sanitizer" in err or "runtime error:" in err:
+        problems.append("sanitizer: " + err.strip()[:2000])
+    bad = [o for o in objs if isinstance(o, str)]
+    problems.extend(bad)
+    return path, problems, len(objs) - len(bad), rc
 
 
 def main():
@@ -66,13 +39,9 @@ def main():
         print(__doc__)
         return 2
     tlsdiag = sys.argv[1]
-    files = sys.argv[2:]
-    if not files:
-        corpus = corpus_dir()
-        if not os.path.isdir(corpus):
-            print("SKIP: corpus not found at %s (set TD_SHARED)" % corpus)
-            return 0
-        files = corpus_files(corpus)
+    files = files_or_skip(sys.argv[2:])
+    if files is None:
+        return 0
     bad = 0
     total = 0
     exit4 = []

@@ -118,7 +118,8 @@ run() { # run SECS [HARNESS...]
     replay || return 1
     rc=0
     for h in $list; do
-        mkdir -p $B/corpus/$h $B/findings/$h
+        # a harness newer than the seeds gets an empty seed directory
+        mkdir -p $B/corpus/$h $B/findings/$h $B/seeds/$h
         # corpus first (grows), seeds read-only after it
         if ! $B/fuzz_$h -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
                 -artifact_prefix=$B/findings/$h/ -print_final_stats=1 \

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int n = 0;
 
     memset(&err, 0, sizeof(err));
-    r = td_reader_open_mem(buf, size, "fuzz.pcap", &err);
+    r = td_reader_open_mem(buf, size, &err);
     if (r == NULL) {
         FUZZ_CHECK(err.msg[0] != '\0');
         FUZZ_CHECK(memchr(err.msg, '\0', sizeof(err.msg)) != NULL);

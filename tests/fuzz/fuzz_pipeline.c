@@ -1,7 +1,8 @@
 /* fuzz_pipeline: file in, report out -- what `tlsdiag read` does, in
  * memory: reader -> engine -> rules -> correlation -> text and JSON reports
  * and the summary (src/cmd_read.c drives the same public calls).
- * Small caps (16 open flows, 128 events) so eviction and LIMIT_* paths run.
+ * Small caps (16 open flows, 128 events, 1 MiB of flow memory) so eviction
+ * and LIMIT_* paths run.
  * Invariants: every JSON line is valid JSON (bounded checker in
  * fuzz_common.h), one JSON line per shown connection; text output holds no
  * raw control bytes; stats add up (evicted <= flows, open <= peak). */
@@ -96,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lines;
 
     memset(&r, 0, sizeof(r));
-    rd = td_reader_open_mem(buf, size, "fuzz.pcap", &err);
+    rd = td_reader_open_mem(buf, size, &err);
     if (rd == NULL) {
         free(buf);
         return 0;
@@ -104,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     td_limits_default(&lim);
     lim.max_flows = 16;
     lim.max_events = 128;
+    lim.max_memory = 1u << 20;
     r.corr = td_corr_new();
     FUZZ_CHECK(r.corr != NULL);
     r.ro.now = 1700000000;
@@ -126,6 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     flush_batch(&r);
     td_engine_stats(e, &st);
     FUZZ_CHECK(st.evicted <= st.flows);
+    FUZZ_CHECK(st.evicted_memory <= st.evicted);
     FUZZ_CHECK(st.open_flows == 0);
     FUZZ_CHECK(st.peak_flows <= lim.max_flows + 1);
     FUZZ_CHECK(st.tcp_packets <= st.packets);

@@ -6,7 +6,8 @@
  *
  * First byte, options: bit 0/1 direction 0/1 starts mid-stream, bit 2 a
  * small handshake cap (512 bytes, to hit LIMIT_HS_MSG), bit 3 switch both
- * directions to encrypted after a TLS 1.3 ServerHello (as the engine does).
+ * directions to encrypted after a TLS 1.3 ServerHello (as the engine does),
+ * bit 4 at most 4 records per handshake message (LIMIT_RECORDS).
  *
  * Invariants: every event's stream offset <= bytes fed + gap bytes; message
  * bodies <= the cap; parser anomalies inside the message; record and
@@ -156,6 +157,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.follow_13 = (opt & 8) != 0;
     td_tls_stream_init(&c.d[0].s, c.hs_max, true);
     td_tls_stream_init(&c.d[1].s, c.hs_max, false);
+    if (opt & 16) {
+        c.d[0].s.max_records = 4;
+        c.d[1].s.max_records = 4;
+    }
     if (opt & 1)
         td_tls_stream_midstream(&c.d[0].s);
     if (opt & 2)

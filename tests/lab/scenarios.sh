@@ -84,6 +84,12 @@ stream {
         ssl_preread on;
         proxy_pass \$sni_upstream;
     }
+    # SNI-reading proxy whose backend is down (nothing listens on :9)
+    server {
+        listen $S4:8447;
+        ssl_preread on;
+        proxy_pass 127.0.0.1:9;
+    }
 }
 EOF
 }
@@ -784,6 +790,77 @@ sc_fail_untrusted_tls13_curl() {
     cap_stop
 }
 
+# ================================================================= 10. plaintext phase before TLS
+# A small python server plays the plaintext side (no MTA/database/proxy in
+# the lab); the clients are the real openssl s_client -starttls and curl -x.
+plain_srv() { # plain_srv PORT PROTO MODE
+    bg_run "$LOGD/$N.server.log" timeout 30 ip netns exec $LAB_S \
+        python3 "$HERE/tlsclient.py" plainsrv "$1" "$2" "$3" "$P/server.chain.pem" "$P/server.key"
+    wait_listen $LAB_S "$1"
+}
+sc_ok_starttls_smtp() {
+    plain_srv 2525 smtp accept
+    cap
+    ossl_cli 2525 -starttls smtp -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_starttls_refused() {
+    plain_srv 2526 smtp refuse
+    cap
+    ossl_cli 2526 -starttls smtp -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_postgres_ssl_refused() {
+    plain_srv 5432 postgres refuse
+    cap
+    ossl_cli 5432 -starttls postgres -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_connect_refused() {
+    plain_srv 3128 connect refuse
+    cap
+    curl_cli https://server.lab.test:4433/ -x http://$S4:3128 --cacert "$P/ca.crt"
+    cap_stop
+}
+
+# ================================================================= 11. more endings
+sc_fail_proxy_backend_down() {
+    nginx_start
+    cap
+    ossl_cli 8447 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+sc_fail_client_reset() {
+    ossl_srv 4514 server -tls1_2
+    cap
+    pyc stall $S4 4514 $LAB_NAME 1 rst
+    cap_stop
+}
+sc_capture_snaplen() {
+    ossl_srv 4515 server -tls1_2
+    cap_start "$OUT/$N.pcap" $LAB_C c0 -s 200
+    ossl_cli 4515 -tls1_2 -servername $LAB_NAME "${CA[@]}"
+    cap_stop
+}
+
+# 0-RTT: a first connection gets a ticket, the second sends its GET as early
+# data (s_client -early_data) and the server (-early_data) accepts it
+sc_dec_tls13_early_data() {
+    # s_server refuses -early_data with -www: a plain s_server (it prints what
+    # it reads and answers nothing), its stdin held open so it keeps serving
+    bg_run "$LOGD/$N.server.log" timeout 40 ip netns exec $LAB_S sh -c \
+        "sleep 30 | exec openssl s_server -accept 4517 -cert '$P/server.crt' -key '$P/server.key' \
+         -cert_chain '$P/int.crt' -tls1_3 -early_data"
+    wait_listen $LAB_S 4517
+    printf "$REQ" > "$LAB_TMP/$N.early"
+    cap
+    ossl_cli 4517 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_out "$LAB_TMP/$N.sess"
+    ossl_cli 4517 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess" -early_data "$LAB_TMP/$N.early"
+    # the same ticket again: s_server's anti-replay rejects this early data
+    ossl_cli 4517 -tls1_3 -servername $LAB_NAME "${CA[@]}" -sess_in "$LAB_TMP/$N.sess" -early_data "$LAB_TMP/$N.early"
+    cap_stop
+}
+
 SCENARIOS=(
     ok_tls12_full ok_tls13_full ok_tls12_resumed_id ok_tls12_resumed_ticket
     ok_tls13_resumed_psk ok_tls13_hrr ok_mutual_tls12 ok_mutual_tls13
@@ -810,7 +887,9 @@ SCENARIOS=(
     dec_tls13_aes128ccm_openssl dec_tls13_aes128ccm8_gnutls dec_tls13_keyupdate
     dec_tls12_aes128gcm_curl dec_tls12_chacha20_gnutls dec_tls12_cbc_sha_etm
     dec_tls12_cbc_sha384_gnutls dec_tls12_aes128ccm8_openssl dec_tls10_cbc_openssl dec_dsb_tls13
-    fail_expired_tls13 fail_wrong_name_tls13 fail_untrusted_tls13_curl
+    fail_expired_tls13 fail_wrong_name_tls13 fail_untrusted_tls13_curl dec_tls13_early_data
+    ok_starttls_smtp fail_starttls_refused fail_postgres_ssl_refused fail_connect_refused
+    fail_proxy_backend_down fail_client_reset capture_snaplen
 )
 
 run_sc() {

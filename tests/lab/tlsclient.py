@@ -15,16 +15,24 @@
       A TCP server that accepts one connection, reads what comes and never
       answers (a hung backend), closing after SECONDS.
 
-  tlsclient.py stall HOST PORT SNI SECONDS
+  tlsclient.py stall HOST PORT SNI SECONDS [rst]
       A real TLS 1.2 ClientHello (Python ssl), then read the server's first
       flight and stay silent for SECONDS; then close the socket (FIN, no
-      alert): a client that gives up mid-handshake.
+      alert; with "rst": SO_LINGER 0, so the close is a RST): a client that
+      gives up mid-handshake.
+
+  tlsclient.py plainsrv PORT PROTO MODE CERT KEY
+      A one-connection server for the plaintext phase before TLS, for real
+      clients (openssl s_client -starttls, curl -x): PROTO smtp, postgres or
+      connect (an HTTP proxy); MODE accept (then TLS with Python's ssl, the
+      lab certificate) or refuse (SMTP 454, PostgreSQL 'N', HTTP 403).
 
   tlsclient.py badhello HOST PORT SNI
       A TLS 1.2 ClientHello whose server_name list length claims 2 bytes more
       than the extension holds (malformed on purpose), sent raw; prints the answer.
 """
 import socket
+import struct
 import ssl
 import sys
 import time
@@ -134,7 +142,7 @@ def silent(port, seconds):
     c.close()
 
 
-def stall(host, port, sni, seconds):
+def stall(host, port, sni, seconds, how="fin"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -150,7 +158,74 @@ def stall(host, port, sni, seconds):
     got = s.recv(16384)
     print("server flight: %d bytes; now silent for %s s" % (len(got), seconds))
     time.sleep(float(seconds))
+    if how == "rst":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
+
+
+def plainsrv(port, proto, mode, cert, key):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(4)
+    ls.settimeout(20)
+    c, _ = ls.accept()
+    c.settimeout(5)
+    f = c.makefile("rb")
+    ok = mode == "accept"
+    if proto == "smtp":
+        c.sendall(b"220 server.lab.test ESMTP lab\r\n")
+        while True:
+            line = f.readline()
+            if not line:
+                c.close()
+                return
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
+                c.sendall(b"250-server.lab.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            elif cmd == b"STARTTLS":
+                if ok:
+                    c.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+                    break
+                c.sendall(b"454 4.7.0 TLS not available due to local problem\r\n")
+            elif cmd == b"QUIT":
+                c.sendall(b"221 2.0.0 Bye\r\n")
+                c.close()
+                return
+            else:
+                c.sendall(b"502 5.5.2 Error: command not recognized\r\n")
+    elif proto == "postgres":
+        req = f.read(8)
+        print("postgres request:", req.hex())
+        if not ok:
+            c.sendall(b"N")
+            time.sleep(1)
+            c.close()
+            return
+        c.sendall(b"S")
+    elif proto == "connect":
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            b = f.read(1)
+            if not b:
+                break
+            head += b
+        print("proxy request:", head.split(b"\r\n", 1)[0])
+        c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 17\r\nConnection: close\r\n\r\nblocked by policy")
+        time.sleep(0.5)
+        c.close()
+        return
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    t = ctx.wrap_socket(c, server_side=True)
+    data = t.recv(4096)
+    print("TLS:", t.version(), "got", len(data), "bytes")
+    try:
+        t.sendall(b"221 2.0.0 Bye\r\n")
+        t.unwrap()
+    except (ssl.SSLError, OSError):
+        pass
+    t.close()
 
 
 def badhello(host, port, sni):
@@ -175,7 +250,9 @@ if __name__ == "__main__":
     elif sys.argv[1] == "silent":
         silent(*sys.argv[2:4])
     elif sys.argv[1] == "stall":
-        stall(*sys.argv[2:6])
+        stall(*sys.argv[2:7])
+    elif sys.argv[1] == "plainsrv":
+        plainsrv(*sys.argv[2:7])
     elif sys.argv[1] == "badhello":
         badhello(*sys.argv[2:5])
     else:

@@ -21,6 +21,7 @@
 #include "tlsdiag/capture.h"
 #include "tlsdiag/conn.h"
 #include "tlsdiag/decode.h"
+#include "tlsdiag/decrypt.h"
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
 
@@ -64,7 +65,7 @@ static void on_done(void *ctx, struct td_conn *c)
 }
 
 /* run_capture: what `tlsdiag read --json` and the text report do */
-static void run_capture(const char *path, struct out *o)
+static void run_capture(const char *path, const char *keys, struct out *o)
 {
     static struct td_wbuf w;
     static struct td_verdict v;
@@ -80,10 +81,23 @@ static void run_capture(const char *path, struct out *o)
     r.w = &w;
     r.ro.now = 1700000000;
     r.rep.timeline = true;
+    struct td_keylog *kl = NULL;
+
+    if (keys != NULL) {
+        char kerr[128];
+        kl = td_keylog_new();
+        if (kl == NULL || td_keylog_load_file(kl, keys, kerr, sizeof(kerr)) != 0) {
+            td_wb_printf(&w, "error: key log\n");
+            td_wb_flush(&w);
+            td_keylog_free(kl);
+            return;
+        }
+    }
     rd = td_reader_open(path, &err);
     if (rd == NULL) {
         td_wb_printf(&w, "error: %s\n", err.msg);
         td_wb_flush(&w);
+        td_keylog_free(kl);
         return;
     }
     td_limits_default(&lim);
@@ -93,13 +107,17 @@ static void run_capture(const char *path, struct out *o)
         td_wb_puts(&w, "error: engine\n");
         td_wb_flush(&w);
         td_reader_close(rd);
+        td_keylog_free(kl);
         return;
     }
+    if (kl != NULL)
+        td_engine_set_keylog(e, kl);
     while (td_reader_next(rd, &pkt) == 1)
         td_engine_packet(e, &pkt);
     td_engine_flush(e);
     td_engine_free(e);
     td_reader_close(rd);
+    td_keylog_free(kl);
     r.corr = td_corr_new(); /* may be NULL: the calls accept it */
     for (size_t i = 0; i < r.n; i++) {
         td_rules_run(&v, r.conns[i], &r.ro);
@@ -151,7 +169,7 @@ static void run_decode(const char *text, struct out *o)
 
 /* walk runs |fn| once clean, then with allocation N failing for N = 1, 2, ...
  * (every |step|-th N) until a run allocates fewer than N times. */
-static void walk(void (*fn)(const void *, struct out *), const void *arg, uint64_t step)
+static void walk(void (*fn)(const void *, struct out *), const void *arg, uint64_t step, const char *must)
 {
     struct out ref = {NULL, 0, 0};
     uint64_t total, n, failed_runs = 0;
@@ -162,6 +180,8 @@ static void walk(void (*fn)(const void *, struct out *), const void *arg, uint64
     assert_int_equal(td_alloc_failures(), 0);
     assert_true(total > 10);
     assert_non_null(ref.p);
+    if (must != NULL)
+        assert_non_null(strstr(ref.p, must)); /* the clean run did the work */
     for (n = 1;; n += step) {
         struct out o = {NULL, 0, 0};
         uint64_t count;
@@ -190,19 +210,41 @@ static void walk(void (*fn)(const void *, struct out *), const void *arg, uint64
     free(ref.p);
 }
 
-static void cap_fn(const void *arg, struct out *o) { run_capture(arg, o); }
+static void cap_fn(const void *arg, struct out *o) { run_capture(arg, NULL, o); }
+
+struct cap_keys {
+    const char *pcap, *keys;
+};
+static void capk_fn(const void *arg, struct out *o)
+{
+    const struct cap_keys *ck = arg;
+    run_capture(ck->pcap, ck->keys, o);
+}
 static void dec_fn(const void *arg, struct out *o) { run_decode(arg, o); }
 
 static void test_capture_tls12(void **state)
 {
     (void)state;
-    walk(cap_fn, "tests/data/lab/ok_tls12_full.pcap", 1);
+    walk(cap_fn, "tests/data/lab/ok_tls12_full.pcap", 1, "\"outcome\":\"ok\"");
 }
 
 static void test_capture_ssl3(void **state)
 {
     (void)state;
-    walk(cap_fn, "tests/data/lab/fail_ssl3_hello.pcap", 1);
+    walk(cap_fn, "tests/data/lab/fail_ssl3_hello.pcap", 1, "\"code\":\"protocol_version\"");
+}
+
+static void test_capture_decrypt(void **state)
+{
+    static const struct cap_keys ck = {"tests/data/lab/ok_tls13_full.pcap", "tests/data/lab/ok_tls13_full.keys"};
+    (void)state;
+    walk(capk_fn, &ck, 1, "\"decryption\":{\"client\":\"ok\",\"server\":\"ok\"");
+}
+
+static void test_capture_pcapng(void **state)
+{
+    (void)state;
+    walk(cap_fn, "tests/data/lab/pcapng_tls12.pcapng", 1, "\"outcome\":\"ok\"");
 }
 
 static char *slurp(const char *path)
@@ -229,7 +271,7 @@ static void test_decode_dump(void **state)
     char *text = slurp("tests/data/decode/seed_dhe_only.txt");
     (void)state;
     assert_non_null(text);
-    walk(dec_fn, text, 1);
+    walk(dec_fn, text, 1, "no_shared_cipher");
     free(text);
 }
 
@@ -238,6 +280,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capture_tls12),
         cmocka_unit_test(test_capture_ssl3),
+        cmocka_unit_test(test_capture_pcapng),
+        cmocka_unit_test(test_capture_decrypt),
         cmocka_unit_test(test_decode_dump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,6 +162,9 @@ static void test_suites(void **state)
     assert_true(td_suite_lookup(0xc028, &s)); /* ECDHE_RSA_WITH_AES_256_CBC_SHA384 */
     assert_string_equal(s.prf, "SHA384");
     assert_int_equal(s.mac_len, 48);
+    assert_true(td_suite_lookup(0x003b, &s)); /* RSA_WITH_NULL_SHA256: integrity only */
+    assert_int_equal(s.mode12, TD_CM_NULL);
+    assert_int_equal(s.mac_len, 32);
     assert_false(td_suite_lookup(0x0005, &s)); /* RC4: not supported */
     assert_false(td_suite_lookup(0x0000, &s)); /* NULL_WITH_NULL_NULL */
     assert_false(td_suite_lookup(0x00ff, &s)); /* SCSV */

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""hostile-capture.py KIND [ARGS] > out.pcap: captures that attack the reader
+and the engine's caps (issue 5).  Written as a stream, never held in memory,
+so `tools/hostile-capture.py flows 10000000 | tlsdiag read -` measures the
+tool, not this script.  Raw IPv4 (LINKTYPE_RAW), TCP checksums left zero.
+
+  flows N        N distinct flows that never finish: a SYN and the first 64
+                 bytes of a ClientHello record that claims 512 bytes, so each
+                 flow holds a record buffer until it is evicted or closed
+  bighs          one flow whose ClientHello claims a 16 MiB handshake message
+                 (u24 length 0xffffff), then 300 KB of it and a FIN
+  tinyrec        a complete ClientHello cut into 1-byte handshake records
+  backwards      packets whose timestamps go backwards (not an error)
+  zero           a zero-length packet record between good ones
+  jumbo          a packet record claiming 300000 captured bytes (> 256 KiB)
+  linktype       a pcap with link type 147 (USER0), not decoded
+  badmagic       eight bytes that are neither pcap nor pcapng
+  ngblock        a pcapng file whose second block's length is corrupt
+  truncated      a good handshake start cut in the middle of a packet
+"""
+import struct
+import sys
+
+out = sys.stdout.buffer
+
+
+def pcap_header(link=101):
+    out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, link))
+
+
+def ip_tcp(src, dst, sport, dport, seq, ack, flags, payload=b""):
+    tcp = struct.pack(">HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    total = 20 + len(tcp) + len(payload)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 6, 0, src, dst)
+    return ip + tcp + payload
+
+
+def rec(ts_us, data, caplen=None):
+    n = len(data) if caplen is None else caplen
+    out.write(struct.pack("<IIII", ts_us // 1000000, ts_us % 1000000, n, len(data)))
+    out.write(data)
+
+
+def client_hello_start(claim_hs, claim_rec, body_len):
+    """A handshake record header claiming |claim_rec| bytes, a ClientHello
+    header claiming |claim_hs|, then |body_len| bytes of a plausible body."""
+    body = struct.pack(">H", 0x0303) + b"\x11" * 32 + b"\x00" + struct.pack(">H", 2) + b"\x13\x01" + b"\x01\x00"
+    body = (body + b"\x00" * body_len)[:body_len]
+    hs = bytes([1]) + claim_hs.to_bytes(3, "big") + body
+    return bytes([22, 3, 1]) + struct.pack(">H", claim_rec) + hs
+
+
+CLI = bytes([10, 66, 0, 1])
+SRV = bytes([10, 77, 0, 1])
+
+
+def flows(n):
+    pcap_header()
+    ch = client_hello_start(508, 512, 60)
+    ts = 1700000000 * 1000000
+    for i in range(n):
+        src = bytes([10, 64 + (i >> 24 & 63), i >> 16 & 255, i >> 8 & 255])
+        sport = 1024 + (i & 0xFFFF) % 64000
+        dst = bytes([10, 200, (i & 255), 1])
+        seq = (i * 2654435761) & 0xFFFFFFFF
+        rec(ts, ip_tcp(src, dst, sport, 443, seq, 0, 0x02))
+        rec(ts + 1, ip_tcp(src, dst, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
+        ts += 2
+
+
+def bighs():
+    pcap_header()
+    ts = 1700000000 * 1000000
+    seq, sseq = 1000, 5000
+    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, 0, 0x02)); ts += 10
+    rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x12)); ts += 10
+    seq += 1
+    sseq += 1
+    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x10)); ts += 10
+    # records of 16384 bytes carrying one ClientHello that claims 0xffffff
+    first = client_hello_start(0xFFFFFF, 16384, 16380)
+    stream = first
+    while len(stream) < 300000:
+        stream += bytes([22, 3, 3]) + struct.pack(">H", 16384) + b"\x00" * 16384
+    for off in range(0, len(stream), 1400):
+        p = stream[off:off + 1400]
+        rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x18, p)); ts += 10
+        seq += len(p)
+        rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq, 0x10)); ts += 10
+    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x11)); ts += 10
+    rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x11)); ts += 10
+
+
+def tinyrec():
+    pcap_header()
+    ts = 1700000000 * 1000000
+    hs = client_hello_start(43, 47, 43)[5:]  # the handshake message alone
+    stream = b"".join(bytes([22, 3, 1, 0, 1, b]) for b in hs)
+    pk = handshake_start(ts)[:3]
+    pk.append(ip_tcp(CLI, SRV, 40000, 443, 1001, 5001, 0x18, stream))
+    for i, p in enumerate(pk):
+        rec(ts + i, p)
+
+
+def handshake_start(ts, sport=40000):
+    seq, sseq = 1000, 5000
+    pk = [ip_tcp(CLI, SRV, sport, 443, seq, 0, 0x02),
+          ip_tcp(SRV, CLI, 443, sport, sseq, seq + 1, 0x12),
+          ip_tcp(CLI, SRV, sport, 443, seq + 1, sseq + 1, 0x10),
+          ip_tcp(CLI, SRV, sport, 443, seq + 1, sseq + 1, 0x18, client_hello_start(46, 50, 46))]
+    return pk
+
+
+def simple(kind):
+    ts = 1700000000 * 1000000
+    if kind == "badmagic":
+        out.write(b"\x00\x01\x02\x03\x04\x05\x06\x07")
+        return
+    if kind == "ngblock":
+        shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+        idb = struct.pack("<IIHHI", 1, 20, 101, 0, 262144) + struct.pack("<I", 20)
+        bad = struct.pack("<II", 6, 7) + b"\x00" * 16  # length 7: not a multiple of 4
+        out.write(shb + idb + bad)
+        return
+    pcap_header(147 if kind == "linktype" else 101)
+    pk = handshake_start(ts)
+    for i, p in enumerate(pk):
+        if kind == "backwards":
+            rec(ts - i * 1000000, p)
+        elif kind == "zero" and i == 2:
+            rec(ts, b"")
+            rec(ts, p)
+        elif kind == "jumbo" and i == 2:
+            out.write(struct.pack("<IIII", ts // 1000000, 0, 300000, 300000))
+            out.write(p)
+            return
+        elif kind == "truncated" and i == 3:
+            out.write(struct.pack("<IIII", ts // 1000000, 0, len(p), len(p)))
+            out.write(p[:len(p) // 2])
+            return
+        else:
+            rec(ts + i, p)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    kind = sys.argv[1]
+    if kind == "flows":
+        flows(int(sys.argv[2]))
+    elif kind == "bighs":
+        bighs()
+    elif kind == "tinyrec":
+        tinyrec()
+    elif kind in ("backwards", "zero", "jumbo", "linktype", "badmagic", "ngblock", "truncated"):
+        simple(kind)
+    else:
+        sys.exit(__doc__)
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()
