@@ -225,6 +225,8 @@ static void answer_of(struct td_answer *a, const struct td_probe *p)
     a->version = p->version;
     a->cipher = p->cipher;
     a->tls_ok = p->res == TD_PR_ACCEPTED;
+    a->synack_ttl = p->ex.synack_ttl;
+    a->rst_ttl = p->res == TD_PR_RST ? p->ex.rst_ttl : 0;
 }
 
 static bool in_list(const uint16_t *v, uint16_t n, uint16_t x)
@@ -572,6 +574,14 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
                 ev(d, "probe sni/given: %s", ans_str(&r->sni_given, b1, sizeof(b1)));
                 ev(d, "probe sni/none: %s", ans_str(&r->sni_none, b1, sizeof(b1)));
                 ev(d, "probe sni/bogus (%s): %s", r->bogus_name, ans_str(&r->sni_bogus, b1, sizeof(b1)));
+                if (r->sni_given.res == TD_PR_RST && r->sni_given.rst_ttl != 0 && r->sni_given.synack_ttl != 0) {
+                    int dt = (int)r->sni_given.rst_ttl - (int)r->sni_given.synack_ttl;
+                    /* the same judgement as the rules' rst_from_middlebox */
+                    ev(d, "probe sni/given: RST TTL %u, SYN-ACK TTL %u: %s", r->sni_given.rst_ttl,
+                       r->sni_given.synack_ttl,
+                       dt > 1 || dt < -1 ? "the RST does not come from the server's host"
+                                         : "the same hop count as the server (no TTL evidence)");
+                }
             } else if (code == NULL) {
                 take_primary(r, pl->sni_p[SNI_GIVEN], "with the given name");
             }
@@ -966,6 +976,7 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
 
     td_runner_run(pl->run);
     out->connections = td_runner_connections(pl->run);
+    out->ttl_captured = td_runner_ttl_capture(pl->run, out->ttl_capture, sizeof(out->ttl_capture));
 
     diagnose(pl, trust, now);
     if (pl->ssl_main != NULL)

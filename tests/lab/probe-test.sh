@@ -143,6 +143,10 @@ probe "untrusted (system store)" "$S:4450" --sni $LAB_NAME --no-ciphers && \
     expect "cert_untrusted" '"cert_untrusted" in codes or "cert_chain_incomplete" in codes'
 probe "SNI reset by the middlebox" "$S:8443" --sni blocked.lab.test --no-ciphers && \
     expect "middlebox_reset" '"middlebox_reset" in codes and j["sni"]["given"]["refusal"] == "rst"'
+# as root the probe captures its own SYN-ACK and RST: the router's RST has
+# TTL 64, the server's packets arrive with 59 (set by the lab)
+[ -f "$J" ] && expect "middlebox RST TTL 64 vs SYN-ACK TTL 59 captured" \
+    'j["ttl_capture"]["on"] and j["sni"]["given"].get("rst_ttl") == 64 and j["sni"]["given"].get("synack_ttl") == 59 and any("RST TTL 64, SYN-ACK TTL 59: the RST does not come" in e["what"] for d in j["diagnoses"] if d["code"] == "middlebox_reset" for e in d["evidence"])'
 probe "SNI dropped by the middlebox" "$S:8443" --sni dropped.lab.test --no-ciphers && \
     expect "middlebox_drop" '"middlebox_drop" in codes and j["sni"]["given"]["refusal"] == "timeout"'
 probe "ALPN refused (openssl s_server -alpn h2)" "$S:4472" --sni $LAB_NAME --no-ciphers && \
