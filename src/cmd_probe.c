@@ -169,6 +169,15 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
         td_wb_json_cstr(w, refusal(a, b, sizeof(b)));
         td_wb_putc(w, '}');
     }
+    if (r->sslv2_hello.probed) {
+        /* an extra key: the five version keys stay as they are */
+        const struct td_answer *a = &r->sslv2_hello;
+        td_wb_printf(w, ",\"sslv2_hello\":{\"accepted\":%s,\"refusal\":", a->tls_ok ? "true" : "false");
+        td_wb_json_cstr(w, a->tls_ok ? NULL : refusal(a, b, sizeof(b)));
+        td_wb_puts(w, ",\"version\":");
+        td_wb_json_cstr(w, a->tls_ok ? td_version_str(a->version) : NULL);
+        td_wb_putc(w, '}');
+    }
     td_wb_puts(w, "},\"ciphers\":{");
     for (int i = 0, first = 1; i < TD_PLAN_NVERS; i++) {
         if (!r->versions[i].tls_ok)
@@ -333,6 +342,15 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
         const struct td_answer *a = &r->versions[i];
         const char *rf = refusal(a, b2, sizeof(b2));
         td_wb_printf(w, "%s%s %s%s  ", a->tls_ok ? c->grn : c->dim, vkey[i], a->tls_ok ? "yes" : rf ? rf : "-", c->off);
+    }
+    if (r->sslv2_hello.probed) {
+        const struct td_answer *a = &r->sslv2_hello;
+        const char *rf = refusal(a, b2, sizeof(b2));
+        if (a->tls_ok)
+            td_wb_printf(w, "%sSSLv2-format hello: yes (%s)%s", c->grn,
+                         td_version_str(a->version) ? td_version_str(a->version) : "?", c->off);
+        else
+            td_wb_printf(w, "%sSSLv2-format hello: %s%s", c->dim, rf ? rf : "-", c->off);
     }
     td_wb_putc(w, '\n');
     for (int i = TD_PLAN_NVERS - 1; i >= 0; i--) {

@@ -301,6 +301,7 @@ struct td_plan_result {
     char ip[64];
     struct td_answer versions[TD_PLAN_NVERS];     /* index: 0 SSL3.0 .. 4 TLS1.3 */
     uint16_t chosen_below[TD_PLAN_NVERS];         /* server answered with a lower version */
+    struct td_answer sslv2_hello;                 /* SSLv2-compatible hello offering up to TLS 1.2 */
     uint16_t num_ciphers[TD_PLAN_NVERS];
     uint16_t ciphers[TD_PLAN_NVERS][TD_PLAN_MAX_SUITES]; /* server preference order */
     bool cipher_server_order[TD_PLAN_NVERS];      /* the server imposes its order */

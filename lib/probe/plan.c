@@ -29,7 +29,7 @@
 #include "registry/registry_tables.h"
 #include "tlsdiag/registry.h"
 
-enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT, T_SSL_NOSNI, T_SSL_ALPN, T_SIG };
+enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT, T_SSL_NOSNI, T_SSL_ALPN, T_SIG, T_SSLV2 };
 enum { SNI_GIVEN, SNI_NONE, SNI_BOGUS, SNI_IP };
 enum { ALPN_BOTH, ALPN_H11 };
 
@@ -387,6 +387,10 @@ static void on_done(void *ctx, struct td_probe *p)
             if (pl->ngrest > 0 && pl->po->enum_groups)
                 group_probe(pl);
         }
+        break;
+    case T_SSLV2:
+        /* any ServerHello counts: the server chose its version */
+        answer_of(&r->sslv2_hello, p);
         break;
     case T_HRR:
         r->hrr_probed = true;
@@ -910,6 +914,26 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
         s.ciphers = pl->suites[vi];
         s.num_ciphers = pl->nsuites[vi];
         (void)raw_probe(pl, &s, T_VERS, vi, vlabels[vi]);
+    }
+    {
+        /* an SSLv2-compatible CLIENT-HELLO (RFC 5246 E.2) offering up to
+         * TLS 1.2 with the 1.2 suites: does the server still take that format? */
+        struct td_ch_spec s;
+        static uint16_t v2s[512];
+        uint16_t nv2 = 0;
+        /* no extensions: a TLS 1.2 server must assume SHA-1 signatures
+         * (RFC 5246 7.4.1.4.1), which OpenSSL 3 refuses at its default
+         * security level; static-RSA suites need no signature, so they go
+         * first, then the rest in the usual order */
+        for (int pass = 0; pass < 2; pass++)
+            for (uint16_t i = 0; i < pl->nsuites[3]; i++)
+                if ((td_cipher_kex(pl->suites[3][i]) == TD_KEX_RSA) == (pass == 0))
+                    v2s[nv2++] = pl->suites[3][i];
+        spec_base(&s, 0x0303, NULL);
+        s.sslv2 = true;
+        s.ciphers = v2s;
+        s.num_ciphers = nv2;
+        (void)raw_probe(pl, &s, T_SSLV2, 0, "versions/sslv2-hello");
     }
 
     /* signature schemes: every registered one, and the (EC)DHE suites of TLS 1.2 */
