@@ -1,10 +1,13 @@
 /* cmd_read.c: `tlsdiag read FILE... [FILTER]` and `tlsdiag live -i IFACE [FILTER]`.
  *
  * Output order: connections are reported in batches; within a batch in the
- * order of their first packet.  A batch is everything one file holds, or
- * 4096 finished connections when a file holds more (the cross-connection
- * rules then see what came before, not what comes after).  In live mode
- * each connection is printed when it ends. */
+ * order of their first packet (their id).  A batch is everything one file
+ * holds, or 4096 connections, taken in the order the connections ended,
+ * when a file holds more (the cross-connection rules then see what came
+ * before, not what comes after).  With -j N the order is the same: the
+ * flow directory ends connections exactly where one engine would
+ * (par.h), and results are batched in that order.  In live mode each
+ * connection is printed when it ends. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <getopt.h>
@@ -24,14 +27,39 @@
 #include "tlsdiag/capture.h"
 #include "tlsdiag/conn.h"
 #include "tlsdiag/decrypt.h"
+#include "tlsdiag/par.h"
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
 #include "tlsdiag/x509.h"
 
 #define BATCH_MAX 4096u
 
+/* a connection judged and rendered on a worker thread (-j) */
+struct pres {
+    struct td_par_res base;  /* first */
+    uint64_t id;
+    struct td_conn *conn;    /* set when the correlation may revise it: judged again in order */
+    bool has_corr;
+    struct td_corr_rec corr;
+    struct td_sum_rec sum;
+    size_t len;
+    char text[];
+};
+
+struct worker_ctx {
+    struct run *r;
+    struct td_rules_opts rules; /* own chain cache */
+    struct td_verdict v;
+    struct td_wbuf w;
+    char *out;
+    size_t len, cap;
+    bool oom;
+};
+
 struct run {
     bool json, all, quiet, no_summary, fail, live, progress;
+    unsigned jobs;
+    struct pres **pbatch;
     struct td_report_opts ro;
     struct td_rules_opts rules;
     struct td_limits lim;
@@ -39,12 +67,13 @@ struct run {
     struct td_summary sum;
     struct td_stats st_total;
     struct td_corr *corr;
-    struct td_conn **batch;
+    struct worker_ctx *wc0; /* -j 1 */
     size_t nbatch;
     const char *source;
     struct td_keylog *kl;        /* --keylog and pcapng secrets */
     bool kl_given;               /* --keylog: decrypt from the start */
     struct td_engine *eng;       /* the engine of the file being read */
+    struct td_par *par;          /* or its -j workers */
     uint64_t dsb_blocks;
 };
 
@@ -57,10 +86,16 @@ static void on_secrets(void *ctx, uint32_t type, const uint8_t *data, size_t len
 
     if (type != SECRETS_TLS_KEYLOG || r->kl == NULL)
         return;
+    /* -j: the workers read the key log; let them finish what they hold
+     * before it changes (the packets before this block, as with -j 1) */
+    if (r->par != NULL)
+        td_par_quiesce(r->par);
     td_keylog_add_text(r->kl, data, len);
     r->dsb_blocks++;
     if (r->eng != NULL)
         td_engine_set_keylog(r->eng, r->kl);
+    if (r->par != NULL)
+        td_par_set_keylog(r->par, r->kl);
 }
 
 static void flush_stdout(void *ctx, const char *p, size_t n)
@@ -89,30 +124,103 @@ static void emit(struct run *r, struct td_conn *c)
         td_wb_flush(r->w);
 }
 
-static int by_id(const void *a, const void *b)
+/* ---- -j N ---- */
+
+static void worker_flush(void *ctx, const char *p, size_t n)
 {
-    const struct td_conn *x = *(struct td_conn *const *)a, *y = *(struct td_conn *const *)b;
+    struct worker_ctx *x = ctx;
+    if (x->len + n > x->cap) {
+        size_t ncap = x->cap ? x->cap : 65536;
+        char *nb;
+        while (ncap < x->len + n)
+            ncap *= 2;
+        nb = realloc(x->out, ncap);
+        if (nb == NULL) {
+            x->oom = true;
+            return;
+        }
+        x->out = nb;
+        x->cap = ncap;
+    }
+    memcpy(x->out + x->len, p, n);
+    x->len += n;
+}
+
+static struct td_par_res *par_work(void *wctx, struct td_conn *c)
+{
+    struct worker_ctx *x = wctx;
+    struct run *r = x->r;
+    struct pres *res;
+    bool may = false;
+
+    td_rules_run(&x->v, c, &x->rules);
+    x->len = 0;
+    if (td_corr_may_revise(c, &x->v)) {
+        may = true; /* judged again on the reader thread, against the store */
+    } else if ((x->v.shown || r->all) && !r->quiet) {
+        if (r->json)
+            td_report_json(&x->w, c, &x->v, &r->ro);
+        else
+            td_report_text(&x->w, c, &x->v, &r->ro);
+        td_wb_flush(&x->w);
+    }
+    res = malloc(sizeof(*res) + x->len);
+    if (res == NULL || x->oom) {
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        exit(TD_EXIT_INTERNAL);
+    }
+    memset(res, 0, sizeof(*res));
+    res->id = c->id;
+    res->has_corr = td_corr_rec_make(&res->corr, c, &x->v);
+    if (may) {
+        res->conn = c;
+        return &res->base;
+    }
+    td_sum_rec_make(&res->sum, c, &x->v);
+    res->len = x->len;
+    td_memcpy(res->text, x->out, x->len);
+    td_conn_free(c);
+    return &res->base;
+}
+
+static int by_pres_id(const void *a, const void *b)
+{
+    const struct pres *x = *(struct pres *const *)a, *y = *(struct pres *const *)b;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void flush_batch(struct run *r)
+/* a batch: sorted by id, the correlation store sees all of it, then each
+ * connection in order (judged again when the store may revise it) */
+static void flush_pbatch(struct run *r)
 {
-    struct td_verdict v;
-
-    qsort(r->batch, r->nbatch, sizeof(r->batch[0]), by_id);
-    /* the correlation store first sees the whole batch, then each
-     * connection is judged against it */
+    qsort(r->pbatch, r->nbatch, sizeof(r->pbatch[0]), by_pres_id);
+    for (size_t i = 0; i < r->nbatch; i++)
+        if (r->pbatch[i]->has_corr)
+            td_corr_add_rec(r->corr, &r->pbatch[i]->corr);
     for (size_t i = 0; i < r->nbatch; i++) {
-        td_rules_run(&v, r->batch[i], &r->rules);
-        td_corr_add(r->corr, r->batch[i], &v);
-    }
-    for (size_t i = 0; i < r->nbatch; i++) {
-        emit(r, r->batch[i]);
-        td_conn_free(r->batch[i]);
+        struct pres *p = r->pbatch[i];
+        if (p->conn != NULL) {
+            emit(r, p->conn);
+            td_conn_free(p->conn);
+        } else {
+            td_summary_add_rec(&r->sum, &p->sum);
+            td_wb_put(r->w, p->text, p->len);
+        }
+        free(p);
     }
     r->nbatch = 0;
 }
 
+static void par_deliver(void *ctx, struct td_par_res *res)
+{
+    struct run *r = ctx;
+    r->pbatch[r->nbatch++] = (struct pres *)res;
+    if (r->nbatch == BATCH_MAX)
+        flush_pbatch(r);
+}
+
+/* One engine (-j 1): the same steps as a -j worker, on this thread, and
+ * the same batching of the results. */
 static void on_done(void *ctx, struct td_conn *c)
 {
     struct run *r = ctx;
@@ -125,9 +233,7 @@ static void on_done(void *ctx, struct td_conn *c)
         td_conn_free(c);
         return;
     }
-    r->batch[r->nbatch++] = c;
-    if (r->nbatch == BATCH_MAX)
-        flush_batch(r);
+    par_deliver(r, par_work(r->wc0, c));
 }
 
 static void add_stats(struct td_stats *t, const struct td_stats *s)
@@ -157,12 +263,26 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void free_workers(struct worker_ctx **wc, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (wc[i] == NULL)
+            continue;
+        td_chain_cache_free(wc[i]->rules.chain_cache);
+        free(wc[i]->out);
+        free(wc[i]);
+        wc[i] = NULL;
+    }
+}
+
 /* returns an exit code */
 static int read_file(struct run *r, const char *path, struct td_filter *flt)
 {
     struct td_input_error err;
     struct td_reader *rd = td_reader_open(path, &err);
     struct td_engine *e;
+    struct td_par *par = NULL;
+    struct worker_ctx *wc[TD_PAR_MAX] = {0};
     struct td_pkt pkt;
     struct td_stats st;
     int rc = TD_EXIT_OK, n;
@@ -174,16 +294,36 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         fprintf(stderr, "tlsdiag: %s: offset %llu: %s\n", path, (unsigned long long)err.off, err.msg);
         return TD_EXIT_INPUT;
     }
-    e = td_engine_new(&r->lim, on_done, r);
-    if (e == NULL) {
+    r->ro.source = path;
+    if (r->jobs > 1) {
+        for (unsigned i = 0; i < r->jobs; i++) {
+            wc[i] = calloc(1, sizeof(*wc[i]));
+            if (wc[i] == NULL)
+                break;
+            wc[i]->r = r;
+            wc[i]->rules = r->rules;
+            wc[i]->rules.chain_cache = td_chain_cache_new();
+            td_wb_init(&wc[i]->w, worker_flush, wc[i]);
+        }
+        par = td_par_new(r->jobs, &r->lim, par_work, (void *const *)wc, par_deliver, r);
+        e = NULL;
+    } else {
+        e = td_engine_new(&r->lim, on_done, r);
+    }
+    if (e == NULL && par == NULL) {
         td_reader_close(rd);
+        free_workers(wc, r->jobs);
         fprintf(stderr, "tlsdiag: out of memory\n");
         return TD_EXIT_INTERNAL;
     }
-    r->ro.source = path;
     r->eng = e;
-    if (r->kl_given)
-        td_engine_set_keylog(e, r->kl);
+    r->par = par;
+    if (r->kl_given) {
+        if (par != NULL)
+            td_par_set_keylog(par, r->kl);
+        else
+            td_engine_set_keylog(e, r->kl);
+    }
     td_reader_on_secrets(rd, on_secrets, r);
     while ((n = td_reader_next(rd, &pkt)) == 1) {
         packets++;
@@ -193,11 +333,17 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         }
         if (flt != NULL && !td_filter_match(flt, &pkt))
             continue;
-        td_engine_packet(e, &pkt);
+        if (par != NULL)
+            td_par_packet(par, &pkt);
+        else
+            td_engine_packet(e, &pkt);
         if (r->progress && (++count & 0xffff) == 0) {
             double now = mono_now();
             if (now - last >= 0.5) {
-                td_engine_stats(e, &st);
+                if (par != NULL)
+                    td_par_stats(par, &st);
+                else
+                    td_engine_stats(e, &st);
                 fprintf(stderr, "\r  %s: %.0f MB, %llu packets, %llu connections, %.0f MB/s   ", path,
                         (double)td_reader_offset(rd) / 1e6, (unsigned long long)st.packets,
                         (unsigned long long)st.flows, (double)td_reader_offset(rd) / 1e6 / (now - t0));
@@ -226,12 +372,30 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         if (fe != NULL)
             fprintf(stderr, "tlsdiag: %s: filter: %s\n", path, fe);
     }
-    td_engine_flush(e);
-    flush_batch(r);
-    td_engine_stats(e, &st);
+    if (par != NULL) {
+        td_par_finish(par);
+        flush_pbatch(r);
+        td_par_stats(par, &st);
+        if (getenv("TLSDIAG_THREAD_TIMES") != NULL) {
+            /* for bench/: the critical path on an idle machine */
+            struct timespec ts;
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+            fprintf(stderr, "tlsdiag: thread CPU s: reader %.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+            for (unsigned i = 0; i < r->jobs; i++)
+                fprintf(stderr, ", worker %.3f", td_par_worker_cpu(par, i));
+            fputc('\n', stderr);
+        }
+        td_par_free(par);
+        free_workers(wc, r->jobs);
+    } else {
+        td_engine_flush(e);
+        flush_pbatch(r);
+        td_engine_stats(e, &st);
+        td_engine_free(e);
+    }
     add_stats(&r->st_total, &st);
-    td_engine_free(e);
     r->eng = NULL;
+    r->par = NULL;
     td_reader_close(rd);
     return rc;
 }
@@ -403,6 +567,8 @@ static void usage_read(FILE *f, bool live)
           "  --max-certs N   certificates kept per chain (default and most 16)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
+          "  -j, --jobs N    (read) N worker threads, flows shared out by a hash of their\n"
+          "                  addresses and ports; same output as -j 1 (default 1)\n"
           "  --no-progress   no progress line on stderr\n"
           "  -h, --help      this help\n",
           f);
@@ -463,7 +629,7 @@ int cmd_read(int argc, char **argv, bool live)
         {"max-memory", required_argument, NULL, 'm'}, {"max-reassembly", required_argument, NULL, 'R'},
         {"max-handshake", required_argument, NULL, 'H'}, {"max-records", required_argument, NULL, 'r'},
         {"max-certs", required_argument, NULL, 'c'},
-        {"keylog", required_argument, NULL, 'K'},
+        {"jobs", required_argument, NULL, 'j'},     {"keylog", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
     struct td_wbuf *w;
@@ -479,7 +645,7 @@ int cmd_read(int argc, char **argv, bool live)
     td_limits_default(&r.lim);
     r.live = live;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+taqhi:Z:", lo, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+taqhi:Z:j:", lo, NULL)) != -1) {
         switch (opt) {
         case 'J': r.json = true; break;
         case 't': r.ro.timeline = true; break;
@@ -515,6 +681,15 @@ int cmd_read(int argc, char **argv, bool live)
                 return TD_EXIT_USAGE;
             }
             break;
+        case 'j': {
+            uint32_t j;
+            if (parse_u32(optarg, &j) != 0 || j > TD_PAR_MAX) {
+                fprintf(stderr, "tlsdiag: -j needs a number of threads from 1 to %d\n", TD_PAR_MAX);
+                return TD_EXIT_USAGE;
+            }
+            r.jobs = j;
+            break;
+        }
         case 'm': {
             uint32_t mb;
             if (parse_u32(optarg, &mb) != 0 || mb > 1024u * 1024u) {
@@ -619,6 +794,7 @@ int cmd_read(int argc, char **argv, bool live)
             fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", err);
         r.rules.trust = trust;
     }
+    r.rules.chain_cache = td_chain_cache_new();
     /* the key log, like the trust store, is read before live mode drops
      * privileges; read mode loads it whole, live mode keeps it open */
     r.kl = td_keylog_new();
@@ -652,9 +828,15 @@ int cmd_read(int argc, char **argv, bool live)
     }
     r.progress = !no_progress && !live && isatty(STDERR_FILENO);
     r.corr = td_corr_new();
-    r.batch = calloc(BATCH_MAX, sizeof(*r.batch));
+    r.pbatch = calloc(BATCH_MAX, sizeof(*r.pbatch));
+    r.wc0 = calloc(1, sizeof(*r.wc0));
+    if (r.wc0 != NULL) {
+        r.wc0->r = &r;
+        r.wc0->rules = r.rules;
+        td_wb_init(&r.wc0->w, worker_flush, r.wc0);
+    }
     w = malloc(sizeof(*w));
-    if (r.corr == NULL || r.batch == NULL || w == NULL) {
+    if (r.corr == NULL || r.wc0 == NULL || r.pbatch == NULL || w == NULL) {
         fprintf(stderr, "tlsdiag: out of memory\n");
         return TD_EXIT_INTERNAL;
     }
@@ -682,13 +864,17 @@ int cmd_read(int argc, char **argv, bool live)
         rc = TD_EXIT_INTERNAL;
     }
     td_filter_free(flt);
+    td_chain_cache_free(r.rules.chain_cache);
     td_trust_free(trust);
     td_corr_free(r.corr);
     td_keylog_free(r.kl);
     if (kp->fp != NULL)
         fclose(kp->fp);
     free(kp);
-    free(r.batch);
+    if (r.wc0 != NULL)
+        free(r.wc0->out);
+    free(r.wc0);
+    free(r.pbatch);
     free(w);
     return rc;
 }

@@ -54,6 +54,11 @@ for c in codes:
             print(f'  frame {e["frame"]} {e["time"]:.6f} {e["from"] or ""}: {e["what"]}')
         print(f'fix: {d["fix"]}')
         print("```")
+    elif c == "unknown":
+        print("The fallback when no rule explains a failed handshake; no lab scenario should end here, so no")
+        print("fixture shows it (a lab capture that did would be a rule to write). On ../shared/corpus the")
+        print("connections that still end here (captures that begin at the teardown, flows seen in one")
+        print("direction only) are listed with their reason in tests/corpus/check_failures.py.")
     else:
         print("No committed capture shows this code yet; the rule is in `lib/rules/`.")
     print()

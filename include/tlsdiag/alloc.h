@@ -18,7 +18,7 @@ void *td_realloc(void *p, size_t n);
 /* td_alloc_failures: allocations that failed (for real or injected) since
  * the process started or td_alloc_reset. */
 uint64_t td_alloc_failures(void);
-/* td_alloc_count: allocations attempted since td_alloc_reset. */
+/* td_alloc_count: allocations attempted by this thread since td_alloc_reset. */
 uint64_t td_alloc_count(void);
 void td_alloc_reset(void);
 

@@ -41,6 +41,19 @@ struct td_summary {
     uint64_t limit_conns[20];
 };
 void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v);
+/* The same in two steps, for `read -j`: what one connection adds, made on
+ * a worker thread, added in order on the reader thread. */
+struct td_sum_rec {
+    bool shown, failed, has_sni;
+    uint8_t outcome;
+    uint32_t warnings;
+    uint64_t anomalies;
+    const char *code;   /* primary error code counted, NULL if none */
+    uint32_t limit_mask; /* bit (code - 80): a limit_* anomaly on the connection */
+    char server[80], sni[80];
+};
+void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct td_verdict *v);
+void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r);
 void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st,
                             const struct td_report_opts *o);
 

@@ -64,9 +64,11 @@ struct td_verdict {
 };
 
 struct td_trust;
+struct td_chain_cache;
 struct td_rules_opts {
     int64_t now;            /* unix seconds to judge certificates at; 0 = capture time */
     const struct td_trust *trust; /* NULL = no trust check */
+    struct td_chain_cache *chain_cache; /* NULL = none; one per thread (x509.h) */
 };
 
 /* td_rules_run fills |v| for |c|.  Pure: same input, same verdict. */
@@ -76,7 +78,31 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
  * drops, proxies that need SNI.  Add every connection, then revise. */
 struct td_corr;
 struct td_corr *td_corr_new(void);
+/* td_corr_add keeps facts of |c| and whether |v| failed (|v| may be NULL). */
 void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v);
+/* The same in two steps, for `read -j`: a worker thread makes the record
+ * (false: nothing to keep), the reader thread adds it. */
+struct td_corr_rec {
+    uint64_t id;
+    uint64_t frame;
+    int64_t ts_ns;
+    uint8_t ipver;
+    uint8_t srv[16];
+    uint8_t cli[16];
+    uint16_t port;
+    uint16_t max_offered;  /* highest version offered */
+    bool has_sni;
+    bool scsv;             /* TLS_FALLBACK_SCSV offered */
+    bool got_sh;           /* the server answered with a ServerHello */
+    bool failed;           /* outcome failed */
+    const char *code;      /* primary code of a failed one (static string) */
+    char sni[64];
+};
+bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const struct td_verdict *v);
+void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e);
+/* td_corr_may_revise: false when td_corr_revise leaves |v| as it is
+ * whatever the store holds. */
+bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v);
 /* td_corr_revise may replace the primary cause of |v| with one the other
  * connections prove (and says so in the evidence). */
 void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v);

@@ -25,6 +25,13 @@ void td_wb_puts(struct td_wbuf *w, const char *s);
 void td_wb_putc(struct td_wbuf *w, char c);
 /* td_wb_printf: output longer than the buffer is truncated (never overrun). */
 void td_wb_printf(struct td_wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* td_wb_u64 writes |v| in decimal (printf "%llu" without the parsing). */
+void td_wb_u64(struct td_wbuf *w, uint64_t v);
+/* td_wb_ns_fixed writes |ns| / 10^|shift| with |decimals| digits, exactly as
+ * printf("%.Nf", (double)ns / 1e|shift|) does, for the two uses the reports
+ * have: seconds with 6 decimals (shift 9) and milliseconds with 3 (shift 6),
+ * both a rounding to the microsecond. */
+void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned decimals);
 /* td_wb_json_str writes |n| bytes as a JSON string: quotes, escapes control
  * characters, and replaces invalid UTF-8 by U+FFFD.  Peer bytes are escaped
  * here, at render time, never at parse time. */

@@ -172,4 +172,18 @@ void td_trust_free(struct td_trust *t);
 void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *chain,
                       const struct td_trust *trust, int64_t now, const char *host);
 
+/* A memo of td_chain_analyze for one thread: td_chain_cache_analyze
+ * returns exactly what td_chain_analyze would fill in (a hit needs the same
+ * DER bytes, counts, host and store, and a |now| inside the range where
+ * every date comparison gives the same answer).  The result belongs to the
+ * cache and stays valid until the next call.  Bounded (a few MB).  Not
+ * thread-safe: one per thread. */
+struct td_chain_cache;
+struct td_chain_cache *td_chain_cache_new(void);
+void td_chain_cache_free(struct td_chain_cache *cc);
+const struct td_chain_facts *td_chain_cache_analyze(struct td_chain_cache *cc,
+                                                    const struct td_certificate *chain,
+                                                    const struct td_trust *trust, int64_t now,
+                                                    const char *host);
+
 #endif

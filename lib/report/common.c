@@ -31,56 +31,80 @@ static void bump(struct td_count *arr, uint32_t *num, const char *k)
     (*num)++;
 }
 
-void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v)
+void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct td_verdict *v)
 {
+    memset(r, 0, sizeof(*r));
+    /* limits are counted for every connection, shown or not */
     for (uint32_t i = 0; i < c->anomalies.n; i++) {
         unsigned code = c->anomalies.recs[i].code;
-        bool first = true;
-        if (!td_anomaly_is_limit(code))
-            continue;
-        for (uint32_t k = 0; k < i; k++)
-            if (c->anomalies.recs[k].code == code)
-                first = false;
-        if (first)
-            s->limit_conns[code - 80]++;
+        if (td_anomaly_is_limit(code) && code >= 80 && code - 80 < 32)
+            r->limit_mask |= 1u << (code - 80);
     }
-    if (!v->shown) {
+    r->shown = v->shown;
+    if (!v->shown)
+        return;
+    r->outcome = (uint8_t)v->outcome;
+    r->anomalies = c->anomalies.total;
+    for (uint8_t i = 0; i < v->num; i++)
+        if (v->d[i].severity == TD_SEV_WARNING)
+            r->warnings++;
+    /* "causes" counts the primary cause of failed connections only: an
+     * incomplete or partial connection has not failed, so its first
+     * diagnosis (capture_incomplete, no_client_hello, ...) is no cause. */
+    {
+        const struct td_diagnosis *p = v->outcome == TD_OUT_FAILED ? td_verdict_primary(v) : NULL;
+        r->code = p != NULL ? p->code : NULL;
+    }
+    if (v->outcome == TD_OUT_FAILED) {
+        char a[64];
+        uint8_t sv = (uint8_t)(1 - c->client);
+        r->failed = true;
+        td_fmt_addr(c, sv, a, sizeof(a));
+        snprintf(r->server, sizeof(r->server), c->ipver == 6 ? "[%s]:%u" : "%s:%u", a, c->port[sv]);
+        if (c->ch.m != NULL && c->ch.m->has_sni) {
+            r->has_sni = true;
+            snprintf(r->sni, sizeof(r->sni), "%.79s", c->ch.m->sni);
+        }
+    }
+}
+
+void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r)
+{
+    for (unsigned b = 0; b < 32; b++)
+        if ((r->limit_mask & (1u << b)) && b < sizeof(s->limit_conns) / sizeof(s->limit_conns[0]))
+            s->limit_conns[b]++;
+    if (!r->shown) {
         s->hidden++;
         return;
     }
     s->conns++;
-    if ((unsigned)v->outcome < 5)
-        s->by_outcome[v->outcome]++;
-    s->anomalies += c->anomalies.total;
-    for (uint8_t i = 0; i < v->num; i++)
-        if (v->d[i].severity == TD_SEV_WARNING)
-            s->warnings++;
-    /* "causes" counts the primary cause of failed connections only: an
-     * incomplete or partial connection has not failed, so its first
-     * diagnosis (capture_incomplete, no_client_hello, ...) is no cause. */
-    const struct td_diagnosis *p = v->outcome == TD_OUT_FAILED ? td_verdict_primary(v) : NULL;
-    if (p != NULL) {
+    if ((unsigned)r->outcome < 5)
+        s->by_outcome[r->outcome]++;
+    s->anomalies += r->anomalies;
+    s->warnings += r->warnings;
+    if (r->code != NULL) {
         uint32_t j;
         for (j = 0; j < s->num_codes; j++)
-            if (strcmp(s->codes[j].code, p->code) == 0)
+            if (strcmp(s->codes[j].code, r->code) == 0)
                 break;
         if (j == s->num_codes && j < sizeof(s->codes) / sizeof(s->codes[0])) {
-            s->codes[j].code = p->code;
+            s->codes[j].code = r->code;
             s->codes[j].n = 0;
             s->num_codes++;
         }
         if (j < s->num_codes)
             s->codes[j].n++;
     }
-    if (v->outcome == TD_OUT_FAILED) {
-        char a[64], k[80];
-        uint8_t sv = (uint8_t)(1 - c->client);
-        td_fmt_addr(c, sv, a, sizeof(a));
-        snprintf(k, sizeof(k), c->ipver == 6 ? "[%s]:%u" : "%s:%u", a, c->port[sv]);
-        bump(s->servers, &s->num_servers, k);
-        if (c->ch.m != NULL && c->ch.m->has_sni) {
-            snprintf(k, sizeof(k), "%.79s", c->ch.m->sni);
-            bump(s->snis, &s->num_snis, k);
-        }
+    if (r->failed) {
+        bump(s->servers, &s->num_servers, r->server);
+        if (r->has_sni)
+            bump(s->snis, &s->num_snis, r->sni);
     }
+}
+
+void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v)
+{
+    struct td_sum_rec r;
+    td_sum_rec_make(&r, c, v);
+    td_summary_add_rec(s, &r);
 }

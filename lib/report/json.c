@@ -22,8 +22,7 @@ static void jbool(struct td_wbuf *w, bool b) { td_wb_puts(w, b ? "true" : "false
 
 static void jtime(struct td_wbuf *w, const struct td_conn *c, int64_t ts)
 {
-    int64_t r = ts - c->capture_start_ns;
-    td_wb_printf(w, "%.6f", (double)r / 1e9);
+    td_wb_ns_fixed(w, ts - c->capture_start_ns, 9, 6);
 }
 
 static void u16_names(struct td_wbuf *w, enum td_reg reg, const uint16_t *v, uint16_t n)
@@ -166,19 +165,19 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
 
     td_wb_putc(w, '{');
     key(w, &f, "id");
-    td_wb_printf(w, "%llu", (unsigned long long)c->id);
+    td_wb_u64(w, c->id);
     if (o != NULL && o->source != NULL) {
         key(w, &f, "source");
         td_wb_json_cstr(w, o->source);
     }
     key(w, &f, "first_frame");
-    td_wb_printf(w, "%llu", (unsigned long long)c->first_frame);
+    td_wb_u64(w, c->first_frame);
     key(w, &f, "last_frame");
-    td_wb_printf(w, "%llu", (unsigned long long)c->last_frame);
+    td_wb_u64(w, c->last_frame);
     key(w, &f, "start");
     jtime(w, c, c->first_ts_ns);
     key(w, &f, "duration");
-    td_wb_printf(w, "%.6f", (double)(c->last_ts_ns - c->first_ts_ns) / 1e9);
+    td_wb_ns_fixed(w, c->last_ts_ns - c->first_ts_ns, 9, 6);
     key(w, &f, "network");
     td_wb_printf(w, "{\"transport\":\"tcp\",\"type\":\"ipv%u\",\"vlan_depth\":%u}", c->ipver, c->vlan_depth);
     key(w, &f, "client");
@@ -332,7 +331,7 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
                      v->hs.mutual ? "true" : "false", v->hs.hello_retry ? "true" : "false",
                      v->hs.early_data ? "true" : "false", v->hs.round_trips);
         if (v->hs.has_think)
-            td_wb_printf(w, "%.3f", (double)v->hs.think_ns / 1e6);
+            td_wb_ns_fixed(w, v->hs.think_ns, 6, 3);
         else
             td_wb_puts(w, "null");
         td_wb_putc(w, '}');
@@ -369,9 +368,11 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         if (i)
             td_wb_putc(w, ',');
         td_event_what(c, e, what, sizeof(what));
-        td_wb_printf(w, "{\"frame\":%llu,\"time\":", (unsigned long long)e->frame);
+        td_wb_puts(w, "{\"frame\":");
+        td_wb_u64(w, e->frame);
+        td_wb_puts(w, ",\"time\":");
         jtime(w, c, e->ts_ns);
-        td_wb_printf(w, ",\"from\":\"%s\",\"what\":", td_conn_from(c, e->ep) == TD_FROM_CLIENT ? "client" : "server");
+        td_wb_puts(w, td_conn_from(c, e->ep) == TD_FROM_CLIENT ? ",\"from\":\"client\",\"what\":" : ",\"from\":\"server\",\"what\":");
         td_wb_json_cstr(w, what);
         td_wb_putc(w, '}');
     }

@@ -88,22 +88,28 @@ void rules_certs(const struct facts *f, struct td_verdict *v)
 {
     const struct td_conn *c = f->c;
     const struct td_certificate *chain = c->cert[f->sep].m;
-    struct td_chain_facts *cf;
+    const struct td_chain_facts *cf;
+    struct td_chain_facts *own = NULL;
     const char *host = NULL;
     int64_t now;
     char why[640], s[192], d1[40];
 
     if (chain == NULL || chain->num_certs == 0)
         return;
-    cf = td_malloc(sizeof(*cf));
-    if (cf == NULL)
-        return;
     now = f->o && f->o->now ? f->o->now : c->cert[f->sep].ts_ns / 1000000000LL;
     if (f->ch != NULL && f->ch->has_sni && strlen(f->ch->sni) == f->ch->sni_len)
         host = f->ch->sni;
-    td_chain_analyze(cf, chain, f->o ? f->o->trust : NULL, now, host);
+    if (f->o != NULL && f->o->chain_cache != NULL) {
+        cf = td_chain_cache_analyze(f->o->chain_cache, chain, f->o->trust, now, host);
+    } else {
+        own = td_malloc(sizeof(*own));
+        if (own == NULL)
+            return;
+        td_chain_analyze(own, chain, f->o ? f->o->trust : NULL, now, host);
+        cf = own;
+    }
     if (cf->num == 0 || !cf->certs[0].parse_ok) {
-        free(cf);
+        free(own);
         return;
     }
     problems(cf, f, why, sizeof(why));
@@ -113,11 +119,11 @@ void rules_certs(const struct facts *f, struct td_verdict *v)
         size_t n = strlen(d->explanation);
         if (why[0] != 0 && n + 40 < sizeof(d->explanation))
             snprintf(d->explanation + n, sizeof(d->explanation) - n, " tlsdiag's own check of the chain: %s.", why);
-        free(cf);
+        free(own);
         return;
     }
     if (v->outcome != TD_OUT_OK) {
-        free(cf);
+        free(own);
         return;
     }
     if (cf->expired) {
@@ -163,5 +169,5 @@ void rules_certs(const struct facts *f, struct td_verdict *v)
         warn(v, f, "cert_chain_order", TD_BY_SERVER, "the certificate chain is not in issuing order",
              "RFC 5246 wants each certificate followed by its issuer; strict clients fail otherwise.",
              "Order the chain file leaf first, then each issuer.");
-    free(cf);
+    free(own);
 }

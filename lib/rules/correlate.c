@@ -24,55 +24,83 @@
 /* a retry this close in time to a failed attempt counts as a fallback */
 #define TD_FALLBACK_WINDOW_NS (30 * 1000000000LL)
 
-struct corr_ent {
-    uint64_t id;
-    uint64_t frame;
-    int64_t ts_ns;
-    uint8_t ipver;
-    uint8_t srv[16];
-    uint8_t cli[16];
-    uint16_t port;
-    uint16_t max_offered;  /* highest version offered */
-    bool has_sni;
-    bool scsv;             /* TLS_FALLBACK_SCSV offered */
-    bool got_sh;           /* the server answered with a ServerHello */
-    bool failed;           /* outcome failed */
-    const char *code;      /* primary code of a failed one (static string) */
-    char sni[64];
+#define corr_ent td_corr_rec
+
+/* Two indexes keep the lookups off a scan of the whole store: entries by
+ * server address, and by (client, server address, port).  A bucket lists
+ * its entries in the order they were added (several keys may share one),
+ * so walking a bucket finds the same first/best entry a scan in store
+ * order would. */
+#define CORR_BUCKETS 65536u
+#define CORR_NONE UINT32_MAX
+
+struct corr_idx {
+    uint32_t head[CORR_BUCKETS], tail[CORR_BUCKETS];
 };
 
 struct td_corr {
     struct corr_ent *e;
+    uint32_t *next_srv, *next_pair; /* per entry: the next in its bucket */
     size_t n, cap;
+    struct corr_idx srv, pair;
 };
 
-struct td_corr *td_corr_new(void) { return td_calloc(1, sizeof(struct td_corr)); }
+static uint32_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return (uint32_t)(h ^ (h >> 32)) & (CORR_BUCKETS - 1);
+}
+
+static uint32_t srv_bucket(uint8_t ipver, const uint8_t srv[16])
+{
+    return hash_bytes(0xcbf29ce484222325ULL ^ ipver, srv, 16);
+}
+
+static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port, const uint8_t cli[16])
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)ipver << 16 | port);
+    h = (h ^ hash_bytes(h, srv, 16)) * 0x100000001b3ULL;
+    return hash_bytes(h, cli, 16);
+}
+
+struct td_corr *td_corr_new(void)
+{
+    struct td_corr *k = td_calloc(1, sizeof(struct td_corr));
+    if (k == NULL)
+        return NULL;
+    for (size_t i = 0; i < CORR_BUCKETS; i++)
+        k->srv.head[i] = k->srv.tail[i] = k->pair.head[i] = k->pair.tail[i] = CORR_NONE;
+    return k;
+}
+
+static void idx_add(struct corr_idx *x, uint32_t *next, uint32_t b, uint32_t i)
+{
+    next[i] = CORR_NONE;
+    if (x->tail[b] == CORR_NONE)
+        x->head[b] = i;
+    else
+        next[x->tail[b]] = i;
+    x->tail[b] = i;
+}
 
 void td_corr_free(struct td_corr *k)
 {
     if (k == NULL)
         return;
     free(k->e);
+    free(k->next_srv);
+    free(k->next_pair);
     free(k);
 }
 
-void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v)
+bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const struct td_verdict *v)
 {
-    struct corr_ent *e;
     uint8_t s = (uint8_t)(1 - c->client);
 
-    if (k == NULL || c->ch.m == NULL || k->n >= TD_CORR_MAX)
-        return;
-    if (k->n == k->cap) {
-        size_t ncap = k->cap ? k->cap * 2 : 256;
-        struct corr_ent *ne = td_realloc(k->e, ncap * sizeof(*ne));
-        if (ne == NULL)
-            return;
-        k->e = ne;
-        k->cap = ncap;
-    }
-    e = &k->e[k->n++];
     memset(e, 0, sizeof(*e));
+    if (c->ch.m == NULL)
+        return false;
     e->id = c->id;
     e->frame = c->ch.frame;
     e->ts_ns = c->ch.ts_ns;
@@ -91,6 +119,48 @@ void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_ver
         memcpy(e->sni, c->ch.m->sni, n);
         e->sni[n] = 0;
     }
+    return true;
+}
+
+void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e)
+{
+    if (k == NULL || k->n >= TD_CORR_MAX)
+        return;
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 256;
+        struct corr_ent *ne = td_realloc(k->e, ncap * sizeof(*ne));
+        uint32_t *ns, *np;
+        if (ne == NULL)
+            return;
+        k->e = ne;
+        ns = td_realloc(k->next_srv, ncap * sizeof(*ns));
+        if (ns == NULL)
+            return;
+        k->next_srv = ns;
+        np = td_realloc(k->next_pair, ncap * sizeof(*np));
+        if (np == NULL)
+            return;
+        k->next_pair = np;
+        k->cap = ncap;
+    }
+    k->e[k->n] = *e;
+    idx_add(&k->srv, k->next_srv, srv_bucket(e->ipver, e->srv), (uint32_t)k->n);
+    idx_add(&k->pair, k->next_pair, pair_bucket(e->ipver, e->srv, e->port, e->cli), (uint32_t)k->n);
+    k->n++;
+}
+
+void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v)
+{
+    struct td_corr_rec e;
+
+    if (k == NULL || k->n >= TD_CORR_MAX || !td_corr_rec_make(&e, c, v))
+        return;
+    td_corr_add_rec(k, &e);
+}
+
+bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v)
+{
+    return c->ch.m != NULL && v->outcome == TD_OUT_FAILED && v->num > 0;
 }
 
 static const struct corr_ent *find_control(const struct td_corr *k, const struct td_conn *c, int want)
@@ -98,7 +168,7 @@ static const struct corr_ent *find_control(const struct td_corr *k, const struct
     /* want 0: any SNI that got a ServerHello; 1: a different SNI that did */
     uint8_t s = (uint8_t)(1 - c->client);
     const struct td_client_hello *ch = c->ch.m;
-    for (size_t i = 0; i < k->n; i++) {
+    for (uint32_t i = k->srv.head[srv_bucket(c->ipver, c->addr[s])]; i != CORR_NONE; i = k->next_srv[i]) {
         const struct corr_ent *e = &k->e[i];
         /* the same server address; the port may differ (a filtering device
          * on the path matches the name, whatever the port) */
@@ -140,7 +210,9 @@ static bool is_self(const struct corr_ent *e, const struct td_conn *c)
 static const struct corr_ent *fallback_from(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
 {
     const struct corr_ent *best = NULL;
-    for (size_t i = 0; i < k->n; i++) {
+    uint8_t s = (uint8_t)(1 - c->client);
+    for (uint32_t i = k->pair.head[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])]; i != CORR_NONE;
+         i = k->next_pair[i]) {
         const struct corr_ent *e = &k->e[i];
         if (is_self(e, c) || !same_pair(e, c) || !e->failed || e->max_offered <= mine || e->ts_ns > c->ch.ts_ns ||
             c->ch.ts_ns - e->ts_ns > TD_FALLBACK_WINDOW_NS)
@@ -155,7 +227,9 @@ static const struct corr_ent *fallback_from(const struct td_corr *k, const struc
 static const struct corr_ent *fallback_to(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
 {
     const struct corr_ent *best = NULL;
-    for (size_t i = 0; i < k->n; i++) {
+    uint8_t s = (uint8_t)(1 - c->client);
+    for (uint32_t i = k->pair.head[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])]; i != CORR_NONE;
+         i = k->next_pair[i]) {
         const struct corr_ent *e = &k->e[i];
         if (is_self(e, c) || !same_pair(e, c) || e->max_offered >= mine || e->ts_ns < c->ch.ts_ns ||
             e->ts_ns - c->ch.ts_ns > TD_FALLBACK_WINDOW_NS)

@@ -5,6 +5,7 @@
  * exchange (the offer, the answer, the message after which it happened,
  * the timing), not from the alert code alone: many stacks answer a version
  * they refuse with handshake_failure(40), or with no alert at all. */
+#include <stddef.h>
 #include <string.h>
 
 #include "facts.h"
@@ -1051,7 +1052,8 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
     bool tls = c->half[0].tls || c->half[1].tls;
     bool closed;
 
-    memset(v, 0, sizeof(*v));
+    /* the diagnoses are cleared one by one as diag_add hands them out */
+    memset(v, 0, offsetof(struct td_verdict, d));
     facts_init(&f, c, o);
     handshake_kind(&f, v);
     closed = f.srv_rst || f.srv_fin || f.cli_rst || f.cli_fin || f.alert;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tcp/flowtab.h"
+#include "timeline/engine_int.h"
 #include "tcp/reasm.h"
 #include "tls/stream.h"
 #include "upgrade.h"
@@ -19,7 +20,7 @@
 #include "tlsdiag/decrypt.h"
 
 /* A closed connection lingers this long (capture time) for late packets. */
-#define LINGER_NS (2LL * 1000000000LL)
+#define LINGER_NS TD_LINGER_NS
 /* Encrypted records kept one by one per direction before merging (the
  * TLS 1.3 inference rules read the sizes and order of the first ones). */
 #define ENC_EVENTS_DISTINCT 12u
@@ -68,6 +69,7 @@ struct td_engine {
     int64_t now_ns;
     int64_t start_ns;
     bool started;
+    bool driven;        /* flows opened and closed by a td_par directory */
     struct pkt_ctx cur;
     const struct td_keylog *kl; /* not owned; may grow between packets */
 };
@@ -1075,7 +1077,9 @@ static void evict_for_memory(struct td_engine *e)
 {
     size_t lim = e->lim.max_memory, low = lim - lim / 8;
 
-    if (lim == 0 || engine_bytes(e) <= lim)
+    /* driven (-j): only the directory ends connections, so that the end
+     * order stays the one of -j 1; the memory cap is not applied there */
+    if (e->driven || lim == 0 || engine_bytes(e) <= lim)
         return;
     while (engine_bytes(e) > low && e->tab.lru_head != NULL) {
         struct flow *f = (struct flow *)e->tab.lru_head;
@@ -1087,8 +1091,16 @@ static void evict_for_memory(struct td_engine *e)
     }
 }
 
+/* expire_n looks at the least recently used flows, at most |max|: one
+ * that has ended (FIN both ways, RST) closes after LINGER_NS without
+ * packets, an open one after the idle timeout, and over the cap the oldest
+ * is evicted.  Only the head is looked at: an ended flow behind a quiet
+ * open one waits for it (late packets of a closed connection then still
+ * join it).  A td_par directory (par.c) applies the same rule. */
 static void expire_n(struct td_engine *e, int max)
 {
+    if (e->driven)
+        return;
     /* the LRU head is the flow idle longest; look at a few per packet */
     for (int i = 0; i < max; i++) {
         struct flow *f = (struct flow *)e->tab.lru_head;
@@ -1216,10 +1228,13 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
     }
 }
 
-void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
+/* engine_tcp runs one decoded TCP segment through its flow.  |new_id|: 0
+ * when the engine finds or opens the flow itself; otherwise (driven) the id
+ * of the connection this segment opens. */
+static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *tp,
+                       uint64_t new_id)
 {
-    struct td_tcp_pkt t;
-    struct td_diag d = {0};
+    struct td_tcp_pkt t = *tp;
     struct td_flow_key k;
     struct flow *f;
     uint64_t h;
@@ -1227,47 +1242,32 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     uint8_t ep;
     int64_t ts = pkt_ts(pkt);
 
-    e->st.packets++;
-    e->st.bytes += pkt->caplen;
-    if (!e->started) {
-        e->started = true;
-        e->start_ns = ts;
-    }
-    if (ts > e->now_ns)
-        e->now_ns = ts;
-
-    switch (td_decode_tcp(&t, pkt, &d)) {
-    case TD_DEC_TCP:
-        break;
-    case TD_DEC_FRAGMENT:
-        e->st.fragments++;
-        return;
-    case TD_DEC_MALFORMED:
-        e->st.malformed++;
-        return;
-    case TD_DEC_UNKNOWN_LINK:
-        e->st.unknown_link++;
-        return;
-    case TD_DEC_NOT_TCP:
-    default:
-        e->st.non_tcp++;
-        return;
-    }
-    e->st.tcp_packets++;
-
     key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
     h = td_flow_key_hash(&k);
     f = (struct flow *)td_flowtab_find(&e->tab, &k, h);
 
-    /* A new SYN on a flow that has closed is a new connection (port reuse). */
-    if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && f->closing) {
-        flow_close(e, f);
-        f = NULL;
-    }
-    if (f == NULL) {
-        f = flow_new(e, &k, h, key_ep, &t, pkt);
+    if (e->driven) {
+        if (new_id != 0) {
+            if (f != NULL) /* the directory closes a reused flow first */
+                flow_close(e, f);
+            f = flow_new(e, &k, h, key_ep, &t, pkt);
+            if (f == NULL)
+                return;
+            f->conn->id = new_id;
+        }
         if (f == NULL)
             return;
+    } else {
+        /* A new SYN on a flow that has closed is a new connection (port reuse). */
+        if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && f->closing) {
+            flow_close(e, f);
+            f = NULL;
+        }
+        if (f == NULL) {
+            f = flow_new(e, &k, h, key_ep, &t, pkt);
+            if (f == NULL)
+                return;
+        }
     }
     ep = f->conn_ep_of_key[key_ep];
     td_flowtab_touch(&e->tab, &f->node, ts);
@@ -1317,7 +1317,70 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     if (engine_bytes(e) > e->st.peak_memory)
         e->st.peak_memory = engine_bytes(e);
     evict_for_memory(e);
+}
+
+void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
+{
+    struct td_tcp_pkt t;
+    struct td_diag d = {0};
+    int64_t ts = pkt_ts(pkt);
+
+    e->st.packets++;
+    e->st.bytes += pkt->caplen;
+    if (!e->started) {
+        e->started = true;
+        e->start_ns = ts;
+    }
+    if (ts > e->now_ns)
+        e->now_ns = ts;
+
+    switch (td_decode_tcp(&t, pkt, &d)) {
+    case TD_DEC_TCP:
+        break;
+    case TD_DEC_FRAGMENT:
+        e->st.fragments++;
+        return;
+    case TD_DEC_MALFORMED:
+        e->st.malformed++;
+        return;
+    case TD_DEC_UNKNOWN_LINK:
+        e->st.unknown_link++;
+        return;
+    case TD_DEC_NOT_TCP:
+    default:
+        e->st.non_tcp++;
+        return;
+    }
+    e->st.tcp_packets++;
+    engine_tcp(e, pkt, &t, 0);
     expire(e);
+}
+
+/* ---- driven by a directory (lib/timeline/par.c) ---- */
+
+void td_engine_drive(struct td_engine *e, int64_t start_ns)
+{
+    e->driven = true;
+    e->started = true;
+    e->start_ns = start_ns;
+}
+
+void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *t,
+                          uint64_t new_id)
+{
+    engine_tcp(e, pkt, t, new_id);
+}
+
+void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted)
+{
+    struct flow *f = (struct flow *)td_flowtab_find(&e->tab, k, hash);
+    if (f == NULL)
+        return;
+    if (evicted) {
+        f->conn->evicted = true;
+        e->st.evicted++;
+    }
+    flow_close(e, f);
 }
 
 void td_engine_advance(struct td_engine *e, int64_t now_ns)

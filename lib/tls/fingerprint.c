@@ -5,6 +5,7 @@
 #include "tlsdiag/tls.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,29 @@ static void sb_hex16(struct sb *s, uint16_t v)
 {
     for (int sh = 12; sh >= 0; sh -= 4)
         sb_putc(s, hexd[(v >> sh) & 0xf]);
+}
+
+/* The digests are fetched once: EVP_md5()/EVP_sha256() make EVP_Digest
+ * look the algorithm up in the provider store (under a lock) on every call,
+ * which was most of the cost of a fingerprint.  Fetched objects are safe to
+ * share between threads. */
+static EVP_MD *md_md5, *md_sha256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+    md_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *md_get(bool sha256)
+{
+    const EVP_MD *m;
+    pthread_once(&md_once, md_fetch);
+    m = sha256 ? md_sha256 : md_md5;
+    if (m == NULL) /* the fetch failed: let EVP_Digest try the usual way */
+        m = sha256 ? EVP_sha256() : EVP_md5();
+    return m;
 }
 
 static void digest_hex(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars)
@@ -123,7 +147,7 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
             sb_putc(&s, '-');
         sb_dec(&s, ch->ec_point_formats.v[i]);
     }
-    digest_hex(EVP_md5(), s.b, s.len, md5hex, 32);
+    digest_hex(md_get(false), s.b, s.len, md5hex, 32);
     copy_out(full, full_len, &s);
 }
 
@@ -139,7 +163,7 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
     sb_dec(&s, sh->cipher);
     sb_putc(&s, ',');
     sb_dec_list(&s, sh->ext_order.v, sh->ext_order.n);
-    digest_hex(EVP_md5(), s.b, s.len, md5hex, 32);
+    digest_hex(md_get(false), s.b, s.len, md5hex, 32);
     copy_out(full, full_len, &s);
 }
 
@@ -273,7 +297,7 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
     } else if (n_ciphers == 0) {
         sb_puts(&o, "000000000000");
     } else {
-        digest_hex(EVP_sha256(), s.b, s.len, hash, 12);
+        digest_hex(md_get(true), s.b, s.len, hash, 12);
         sb_puts(&o, hash);
     }
     sb_putc(&o, '_');
@@ -289,7 +313,7 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
     } else if (n_exts == 0) {
         sb_puts(&o, "000000000000");
     } else {
-        digest_hex(EVP_sha256(), s.b, s.len, hash, 12);
+        digest_hex(md_get(true), s.b, s.len, hash, 12);
         sb_puts(&o, hash);
     }
 }

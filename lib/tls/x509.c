@@ -531,8 +531,24 @@ static bool path_expired(const struct td_chain_facts *out, int64_t now)
     return false;
 }
 
+/* time_bounds narrows [*lo, *hi) to the times at which every date
+ * comparison against [nb, na] (inclusive, as OpenSSL and path_expired see
+ * it) comes out as it does at |now|. */
+static void time_bounds(int64_t now, int64_t nb, int64_t na, int64_t *lo, int64_t *hi)
+{
+    const int64_t b[4] = {nb, nb + 1, na, na + 1};
+    for (int i = 0; i < 4; i++) {
+        if (b[i] <= now) {
+            if (b[i] > *lo)
+                *lo = b[i];
+        } else if (b[i] < *hi) {
+            *hi = b[i];
+        }
+    }
+}
+
 static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
-                         const struct td_trust *trust, int64_t now)
+                         const struct td_trust *trust, int64_t now, int64_t *lo, int64_t *hi)
 {
     STACK_OF(X509) *untrusted = NULL;
     X509_STORE_CTX *ctx = NULL;
@@ -574,6 +590,17 @@ static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
 
     built = X509_STORE_CTX_get0_chain(ctx);
     out->built_len = built != NULL ? sk_X509_num(built) : 0;
+    /* the verifier compared |now| with the dates of every certificate it
+     * built the chain from, the store's included */
+    for (int i = 0; i < out->built_len; i++) {
+        int64_t nb, na;
+        X509 *b = sk_X509_value(built, i);
+        if (b != NULL && asn1_time_unix(X509_get0_notBefore(b), &nb) &&
+            asn1_time_unix(X509_get0_notAfter(b), &na))
+            time_bounds(now, nb, na, lo, hi);
+        else
+            *lo = *hi = now; /* unknown: do not reuse at another time */
+    }
     if (out->built_len > 0) {
         top = sk_X509_value(built, out->built_len - 1);
         if (top != NULL && !issued_by(top, top))
@@ -621,8 +648,9 @@ static void check_name(struct td_chain_facts *out, X509 *leaf, const char *host)
     OPENSSL_free(peer);
 }
 
-void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *chain,
-                      const struct td_trust *trust, int64_t now, const char *host)
+static void chain_analyze(struct td_chain_facts *out, const struct td_certificate *chain,
+                          const struct td_trust *trust, int64_t now, const char *host, int64_t *lo,
+                          int64_t *hi)
 {
     X509 *xs[TD_MAX_CERTS] = {0};
 
@@ -645,8 +673,11 @@ void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *c
             continue;
         }
         xs[i] = parse_der(d);
-        if (xs[i] != NULL)
+        if (xs[i] != NULL) {
             read_cert(&out->certs[i], xs[i]);
+            if (out->certs[i].dates_ok)
+                time_bounds(now, out->certs[i].not_before, out->certs[i].not_after, lo, hi);
+        }
     }
     link_chain(out, xs);
 
@@ -659,7 +690,7 @@ void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *c
         }
         out->ca_expired = path_expired(out, now);
         if (trust != NULL)
-            verify_chain(out, xs, trust, now);
+            verify_chain(out, xs, trust, now, lo, hi);
         if (host != NULL)
             check_name(out, xs[0], host);
     }
@@ -667,4 +698,190 @@ void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *c
     for (uint16_t i = 0; i < out->num; i++)
         X509_free(xs[i]);
     ERR_pop_to_mark();
+}
+
+void td_chain_analyze(struct td_chain_facts *out, const struct td_certificate *chain,
+                      const struct td_trust *trust, int64_t now, const char *host)
+{
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    chain_analyze(out, chain, trust, now, host, &lo, &hi);
+}
+
+/* ---- the chain cache ----
+ *
+ * A capture repeats the same few chains over and over; verification is the
+ * dearest thing tlsdiag does per connection (the system store is searched
+ * for every issuer).  An entry keeps the facts of one exact input: the DER
+ * bytes of every sent certificate, the counts, the host, the trust store,
+ * and the range of times [lo, hi) in which every date comparison made comes
+ * out the same.  A hit is therefore byte-for-byte what td_chain_analyze
+ * would compute. */
+#define CC_SLOTS 64u
+
+struct cc_entry {
+    bool used;
+    uint64_t h;
+    const struct td_trust *trust;
+    uint16_t num, total;
+    char *host;                 /* NULL: no host */
+    uint8_t *key;               /* per cert: u32 len, u32 wire_len, u8 present, bytes */
+    size_t key_len;
+    int64_t lo, hi;
+    struct td_chain_facts facts;
+};
+
+struct td_chain_cache {
+    struct td_chain_facts scratch; /* a result that could not be kept */
+    struct cc_entry e[CC_SLOTS];
+    uint64_t hits, misses;
+};
+
+struct td_chain_cache *td_chain_cache_new(void) { return td_calloc(1, sizeof(struct td_chain_cache)); }
+
+void td_chain_cache_free(struct td_chain_cache *cc)
+{
+    if (cc == NULL)
+        return;
+    for (size_t i = 0; i < CC_SLOTS; i++) {
+        free(cc->e[i].host);
+        free(cc->e[i].key);
+    }
+    free(cc);
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* the hash reads the ends of every certificate (serials and signatures
+ * differ there); equality is then checked on every byte */
+static uint64_t cc_hash(const struct td_certificate *chain, const struct td_trust *trust, const char *host)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    uintptr_t tp = (uintptr_t)trust;
+    uint16_t n = chain->num_certs < TD_MAX_CERTS ? chain->num_certs : TD_MAX_CERTS;
+
+    h = fnv(h, &tp, sizeof(tp));
+    h = fnv(h, &chain->num_certs, sizeof(chain->num_certs));
+    h = fnv(h, &chain->total_certs, sizeof(chain->total_certs));
+    if (host != NULL)
+        h = fnv(h, host, strlen(host) + 1);
+    for (uint16_t i = 0; i < n; i++) {
+        const struct td_der *d = &chain->certs[i];
+        size_t k = d->len < 48 ? d->len : 48;
+        h = fnv(h, &d->len, sizeof(d->len));
+        h = fnv(h, &d->wire_len, sizeof(d->wire_len));
+        if (d->der != NULL && k > 0) {
+            h = fnv(h, d->der, k);
+            h = fnv(h, d->der + d->len - k, k);
+        }
+    }
+    return h;
+}
+
+static size_t cc_key_len(const struct td_certificate *chain, uint16_t n)
+{
+    size_t len = 0;
+    for (uint16_t i = 0; i < n; i++)
+        len += 9 + (chain->certs[i].der != NULL ? chain->certs[i].len : 0);
+    return len;
+}
+
+static void cc_key_write(uint8_t *k, const struct td_certificate *chain, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        const struct td_der *d = &chain->certs[i];
+        uint8_t present = d->der != NULL;
+        memcpy(k, &d->len, 4);
+        memcpy(k + 4, &d->wire_len, 4);
+        k[8] = present;
+        k += 9;
+        if (present && d->len > 0) {
+            memcpy(k, d->der, d->len);
+            k += d->len;
+        }
+    }
+}
+
+static bool cc_key_eq(const uint8_t *k, const struct td_certificate *chain, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        const struct td_der *d = &chain->certs[i];
+        uint8_t present = d->der != NULL;
+        if (memcmp(k, &d->len, 4) != 0 || memcmp(k + 4, &d->wire_len, 4) != 0 || k[8] != present)
+            return false;
+        k += 9;
+        if (present && d->len > 0) {
+            if (memcmp(k, d->der, d->len) != 0)
+                return false;
+            k += d->len;
+        }
+    }
+    return true;
+}
+
+const struct td_chain_facts *td_chain_cache_analyze(struct td_chain_cache *cc,
+                                                    const struct td_certificate *chain,
+                                                    const struct td_trust *trust, int64_t now,
+                                                    const char *host)
+{
+    struct td_chain_facts *out = &cc->scratch;
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    uint16_t n;
+    uint64_t h;
+    struct cc_entry *e;
+    size_t klen;
+
+    if (chain == NULL) {
+        td_chain_analyze(out, chain, trust, now, host);
+        return out;
+    }
+    n = chain->num_certs < TD_MAX_CERTS ? chain->num_certs : TD_MAX_CERTS;
+    h = cc_hash(chain, trust, host);
+    e = &cc->e[h % CC_SLOTS];
+    klen = cc_key_len(chain, n);
+    if (e->used && e->h == h && e->trust == trust && e->num == chain->num_certs &&
+        e->total == chain->total_certs && now >= e->lo && now < e->hi && e->key_len == klen &&
+        ((host == NULL && e->host == NULL) || (host != NULL && e->host != NULL && strcmp(host, e->host) == 0)) &&
+        cc_key_eq(e->key, chain, n)) {
+        cc->hits++;
+        return &e->facts;
+    }
+    cc->misses++;
+    chain_analyze(out, chain, trust, now, host, &lo, &hi);
+    if (lo >= hi)
+        return out;
+    free(e->key);
+    free(e->host);
+    e->used = false;
+    e->key = td_malloc(klen > 0 ? klen : 1);
+    e->host = NULL;
+    if (host != NULL) {
+        size_t hl = strlen(host) + 1;
+        e->host = td_malloc(hl);
+        if (e->host != NULL)
+            memcpy(e->host, host, hl);
+    }
+    if (e->key == NULL || (host != NULL && e->host == NULL)) {
+        free(e->key);
+        free(e->host);
+        e->key = NULL;
+        e->host = NULL;
+        return out;
+    }
+    cc_key_write(e->key, chain, n);
+    e->key_len = klen;
+    e->h = h;
+    e->trust = trust;
+    e->num = chain->num_certs;
+    e->total = chain->total_certs;
+    e->lo = lo;
+    e->hi = hi;
+    memcpy(&e->facts, out, sizeof(*out));
+    e->used = true;
+    return &e->facts;
 }

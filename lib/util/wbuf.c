@@ -56,6 +56,46 @@ void td_wb_printf(struct td_wbuf *w, const char *fmt, ...)
     w->n += (size_t)r < room ? (size_t)r : room - 1;
 }
 
+void td_wb_u64(struct td_wbuf *w, uint64_t v)
+{
+    char t[24];
+    size_t i = sizeof(t);
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    td_wb_put(w, t + i, sizeof(t) - i);
+}
+
+void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned decimals)
+{
+    /* Only where the integer rounding provably equals printf's rounding of
+     * the double: microsecond results (shift - decimals == 3), values small
+     * enough that the double's error (under a nanosecond up to 2^50 ns, 13
+     * days) cannot cross a rounding boundary, and not an exact half (there
+     * the double's representation error decides). */
+    uint64_t us, unit, ip, fp;
+    char t[8];
+
+    if (shift - decimals != 3 || ns < 0 || ns >= (int64_t)1 << 50 || ns % 1000 == 500 ||
+        (shift != 9 && shift != 6)) {
+        double div = shift == 9 ? 1e9 : shift == 6 ? 1e6 : 1.0;
+        td_wb_printf(w, "%.*f", (int)decimals, (double)ns / div);
+        return;
+    }
+    us = (uint64_t)ns / 1000 + ((uint64_t)ns % 1000 > 500);
+    unit = decimals == 6 ? 1000000u : 1000u;
+    ip = us / unit;
+    fp = us % unit;
+    td_wb_u64(w, ip);
+    t[0] = '.';
+    for (unsigned i = decimals; i > 0; i--) {
+        t[i] = (char)('0' + fp % 10);
+        fp /= 10;
+    }
+    td_wb_put(w, t, decimals + 1);
+}
+
 /* utf8_len: length of a valid UTF-8 sequence at p (RFC 3629), 0 if invalid */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
@@ -93,7 +133,15 @@ void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
     td_wb_putc(w, '"');
     while (i < n) {
         unsigned char c = p[i];
-        size_t l;
+        size_t l, j;
+        /* a run of plain printable ASCII goes out in one piece */
+        for (j = i; j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\'; j++)
+            ;
+        if (j > i) {
+            td_wb_put(w, s + i, j - i);
+            i = j;
+            continue;
+        }
         if (c == '"' || c == '\\') {
             td_wb_putc(w, '\\');
             td_wb_putc(w, (char)c);

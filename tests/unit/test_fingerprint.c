@@ -29,7 +29,7 @@ static void parse_record(const uint8_t *buf, size_t n)
     struct td_record_hdr h;
     struct td_diag d = {0};
     uint8_t type;
-    uint32_t len;
+    uint32_t len = 0;
 
     td_cur_init(&c, buf, n);
     assert_int_equal(td_record_header(&h, &c, false, &d), TD_REC_OK);

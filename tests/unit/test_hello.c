@@ -225,7 +225,7 @@ static enum td_status parse_record(struct td_client_hello *ch, const char *hex)
     struct td_record_hdr h;
     struct td_diag d = {0};
     uint8_t type;
-    uint32_t len;
+    uint32_t len = 0;
 
     td_cur_init(&c, buf, n);
     assert_int_equal(td_record_header(&h, &c, true, &d), TD_REC_OK);

@@ -26,13 +26,13 @@ static enum td_status parse_back(const uint8_t *b, size_t n, struct td_client_he
 {
     struct td_cur c, msg;
     uint8_t ct, hst;
-    uint16_t rv;
-    uint32_t len;
-    struct td_cur body;
+    uint16_t rv = 0;
+    uint32_t len = 0;
+    struct td_cur body = {0};
 
     td_cur_init(&c, b, n);
     if (b[0] & 0x80) { /* SSLv2 */
-        uint16_t l2;
+        uint16_t l2 = 0;
         assert_true(td_cur_get_u16(&c, &l2));
         assert_int_equal(l2 & 0x7fff, n - 2);
         return td_parse_sslv2_client_hello(ch, &c);

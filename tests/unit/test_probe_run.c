@@ -62,7 +62,7 @@ static void test_alert(void **st)
 {
     static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
     struct td_probe *p = with_hello();
-    struct td_rules_opts ro = {0, NULL};
+    struct td_rules_opts ro = {0, NULL, NULL};
     (void)st;
     assert_int_equal(td_exchange_add(&p->ex, true, 3000000, alert, sizeof(alert)), 0);
     p->ex.end = TD_END_FIN;
@@ -82,7 +82,7 @@ static void test_server_hello(void **st)
     /* TLS 1.2 ServerHello: version, random, empty session id, c02f, null */
     uint8_t rec[5 + 4 + 38];
     struct td_probe *p = with_hello();
-    struct td_rules_opts ro = {0, NULL};
+    struct td_rules_opts ro = {0, NULL, NULL};
     (void)st;
     memset(rec, 0, sizeof(rec));
     memcpy(rec, "\x16\x03\x03\x00\x2a\x02\x00\x00\x26\x03\x03", 11);
@@ -101,7 +101,7 @@ static void test_server_hello(void **st)
 static void test_transport_ends(void **st)
 {
     static const uint8_t http[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
-    struct td_rules_opts ro = {0, NULL};
+    struct td_rules_opts ro = {0, NULL, NULL};
     struct td_probe *p;
     (void)st;
 

@@ -1,0 +1,646 @@
+/* par.c: the flow directory and worker threads of `read -j N` (par.h).
+ *
+ * Reader thread (the caller): decode, directory, dispatch.  The directory
+ * mirrors td_engine_packet's flow-level decisions exactly (engine.c: port
+ * reuse, closing on RST or FIN both ways, expire_n's four LRU-head checks
+ * per TCP packet, eviction over max_flows, the end-of-input flush in LRU
+ * order), so a connection gets the same id, the same packets and ends at
+ * the same point as with one engine.  Every end gets a sequence number;
+ * results are handed back in that order.
+ *
+ * Queues: each worker has NBUF message buffers that cycle between a free
+ * queue and a full queue under one mutex.  The reader fills a buffer with
+ * many messages before handing it over, so locking is per buffer, not per
+ * packet, and nothing is allocated per packet (a packet larger than a
+ * buffer gets a buffer of its own).  Workers never wait on anything but
+ * their full queue, so the reader's wait for a free buffer always ends. */
+#include "tlsdiag/par.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tcp/flowtab.h"
+#include "tlsdiag/alloc.h"
+#include "timeline/engine_int.h"
+
+#define NBUF 6u
+#define BUF_SIZE (256u * 1024u)
+
+enum { M_START = 1, M_TCP, M_CLOSE, M_END };
+
+struct m_hdr {
+    uint32_t type;
+    uint32_t size; /* whole message, a multiple of 8 */
+};
+struct m_start {
+    struct m_hdr h;
+    int64_t start_ns;
+};
+struct m_tcp {
+    struct m_hdr h;
+    uint64_t new_id;
+    struct td_pkt pkt;
+    struct td_tcp_pkt tcp; /* payload bytes follow */
+};
+struct m_close {
+    struct m_hdr h;
+    uint64_t seq;
+    uint64_t hash;
+    struct td_flow_key key;
+    uint32_t evicted;
+};
+
+struct buf {
+    size_t cap, len;
+    bool big; /* one-off, freed after use */
+    uint8_t *data;
+};
+
+struct dflow { /* a directory entry */
+    struct td_flow_node node; /* first */
+    struct dflow *free_next;
+    uint64_t id;
+    unsigned shard;
+    bool closing;
+    bool fin[2];
+    uint8_t rst;
+};
+
+struct worker {
+    struct td_par *p;
+    unsigned idx;
+    pthread_t th;
+    bool started;
+    struct td_engine *e;
+    void *wctx;
+    struct buf pool[NBUF];
+    /* under p->mu */
+    struct buf *full[NBUF + 1];
+    unsigned full_h, full_n;
+    struct buf *freeq[NBUF];
+    unsigned free_n;
+    pthread_cond_t cv;
+    struct td_par_res *sh_head, *sh_tail;
+    /* worker only */
+    uint64_t cur_seq;
+    double cpu_s;       /* this thread's CPU time, set when it ends */
+    struct td_par_res *lo_head, *lo_tail;
+    /* reader only */
+    struct buf *cur;
+    struct td_par_res *m_head, *m_tail;
+};
+
+struct dchunk {
+    struct dchunk *next;
+    struct dflow f[1024];
+};
+
+struct td_par {
+    unsigned n;
+    struct td_limits lim;
+    td_par_work_fn work;
+    td_par_deliver_fn deliver;
+    void *ctx;
+    pthread_mutex_t mu;
+    pthread_cond_t rcv; /* the reader waits here: a free buffer or results */
+    struct worker w[TD_PAR_MAX];
+    /* directory (reader only) */
+    struct td_flowtab tab;
+    struct dflow *free_flows;
+    struct dchunk *chunks;
+    struct td_stats st;
+    uint64_t next_id, next_seq, next_deliver;
+    int64_t now_ns, start_ns;
+    bool started, finished;
+    struct td_stats wst; /* workers' counters, after finish */
+};
+
+/* ---- worker side ---- */
+
+static void engine_done(void *ctx, struct td_conn *c)
+{
+    struct worker *w = ctx;
+    struct td_par_res *r = w->p->work(w->wctx, c);
+
+    r->seq = w->cur_seq;
+    r->next = NULL;
+    if (w->lo_tail != NULL)
+        w->lo_tail->next = r;
+    else
+        w->lo_head = r;
+    w->lo_tail = r;
+}
+
+/* returns true at M_END */
+static bool run_buf(struct worker *w, struct buf *b)
+{
+    size_t off = 0;
+
+    while (off < b->len) {
+        struct m_hdr h;
+        memcpy(&h, b->data + off, sizeof(h));
+        switch (h.type) {
+        case M_START: {
+            struct m_start m;
+            memcpy(&m, b->data + off, sizeof(m));
+            td_engine_drive(w->e, m.start_ns);
+            break;
+        }
+        case M_TCP: {
+            struct m_tcp *m = (struct m_tcp *)(void *)(b->data + off);
+            m->tcp.payload.p = m->tcp.payload.len ? b->data + off + sizeof(*m) : NULL;
+            m->pkt.data = NULL;
+            td_engine_tcp_driven(w->e, &m->pkt, &m->tcp, m->new_id);
+            break;
+        }
+        case M_CLOSE: {
+            const struct m_close *m = (const struct m_close *)(const void *)(b->data + off);
+            w->cur_seq = m->seq;
+            td_engine_close_driven(w->e, &m->key, m->hash, m->evicted != 0);
+            break;
+        }
+        case M_END:
+        default:
+            return true;
+        }
+        off += h.size;
+    }
+    return false;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct td_par *p = w->p;
+    bool end = false;
+
+    while (!end) {
+        struct buf *b;
+        pthread_mutex_lock(&p->mu);
+        while (w->full_n == 0)
+            pthread_cond_wait(&w->cv, &p->mu);
+        b = w->full[w->full_h];
+        w->full_h = (w->full_h + 1) % (NBUF + 1);
+        w->full_n--;
+        pthread_mutex_unlock(&p->mu);
+
+        end = run_buf(w, b);
+
+        pthread_mutex_lock(&p->mu);
+        if (b->big) {
+            free(b->data);
+            free(b);
+        } else {
+            b->len = 0;
+            w->freeq[w->free_n++] = b;
+        }
+        if (w->lo_head != NULL) {
+            if (w->sh_tail != NULL)
+                w->sh_tail->next = w->lo_head;
+            else
+                w->sh_head = w->lo_head;
+            w->sh_tail = w->lo_tail;
+            w->lo_head = w->lo_tail = NULL;
+        }
+        pthread_cond_signal(&p->rcv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+            w->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    }
+    return NULL;
+}
+
+/* ---- reader side: results ---- */
+
+/* collect moves finished results to the reader's lists; with |wait|, first
+ * waits until there is at least one */
+static void collect(struct td_par *p, bool wait)
+{
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        bool any = false;
+        for (unsigned i = 0; i < p->n; i++) {
+            struct worker *w = &p->w[i];
+            if (w->sh_head == NULL)
+                continue;
+            any = true;
+            if (w->m_tail != NULL)
+                w->m_tail->next = w->sh_head;
+            else
+                w->m_head = w->sh_head;
+            w->m_tail = w->sh_tail;
+            w->sh_head = w->sh_tail = NULL;
+        }
+        if (any || !wait)
+            break;
+        pthread_cond_wait(&p->rcv, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* deliver_ready hands over results in end order while the next one is in */
+static void deliver_ready(struct td_par *p)
+{
+    bool progress = true;
+
+    while (progress) {
+        progress = false;
+        for (unsigned i = 0; i < p->n; i++) {
+            struct worker *w = &p->w[i];
+            while (w->m_head != NULL && w->m_head->seq == p->next_deliver) {
+                struct td_par_res *r = w->m_head;
+                w->m_head = r->next;
+                if (w->m_head == NULL)
+                    w->m_tail = NULL;
+                r->next = NULL;
+                p->next_deliver++;
+                p->deliver(p->ctx, r);
+                progress = true;
+            }
+        }
+    }
+}
+
+/* ---- reader side: messages ---- */
+
+static void push_cur(struct td_par *p, struct worker *w)
+{
+    struct buf *b = w->cur;
+    unsigned tail;
+
+    if (b == NULL)
+        return;
+    w->cur = NULL;
+    pthread_mutex_lock(&p->mu);
+    tail = (w->full_h + w->full_n) % (NBUF + 1);
+    w->full[tail] = b;
+    w->full_n++;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&p->mu);
+    collect(p, false);
+    deliver_ready(p);
+}
+
+static struct buf *take_free(struct td_par *p, struct worker *w)
+{
+    struct buf *b;
+
+    pthread_mutex_lock(&p->mu);
+    while (w->free_n == 0)
+        pthread_cond_wait(&p->rcv, &p->mu);
+    b = w->freeq[--w->free_n];
+    pthread_mutex_unlock(&p->mu);
+    return b;
+}
+
+/* put returns room for a |size|-byte message in worker |s|'s buffer */
+static uint8_t *put(struct td_par *p, unsigned s, uint32_t type, size_t size)
+{
+    struct worker *w = &p->w[s];
+    struct m_hdr h;
+    uint8_t *m;
+
+    size = (size + 7u) & ~(size_t)7u;
+    if (w->cur != NULL && w->cur->len + size > w->cur->cap)
+        push_cur(p, w);
+    if (w->cur == NULL) {
+        if (size > BUF_SIZE) {
+            struct buf *b = td_calloc(1, sizeof(*b));
+            uint8_t *d = td_malloc(size);
+            if (b == NULL || d == NULL) {
+                free(b);
+                free(d);
+                return NULL;
+            }
+            b->big = true;
+            b->cap = size;
+            b->data = d;
+            w->cur = b;
+        } else {
+            w->cur = take_free(p, w);
+        }
+    }
+    m = w->cur->data + w->cur->len;
+    w->cur->len += size;
+    h.type = type;
+    h.size = (uint32_t)size;
+    memcpy(m, &h, sizeof(h));
+    return m; /* a full buffer goes to the worker at the next put or at the end */
+}
+
+void td_par_quiesce(struct td_par *p)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        push_cur(p, &p->w[i]);
+    for (;;) {
+        bool idle = true;
+        pthread_mutex_lock(&p->mu);
+        for (unsigned i = 0; i < p->n; i++)
+            if (p->w[i].free_n < NBUF)
+                idle = false;
+        if (!idle)
+            pthread_cond_wait(&p->rcv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        collect(p, false);
+        deliver_ready(p);
+        if (idle)
+            return;
+    }
+}
+
+void td_par_set_keylog(struct td_par *p, const struct td_keylog *kl)
+{
+    /* the workers are idle (quiesced or not started on packets yet); the
+     * mutex hand-over of the next buffer orders this write before their
+     * reads */
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++)
+        td_engine_set_keylog(p->w[i].e, kl);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- the directory ---- */
+
+static struct dflow *dflow_alloc(struct td_par *p)
+{
+    struct dflow *f = p->free_flows;
+    if (f == NULL) {
+        struct dchunk *c = td_calloc(1, sizeof(*c));
+        if (c == NULL)
+            return NULL;
+        c->next = p->chunks;
+        p->chunks = c;
+        for (size_t i = 0; i < sizeof(c->f) / sizeof(c->f[0]); i++) {
+            c->f[i].free_next = p->free_flows;
+            p->free_flows = &c->f[i];
+        }
+        f = p->free_flows;
+    }
+    p->free_flows = f->free_next;
+    memset(f, 0, sizeof(*f));
+    return f;
+}
+
+static void dclose(struct td_par *p, struct dflow *f, bool evicted)
+{
+    struct m_close m;
+    uint8_t *dst;
+
+    memset(&m, 0, sizeof(m));
+    m.h.type = M_CLOSE;
+    m.h.size = (uint32_t)((sizeof(m) + 7u) & ~(size_t)7u);
+    m.seq = p->next_seq++;
+    m.hash = f->node.hash;
+    m.key = f->node.key;
+    m.evicted = evicted;
+    dst = put(p, f->shard, M_CLOSE, sizeof(m));
+    if (dst != NULL)
+        memcpy(dst, &m, sizeof(m));
+    td_flowtab_remove(&p->tab, &f->node);
+    p->st.open_flows--;
+    f->free_next = p->free_flows;
+    p->free_flows = f;
+}
+
+/* the same checks as engine.c expire_n(e, 4) */
+static void dexpire(struct td_par *p)
+{
+    int64_t idle = (int64_t)p->lim.idle_timeout_s * 1000000000LL;
+    for (int i = 0; i < 4; i++) {
+        struct dflow *f = (struct dflow *)p->tab.lru_head;
+        int64_t limit;
+        if (f == NULL)
+            return;
+        limit = f->closing ? TD_LINGER_NS : idle;
+        if (p->now_ns - f->node.last_ts_ns <= limit && p->tab.count <= p->lim.max_flows)
+            return;
+        dclose(p, f, p->tab.count > p->lim.max_flows);
+    }
+}
+
+void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
+{
+    struct td_tcp_pkt t;
+    struct td_diag d = {0};
+    struct td_flow_key k;
+    struct dflow *f;
+    uint64_t h, new_id = 0;
+    int key_ep;
+    int64_t ts = pkt->ts_sec * 1000000000LL + pkt->ts_nsec;
+    size_t plen;
+    struct m_tcp *m;
+
+    p->st.packets++;
+    p->st.bytes += pkt->caplen;
+    if (!p->started) {
+        p->started = true;
+        p->start_ns = ts;
+        for (unsigned i = 0; i < p->n; i++) {
+            uint8_t *dst = put(p, i, M_START, sizeof(struct m_start));
+            struct m_start ms;
+            memset(&ms, 0, sizeof(ms));
+            ms.h.type = M_START;
+            ms.h.size = (uint32_t)((sizeof(ms) + 7u) & ~(size_t)7u);
+            ms.start_ns = ts;
+            if (dst != NULL)
+                memcpy(dst, &ms, sizeof(ms));
+        }
+    }
+    if (ts > p->now_ns)
+        p->now_ns = ts;
+    switch (td_decode_tcp(&t, pkt, &d)) {
+    case TD_DEC_TCP:
+        break;
+    case TD_DEC_FRAGMENT:
+        p->st.fragments++;
+        return;
+    case TD_DEC_MALFORMED:
+        p->st.malformed++;
+        return;
+    case TD_DEC_UNKNOWN_LINK:
+        p->st.unknown_link++;
+        return;
+    case TD_DEC_NOT_TCP:
+    default:
+        p->st.non_tcp++;
+        return;
+    }
+    p->st.tcp_packets++;
+
+    key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
+    h = td_flow_key_hash(&k);
+    f = (struct dflow *)td_flowtab_find(&p->tab, &k, h);
+    if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && f->closing) {
+        dclose(p, f, false);
+        f = NULL;
+    }
+    if (f == NULL) {
+        f = dflow_alloc(p);
+        if (f == NULL)
+            return;
+        f->node.key = k;
+        f->node.hash = h;
+        f->id = new_id = ++p->next_id;
+        f->shard = (unsigned)((h >> 32) % p->n);
+        td_flowtab_insert(&p->tab, &f->node);
+        p->st.flows++;
+        p->st.open_flows++;
+        if (p->st.open_flows > p->st.peak_flows)
+            p->st.peak_flows = p->st.open_flows;
+    }
+    td_flowtab_touch(&p->tab, &f->node, ts);
+    if ((t.flags & TD_TCP_RST) && f->rst < 4) {
+        f->rst++;
+        f->closing = true;
+    }
+    if ((t.flags & TD_TCP_FIN) && !f->fin[key_ep]) {
+        f->fin[key_ep] = true;
+        if (f->fin[1 - key_ep])
+            f->closing = true;
+    }
+
+    plen = td_cur_len(&t.payload);
+    m = (struct m_tcp *)(void *)put(p, f->shard, M_TCP, sizeof(*m) + plen);
+    if (m != NULL) {
+        uint8_t *dst = (uint8_t *)m + sizeof(*m);
+        m->new_id = new_id;
+        m->pkt = *pkt;
+        m->pkt.data = NULL;
+        m->tcp = t;
+        if (plen > 0)
+            memcpy(dst, t.payload.p, plen);
+        m->tcp.payload.p = NULL;
+    }
+    dexpire(p);
+}
+
+/* ---- lifecycle ---- */
+
+struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn work, void *const *wctx,
+                          td_par_deliver_fn deliver, void *ctx)
+{
+    struct td_par *p;
+
+    if (n == 0 || n > TD_PAR_MAX)
+        return NULL;
+    p = td_calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->n = n;
+    if (l != NULL)
+        p->lim = *l;
+    else
+        td_limits_default(&p->lim);
+    p->work = work;
+    p->deliver = deliver;
+    p->ctx = ctx;
+    if (!td_flowtab_init(&p->tab, 4096)) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->rcv, NULL);
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &p->w[i];
+        w->p = p;
+        w->idx = i;
+        w->wctx = wctx[i];
+        pthread_cond_init(&w->cv, NULL);
+        w->e = td_engine_new(&p->lim, engine_done, w);
+        if (w->e == NULL)
+            goto fail;
+        td_engine_drive(w->e, 0);
+        for (unsigned j = 0; j < NBUF; j++) {
+            w->pool[j].cap = BUF_SIZE;
+            w->pool[j].data = td_malloc(BUF_SIZE);
+            if (w->pool[j].data == NULL)
+                goto fail;
+            w->freeq[w->free_n++] = &w->pool[j];
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]) != 0)
+            goto fail;
+        p->w[i].started = true;
+    }
+    return p;
+fail:
+    p->finished = false;
+    td_par_free(p);
+    return NULL;
+}
+
+void td_par_finish(struct td_par *p)
+{
+    if (p == NULL || p->finished)
+        return;
+    /* end of input: like td_engine_flush, in LRU order */
+    while (p->tab.lru_head != NULL)
+        dclose(p, (struct dflow *)p->tab.lru_head, false);
+    for (unsigned i = 0; i < p->n; i++) {
+        uint8_t *dst = put(p, i, M_END, sizeof(struct m_hdr));
+        (void)dst;
+        push_cur(p, &p->w[i]);
+    }
+    while (p->next_deliver < p->next_seq) {
+        collect(p, true);
+        deliver_ready(p);
+    }
+    for (unsigned i = 0; i < p->n; i++) {
+        struct td_stats s;
+        pthread_join(p->w[i].th, NULL);
+        p->w[i].started = false;
+        td_engine_stats(p->w[i].e, &s);
+        p->wst.tls_flows += s.tls_flows;
+        p->wst.evicted += s.evicted;
+        p->wst.limit_hits += s.limit_hits;
+    }
+    p->finished = true;
+}
+
+void td_par_stats(const struct td_par *p, struct td_stats *st)
+{
+    *st = p->st;
+    st->tls_flows = p->wst.tls_flows;
+    st->evicted = p->wst.evicted;
+    st->limit_hits = p->wst.limit_hits;
+}
+
+double td_par_worker_cpu(const struct td_par *p, unsigned i) { return i < p->n ? p->w[i].cpu_s : 0.0; }
+
+void td_par_free(struct td_par *p)
+{
+    if (p == NULL)
+        return;
+    for (unsigned i = 0; i < p->n; i++) {
+        struct worker *w = &p->w[i];
+        if (w->started) { /* not finished: stop it without work left */
+            put(p, i, M_END, sizeof(struct m_hdr));
+            push_cur(p, w);
+            pthread_join(w->th, NULL);
+        }
+        while (w->m_head != NULL) { /* results never delivered */
+            struct td_par_res *r = w->m_head;
+            w->m_head = r->next;
+            p->deliver(p->ctx, r);
+        }
+        td_engine_free(w->e);
+        for (unsigned j = 0; j < NBUF; j++)
+            free(w->pool[j].data);
+        pthread_cond_destroy(&w->cv);
+    }
+    while (p->chunks != NULL) {
+        struct dchunk *c = p->chunks;
+        p->chunks = c->next;
+        free(c);
+    }
+    td_flowtab_cleanup(&p->tab);
+    pthread_cond_destroy(&p->rcv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}

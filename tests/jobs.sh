@@ -1,0 +1,79 @@
+#!/bin/sh
+# tests/jobs.sh [TLSDIAG]: `read -j N` must print exactly what -j 1 prints.
+# Every lab fixture and corpus file (when ../shared/corpus is there), as
+# NDJSON and as text with timelines and non-TLS connections, exit code and
+# stderr included, compared byte for byte between -j 1, -j 2 and -j 3.
+# Also all fixtures read in one run (several files: ids restart, batches
+# and the correlation store carry over), and a flow cap of 3 and an idle
+# timeout of 1 s on some files (eviction and expiry decided by the directory).
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+T=${1:-$root/build/tlsdiag}
+if [ -n "${TD_SHARED:-}" ]; then corpus=$TD_SHARED/corpus; else corpus=$root/../shared/corpus; fi
+tmp=$(mktemp -d /tmp/tdjobs.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 n=0
+ls "$root"/tests/data/lab/*.pcap* > "$tmp/list"
+[ -d "$corpus" ] && find "$corpus" -type f \( -name '*.pcap*' -o -name '*.cap' \) | sort >> "$tmp/list"
+run() { # JOBS OUT ARGS...
+    j=$1 o=$2
+    shift 2
+    "$T" read -j "$j" "$@" > "$o" 2>&1
+    echo "exit $?" >> "$o"
+}
+while read -r f; do
+    n=$((n + 1))
+    for mode in json text; do
+        if [ $mode = json ]; then set -- --json; else set -- -a -t --color never; fi
+        run 1 "$tmp/1" "$@" "$f"
+        for j in 2 3; do
+            run $j "$tmp/$j" "$@" "$f"
+            if ! cmp -s "$tmp/1" "$tmp/$j"; then
+                echo "FAIL -j $j differs from -j 1 ($mode): $f"
+                diff "$tmp/1" "$tmp/$j" | head -5
+                fails=$((fails + 1))
+            fi
+        done
+    done
+done < "$tmp/list"
+set -- $(ls "$root"/tests/data/lab/*.pcap)
+run 1 "$tmp/all1" --json "$@"
+run 2 "$tmp/all2" --json "$@"
+if ! cmp -s "$tmp/all1" "$tmp/all2"; then
+    echo "FAIL -j 2 differs from -j 1 on all fixtures in one run"
+    fails=$((fails + 1))
+fi
+lines=$(wc -l < "$tmp/all1")
+if [ "$lines" -lt 40 ]; then
+    echo "FAIL: all fixtures gave only $lines lines"
+    fails=$((fails + 1))
+fi
+# eviction under a tiny flow cap and a short idle timeout: the directory
+# must end connections where the engine does
+for f in $(head -60 "$tmp/list" | tail -20); do
+    for opt in "--max-flows 3" "--idle 1"; do
+        run 1 "$tmp/c1" --json $opt "$f"
+        run 2 "$tmp/c2" --json $opt "$f"
+        if ! cmp -s "$tmp/c1" "$tmp/c2"; then
+            echo "FAIL -j 2 differs from -j 1 with $opt: $f"
+            fails=$((fails + 1))
+        fi
+    done
+done
+# decryption: --keylog files and pcapng Decryption Secrets Blocks (the
+# workers wait while secrets are added mid-file)
+for k in "$root"/tests/data/lab/*.keys; do
+    f=${k%.keys}.pcap
+    [ -f "$f" ] || continue
+    run 1 "$tmp/k1" --json --keylog "$k" "$f"
+    run 2 "$tmp/k2" --json --keylog "$k" "$f"
+    if ! cmp -s "$tmp/k1" "$tmp/k2"; then
+        echo "FAIL -j 2 differs from -j 1 with --keylog: $f"
+        fails=$((fails + 1))
+    fi
+done
+# a usage error is one
+"$T" read -j 0 "$root/tests/data/lab/ok_tls13_full.pcap" >/dev/null 2>&1
+if [ $? != 2 ]; then echo "FAIL -j 0 is not a usage error"; fails=$((fails + 1)); fi
+echo "jobs: $n files, json and text, -j 2 and -j 3 against -j 1: $fails failure(s)"
+[ "$fails" = 0 ]
