@@ -109,6 +109,10 @@ static void json_answer(struct td_wbuf *w, const char *k, const struct td_answer
         td_wb_puts(w, ",\"certificate_cn\":");
         td_wb_json_cstr(w, a->cert_cn);
     }
+    if (a->synack_ttl != 0)
+        td_wb_printf(w, ",\"synack_ttl\":%u", a->synack_ttl);
+    if (a->rst_ttl != 0)
+        td_wb_printf(w, ",\"rst_ttl\":%u", a->rst_ttl);
     if (a->tls_ok) {
         td_wb_printf(w, ",\"version\":\"%s\",\"cipher\":", td_version_str(a->version) ? td_version_str(a->version) : "?");
         td_wb_json_cstr(w, td_reg_fmt(TD_REG_CIPHER, a->cipher, cn, sizeof(cn)));
@@ -163,6 +167,15 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
         td_wb_printf(w, "%s\"%s\":{\"accepted\":%s,\"refusal\":", i ? "," : "", vkey[i],
                      a->tls_ok ? "true" : "false");
         td_wb_json_cstr(w, refusal(a, b, sizeof(b)));
+        td_wb_putc(w, '}');
+    }
+    if (r->sslv2_hello.probed) {
+        /* an extra key: the five version keys stay as they are */
+        const struct td_answer *a = &r->sslv2_hello;
+        td_wb_printf(w, ",\"sslv2_hello\":{\"accepted\":%s,\"refusal\":", a->tls_ok ? "true" : "false");
+        td_wb_json_cstr(w, a->tls_ok ? NULL : refusal(a, b, sizeof(b)));
+        td_wb_puts(w, ",\"version\":");
+        td_wb_json_cstr(w, a->tls_ok ? td_version_str(a->version) : NULL);
         td_wb_putc(w, '}');
     }
     td_wb_puts(w, "},\"ciphers\":{");
@@ -270,7 +283,9 @@ static void render_json(struct td_wbuf *w, const struct td_plan_result *r,
         td_wb_json_cstr(w, r->log[i].result);
         td_wb_printf(w, ",\"ms\":%u}", r->log[i].ms);
     }
-    td_wb_printf(w, "],\"connections\":%u,\"wall_ms\":%lld}\n", r->connections,
+    td_wb_printf(w, "],\"ttl_capture\":{\"on\":%s,\"detail\":", r->ttl_captured ? "true" : "false");
+    td_wb_json_cstr(w, r->ttl_capture);
+    td_wb_printf(w, "},\"connections\":%u,\"wall_ms\":%lld}\n", r->connections,
                  (long long)(r->wall_ns / 1000000));
 }
 
@@ -301,6 +316,9 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
             first = &r->diag[i];
     td_wb_printf(w, "%s%s%s (%s)  %u connections, %.1f s\n", c->bold, r->target, c->off, r->ip,
                  r->connections, (double)r->wall_ns / 1e9);
+    if (!r->ttl_captured)
+        td_wb_printf(w, "%s(no TTL capture: %s; a reset is told apart by the SNI differential only)%s\n",
+                     c->dim, r->ttl_capture, c->off);
     if (first != NULL)
         td_wb_printf(w, "verdict: %sPROBLEM%s %s: %s\n", c->red, c->off, first->code, first->summary);
     else if (probs > 0)
@@ -324,6 +342,15 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
         const struct td_answer *a = &r->versions[i];
         const char *rf = refusal(a, b2, sizeof(b2));
         td_wb_printf(w, "%s%s %s%s  ", a->tls_ok ? c->grn : c->dim, vkey[i], a->tls_ok ? "yes" : rf ? rf : "-", c->off);
+    }
+    if (r->sslv2_hello.probed) {
+        const struct td_answer *a = &r->sslv2_hello;
+        const char *rf = refusal(a, b2, sizeof(b2));
+        if (a->tls_ok)
+            td_wb_printf(w, "%sSSLv2-format hello: yes (%s)%s", c->grn,
+                         td_version_str(a->version) ? td_version_str(a->version) : "?", c->off);
+        else
+            td_wb_printf(w, "%sSSLv2-format hello: %s%s", c->dim, rf ? rf : "-", c->off);
     }
     td_wb_putc(w, '\n');
     for (int i = TD_PLAN_NVERS - 1; i >= 0; i--) {

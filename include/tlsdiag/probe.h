@@ -150,6 +150,8 @@ struct td_exchange {
     int64_t end_ns, connect_ns;
     bool hello_acked;      /* TCP_INFO said nothing unacked at the end */
     uint16_t server_port;  /* for the synthetic packets (0: 443) */
+    uint8_t synack_ttl;    /* captured TTL / hop limit of the SYN-ACK (0: unknown) */
+    uint8_t rst_ttl;       /* captured TTL of the RST that ended it (0: unknown) */
     bool impossible;       /* the server's framing cannot be TLS: a record over
                               2^14 + 2048 bytes, or a ServerHello header claiming
                               more than any ServerHello can hold */
@@ -227,6 +229,7 @@ struct td_probe_opts {
     uint32_t total_ms;            /* one probe overall (default 8000) */
     uint32_t max_read;            /* bytes read per probe (default 256 KiB) */
     int64_t (*now_ns)(void);      /* monotonic clock; NULL = CLOCK_MONOTONIC */
+    bool ttl_capture;             /* as root, capture SYN-ACK/RST TTLs with libpcap (default on) */
 };
 void td_probe_opts_default(struct td_probe_opts *o);
 
@@ -240,6 +243,9 @@ void td_runner_add(struct td_runner *r, struct td_probe *p);
 /* td_runner_run runs until no probe is queued or in flight. */
 void td_runner_run(struct td_runner *r);
 uint32_t td_runner_connections(const struct td_runner *r);
+/* td_runner_ttl_capture: whether the SYN-ACK/RST TTLs were captured; |why|
+ * says on which interface, or why not (not root, no interface, pcap error). */
+bool td_runner_ttl_capture(const struct td_runner *r, char *why, size_t len);
 void td_runner_free(struct td_runner *r);
 
 /* td_probe_classify runs a recorded exchange through the engine and rules
@@ -276,6 +282,7 @@ struct td_answer {
     uint16_t version, cipher;
     bool tls_ok;                  /* ServerHello received */
     char cert_cn[96];             /* leaf subject CN from the real handshakes (given / none) */
+    uint8_t synack_ttl, rst_ttl;  /* captured (root): SYN-ACK TTL, and the RST's when it was reset */
 };
 
 /* One line per probe run, in completion order (for -v and JSON "probes"). */
@@ -294,6 +301,7 @@ struct td_plan_result {
     char ip[64];
     struct td_answer versions[TD_PLAN_NVERS];     /* index: 0 SSL3.0 .. 4 TLS1.3 */
     uint16_t chosen_below[TD_PLAN_NVERS];         /* server answered with a lower version */
+    struct td_answer sslv2_hello;                 /* SSLv2-compatible hello offering up to TLS 1.2 */
     uint16_t num_ciphers[TD_PLAN_NVERS];
     uint16_t ciphers[TD_PLAN_NVERS][TD_PLAN_MAX_SUITES]; /* server preference order */
     bool cipher_server_order[TD_PLAN_NVERS];      /* the server imposes its order */
@@ -323,6 +331,8 @@ struct td_plan_result {
     uint16_t hrr_group;                           /* the group it asked for */
     uint32_t connections;
     int64_t wall_ns;
+    bool ttl_captured;            /* SYN-ACK/RST TTLs captured with libpcap (root) */
+    char ttl_capture[160];        /* the interface, or why not */
     uint16_t num_log, total_log;
     struct td_probe_log log[TD_PLAN_MAX_LOG];
     uint8_t num_diag;

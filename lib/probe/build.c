@@ -375,17 +375,40 @@ size_t td_ch_build_broken(const struct td_ch_spec *s, const struct td_keyshares 
     return build(s, ks, out, cap, true, forced);
 }
 
+/* Order of the <= 1.2 list, by key exchange: a server that follows the
+ * client's order takes the first suite it supports, so ECDHE comes first, as
+ * in real clients.  DHE comes last: it needs DH parameters the server may not
+ * have (Dovecot 2.3 without ssl_dh picks a DHE suite from an IANA-ordered
+ * list, then closes the connection, and the version would look refused). */
+static int kex_rank(uint16_t v)
+{
+    switch (td_cipher_kex(v)) {
+    case TD_KEX_ECDHE: return 0;
+    case TD_KEX_RSA: return 1;
+    case TD_KEX_DHE: return 3;
+    case TD_KEX_PSK:
+    case TD_KEX_UNKNOWN:
+    default: return 2;
+    }
+}
+
 uint16_t td_probe_suites(uint16_t version, uint16_t *out, uint16_t max)
 {
     uint16_t n = 0;
-    for (size_t i = 0; i < td_reg_len_cipher && n < max; i++) {
-        uint16_t v = td_reg_tab_cipher[i].value;
-        bool is13 = (v >> 8) == 0x13 || v == 0xc0b4 || v == 0xc0b5;
-        if (v == 0x00ff || v == 0x5600)
-            continue; /* signalling values */
-        if (version == 0x0304 ? !is13 : is13)
-            continue;
-        out[n++] = v;
+    for (int rank = 0; rank < 4; rank++) {
+        for (size_t i = 0; i < td_reg_len_cipher && n < max; i++) {
+            uint16_t v = td_reg_tab_cipher[i].value;
+            bool is13 = (v >> 8) == 0x13 || v == 0xc0b4 || v == 0xc0b5;
+            if (v == 0x00ff || v == 0x5600)
+                continue; /* signalling values */
+            if (version == 0x0304 ? !is13 : is13)
+                continue;
+            if (version != 0x0304 && kex_rank(v) != rank)
+                continue;
+            if (version == 0x0304 && rank != 0)
+                continue;
+            out[n++] = v;
+        }
     }
     return n;
 }

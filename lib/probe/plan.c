@@ -29,7 +29,7 @@
 #include "registry/registry_tables.h"
 #include "tlsdiag/registry.h"
 
-enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT, T_SSL_NOSNI, T_SSL_ALPN, T_SIG };
+enum { T_VERS = 1, T_CIPH, T_ORDER, T_SNI, T_ALPN, T_GROUP, T_HRR, T_SSL_MAIN, T_SSL_RESUME, T_SSL_CERT, T_SSL_NOSNI, T_SSL_ALPN, T_SIG, T_SSLV2 };
 enum { SNI_GIVEN, SNI_NONE, SNI_BOGUS, SNI_IP };
 enum { ALPN_BOTH, ALPN_H11 };
 
@@ -225,6 +225,8 @@ static void answer_of(struct td_answer *a, const struct td_probe *p)
     a->version = p->version;
     a->cipher = p->cipher;
     a->tls_ok = p->res == TD_PR_ACCEPTED;
+    a->synack_ttl = p->ex.synack_ttl;
+    a->rst_ttl = p->res == TD_PR_RST ? p->ex.rst_ttl : 0;
 }
 
 static bool in_list(const uint16_t *v, uint16_t n, uint16_t x)
@@ -385,6 +387,10 @@ static void on_done(void *ctx, struct td_probe *p)
             if (pl->ngrest > 0 && pl->po->enum_groups)
                 group_probe(pl);
         }
+        break;
+    case T_SSLV2:
+        /* any ServerHello counts: the server chose its version */
+        answer_of(&r->sslv2_hello, p);
         break;
     case T_HRR:
         r->hrr_probed = true;
@@ -572,6 +578,14 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
                 ev(d, "probe sni/given: %s", ans_str(&r->sni_given, b1, sizeof(b1)));
                 ev(d, "probe sni/none: %s", ans_str(&r->sni_none, b1, sizeof(b1)));
                 ev(d, "probe sni/bogus (%s): %s", r->bogus_name, ans_str(&r->sni_bogus, b1, sizeof(b1)));
+                if (r->sni_given.res == TD_PR_RST && r->sni_given.rst_ttl != 0 && r->sni_given.synack_ttl != 0) {
+                    int dt = (int)r->sni_given.rst_ttl - (int)r->sni_given.synack_ttl;
+                    /* the same judgement as the rules' rst_from_middlebox */
+                    ev(d, "probe sni/given: RST TTL %u, SYN-ACK TTL %u: %s", r->sni_given.rst_ttl,
+                       r->sni_given.synack_ttl,
+                       dt > 1 || dt < -1 ? "the RST does not come from the server's host"
+                                         : "the same hop count as the server (no TTL evidence)");
+                }
             } else if (code == NULL) {
                 take_primary(r, pl->sni_p[SNI_GIVEN], "with the given name");
             }
@@ -901,6 +915,26 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
         s.num_ciphers = pl->nsuites[vi];
         (void)raw_probe(pl, &s, T_VERS, vi, vlabels[vi]);
     }
+    {
+        /* an SSLv2-compatible CLIENT-HELLO (RFC 5246 E.2) offering up to
+         * TLS 1.2 with the 1.2 suites: does the server still take that format? */
+        struct td_ch_spec s;
+        static uint16_t v2s[512];
+        uint16_t nv2 = 0;
+        /* no extensions: a TLS 1.2 server must assume SHA-1 signatures
+         * (RFC 5246 7.4.1.4.1), which OpenSSL 3 refuses at its default
+         * security level; static-RSA suites need no signature, so they go
+         * first, then the rest in the usual order */
+        for (int pass = 0; pass < 2; pass++)
+            for (uint16_t i = 0; i < pl->nsuites[3]; i++)
+                if ((td_cipher_kex(pl->suites[3][i]) == TD_KEX_RSA) == (pass == 0))
+                    v2s[nv2++] = pl->suites[3][i];
+        spec_base(&s, 0x0303, NULL);
+        s.sslv2 = true;
+        s.ciphers = v2s;
+        s.num_ciphers = nv2;
+        (void)raw_probe(pl, &s, T_SSLV2, 0, "versions/sslv2-hello");
+    }
 
     /* signature schemes: every registered one, and the (EC)DHE suites of TLS 1.2 */
     for (size_t i = 0; i < td_reg_len_sigscheme && pl->nsrest < 64; i++)
@@ -966,6 +1000,7 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
 
     td_runner_run(pl->run);
     out->connections = td_runner_connections(pl->run);
+    out->ttl_captured = td_runner_ttl_capture(pl->run, out->ttl_capture, sizeof(out->ttl_capture));
 
     diagnose(pl, trust, now);
     if (pl->ssl_main != NULL)

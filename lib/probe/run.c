@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "probe/ttlcap.h"
 #include "tlsdiag/capture.h"
 #include "tlsdiag/probe.h"
 #include "tlsdiag/registry.h"
@@ -58,6 +59,7 @@ void td_probe_opts_default(struct td_probe_opts *o)
     o->answer_ms = 3000;
     o->total_ms = 8000;
     o->max_read = 256u * 1024u;
+    o->ttl_capture = true;
 }
 
 static int64_t mono_ns(void)
@@ -148,6 +150,7 @@ struct syn_ctx {
     uint32_t seq[2];
     uint16_t ipid[2];
     uint16_t sport;
+    uint8_t ttl[2];            /* 0: 64 */
     uint64_t frame;
     uint8_t buf[20 + 20 + SEG_MAX];
 };
@@ -192,7 +195,7 @@ static void emit(struct syn_ctx *s, int srv, uint8_t flags, const uint8_t *pl, u
     put16(b + 2, total);
     put16(b + 4, s->ipid[srv]++);
     put16(b + 6, 0x4000);
-    b[8] = 64;
+    b[8] = s->ttl[srv] ? s->ttl[srv] : 64;
     b[9] = 6;
     memcpy(b + 12, srv ? sa : ca, 4);
     memcpy(b + 16, srv ? ca : sa, 4);
@@ -255,6 +258,7 @@ static struct td_conn *replay(const struct td_exchange *ex)
     s->ipid[0] = 0x1000;
     s->ipid[1] = 0x2000;
     s->sport = ex->server_port ? ex->server_port : 443;
+    s->ttl[1] = ex->synack_ttl; /* the server's packets carry its SYN-ACK's TTL */
     emit(s, 0, TD_TCP_SYN, NULL, 0, 0);
     if (ex->end == TD_END_REFUSED) {
         s->seq[1]++;
@@ -282,8 +286,11 @@ static struct td_conn *replay(const struct td_exchange *ex)
             emit(s, 1, TD_TCP_ACK, NULL, 0, t + 1000);
         if (ex->end == TD_END_FIN)
             emit(s, 1, TD_TCP_FIN | TD_TCP_ACK, NULL, 0, ex->end_ns);
-        else if (ex->end == TD_END_RST)
+        else if (ex->end == TD_END_RST) {
+            if (ex->rst_ttl != 0)
+                s->ttl[1] = ex->rst_ttl;
             emit(s, 1, TD_TCP_RST | TD_TCP_ACK, NULL, 0, ex->end_ns);
+        }
     }
     td_engine_flush(s->e);
     td_engine_free(s->e);
@@ -594,6 +601,7 @@ struct slot {
     size_t out_len, out_off;
     char http[HTTP_KEEP + 1];
     size_t http_len;
+    uint16_t lport;            /* our port, to match captured packets */
 };
 
 struct td_runner {
@@ -605,7 +613,30 @@ struct td_runner {
     size_t qn, qcap, qhead;
     struct slot slots[MAX_PARALLEL];
     uint32_t conns;
+    struct td_ttlcap *cap;     /* SYN-ACK and RST TTLs (root only) */
+    bool cap_tried;
+    char cap_why[160];
 };
+
+static void on_captured(void *ctx, uint16_t lport, uint8_t flags, uint8_t ttl)
+{
+    struct td_runner *r = ctx;
+    for (uint32_t i = 0; i < MAX_PARALLEL; i++) {
+        struct slot *s = &r->slots[i];
+        if (s->st == ST_FREE || s->p == NULL || s->lport != lport)
+            continue;
+        if ((flags & 0x12) == 0x12)
+            s->p->ex.synack_ttl = ttl;
+        else if (flags & 0x04)
+            s->p->ex.rst_ttl = ttl;
+    }
+}
+
+bool td_runner_ttl_capture(const struct td_runner *r, char *why, size_t len)
+{
+    snprintf(why, len, "%s", r->cap_why[0] ? r->cap_why : "TTL capture off");
+    return r->cap != NULL;
+}
 
 struct td_runner *td_runner_new(const struct sockaddr *addr, socklen_t addrlen,
                                 const struct td_probe_opts *o, const struct td_rules_opts *ro)
@@ -664,6 +695,7 @@ void td_runner_free(struct td_runner *r)
     for (size_t i = r->qhead; i < r->qn; i++)
         td_probe_free(r->q[i]);
     free(r->q);
+    td_ttlcap_close(r->cap);
     free(r);
 }
 
@@ -672,6 +704,8 @@ static void slot_finish(struct td_runner *r, struct slot *s, enum td_end end)
     struct td_probe *p = s->p;
     int64_t now = r->o.now_ns();
 
+    /* the kernel hands a packet to the capture before the socket sees it */
+    td_ttlcap_drain(r->cap, on_captured, r);
     p->ex.end = end;
     p->ex.end_ns = now - s->t0;
     if (s->fd >= 0) {
@@ -745,6 +779,15 @@ static void slot_start(struct td_runner *r, struct slot *s, struct td_probe *p)
         int e = errno;
         snprintf(p->why, sizeof(p->why), "connect: %s", strerror(e));
         slot_finish(r, s, e == ECONNREFUSED ? TD_END_REFUSED : TD_END_CONNECT_TIMEOUT);
+        return;
+    }
+    {
+        struct sockaddr_storage la;
+        socklen_t ll = sizeof(la);
+        if (getsockname(fd, (struct sockaddr *)&la, &ll) == 0)
+            s->lport = la.ss_family == AF_INET6
+                           ? ntohs(((const struct sockaddr_in6 *)(const void *)&la)->sin6_port)
+                           : ntohs(((const struct sockaddr_in *)(const void *)&la)->sin_port);
     }
 }
 
@@ -948,6 +991,11 @@ void td_runner_run(struct td_runner *r)
 
     for (uint32_t i = 0; i < MAX_PARALLEL; i++)
         r->slots[i].fd = -1;
+    if (r->o.ttl_capture && !r->cap_tried) {
+        r->cap_tried = true;
+        r->cap = td_ttlcap_open((const struct sockaddr *)&r->addr, r->addrlen, r->cap_why,
+                                sizeof(r->cap_why));
+    }
     for (;;) {
         int n = 0, inflight = 0;
         int64_t now = r->o.now_ns(), next = INT64_MAX;
@@ -992,6 +1040,7 @@ void td_runner_run(struct td_runner *r)
         int pr = poll(pfd, (nfds_t)n, (int)wait_ms);
         if (pr < 0 && errno != EINTR)
             break;
+        td_ttlcap_drain(r->cap, on_captured, r);
         for (int k = 0; k < n && pr > 0; k++) {
             struct slot *s = &r->slots[map[k]];
             if (pfd[k].revents == 0 || s->st == ST_FREE)

@@ -80,6 +80,8 @@ probe "nginx 8443" "$S:8443" --sni $LAB_NAME --ca-file "$P/ca.crt" && {
         '"rsa_pss_rsae_sha256" in j["signature_schemes"]["1.2"] and "rsa_pkcs1_sha256" in j["signature_schemes"]["1.2"] and "rsa_pkcs1_sha1" not in j["signature_schemes"]["1.2"]'
     expect "TLS 1.3 groups include x25519, HRR works" '"x25519" in j["groups"] and j["hello_retry"]["works"]'
     expect "resumption works" 'j["resumption"]["works"]'
+    expect "SSLv2-format hello refused (no signature_algorithms means SHA-1), the five version keys intact" \
+        'j["versions"]["sslv2_hello"] == {"accepted": False, "refusal": "alert:handshake_failure", "version": None} and all(k in j["versions"] for k in ("3.0","1.0","1.1","1.2","1.3"))'
     echo "     full probe of nginx:8443: $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["connections"], "connections,", j["wall_ms"], "ms")' "$J")"
 }
 
@@ -111,6 +113,7 @@ srv 4442 selfsigned
 srv 4446 wrongname
 srv 4450 server
 srv 4472 server -alpn h2
+srv 4477 server -cipher 'ALL:@SECLEVEL=0'             # SHA-1 allowed: SSLv2-format hellos work
 gnutls_srv 4471 --alpn h2 --alpn-fatal
 bg_run "$LOGD/s4476.log" timeout 60 ip netns exec $LAB_S \
     openssl s_server -accept 4476 -www -cert "$P/server.crt" -key "$P/server.key"   # no intermediate
@@ -143,10 +146,16 @@ probe "untrusted (system store)" "$S:4450" --sni $LAB_NAME --no-ciphers && \
     expect "cert_untrusted" '"cert_untrusted" in codes or "cert_chain_incomplete" in codes'
 probe "SNI reset by the middlebox" "$S:8443" --sni blocked.lab.test --no-ciphers && \
     expect "middlebox_reset" '"middlebox_reset" in codes and j["sni"]["given"]["refusal"] == "rst"'
+# as root the probe captures its own SYN-ACK and RST: the router's RST has
+# TTL 64, the server's packets arrive with 59 (set by the lab)
+[ -f "$J" ] && expect "middlebox RST TTL 64 vs SYN-ACK TTL 59 captured" \
+    'j["ttl_capture"]["on"] and j["sni"]["given"].get("rst_ttl") == 64 and j["sni"]["given"].get("synack_ttl") == 59 and any("RST TTL 64, SYN-ACK TTL 59: the RST does not come" in e["what"] for d in j["diagnoses"] if d["code"] == "middlebox_reset" for e in d["evidence"])'
 probe "SNI dropped by the middlebox" "$S:8443" --sni dropped.lab.test --no-ciphers && \
     expect "middlebox_drop" '"middlebox_drop" in codes and j["sni"]["given"]["refusal"] == "timeout"'
 probe "ALPN refused (openssl s_server -alpn h2)" "$S:4472" --sni $LAB_NAME --no-ciphers && \
     expect "alpn_mismatch, h2 chosen when offered" '"alpn_mismatch" in codes and j["alpn"]["chosen"] == "h2" and j["alpn"]["http11"]["refusal"] == "alert:no_application_protocol"'
+probe "SSLv2-format hello (s_server SECLEVEL=0)" "$S:4477" --sni $LAB_NAME --no-ciphers --no-clients && \
+    expect "sslv2_hello accepted, TLS 1.2 chosen" 'j["versions"]["sslv2_hello"] == {"accepted": True, "refusal": None, "version": "1.2"}'
 probe "default certificate differs without SNI" "$S:4475" --sni $LAB_NAME --ca-file "$P/ca.crt" --no-ciphers && \
     expect "no_sni warning, CNs named" '"no_sni" in codes and j["sni"]["default_certificate_differs"] and j["sni"]["none"]["certificate_cn"] == "wrong.lab.test"'
 probe "plain HTTP port" "$S:8080" --no-ciphers && \

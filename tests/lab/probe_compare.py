@@ -46,7 +46,8 @@ def load_iana():
 
 def tlsdiag(path, names):
     d = json.load(open(path))
-    vers = {k for k, v in d["versions"].items() if v["accepted"]}
+    # the five fixed version keys (versions also holds the extra "sslv2_hello")
+    vers = {k for k, v in d["versions"].items() if k in ("3.0", "1.0", "1.1", "1.2", "1.3") and v["accepted"]}
     ciphers = {k: {names[n] for n in v} for k, v in d["ciphers"].items() if v}
     return vers, ciphers
 

@@ -62,6 +62,23 @@ static void test_versions(void **st)
     uint16_t n = td_probe_suites(0x0303, suites, 512);
     (void)st;
     assert_true(n > 300);
+    /* (EC)DHE order: a server following the client's order must meet ECDHE
+     * first (Dovecot without ssl_dh picks a DHE suite and closes); every
+     * ECDHE suite precedes every DHE suite */
+    {
+        uint16_t last_ecdhe = 0, first_dhe = n;
+        for (uint16_t k = 0; k < n; k++) {
+            enum td_kex kx = td_cipher_kex(suites[k]);
+            if (kx == TD_KEX_ECDHE)
+                last_ecdhe = k;
+            if (kx == TD_KEX_DHE && k < first_dhe)
+                first_dhe = k;
+        }
+        assert_true(last_ecdhe > 0);
+        assert_true(first_dhe < n);
+        assert_true(last_ecdhe < first_dhe);
+        assert_int_equal(td_cipher_kex(suites[0]), TD_KEX_ECDHE);
+    }
     for (size_t i = 0; i < 4; i++) {
         struct td_ch_spec s;
         memset(&s, 0, sizeof(s));

@@ -113,6 +113,29 @@ static void test_transport_ends(void **st)
     assert_string_equal(primary(p), "reset_by_server");
     td_probe_free(p);
 
+    /* captured TTLs reach the rules: a RST with TTL 64 after a SYN-ACK with
+     * 59 is a middlebox's (the same exchange without TTLs was the server's) */
+    p = with_hello();
+    p->ex.end = TD_END_RST;
+    p->ex.end_ns = 3000000;
+    p->ex.synack_ttl = 59;
+    p->ex.rst_ttl = 64;
+    td_probe_classify(p, &ro);
+    assert_int_equal(p->res, TD_PR_RST);
+    assert_string_equal(primary(p), "middlebox_reset");
+    assert_non_null(strstr(td_verdict_primary(&p->v)->explanation, "TTL 64 differs from the server's SYN-ACK TTL 59"));
+    td_probe_free(p);
+
+    /* the same TTL on both (within one hop): still the server's reset */
+    p = with_hello();
+    p->ex.end = TD_END_RST;
+    p->ex.end_ns = 3000000;
+    p->ex.synack_ttl = 59;
+    p->ex.rst_ttl = 60;
+    td_probe_classify(p, &ro);
+    assert_string_equal(primary(p), "reset_by_server");
+    td_probe_free(p);
+
     p = with_hello();
     p->ex.end = TD_END_FIN;
     p->ex.end_ns = 3000000;
