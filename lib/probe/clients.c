@@ -14,6 +14,7 @@
 
 #include <openssl/ssl.h>
 
+#include "tlsdiag/alloc.h"
 #include "probe/clients_data.h"
 #include "tlsdiag/probe_clients.h"
 #include "tlsdiag/registry.h"
@@ -160,7 +161,7 @@ static bool add_hex(struct td_sim_client *c, const char *s, size_t n, size_t *ca
             ncap *= 2;
         if (ncap > TD_SIM_MAX_HELLO)
             ncap = TD_SIM_MAX_HELLO;
-        p = realloc(c->hello, ncap);
+        p = td_realloc(c->hello, ncap);
         if (p == NULL)
             return false;
         c->hello = p;
@@ -333,7 +334,7 @@ enum td_status td_sim_db_parse(struct td_sim_db *db, const char *text, size_t le
         set_err(err, 0, "database text over TD_SIM_MAX_TEXT");
         return TD_ELIMIT;
     }
-    db->v = calloc(TD_SIM_MAX_CLIENTS, sizeof(*db->v));
+    db->v = td_calloc(TD_SIM_MAX_CLIENTS, sizeof(*db->v));
     if (db->v == NULL)
         return TD_ENOMEM;
     while (pos < len) {

@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/probe.h"
 #include "registry/registry_tables.h"
 #include "tlsdiag/registry.h"
@@ -787,7 +788,7 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
         const struct td_der *a = &m->ssl.chain.certs[0], *b = &ns->ssl.chain.certs[0];
         snprintf(r->sni_given.cert_cn, sizeof(r->sni_given.cert_cn), "%.90s", r->chain.certs[0].subject_cn);
         if (a->len != b->len || a->der == NULL || b->der == NULL || memcmp(a->der, b->der, a->len) != 0) {
-            struct td_chain_facts *nf = malloc(sizeof(*nf));
+            struct td_chain_facts *nf = td_malloc(sizeof(*nf));
             if (nf != NULL) {
                 td_chain_analyze(nf, &ns->ssl.chain, NULL, now, pl->sni);
                 snprintf(r->sni_none.cert_cn, sizeof(r->sni_none.cert_cn), "%.90s", nf->certs[0].subject_cn);
@@ -849,7 +850,7 @@ int td_plan_run(struct td_plan_result *out, const struct sockaddr *addr, socklen
                 const struct td_plan_opts *po, const struct td_probe_opts *o,
                 const struct td_trust *trust, int64_t now)
 {
-    struct plan *pl = calloc(1, sizeof(*pl));
+    struct plan *pl = td_calloc(1, sizeof(*pl));
     struct td_rules_opts ro;
     struct td_probe_opts oo;
     static const char *vlabels[TD_PLAN_NVERS] = {"versions/3.0", "versions/1.0", "versions/1.1",

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "tlsdiag/alloc.h"
 #include "probe/ttlcap.h"
 #include "tlsdiag/capture.h"
 #include "tlsdiag/probe.h"
@@ -71,7 +72,7 @@ static int64_t mono_ns(void)
 
 struct td_probe *td_probe_new(void)
 {
-    return calloc(1, sizeof(struct td_probe));
+    return td_calloc(1, sizeof(struct td_probe));
 }
 
 void td_probe_free(struct td_probe *p)
@@ -99,7 +100,7 @@ int td_exchange_add(struct td_exchange *ex, bool from_server, int64_t t_ns, cons
         uint32_t nc = ex->capbytes ? ex->capbytes : 4096u;
         while (nc < ex->nbytes + n)
             nc *= 2u;
-        uint8_t *nb = realloc(ex->bytes, nc);
+        uint8_t *nb = td_realloc(ex->bytes, nc);
         if (nb == NULL)
             return -1;
         ex->bytes = nb;
@@ -118,7 +119,7 @@ int td_exchange_add(struct td_exchange *ex, bool from_server, int64_t t_ns, cons
     }
     if (ex->nseg == ex->capseg) {
         uint32_t nc = ex->capseg ? ex->capseg * 2u : 16u;
-        struct td_seg *ns = realloc(ex->segs, nc * sizeof(*ns));
+        struct td_seg *ns = td_realloc(ex->segs, nc * sizeof(*ns));
         if (ns == NULL)
             return -1;
         ex->segs = ns;
@@ -241,7 +242,7 @@ static struct td_conn *replay(const struct td_exchange *ex)
 {
     struct td_limits lim;
     struct keep1 k = {NULL};
-    struct syn_ctx *s = calloc(1, sizeof(*s));
+    struct syn_ctx *s = td_calloc(1, sizeof(*s));
     int64_t t = ex->connect_ns;
     bool server_spoke = false, client_spoke = false;
 
@@ -427,7 +428,7 @@ static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap, 
             if (type == TD_HS_SERVER_HELLO_DONE)
                 return true;
             if (type == TD_HS_SERVER_HELLO) {
-                struct td_server_hello *sh = calloc(1, sizeof(*sh));
+                struct td_server_hello *sh = td_calloc(1, sizeof(*sh));
                 bool done13;
                 if (sh == NULL)
                     return true;
@@ -567,7 +568,7 @@ static void ssl_facts(struct td_probe *p, SSL *ssl)
                 f->chain.total_certs++;
             if (len <= 0 || (uint32_t)len > TD_MAX_CERT_LEN || f->chain.num_certs >= TD_MAX_CERTS)
                 continue;
-            der = malloc((size_t)len);
+            der = td_malloc((size_t)len);
             if (der == NULL)
                 continue;
             q = der;
@@ -644,7 +645,7 @@ struct td_runner *td_runner_new(const struct sockaddr *addr, socklen_t addrlen,
     struct td_runner *r;
     if (addrlen > sizeof(r->addr))
         return NULL;
-    r = calloc(1, sizeof(*r));
+    r = td_calloc(1, sizeof(*r));
     if (r == NULL)
         return NULL;
     memcpy(&r->addr, addr, addrlen);
@@ -670,7 +671,7 @@ void td_runner_add(struct td_runner *r, struct td_probe *p)
 {
     if (r->qn == r->qcap) {
         size_t nc = r->qcap ? r->qcap * 2 : 64;
-        struct td_probe **nq = realloc(r->q, nc * sizeof(*nq));
+        struct td_probe **nq = td_realloc(r->q, nc * sizeof(*nq));
         if (nq == NULL) {
             p->res = TD_PR_ERROR;
             snprintf(p->why, sizeof(p->why), "out of memory");
@@ -851,7 +852,7 @@ static void ssl_pump(struct td_runner *r, struct slot *s)
         int n = BIO_read(s->wb, b, sizeof(b));
         if (n <= 0)
             break;
-        uint8_t *nb = realloc(s->out, s->out_len + (size_t)n);
+        uint8_t *nb = td_realloc(s->out, s->out_len + (size_t)n);
         if (nb == NULL)
             break;
         s->out = nb;
@@ -884,15 +885,15 @@ static void on_connected(struct td_runner *r, struct slot *s)
         }
         ssl_pump(r, s);
     } else {
-        s->out = malloc(p->hello_len);
+        s->out = td_malloc(p->hello_len);
         if (s->out == NULL) {
             slot_finish(r, s, TD_END_ERROR);
             return;
         }
         memcpy(s->out, p->hello, p->hello_len);
         s->out_len = p->hello_len;
-        s->srv = malloc(r->o.max_read);
-        s->hs = malloc(64u * 1024u);
+        s->srv = td_malloc(r->o.max_read);
+        s->hs = td_malloc(64u * 1024u);
         if (s->srv == NULL || s->hs == NULL) {
             slot_finish(r, s, TD_END_ERROR);
             return;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/probe.h"
 #include "tlsdiag/probe_sim.h"
 #include "tlsdiag/registry.h"
@@ -87,7 +88,7 @@ int td_sim_run(struct td_sim_report *rep, const struct td_sim_db *db, const stru
     const char *sni = so->sni != NULL && so->sni[0] != '\0' ? so->sni : NULL;
 
     memset(rep, 0, sizeof(*rep));
-    rep->v = calloc(db->n ? db->n : 1, sizeof(*rep->v));
+    rep->v = td_calloc(db->n ? db->n : 1, sizeof(*rep->v));
     if (rep->v == NULL)
         return -1;
     rep->n = db->n;

@@ -24,6 +24,7 @@
 
 #include <sys/socket.h>
 
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/cur.h"
 #include "tlsdiag/probe_clients.h"
 
@@ -648,7 +649,7 @@ int td_starttls_run(int fd, const char *proto, const char *host, int timeout_ms,
     int rc;
 
     memset(r, 0, sizeof(*r));
-    sp = malloc(sizeof(*sp)); /* 16 KiB: kept off the runner's stack */
+    sp = td_malloc(sizeof(*sp)); /* 16 KiB: kept off the runner's stack */
     if (sp == NULL) {
         r->fail = TD_STLS_IO;
         snprintf(r->why, sizeof(r->why), "out of memory");

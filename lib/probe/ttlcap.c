@@ -1,5 +1,6 @@
 /* ttlcap.c: see ttlcap.h.  Packets are read with the bounded cursor; a
  * packet that is not a well-formed IPv4/IPv6 + TCP header is skipped. */
+#include "tlsdiag/alloc.h"
 #include "probe/ttlcap.h"
 
 #include <arpa/inet.h>
@@ -86,7 +87,7 @@ struct td_ttlcap *td_ttlcap_open(const struct sockaddr *addr, socklen_t addrlen,
         snprintf(why, whylen, "no interface found for the route to %s%s%s", host, err[0] ? ": " : "", err);
         return NULL;
     }
-    c = calloc(1, sizeof(*c));
+    c = td_calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->pc = pcap_create(dev, err);
