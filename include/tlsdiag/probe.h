@@ -99,7 +99,8 @@ struct td_ch_spec {
 
 /* td_ch_build writes one record (TLS or SSLv2 framing) carrying the
  * ClientHello into |out| and returns its length, or 0 when it does not fit
- * in |cap| (at most TD_CH_MAX + 5) or the spec is inconsistent.  |ks| may be
+ * in |cap| (at most TD_CH_MAX + 5) or the spec is inconsistent (session id
+ * over 32, too many ALPN names or key shares, an empty ALPN name).  |ks| may be
  * NULL (no key shares). */
 size_t td_ch_build(const struct td_ch_spec *s, const struct td_keyshares *ks, uint8_t *out,
                    size_t cap);
@@ -252,6 +253,15 @@ void td_runner_free(struct td_runner *r);
  * and fills conn, v, res, version, cipher, group, alert.  Exposed for tests
  * (an exchange can be made by hand). */
 void td_probe_classify(struct td_probe *p, const struct td_rules_opts *ro);
+/* td_probe_raw_complete: the runner's test, after each read of a raw probe,
+ * of whether the server has said enough (an alert, ServerHelloDone, a TLS 1.3
+ * ServerHello or HRR, encrypted data, non-TLS bytes, an oversized record).
+ * |b|/|n| is everything the server sent so far; |hs| is scratch of |hscap|
+ * bytes (the runner uses 64 KiB).  Sets *impossible when the framing cannot
+ * be TLS (td_exchange.impossible).  Exposed for tests and
+ * tests/fuzz/fuzz_probe_response.c, which feed it and td_probe_classify
+ * answers chunk by chunk as the runner does. */
+bool td_probe_raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap, bool *impossible);
 /* td_exchange_add appends a segment; returns -1 when out of memory. */
 int td_exchange_add(struct td_exchange *ex, bool from_server, int64_t t_ns, const uint8_t *b,
                     size_t n);

@@ -218,6 +218,12 @@ static size_t build(const struct td_ch_spec *s, const struct td_keyshares *ks, u
     if (s->session_id_len > 32 || s->num_alpn > TD_CH_MAX_ALPN ||
         s->num_share_groups > TD_CH_MAX_KEY_SHARES)
         return 0;
+    /* RFC 7301 3.1: ProtocolName<1..2^8-1>; an empty (or NULL) name would
+     * make a hello our own parser calls malformed (found by
+     * tests/fuzz/fuzz_probe_roundtrip.c) */
+    for (uint8_t i = 0; i < s->num_alpn; i++)
+        if (s->alpn[i] == NULL || s->alpn[i][0] == '\0')
+            return 0;
     if (s->sslv2) {
         build_sslv2(&b, s);
         return b.failed ? 0 : b.len;

@@ -368,11 +368,11 @@ void td_probe_classify(struct td_probe *p, const struct td_rules_opts *ro)
 
 /* ---------------------------------------------------------------- raw answers */
 
-/* raw_complete: has the server said enough about a raw hello?  An alert, a
+/* td_probe_raw_complete: has the server said enough about a raw hello?  An alert, a
  * ServerHelloDone, a TLS 1.3 ServerHello or HRR, encrypted data, non-TLS
  * bytes or an oversized record all end the probe.  |b| is everything the
  * server sent so far (capped by the caller). */
-static bool raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap, bool *impossible)
+bool td_probe_raw_complete(const uint8_t *b, size_t n, uint8_t *hs, size_t hscap, bool *impossible)
 {
     struct td_cur c;
     size_t hn = 0;
@@ -593,7 +593,7 @@ struct slot {
     size_t sent;
     uint8_t *srv;              /* server bytes (raw), capped */
     size_t srv_len;
-    uint8_t *hs;               /* handshake scratch for raw_complete */
+    uint8_t *hs;               /* handshake scratch for td_probe_raw_complete */
     uint32_t read_total;
     SSL *ssl;
     BIO *rb, *wb;
@@ -977,7 +977,7 @@ static bool do_read(struct td_runner *r, struct slot *s)
         } else {
             memcpy(s->srv + s->srv_len, b, (size_t)n);
             s->srv_len += (size_t)n;
-            if (raw_complete(s->srv, s->srv_len, s->hs, 64u * 1024u, &p->ex.impossible)) {
+            if (td_probe_raw_complete(s->srv, s->srv_len, s->hs, 64u * 1024u, &p->ex.impossible)) {
                 slot_finish(r, s, TD_END_DONE);
                 return false;
             }

@@ -148,6 +148,32 @@ def main():
             f.write(blob)
         count[sub] = count.get(sub, 0) + 1
 
+    # probe_roundtrip: a few probe specs in fuzz_probe_roundtrip.c's format
+    def spec(flags, legacy, rec, pad, ciphers, groups, versions, sigs, shares,
+             sni, alpn, sid):
+        b = struct.pack(">HHH", flags, legacy, rec)
+        if flags & 0x400:
+            b += struct.pack(">H", pad)
+        for lst in (ciphers, groups, versions, sigs):
+            b += bytes([len(lst)]) + b"".join(struct.pack(">H", v) for v in lst)
+        b += bytes([len(shares)] + shares)
+        if flags & 0x200:
+            b += bytes([len(sni)]) + sni
+        b += bytes([len(alpn)]) + b"".join(bytes([len(a)]) + a for a in alpn)
+        b += bytes([len(sid)]) + sid + bytes(range(32)) + b"\x00"
+        return b
+    tls13 = [0x1301, 0x1302, 0x1303]
+    tls12 = [0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0x009C, 0x002F]
+    put("probe_roundtrip", spec(0x2FE, 0x0303, 0, 0, tls13 + tls12, [0x1D, 0x17, 0x18],
+                                [0x0304, 0x0303], [0x0403, 0x0804, 0x0401], [0, 1],
+                                b"example.com", [b"h2", b"http/1.1"], bytes(32)))
+    put("probe_roundtrip", spec(0x61C, 0x0303, 0x0301, 512, tls12, [0x1D, 0x17], [],
+                                [0x0401, 0x0201], [], b"www.example.org", [b"http/1.1"], b""))
+    put("probe_roundtrip", spec(0x001, 0x0301, 0, 0, [0x0035, 0x002F, 0x000A], [], [], [], [],
+                                b"", [], bytes(16)))
+    put("probe_roundtrip", spec(0x300, 0x0300, 0, 0, [0x000A], [], [], [], [], b"\x00x",
+                                [], b""))
+
     for path in sys.argv[2:]:
         try:
             fl = list(flows(path))
@@ -161,6 +187,13 @@ def main():
                 seg += bytes([(d << 7) | (len(p) >> 8), len(p) & 0xFF]) + p
             if len(seg) > 1:
                 put("record_stream", seg[:200000])
+            # probe_response: the server's flight, {dt_ms, u16 len, bytes}
+            # chunks after a close-kind byte (FIN, RST)
+            srv = b"".join(bytes([1, len(p) >> 8, len(p) & 0xFF]) + p
+                           for d, p in order[:64] if d == 1)
+            if srv:
+                put("probe_response", b"\x00" + srv[:200000])
+                put("probe_response", b"\x01" + srv[:200000])
             for d in (0, 1):
                 for kind, t, body in messages(streams[d]):
                     if kind == "alert":
