@@ -22,6 +22,7 @@
 #include "tlsdiag/conn.h"
 #include "tlsdiag/decode.h"
 #include "tlsdiag/decrypt.h"
+#include "tlsdiag/probe.h"
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
 
@@ -275,6 +276,60 @@ static void test_decode_dump(void **state)
     free(text);
 }
 
+/* the probe's judgement of a recorded exchange (lib/probe/run.c): our
+ * hello, the server's handshake_failure alert, FIN */
+static void probe_fn(const void *arg, struct out *o)
+{
+    static const uint16_t ciphers[] = {0xc02f, 0x009c};
+    static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+    struct td_ch_spec s;
+    struct td_rules_opts ro;
+    struct td_probe *p;
+    uint8_t hello[TD_CH_MAX + 5];
+    size_t n;
+    char line[512];
+    int k;
+
+    (void)arg;
+    memset(&s, 0, sizeof(s));
+    s.legacy_version = 0x0303;
+    s.ciphers = ciphers;
+    s.num_ciphers = 2;
+    s.sni = "example.com";
+    n = td_ch_build(&s, NULL, hello, sizeof(hello));
+    assert_true(n > 0);
+    p = td_probe_new();
+    if (p == NULL) {
+        out_flush(o, "oom\n", 4);
+        return;
+    }
+    p->ex.end = TD_END_FIN;
+    p->ex.end_ns = 30000000;
+    if (td_exchange_add(&p->ex, false, 1000000, hello, n) != 0 ||
+        td_exchange_add(&p->ex, true, 20000000, alert, sizeof(alert)) != 0) {
+        out_flush(o, "oom\n", 4);
+        td_probe_free(p);
+        return;
+    }
+    memset(&ro, 0, sizeof(ro));
+    td_probe_classify(p, &ro);
+    k = snprintf(line, sizeof(line), "res=%s alert=%u outcome=%s diag=%u", td_probe_res_str(p->res),
+                 p->alert, td_outcome_str(p->v.outcome), p->v.num);
+    out_flush(o, line, (size_t)k);
+    for (unsigned i = 0; i < p->v.num; i++) {
+        k = snprintf(line, sizeof(line), " %s", p->v.d[i].code);
+        out_flush(o, line, (size_t)k);
+    }
+    out_flush(o, "\n", 1);
+    td_probe_free(p);
+}
+
+static void test_probe_classify(void **state)
+{
+    (void)state;
+    walk(probe_fn, NULL, 1, "res=alert alert=40 outcome=failed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_capture_pcapng),
         cmocka_unit_test(test_capture_decrypt),
         cmocka_unit_test(test_decode_dump),
+        cmocka_unit_test(test_probe_classify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
