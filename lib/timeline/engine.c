@@ -629,6 +629,18 @@ static void sink_alert(void *ctx, uint8_t level, uint8_t desc, uint16_t rec_vers
     add_alert(e, f->conn, e->cur.ep, level, desc, false, dec, 2);
 }
 
+/* One more record of the same kind folded into the previous event (long
+ * encrypted or application-data runs stay one timeline line). */
+static void ev_fold(struct td_engine *e, struct td_event *last, uint32_t len)
+{
+    last->count++;
+    last->len += len;
+    if (e->cur.pkt != NULL) {
+        last->frame = e->cur.pkt->frame;
+        last->ts_ns = pkt_ts(e->cur.pkt);
+    }
+}
+
 static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_version)
 {
     struct flow *f = sink_flow(ctx);
@@ -664,12 +676,7 @@ static void sink_encrypted(void *ctx, uint8_t ct, uint32_t len, uint16_t rec_ver
     f->enc_events[ep]++;
     if (f->enc_events[ep] > ENC_EVENTS_DISTINCT && last != NULL && last->kind == TD_EV_ENCRYPTED &&
         last->ep == ep && last->ct == ct) {
-        last->count++;
-        last->len += len;
-        if (e->cur.pkt != NULL) {
-            last->frame = e->cur.pkt->frame;
-            last->ts_ns = pkt_ts(e->cur.pkt);
-        }
+        ev_fold(e, last, len);
         return;
     }
     ev = ev_add(e, c, TD_EV_ENCRYPTED, ep);
@@ -705,12 +712,7 @@ static void sink_app_data(void *ctx, const uint8_t *p, size_t n)
     f->app_events[ep]++;
     if (f->app_events[ep] > ENC_EVENTS_DISTINCT / 3 && last != NULL && last->kind == TD_EV_ENCRYPTED &&
         last->ep == ep && last->ct == TD_CT_APPLICATION_DATA && last->decrypted) {
-        last->count++;
-        last->len += len;
-        if (e->cur.pkt != NULL) {
-            last->frame = e->cur.pkt->frame;
-            last->ts_ns = pkt_ts(e->cur.pkt);
-        }
+        ev_fold(e, last, len);
         return;
     }
     ev = ev_add(e, c, TD_EV_ENCRYPTED, ep);
