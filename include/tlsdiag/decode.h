@@ -84,7 +84,8 @@ enum td_dec_issue_kind {
     TD_DEC_ISSUE_LIMIT_INPUT = 8,
     TD_DEC_ISSUE_LIMIT_RECORDS = 9,
     TD_DEC_ISSUE_LIMIT_BYTES = 10,
-    TD_DEC_ISSUE_LIMIT_ITEMS = 11
+    TD_DEC_ISSUE_LIMIT_ITEMS = 11,
+    TD_DEC_ISSUE_NO_MEMORY = 12 /* the record bytes could not grow: the rest is dropped */
 };
 
 struct td_dec_issue {

@@ -21,6 +21,11 @@ enum td_reg {
 /* td_reg_name returns the IANA name of |value| in |reg|, or NULL. */
 const char *td_reg_name(enum td_reg reg, uint16_t value);
 
+/* td_reg_at: the i-th entry of |reg| in value order (its name, the value in
+ * *value), or NULL when i is past the end.  For walking a registry by name
+ * without probing all 65,536 values. */
+const char *td_reg_at(enum td_reg reg, size_t i, uint16_t *value);
+
 /* td_reg_fmt writes the name of |value|, or "0xNNNN" when unknown, or
  * "GREASE(0xNNNN)" for an RFC 8701 GREASE value, into |buf| (always NUL
  * terminated) and returns |buf|.  32 bytes are always enough for numbers;

@@ -16,6 +16,8 @@
  *      HAProxy "SSL handshake failure", ...), which says little but is honest.
  * Codes are the ones in diagnoses.md; more than one means "ambiguous", ranked.
  * Alert names come from the IANA registry (td_reg_name), never typed here. */
+/* memmem: glibc declares it under _GNU_SOURCE (POSIX.1-2024 has it) */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 
@@ -27,28 +29,64 @@
 
 /* ---- matching ---- */
 
+/* ASCII letters to lower case, '_' to ' ': a table built by the compiler,
+ * so folding a line is one load per byte, not two comparisons */
+#define FOLD1(c) ((c) + ('a' - 'A') * ((c) >= 'A' && (c) <= 'Z') - ('_' - ' ') * ((c) == '_'))
+#define FOLD4(c) FOLD1(c), FOLD1((c) + 1), FOLD1((c) + 2), FOLD1((c) + 3)
+#define FOLD16(c) FOLD4(c), FOLD4((c) + 4), FOLD4((c) + 8), FOLD4((c) + 12)
+#define FOLD64(c) FOLD16(c), FOLD16((c) + 16), FOLD16((c) + 32), FOLD16((c) + 48)
+static const unsigned char fold_tab[256] = {FOLD64(0), FOLD64(64), FOLD64(128), FOLD64(192)};
+#undef FOLD1
+#undef FOLD4
+#undef FOLD16
+#undef FOLD64
+
 static int fold(int c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A' + 'a';
-    if (c == '_')
-        return ' ';
-    return c;
+    return fold_tab[c & 0xff];
+}
+
+/* Candidates for the needle's first character come from memchr (one call
+ * per byte value that folds to it, each pointer advanced only when used), so
+ * a line is not walked byte by byte once per pattern: the decoder tries ~200
+ * patterns on every line of up to TD_DEC_MAX_LINE characters. */
+static const char *next_of(const char *p, const char *end, int c)
+{
+    const char *q = (p < end && c >= 0) ? memchr(p, c, (size_t)(end - p)) : NULL;
+    return q != NULL ? q : end;
 }
 
 long td_dec_ci_find(const char *hay, size_t hn, const char *needle)
 {
     size_t nn = strlen(needle);
+    const char *end, *ca, *cb, *lim;
+    int f0, alt = -1;
+
     if (nn == 0 || nn > hn)
         return -1;
-    for (size_t i = 0; i + nn <= hn; i++) {
-        size_t k = 0;
-        while (k < nn && fold((unsigned char)hay[i + k]) == fold((unsigned char)needle[k]))
+    f0 = fold((unsigned char)needle[0]);
+    if (f0 >= 'a' && f0 <= 'z')
+        alt = f0 - 'a' + 'A';
+    else if (f0 == ' ')
+        alt = '_';
+    end = hay + hn;
+    lim = hay + (hn - nn); /* the last start that fits */
+    ca = next_of(hay, end, f0);
+    cb = next_of(hay, end, alt);
+    for (;;) {
+        const char *at = ca < cb ? ca : cb;
+        size_t k = 1;
+        if (at > lim)
+            return -1;
+        while (k < nn && fold((unsigned char)at[k]) == fold((unsigned char)needle[k]))
             k++;
         if (k == nn)
-            return (long)i;
+            return (long)(at - hay);
+        if (at == ca)
+            ca = next_of(at + 1, end, f0);
+        else
+            cb = next_of(at + 1, end, alt);
     }
-    return -1;
 }
 
 /* ---- alert names ---- */
@@ -126,10 +164,12 @@ int td_dec_alert_lookup(const char *s, size_t len)
         return (int)v;
     }
     strip_alert_prefix(&s, &len);
-    for (unsigned a = 0; a < 256; a++) {
-        const char *name = td_reg_name(TD_REG_ALERT, (uint16_t)a);
-        if (name != NULL && name_eq(s, len, name))
-            return (int)a;
+    {
+        const char *name;
+        uint16_t a;
+        for (size_t k = 0; (name = td_reg_at(TD_REG_ALERT, k, &a)) != NULL; k++)
+            if (a <= 255 && name_eq(s, len, name))
+                return (int)a;
     }
     for (size_t k = 0; k < sizeof(go_alert_words) / sizeof(go_alert_words[0]); k++) {
         if (name_eq(s, len, go_alert_words[k].text))
@@ -144,8 +184,18 @@ static int alert_prefix_lookup(const char *s, size_t len, size_t *used)
     int best = -1;
     size_t i = 0;
 
+    size_t lead = 0, core_end = 0;
+
+    while (lead < len && (s[lead] == ' ' || s[lead] == '\t'))
+        lead++;
     while (i <= len) {
-        bool end = i == len || s[i] == ' ' || s[i] == '_' || s[i] == ':' || s[i] == ')' ||
+        bool end;
+        /* td_dec_alert_lookup refuses more than 64 characters once blanks
+         * and dots at both ends are trimmed; the trimmed length only grows
+         * with i, so no later word boundary can end a name */
+        if (core_end > lead && core_end - lead > 64)
+            break;
+        end = i == len || s[i] == ' ' || s[i] == '_' || s[i] == ':' || s[i] == ')' ||
                    s[i] == '(' || s[i] == ',' || s[i] == '.' || s[i] == ']' || s[i] == '"' ||
                    s[i] == '\'';
         if (end && i > 0) {
@@ -157,6 +207,8 @@ static int alert_prefix_lookup(const char *s, size_t len, size_t *used)
         }
         if (i < len && (s[i] == ':' || s[i] == ')' || s[i] == '(' || s[i] == ',' || s[i] == ']'))
             break;
+        if (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '.')
+            core_end = i + 1;
         i++;
     }
     return best;
@@ -653,35 +705,63 @@ static void fill_from_pat(struct td_dec_item *it, const struct pat *p, enum td_d
     it->next = p->next;
 }
 
+/* The pattern table is tried against a copy of the line folded once
+ * (fold_line): each needle is folded into a small buffer and found with
+ * memmem.  The result is td_dec_ci_find's (the first position where the
+ * folded line and the folded needle agree; folding twice changes nothing),
+ * without comparing the line byte by byte ~200 times. */
+static void fold_line(char *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)fold((unsigned char)s[i]);
+}
+
+static long ffind(const char *fl, size_t n, const char *needle)
+{
+    char nb[128];
+    size_t nn = strlen(needle);
+    const char *at;
+
+    if (nn == 0 || nn > n)
+        return -1;
+    if (nn > sizeof(nb))
+        return td_dec_ci_find(fl, n, needle);
+    fold_line(nb, needle, nn);
+    at = memmem(fl, n, nb, nn);
+    return at != NULL ? (long)(at - fl) : -1;
+}
+
+/* s: the line folded by fold_line */
 static long pat_match(const struct pat *p, const char *s, size_t n, size_t *span)
 {
     long at = -1;
     for (size_t k = 0; k < 3 && p->any[k] != NULL; k++) {
-        at = td_dec_ci_find(s, n, p->any[k]);
+        at = ffind(s, n, p->any[k]);
         if (at >= 0) {
             *span = strlen(p->any[k]);
             break;
         }
     }
-    if (at >= 0 && p->also != NULL && td_dec_ci_find(s, n, p->also) < 0)
+    if (at >= 0 && p->also != NULL && ffind(s, n, p->also) < 0)
         return -1;
     return at;
 }
 
+/* s: the line folded by fold_line */
 static enum td_dec_role line_role(const char *s, size_t n)
 {
     size_t span;
     /* nginx talking to its upstream is the client there */
-    if (td_dec_ci_find(s, n, "to upstream") >= 0)
+    if (ffind(s, n, "to upstream") >= 0)
         return TD_DEC_ROLE_CLIENT;
     /* curl; Android's SSLSocket ("SSL handshake aborted") is a client */
-    if (td_dec_ci_find(s, n, "curl: (") >= 0 || td_dec_ci_find(s, n, "SSL_connect") >= 0 ||
-        td_dec_ci_find(s, n, "SSL handshake aborted") >= 0)
+    if (ffind(s, n, "curl: (") >= 0 || ffind(s, n, "SSL_connect") >= 0 ||
+        ffind(s, n, "SSL handshake aborted") >= 0)
         return TD_DEC_ROLE_CLIENT;
     /* OpenSSL's server-side state machine functions name the role */
-    if (td_dec_ci_find(s, n, "SSL_do_handshake() failed") >= 0 ||
-        td_dec_ci_find(s, n, "SSL_accept") >= 0 || td_dec_ci_find(s, n, "tls_process_client_certificate") >= 0 ||
-        td_dec_ci_find(s, n, "tls_early_post_process_client_hello") >= 0)
+    if (ffind(s, n, "SSL_do_handshake() failed") >= 0 ||
+        ffind(s, n, "SSL_accept") >= 0 || ffind(s, n, "tls_process_client_certificate") >= 0 ||
+        ffind(s, n, "tls_early_post_process_client_hello") >= 0)
         return TD_DEC_ROLE_SERVER;
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         if (table[i].role != TD_DEC_ROLE_UNKNOWN && pat_match(&table[i], s, n, &span) >= 0)
@@ -804,6 +884,7 @@ unsigned td_dec_classify_line(struct td_dec_result *r, const char *line, size_t 
     enum td_dec_role role;
     size_t start = 0, end = len;
     int bare;
+    char folded[TD_DEC_MAX_LINE];
 
     if (len > TD_DEC_MAX_LINE)
         len = TD_DEC_MAX_LINE;
@@ -828,7 +909,8 @@ unsigned td_dec_classify_line(struct td_dec_result *r, const char *line, size_t 
         return 1;
     }
 
-    role = line_role(line, len);
+    fold_line(folded, line, len);
+    role = line_role(folded, len);
     memset(&h, 0, sizeof(h));
     if (find_alert(line, len, &h)) {
         it.kind = TD_DEC_ITEM_ALERT_TEXT;
@@ -847,7 +929,7 @@ unsigned td_dec_classify_line(struct td_dec_result *r, const char *line, size_t 
             long at;
             if (p->generic != (pass == 1))
                 continue;
-            at = pat_match(p, line, len, &span);
+            at = pat_match(p, folded, len, &span);
             if (at < 0)
                 continue;
             it.kind = TD_DEC_ITEM_ERROR;

@@ -28,6 +28,7 @@
 #include "tlsdiag/cur.h"
 
 #define MAX_BLOCKS (TD_DEC_MAX_RECORDS * 4u)
+#define BYTES_START 1024u /* r->bytes at first; it doubles up to TD_DEC_MAX_BYTES */
 #define LINE_BYTES_MAX (TD_DEC_MAX_LINE / 2u)
 #define MAX_TLS_RECORD (16384u + 2048u)
 
@@ -43,7 +44,7 @@ struct block {
 struct scan {
     struct td_dec_result *r;
     uint8_t *pool;
-    uint32_t pool_len;
+    uint32_t pool_len, pool_cap;
     bool pool_full;
     struct block *blocks;
     uint32_t num_blocks;
@@ -94,6 +95,7 @@ const char *td_dec_issue_name(unsigned kind)
         [TD_DEC_ISSUE_LIMIT_RECORDS] = "limit_records",
         [TD_DEC_ISSUE_LIMIT_BYTES] = "limit_bytes",
         [TD_DEC_ISSUE_LIMIT_ITEMS] = "limit_items",
+        [TD_DEC_ISSUE_NO_MEMORY] = "no_memory",
     };
     if (kind >= sizeof(names) / sizeof(names[0]) || names[kind] == NULL)
         return "unknown";
@@ -196,7 +198,8 @@ static void block_append(struct scan *sc, const uint8_t *b, size_t n, uint32_t l
     if (sc->cur < 0)
         return;
     blk = &sc->blocks[sc->cur];
-    if (n > TD_DEC_MAX_BYTES - sc->pool_len) {
+    if (n > sc->pool_cap - sc->pool_len) {
+        /* pool_cap < TD_DEC_MAX_BYTES only when the text cannot hold more */
         if (!sc->pool_full)
             td_dec_issue_add(sc->r, TD_DEC_ISSUE_LIMIT_BYTES, line, TD_DEC_MAX_BYTES, 0);
         sc->pool_full = true;
@@ -461,6 +464,7 @@ struct asm_ctx {
     uint32_t starts[MAX_BLOCKS];          /* per block: its offset in r->bytes */
     uint32_t lines[MAX_BLOCKS];
     uint32_t num_starts;
+    uint32_t bytes_cap; /* r->bytes grows by doubling up to TD_DEC_MAX_BYTES */
     bool bytes_full;
 };
 
@@ -472,6 +476,23 @@ static bool out_append(struct asm_ctx *a, const uint8_t *b, size_t n, bool zero,
             td_dec_issue_add(r, TD_DEC_ISSUE_LIMIT_BYTES, line, TD_DEC_MAX_BYTES, 0);
         a->bytes_full = true;
         return false;
+    }
+    if (n > a->bytes_cap - r->bytes_len) {
+        size_t ncap = a->bytes_cap;
+        uint8_t *nb;
+        while (ncap - r->bytes_len < n)
+            ncap *= 2;
+        if (ncap > TD_DEC_MAX_BYTES)
+            ncap = TD_DEC_MAX_BYTES;
+        nb = td_realloc(r->bytes, ncap);
+        if (nb == NULL) {
+            if (!a->bytes_full)
+                td_dec_issue_add(r, TD_DEC_ISSUE_NO_MEMORY, line, (uint32_t)ncap, 0);
+            a->bytes_full = true;
+            return false;
+        }
+        r->bytes = nb;
+        a->bytes_cap = (uint32_t)ncap;
     }
     if (zero)
         memset(r->bytes + r->bytes_len, 0, n);
@@ -635,6 +656,7 @@ static void assemble(struct scan *sc)
     if (a == NULL)
         return;
     a->r = sc->r;
+    a->bytes_cap = BYTES_START;
     while (i < sc->num_blocks) {
         uint8_t dir = sc->blocks[i].dir;
         uint32_t run_off = sc->r->bytes_len;
@@ -764,9 +786,13 @@ struct td_dec_result *td_decode_text(const char *text, size_t len)
     if (r == NULL)
         return NULL;
     memset(&sc, 0, sizeof(sc));
-    r->bytes = td_malloc(TD_DEC_MAX_BYTES);
-    sc.pool = td_malloc(TD_DEC_MAX_BYTES);
+    /* the hex pool holds at most one byte per two characters of text; the
+     * records (r->bytes, which also gets filler for opaque records) grow
+     * as they are assembled: a short paste costs kilobytes, not 1 MiB */
+    sc.pool_cap = len / 2 + 1 < TD_DEC_MAX_BYTES ? (uint32_t)(len / 2 + 1) : TD_DEC_MAX_BYTES;
+    sc.pool = td_malloc(sc.pool_cap);
     sc.blocks = td_calloc(MAX_BLOCKS, sizeof(*sc.blocks));
+    r->bytes = td_malloc(BYTES_START);
     if (r->bytes == NULL || sc.pool == NULL || sc.blocks == NULL) {
         free(sc.pool);
         free(sc.blocks);

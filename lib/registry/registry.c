@@ -37,6 +37,14 @@ const char *td_reg_name(enum td_reg reg, uint16_t value)
     return NULL;
 }
 
+const char *td_reg_at(enum td_reg reg, size_t i, uint16_t *value)
+{
+    if ((unsigned)reg >= TD_REG_COUNT || i >= *tables[reg].len)
+        return NULL;
+    *value = tables[reg].tab[i].value;
+    return tables[reg].tab[i].name;
+}
+
 const char *td_reg_fmt(enum td_reg reg, uint16_t value, char *buf, size_t len)
 {
     const char *name;

@@ -31,17 +31,22 @@
  * its entries in the order they were added (several keys may share one),
  * so walking a bucket finds the same first/best entry a scan in store
  * order would. */
-#define CORR_BUCKETS 65536u
+/* The bucket arrays grow with the store (one bucket per entry, up to
+ * CORR_MAX_BUCKETS) and are rebuilt, in store order, when they do: a store
+ * that keeps a handful of connections (a small capture, a fuzz run, a
+ * decode) no longer sets up 1 MiB of buckets. */
+#define CORR_MAX_BUCKETS 65536u
 #define CORR_NONE UINT32_MAX
 
 struct corr_idx {
-    uint32_t head[CORR_BUCKETS], tail[CORR_BUCKETS];
+    uint32_t *head, *tail;
 };
 
 struct td_corr {
     struct corr_ent *e;
     uint32_t *next_srv, *next_pair; /* per entry: the next in its bucket */
     size_t n, cap;
+    uint32_t mask; /* buckets - 1; the arrays are NULL while the store is empty */
     struct corr_idx srv, pair;
 };
 
@@ -49,7 +54,7 @@ static uint32_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 0x100000001b3ULL;
-    return (uint32_t)(h ^ (h >> 32)) & (CORR_BUCKETS - 1);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static uint32_t srv_bucket(uint8_t ipver, const uint8_t srv[16])
@@ -66,12 +71,13 @@ static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port,
 
 struct td_corr *td_corr_new(void)
 {
-    struct td_corr *k = td_calloc(1, sizeof(struct td_corr));
-    if (k == NULL)
-        return NULL;
-    for (size_t i = 0; i < CORR_BUCKETS; i++)
-        k->srv.head[i] = k->srv.tail[i] = k->pair.head[i] = k->pair.tail[i] = CORR_NONE;
-    return k;
+    return td_calloc(1, sizeof(struct td_corr));
+}
+
+/* the first entry of a bucket (none while nothing is stored) */
+static uint32_t idx_first(const struct td_corr *k, const struct corr_idx *x, uint32_t h)
+{
+    return x->head == NULL ? CORR_NONE : x->head[h & k->mask];
 }
 
 static void idx_add(struct corr_idx *x, uint32_t *next, uint32_t b, uint32_t i)
@@ -91,7 +97,47 @@ void td_corr_free(struct td_corr *k)
     free(k->e);
     free(k->next_srv);
     free(k->next_pair);
+    free(k->srv.head);
+    free(k->srv.tail);
+    free(k->pair.head);
+    free(k->pair.tail);
     free(k);
+}
+
+static void index_entry(struct td_corr *k, uint32_t i)
+{
+    const struct corr_ent *e = &k->e[i];
+    idx_add(&k->srv, k->next_srv, srv_bucket(e->ipver, e->srv) & k->mask, i);
+    idx_add(&k->pair, k->next_pair, pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->mask, i);
+}
+
+/* nb buckets (a power of two), every stored entry re-added in store order */
+static bool rebuild_index(struct td_corr *k, uint32_t nb)
+{
+    uint32_t *a[4];
+    if (k->srv.head != NULL && nb == k->mask + 1)
+        return true; /* same buckets: the entries stay where they are */
+    for (int j = 0; j < 4; j++) {
+        a[j] = td_malloc(nb * sizeof(uint32_t));
+        if (a[j] == NULL) {
+            while (j-- > 0)
+                free(a[j]);
+            return false;
+        }
+        memset(a[j], 0xff, nb * sizeof(uint32_t)); /* CORR_NONE */
+    }
+    free(k->srv.head);
+    free(k->srv.tail);
+    free(k->pair.head);
+    free(k->pair.tail);
+    k->srv.head = a[0];
+    k->srv.tail = a[1];
+    k->pair.head = a[2];
+    k->pair.tail = a[3];
+    k->mask = nb - 1;
+    for (size_t i = 0; i < k->n; i++)
+        index_entry(k, (uint32_t)i);
+    return true;
 }
 
 bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const struct td_verdict *v)
@@ -141,11 +187,12 @@ void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e)
         if (np == NULL)
             return;
         k->next_pair = np;
+        if (!rebuild_index(k, ncap < CORR_MAX_BUCKETS ? (uint32_t)ncap : CORR_MAX_BUCKETS))
+            return;
         k->cap = ncap;
     }
     k->e[k->n] = *e;
-    idx_add(&k->srv, k->next_srv, srv_bucket(e->ipver, e->srv), (uint32_t)k->n);
-    idx_add(&k->pair, k->next_pair, pair_bucket(e->ipver, e->srv, e->port, e->cli), (uint32_t)k->n);
+    index_entry(k, (uint32_t)k->n);
     k->n++;
 }
 
@@ -168,7 +215,7 @@ static const struct corr_ent *find_control(const struct td_corr *k, const struct
     /* want 0: any SNI that got a ServerHello; 1: a different SNI that did */
     uint8_t s = (uint8_t)(1 - c->client);
     const struct td_client_hello *ch = c->ch.m;
-    for (uint32_t i = k->srv.head[srv_bucket(c->ipver, c->addr[s])]; i != CORR_NONE; i = k->next_srv[i]) {
+    for (uint32_t i = idx_first(k, &k->srv, srv_bucket(c->ipver, c->addr[s])); i != CORR_NONE; i = k->next_srv[i]) {
         const struct corr_ent *e = &k->e[i];
         /* the same server address; the port may differ (a filtering device
          * on the path matches the name, whatever the port) */
@@ -211,7 +258,7 @@ static const struct corr_ent *fallback_from(const struct td_corr *k, const struc
 {
     const struct corr_ent *best = NULL;
     uint8_t s = (uint8_t)(1 - c->client);
-    for (uint32_t i = k->pair.head[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])]; i != CORR_NONE;
+    for (uint32_t i = idx_first(k, &k->pair, pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])); i != CORR_NONE;
          i = k->next_pair[i]) {
         const struct corr_ent *e = &k->e[i];
         if (is_self(e, c) || !same_pair(e, c) || !e->failed || e->max_offered <= mine || e->ts_ns > c->ch.ts_ns ||
@@ -228,7 +275,7 @@ static const struct corr_ent *fallback_to(const struct td_corr *k, const struct 
 {
     const struct corr_ent *best = NULL;
     uint8_t s = (uint8_t)(1 - c->client);
-    for (uint32_t i = k->pair.head[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])]; i != CORR_NONE;
+    for (uint32_t i = idx_first(k, &k->pair, pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])); i != CORR_NONE;
          i = k->next_pair[i]) {
         const struct corr_ent *e = &k->e[i];
         if (is_self(e, c) || !same_pair(e, c) || e->max_offered >= mine || e->ts_ns < c->ch.ts_ns ||

@@ -51,6 +51,28 @@ static void copy_str(char *dst, size_t dstlen, const char *src)
 
 /* ---- trust store ---- */
 
+/* The system store as OpenSSL 3's X509_STORE_set_default_paths() makes it,
+ * less its third lookup: the default CA bundle (SSL_CERT_FILE) and the
+ * hashed directory (SSL_CERT_DIR), both as the environment says, but not the
+ * OSSL_STORE "file:" URI of that same directory.  That lookup lists the
+ * whole directory (getdents) for every issuer it is asked for: it was 44% of
+ * a read's time on a capture with many distinct chains (bench/PROFILE.md)
+ * while finding nothing the other two do not; the hashed directory opens
+ * <hash>.N directly. */
+static int load_system_store(X509_STORE *store)
+{
+    X509_LOOKUP *lk = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    if (lk == NULL)
+        return 0;
+    /* a missing bundle is no error (as for OpenSSL): the store stays empty */
+    (void)X509_LOOKUP_load_file(lk, NULL, X509_FILETYPE_DEFAULT);
+    lk = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+    if (lk == NULL)
+        return 0;
+    (void)X509_LOOKUP_add_dir(lk, NULL, X509_FILETYPE_DEFAULT);
+    return 1;
+}
+
 static void set_err(char *err, size_t errlen, const char *what, const char *path)
 {
     char ossl[160];
@@ -88,7 +110,7 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
     if (ca_file == NULL) {
         /* Missing system paths are not an error for OpenSSL either: the
          * store is then empty and every chain comes out untrusted. */
-        ok = X509_STORE_set_default_paths(t->store);
+        ok = load_system_store(t->store);
         if (ok != 1) {
             set_err(err, errlen, "cannot load the system trust store", NULL);
             goto fail;
