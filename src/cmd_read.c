@@ -6,7 +6,8 @@
  * when a file holds more (the cross-connection rules then see what came
  * before, not what comes after).  With -j N the order is the same: the
  * flow directory ends connections exactly where one engine would
- * (par.h), and results are batched in that order.  In live mode each
+ * (par.h), and results are batched in that order (once --max-memory is
+ * reached, each worker evicts within its share: par.c).  In live mode each
  * connection is printed when it ends. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -318,6 +319,8 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
     }
     r->eng = e;
     r->par = par;
+    if (par != NULL)
+        td_par_use_reader(par, rd); /* workers read the packets in place */
     if (r->kl_given) {
         if (par != NULL)
             td_par_set_keylog(par, r->kl);
@@ -385,6 +388,8 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
                 fprintf(stderr, ", worker %.3f", td_par_worker_cpu(par, i));
             fputc('\n', stderr);
         }
+        td_reader_close(rd); /* its buffers are par's */
+        rd = NULL;
         td_par_free(par);
         free_workers(wc, r->jobs);
     } else {
@@ -568,7 +573,8 @@ static void usage_read(FILE *f, bool live)
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
           "  -j, --jobs N    (read) N worker threads, flows shared out by a hash of their\n"
-          "                  addresses and ports; same output as -j 1 (default 1)\n"
+          "                  addresses and ports; same output as -j 1 (default 1), except\n"
+          "                  that each worker holds --max-memory / N for its flows\n"
           "  --no-progress   no progress line on stderr\n"
           "  -h, --help      this help\n",
           f);

@@ -72,6 +72,27 @@ for k in "$root"/tests/data/lab/*.keys; do
         fails=$((fails + 1))
     fi
 done
+# --max-memory under -j: each worker's engine holds max_memory / N and
+# evicts on its own (docs/limits.md).  Not the order of -j 1, but the same
+# output from run to run, every flow reported, the evictions counted.
+python3 "$root/tools/hostile-capture.py" flows 3000 > "$tmp/flows.pcap"
+for j in 2 3; do
+    run $j "$tmp/m1" --max-memory 1 -a "$tmp/flows.pcap"
+    run $j "$tmp/m2" --max-memory 1 -a "$tmp/flows.pcap"
+    run $j "$tmp/mj" --max-memory 1 --json -a "$tmp/flows.pcap"
+    if ! cmp -s "$tmp/m1" "$tmp/m2"; then
+        echo "FAIL -j $j --max-memory: two runs differ"
+        fails=$((fails + 1))
+    fi
+    ev=$(sed -n 's/.*flows evicted \([0-9]*\) (--max-flows 0, --max-memory \([0-9]*\)).*/\1 \2/p' "$tmp/m1")
+    recs=$(grep -c '^{' "$tmp/mj")
+    evj=$(grep -c '"evicted":true' "$tmp/mj")
+    set -- $ev
+    if [ -z "$ev" ] || [ "$1" -lt 100 ] || [ "$1" != "$2" ] || [ "$recs" != 3000 ] || [ "$evj" != "$1" ]; then
+        echo "FAIL -j $j --max-memory 1: evicted '$ev', $recs records, $evj marked evicted"
+        fails=$((fails + 1))
+    fi
+done
 # a usage error is one
 "$T" read -j 0 "$root/tests/data/lab/ok_tls13_full.pcap" >/dev/null 2>&1
 if [ $? != 2 ]; then echo "FAIL -j 0 is not a usage error"; fails=$((fails + 1)); fi

@@ -85,6 +85,17 @@ const struct td_input_error *td_reader_error(const struct td_reader *r);
 uint64_t td_reader_offset(const struct td_reader *r);
 void td_reader_close(struct td_reader *r);
 
+/* td_reader_set_pool: from now on the reader takes its buffers from |get|
+ * (at least |min| bytes; the size in *cap) and, when it needs more input,
+ * moves the unread tail to a new one and gives the old one to |put|
+ * instead of reusing it: packets handed out stay valid until the pool
+ * owner recycles that buffer (`read -j`: the workers read them in place).
+ * The buffer in use at td_reader_close goes to |put| too; the one the
+ * reader had before this call is the pool's from then on (td_malloc'd). */
+typedef uint8_t *(*td_buf_get_fn)(void *ctx, size_t min, size_t *cap);
+typedef void (*td_buf_put_fn)(void *ctx, uint8_t *buf);
+void td_reader_set_pool(struct td_reader *r, td_buf_get_fn get, td_buf_put_fn put, void *ctx);
+
 /* pcapng Decryption Secrets Block observer (type 0x544c534b = TLS key log).
  * Called during td_reader_next with the secrets payload. */
 typedef void (*td_secrets_fn)(void *ctx, uint32_t secrets_type, const uint8_t *data, size_t len);

@@ -10,7 +10,10 @@
  * each worker owns a driven td_engine and runs |work| on every connection
  * it finishes.  Results come back to the calling thread in the order the
  * connections ended, which is the order td_engine would have ended them
- * in: ids, facts and order do not depend on N. */
+ * in: ids, facts and order do not depend on N.  Except under --max-memory:
+ * each worker's engine holds max_memory / N and evicts on its own (see
+ * par.c); the output is then still the same from run to run, but not the
+ * same as with one engine. */
 #ifndef TLSDIAG_PAR_H
 #define TLSDIAG_PAR_H
 
@@ -23,6 +26,7 @@
 struct td_par_res {
     struct td_par_res *next;
     uint64_t seq;
+    bool last, empty; /* par.c's own */
 };
 
 /* On a worker thread: |c| is finished and owned by |work|, which returns
@@ -38,6 +42,11 @@ struct td_par;
  * threads or memory cannot be had. */
 struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn work, void *const *wctx,
                           td_par_deliver_fn deliver, void *ctx);
+/* td_par_use_reader: |rd| reads into td_par's buffers, which stay lent to
+ * the workers until they have read the packets in them (no copy).  Call
+ * it before the first td_par_packet, feed only packets of |rd|, and close
+ * |rd| before td_par_free. */
+void td_par_use_reader(struct td_par *p, struct td_reader *rd);
 void td_par_packet(struct td_par *p, const struct td_pkt *pkt);
 /* td_par_quiesce returns once every worker has handled every packet handed
  * out so far (results are delivered meanwhile): shared state the workers

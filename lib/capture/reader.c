@@ -87,6 +87,9 @@ struct td_reader {
     uint64_t frame;
     td_secrets_fn secrets_fn;
     void *secrets_ctx;
+    td_buf_get_fn pool_get; /* td_reader_set_pool: buffers are the pool's */
+    td_buf_put_fn pool_put;
+    void *pool_ctx;
     struct td_input_error err;
 };
 
@@ -143,7 +146,24 @@ static bool fill(struct td_reader *r, size_t need)
 {
     if (avail(r) >= need || r->eof)
         return true;
-    if (r->pos != 0) {
+    if (r->pool_get != NULL && !r->borrowed) {
+        /* the packets handed out stay where they are: the unread tail
+         * moves to a fresh buffer and the old one goes back to the pool */
+        size_t left = avail(r), ncap = 0;
+        uint8_t *nb = r->pool_get(r->pool_ctx, need, &ncap);
+        if (nb == NULL || ncap < need) {
+            set_err(r, cur_off(r), "out of memory (buffer of %zu bytes)", need);
+            return false;
+        }
+        if (left != 0)
+            memcpy(nb, r->buf + r->pos, left);
+        r->pool_put(r->pool_ctx, r->buf);
+        r->buf = nb;
+        r->cap = ncap;
+        r->buf_off += r->pos;
+        r->end = left;
+        r->pos = 0;
+    } else if (r->pos != 0) {
         size_t left = avail(r);
         if (left != 0)
             memmove(r->buf, r->buf + r->pos, left);
@@ -803,13 +823,22 @@ void td_reader_on_secrets(struct td_reader *r, td_secrets_fn fn, void *ctx)
     r->secrets_ctx = ctx;
 }
 
+void td_reader_set_pool(struct td_reader *r, td_buf_get_fn get, td_buf_put_fn put, void *ctx)
+{
+    r->pool_get = get;
+    r->pool_put = put;
+    r->pool_ctx = ctx;
+}
+
 void td_reader_close(struct td_reader *r)
 {
     if (r == NULL)
         return;
     if (r->gz != NULL)
         gzclose(r->gz);
-    if (!r->borrowed)
+    if (r->pool_put != NULL && !r->borrowed)
+        r->pool_put(r->pool_ctx, r->buf);
+    else if (!r->borrowed)
         free(r->buf);
     free(r->ifs);
     free(r);

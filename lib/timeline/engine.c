@@ -1079,9 +1079,8 @@ static void evict_for_memory(struct td_engine *e)
 {
     size_t lim = e->lim.max_memory, low = lim - lim / 8;
 
-    /* driven (-j): only the directory ends connections, so that the end
-     * order stays the one of -j 1; the memory cap is not applied there */
-    if (e->driven || lim == 0 || engine_bytes(e) <= lim)
+    /* driven (-j): each worker's engine holds its share of the cap (par.c) */
+    if (lim == 0 || engine_bytes(e) <= lim)
         return;
     while (engine_bytes(e) > low && e->tab.lru_head != NULL) {
         struct flow *f = (struct flow *)e->tab.lru_head;
@@ -1230,35 +1229,38 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
     }
 }
 
-/* engine_tcp runs one decoded TCP segment through its flow.  |new_id|: 0
- * when the engine finds or opens the flow itself; otherwise (driven) the id
- * of the connection this segment opens. */
-static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *tp,
-                       uint64_t new_id)
+/* engine_tcp runs one decoded TCP segment through its flow.  Driven: |id|
+ * is the directory's id of the connection, |fresh| says this segment opens
+ * it, |h| is the key's hash (the directory has it). */
+static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *tp, uint64_t id,
+                       bool fresh, uint64_t h)
 {
     struct td_tcp_pkt t = *tp;
     struct td_flow_key k;
     struct flow *f;
-    uint64_t h;
     int key_ep;
     uint8_t ep;
     int64_t ts = pkt_ts(pkt);
 
     key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
-    h = td_flow_key_hash(&k);
+    if (!e->driven)
+        h = td_flow_key_hash(&k);
     f = (struct flow *)td_flowtab_find(&e->tab, &k, h);
 
     if (e->driven) {
-        if (new_id != 0) {
-            if (f != NULL) /* the directory closes a reused flow first */
-                flow_close(e, f);
+        if (fresh && f != NULL) { /* the directory closes a reused flow first */
+            flow_close(e, f);
+            f = NULL;
+        }
+        /* not fresh and not here: this engine evicted it for memory; as
+         * with one engine, its later packets start a new connection (here
+         * under the directory's id, which only the directory could change) */
+        if (f == NULL) {
             f = flow_new(e, &k, h, key_ep, &t, pkt);
             if (f == NULL)
                 return;
-            f->conn->id = new_id;
+            f->conn->id = id;
         }
-        if (f == NULL)
-            return;
     } else {
         /* A new SYN on a flow that has closed is a new connection (port reuse). */
         if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && f->closing) {
@@ -1354,7 +1356,7 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
         return;
     }
     e->st.tcp_packets++;
-    engine_tcp(e, pkt, &t, 0);
+    engine_tcp(e, pkt, &t, 0, false, 0);
     expire(e);
 }
 
@@ -1367,10 +1369,10 @@ void td_engine_drive(struct td_engine *e, int64_t start_ns)
     e->start_ns = start_ns;
 }
 
-void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *t,
-                          uint64_t new_id)
+void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *t, uint64_t id,
+                          bool fresh, uint64_t hash)
 {
-    engine_tcp(e, pkt, t, new_id);
+    engine_tcp(e, pkt, t, id, fresh, hash);
 }
 
 void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted)

@@ -16,10 +16,13 @@
 /* td_engine_drive puts a new engine in driven mode: no expiry, flows opened
  * and closed only as told; relative times count from |start_ns|. */
 void td_engine_drive(struct td_engine *e, int64_t start_ns);
-/* td_engine_tcp_driven: one decoded segment; |new_id| != 0 opens a new
- * connection with that id (closing a flow of the same key first). */
-void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *t,
-                          uint64_t new_id);
+/* td_engine_tcp_driven: one decoded segment of the directory's connection
+ * |id|, whose key hashes to |hash|; |fresh| opens it (closing a flow of the
+ * same key first).  A driven engine applies its own --max-memory (the
+ * caller's share): the flows it evicts are reported by it, and a later
+ * segment of one opens a new connection under the same id. */
+void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *t, uint64_t id,
+                          bool fresh, uint64_t hash);
 void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted);
 
 #endif

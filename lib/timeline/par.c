@@ -8,12 +8,27 @@
  * the same point as with one engine.  Every end gets a sequence number;
  * results are handed back in that order.
  *
+ * Zero copy: the reader takes its input buffers from a pool here
+ * (td_reader_set_pool), so a packet's bytes stay where the file was read
+ * into and a worker reads its payload in place.  When the reader moves on
+ * to a new buffer, each worker that was sent a packet out of the old one
+ * gets a release message after those packets; the buffer returns to the
+ * pool when the last of them has read it.  The reader waits for a free
+ * buffer when RB_MAX are in flight, which bounds the memory held.
+ *
  * Queues: each worker has NBUF message buffers that cycle between a free
  * queue and a full queue under one mutex.  The reader fills a buffer with
- * many messages before handing it over, so locking is per buffer, not per
- * packet, and nothing is allocated per packet (a packet larger than a
- * buffer gets a buffer of its own).  Workers never wait on anything but
- * their full queue, so the reader's wait for a free buffer always ends. */
+ * many messages (a packet's is about 180 bytes, its payload not copied)
+ * before handing it over, so locking is per buffer, not per packet, and
+ * nothing is allocated per packet.  Workers never wait on anything but
+ * their full queue, so the reader's waits always end.
+ *
+ * --max-memory: each worker's engine gets max_memory / N and evicts on its
+ * own, like one engine (engine.c evict_for_memory).  Such an eviction is
+ * not a directory decision, so its result is numbered with the next end
+ * the directory sends that worker (at the latest the evicted flow's own):
+ * the output order is still fixed by the input and N, but it is not the
+ * order of -j 1, whose single engine would have evicted other flows. */
 #include "tlsdiag/par.h"
 
 #include <pthread.h>
@@ -25,10 +40,12 @@
 #include "tlsdiag/alloc.h"
 #include "timeline/engine_int.h"
 
-#define NBUF 6u
+#define NBUF 8u
 #define BUF_SIZE (256u * 1024u)
+#define RB_SIZE (1024u * 1024u) /* read buffer: the reader's gzread size */
+#define RB_MAX 24u              /* pooled read buffers */
 
-enum { M_START = 1, M_TCP, M_CLOSE, M_END };
+enum { M_START = 1, M_TCP, M_CLOSE, M_RELEASE, M_END };
 
 struct m_hdr {
     uint32_t type;
@@ -40,9 +57,12 @@ struct m_start {
 };
 struct m_tcp {
     struct m_hdr h;
-    uint64_t new_id;
+    uint64_t id;
+    uint64_t hash;
+    uint32_t fresh;
+    uint32_t pad;
     struct td_pkt pkt;
-    struct td_tcp_pkt tcp; /* payload bytes follow */
+    struct td_tcp_pkt tcp; /* its payload points into a read buffer */
 };
 struct m_close {
     struct m_hdr h;
@@ -51,11 +71,24 @@ struct m_close {
     struct td_flow_key key;
     uint32_t evicted;
 };
+struct rbuf;
+struct m_release {
+    struct m_hdr h;
+    struct rbuf *rb;
+};
 
 struct buf {
     size_t cap, len;
-    bool big; /* one-off, freed after use */
     uint8_t *data;
+};
+
+/* a read buffer lent to the td_reader */
+struct rbuf {
+    uint8_t *data;
+    size_t cap;
+    unsigned refs;     /* workers yet to read it (under mu) */
+    bool pooled;       /* one of rb[]; else freed when released */
+    struct rbuf *next; /* free list */
 };
 
 struct dflow { /* a directory entry */
@@ -85,10 +118,13 @@ struct worker {
     struct td_par_res *sh_head, *sh_tail;
     /* worker only */
     uint64_t cur_seq;
-    double cpu_s;       /* this thread's CPU time, set when it ends */
+    bool in_close, got;  /* inside an M_CLOSE; it produced a result */
+    double cpu_s;        /* this thread's CPU time, set when it ends */
     struct td_par_res *lo_head, *lo_tail;
+    struct td_par_res *ev_head, *ev_tail; /* evicted on its own, not yet numbered */
     /* reader only */
     struct buf *cur;
+    bool uses_rb; /* was sent packets out of the reader's current buffer */
     struct td_par_res *m_head, *m_tail;
 };
 
@@ -106,6 +142,13 @@ struct td_par {
     pthread_mutex_t mu;
     pthread_cond_t rcv; /* the reader waits here: a free buffer or results */
     struct worker w[TD_PAR_MAX];
+    /* read buffers */
+    struct rbuf rb[RB_MAX];
+    unsigned rb_n;             /* rb[] allocated so far */
+    struct rbuf *rb_free;      /* under mu */
+    struct rbuf *rb_cur;       /* the one the reader reads into */
+    struct rbuf *rb_next;      /* given by rb_get, current after rb_put */
+    struct rbuf rb_first;      /* the reader's own first buffer */
     /* directory (reader only) */
     struct td_flowtab tab;
     struct dflow *free_flows;
@@ -117,20 +160,95 @@ struct td_par {
     struct td_stats wst; /* workers' counters, after finish */
 };
 
+static void rb_release_locked(struct td_par *p, struct rbuf *b)
+{
+    if (b->pooled) {
+        b->next = p->rb_free;
+        p->rb_free = b;
+    } else {
+        free(b->data);
+        b->data = NULL;
+        if (b != &p->rb_first)
+            free(b);
+    }
+}
+
 /* ---- worker side ---- */
 
-static void engine_done(void *ctx, struct td_conn *c)
+static void append_lo(struct worker *w, struct td_par_res *r)
 {
-    struct worker *w = ctx;
-    struct td_par_res *r = w->p->work(w->wctx, c);
-
-    r->seq = w->cur_seq;
     r->next = NULL;
     if (w->lo_tail != NULL)
         w->lo_tail->next = r;
     else
         w->lo_head = r;
     w->lo_tail = r;
+}
+
+/* An end the directory sent (M_CLOSE) is numbered with its sequence number
+ * and is the last result of that number; an eviction of this engine's own
+ * (--max-memory, during a packet) waits for the next M_CLOSE and goes
+ * before it, under the same number. */
+static void engine_done(void *ctx, struct td_conn *c)
+{
+    struct worker *w = ctx;
+    struct td_par_res *r = w->p->work(w->wctx, c);
+
+    r->empty = false;
+    if (!w->in_close) {
+        r->next = NULL;
+        if (w->ev_tail != NULL)
+            w->ev_tail->next = r;
+        else
+            w->ev_head = r;
+        w->ev_tail = r;
+        return;
+    }
+    r->seq = w->cur_seq;
+    r->last = true;
+    append_lo(w, r);
+    w->got = true;
+}
+
+static void close_msg(struct worker *w, const struct m_close *m)
+{
+    w->cur_seq = m->seq;
+    while (w->ev_head != NULL) {
+        struct td_par_res *r = w->ev_head;
+        w->ev_head = r->next;
+        r->seq = m->seq;
+        r->last = false;
+        append_lo(w, r);
+    }
+    w->ev_tail = NULL;
+    w->in_close = true;
+    w->got = false;
+    td_engine_close_driven(w->e, &m->key, m->hash, m->evicted != 0);
+    w->in_close = false;
+    if (!w->got) {
+        /* nothing left to end (evicted before): the number still has to be
+         * passed, by an empty result */
+        struct td_par_res *r;
+        while ((r = td_malloc(sizeof(*r))) == NULL) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        memset(r, 0, sizeof(*r));
+        r->seq = m->seq;
+        r->last = true;
+        r->empty = true;
+        append_lo(w, r);
+    }
+}
+
+static void rb_done(struct td_par *p, struct rbuf *b)
+{
+    pthread_mutex_lock(&p->mu);
+    if (--b->refs == 0) {
+        rb_release_locked(p, b);
+        pthread_cond_signal(&p->rcv);
+    }
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* returns true at M_END */
@@ -149,16 +267,16 @@ static bool run_buf(struct worker *w, struct buf *b)
             break;
         }
         case M_TCP: {
-            struct m_tcp *m = (struct m_tcp *)(void *)(b->data + off);
-            m->tcp.payload.p = m->tcp.payload.len ? b->data + off + sizeof(*m) : NULL;
-            m->pkt.data = NULL;
-            td_engine_tcp_driven(w->e, &m->pkt, &m->tcp, m->new_id);
+            const struct m_tcp *m = (const struct m_tcp *)(const void *)(b->data + off);
+            td_engine_tcp_driven(w->e, &m->pkt, &m->tcp, m->id, m->fresh != 0, m->hash);
             break;
         }
-        case M_CLOSE: {
-            const struct m_close *m = (const struct m_close *)(const void *)(b->data + off);
-            w->cur_seq = m->seq;
-            td_engine_close_driven(w->e, &m->key, m->hash, m->evicted != 0);
+        case M_CLOSE:
+            close_msg(w, (const struct m_close *)(const void *)(b->data + off));
+            break;
+        case M_RELEASE: {
+            const struct m_release *m = (const struct m_release *)(const void *)(b->data + off);
+            rb_done(w->p, m->rb);
             break;
         }
         case M_END:
@@ -189,13 +307,8 @@ static void *worker_main(void *arg)
         end = run_buf(w, b);
 
         pthread_mutex_lock(&p->mu);
-        if (b->big) {
-            free(b->data);
-            free(b);
-        } else {
-            b->len = 0;
-            w->freeq[w->free_n++] = b;
-        }
+        b->len = 0;
+        w->freeq[w->free_n++] = b;
         if (w->lo_head != NULL) {
             if (w->sh_tail != NULL)
                 w->sh_tail->next = w->lo_head;
@@ -258,8 +371,12 @@ static void deliver_ready(struct td_par *p)
                 if (w->m_head == NULL)
                     w->m_tail = NULL;
                 r->next = NULL;
-                p->next_deliver++;
-                p->deliver(p->ctx, r);
+                if (r->last)
+                    p->next_deliver++;
+                if (r->empty)
+                    free(r);
+                else
+                    p->deliver(p->ctx, r);
                 progress = true;
             }
         }
@@ -298,7 +415,8 @@ static struct buf *take_free(struct td_par *p, struct worker *w)
     return b;
 }
 
-/* put returns room for a |size|-byte message in worker |s|'s buffer */
+/* put returns room for a |size|-byte message (at most BUF_SIZE) in worker
+ * |s|'s buffer */
 static uint8_t *put(struct td_par *p, unsigned s, uint32_t type, size_t size)
 {
     struct worker *w = &p->w[s];
@@ -308,29 +426,109 @@ static uint8_t *put(struct td_par *p, unsigned s, uint32_t type, size_t size)
     size = (size + 7u) & ~(size_t)7u;
     if (w->cur != NULL && w->cur->len + size > w->cur->cap)
         push_cur(p, w);
-    if (w->cur == NULL) {
-        if (size > BUF_SIZE) {
-            struct buf *b = td_calloc(1, sizeof(*b));
-            uint8_t *d = td_malloc(size);
-            if (b == NULL || d == NULL) {
-                free(b);
-                free(d);
-                return NULL;
-            }
-            b->big = true;
-            b->cap = size;
-            b->data = d;
-            w->cur = b;
-        } else {
-            w->cur = take_free(p, w);
-        }
-    }
+    if (w->cur == NULL)
+        w->cur = take_free(p, w);
     m = w->cur->data + w->cur->len;
     w->cur->len += size;
     h.type = type;
     h.size = (uint32_t)size;
     memcpy(m, &h, sizeof(h));
     return m; /* a full buffer goes to the worker at the next put or at the end */
+}
+
+/* ---- read buffers (td_reader_set_pool) ---- */
+
+static uint8_t *rb_get(void *ctx, size_t min, size_t *cap)
+{
+    struct td_par *p = ctx;
+    struct rbuf *b = NULL;
+
+    if (min > RB_SIZE) { /* a block larger than a buffer: one of its own */
+        b = td_calloc(1, sizeof(*b));
+        if (b == NULL || (b->data = td_malloc(min)) == NULL) {
+            free(b);
+            return NULL;
+        }
+        b->cap = min;
+    } else {
+        pthread_mutex_lock(&p->mu);
+        b = p->rb_free;
+        if (b != NULL)
+            p->rb_free = b->next;
+        pthread_mutex_unlock(&p->mu);
+        if (b == NULL && p->rb_n < RB_MAX) {
+            struct rbuf *nb = &p->rb[p->rb_n];
+            nb->data = td_malloc(RB_SIZE);
+            if (nb->data != NULL) {
+                nb->cap = RB_SIZE;
+                nb->pooled = true;
+                p->rb_n++;
+                b = nb;
+            }
+        }
+        if (b == NULL) {
+            /* all lent: hand the workers what they hold (with its release
+             * messages) and wait for one to come back */
+            for (unsigned i = 0; i < p->n; i++)
+                push_cur(p, &p->w[i]);
+            pthread_mutex_lock(&p->mu);
+            while (p->rb_free == NULL)
+                pthread_cond_wait(&p->rcv, &p->mu);
+            b = p->rb_free;
+            p->rb_free = b->next;
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+    b->refs = 0;
+    b->next = NULL;
+    p->rb_next = b;
+    *cap = b->cap;
+    return b->data;
+}
+
+/* the reader is done with |data| (the buffer it read into until now):
+ * each worker sent packets out of it reads a release after them */
+static void rb_put(void *ctx, uint8_t *data)
+{
+    struct td_par *p = ctx;
+    struct rbuf *b = p->rb_cur;
+    unsigned refs = 0;
+
+    if (b == &p->rb_first && b->data == NULL)
+        b->data = data;
+    p->rb_cur = p->rb_next; /* NULL at td_reader_close */
+    p->rb_next = NULL;
+    if (b == NULL || b->data != data) /* not ours: cannot happen */
+        return;
+    if (!p->finished)
+        for (unsigned i = 0; i < p->n; i++)
+            refs += p->w[i].uses_rb;
+    pthread_mutex_lock(&p->mu);
+    b->refs = refs;
+    if (refs == 0)
+        rb_release_locked(p, b);
+    pthread_mutex_unlock(&p->mu);
+    if (refs == 0)
+        return;
+    for (unsigned i = 0; i < p->n; i++) {
+        struct m_release m;
+        uint8_t *dst;
+        if (!p->w[i].uses_rb)
+            continue;
+        p->w[i].uses_rb = false;
+        memset(&m, 0, sizeof(m));
+        dst = put(p, i, M_RELEASE, sizeof(m));
+        m.h.type = M_RELEASE;
+        m.h.size = (uint32_t)((sizeof(m) + 7u) & ~(size_t)7u);
+        m.rb = b;
+        memcpy(dst, &m, sizeof(m));
+    }
+}
+
+void td_par_use_reader(struct td_par *p, struct td_reader *rd)
+{
+    p->rb_cur = &p->rb_first;
+    td_reader_set_pool(rd, rb_get, rb_put, p);
 }
 
 void td_par_quiesce(struct td_par *p)
@@ -399,8 +597,7 @@ static void dclose(struct td_par *p, struct dflow *f, bool evicted)
     m.key = f->node.key;
     m.evicted = evicted;
     dst = put(p, f->shard, M_CLOSE, sizeof(m));
-    if (dst != NULL)
-        memcpy(dst, &m, sizeof(m));
+    memcpy(dst, &m, sizeof(m));
     td_flowtab_remove(&p->tab, &f->node);
     p->st.open_flows--;
     f->free_next = p->free_flows;
@@ -432,7 +629,6 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
     uint64_t h, new_id = 0;
     int key_ep;
     int64_t ts = pkt->ts_sec * 1000000000LL + pkt->ts_nsec;
-    size_t plen;
     struct m_tcp *m;
 
     p->st.packets++;
@@ -447,8 +643,7 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
             ms.h.type = M_START;
             ms.h.size = (uint32_t)((sizeof(ms) + 7u) & ~(size_t)7u);
             ms.start_ns = ts;
-            if (dst != NULL)
-                memcpy(dst, &ms, sizeof(ms));
+            memcpy(dst, &ms, sizeof(ms));
         }
     }
     if (ts > p->now_ns)
@@ -504,18 +699,16 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
             f->closing = true;
     }
 
-    plen = td_cur_len(&t.payload);
-    m = (struct m_tcp *)(void *)put(p, f->shard, M_TCP, sizeof(*m) + plen);
-    if (m != NULL) {
-        uint8_t *dst = (uint8_t *)m + sizeof(*m);
-        m->new_id = new_id;
-        m->pkt = *pkt;
-        m->pkt.data = NULL;
-        m->tcp = t;
-        if (plen > 0)
-            memcpy(dst, t.payload.p, plen);
-        m->tcp.payload.p = NULL;
-    }
+    m = (struct m_tcp *)(void *)put(p, f->shard, M_TCP, sizeof(*m));
+    m->id = f->id;
+    m->hash = h;
+    m->fresh = new_id != 0;
+    m->pad = 0;
+    m->pkt = *pkt;
+    m->pkt.data = NULL;
+    m->tcp = t;
+    if (td_cur_len(&t.payload) > 0) /* read in place: released after */
+        p->w[f->shard].uses_rb = true;
     dexpire(p);
 }
 
@@ -525,6 +718,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
                           td_par_deliver_fn deliver, void *ctx)
 {
     struct td_par *p;
+    struct td_limits wlim;
 
     if (n == 0 || n > TD_PAR_MAX)
         return NULL;
@@ -545,13 +739,17 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->rcv, NULL);
+    wlim = p->lim;
+    wlim.max_memory = p->lim.max_memory / n; /* each engine its share */
+    if (p->lim.max_memory != 0 && wlim.max_memory == 0)
+        wlim.max_memory = 1;
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
         w->idx = i;
         w->wctx = wctx[i];
         pthread_cond_init(&w->cv, NULL);
-        w->e = td_engine_new(&p->lim, engine_done, w);
+        w->e = td_engine_new(&wlim, engine_done, w);
         if (w->e == NULL)
             goto fail;
         td_engine_drive(w->e, 0);
@@ -598,6 +796,8 @@ void td_par_finish(struct td_par *p)
         td_engine_stats(p->w[i].e, &s);
         p->wst.tls_flows += s.tls_flows;
         p->wst.evicted += s.evicted;
+        p->wst.evicted_memory += s.evicted_memory;
+        p->wst.peak_memory += s.peak_memory; /* an upper bound: peaks of the shares */
         p->wst.limit_hits += s.limit_hits;
     }
     p->finished = true;
@@ -608,6 +808,8 @@ void td_par_stats(const struct td_par *p, struct td_stats *st)
     *st = p->st;
     st->tls_flows = p->wst.tls_flows;
     st->evicted = p->wst.evicted;
+    st->evicted_memory = p->wst.evicted_memory;
+    st->peak_memory = p->wst.peak_memory;
     st->limit_hits = p->wst.limit_hits;
 }
 
@@ -627,13 +829,18 @@ void td_par_free(struct td_par *p)
         while (w->m_head != NULL) { /* results never delivered */
             struct td_par_res *r = w->m_head;
             w->m_head = r->next;
-            p->deliver(p->ctx, r);
+            if (r->empty)
+                free(r);
+            else
+                p->deliver(p->ctx, r);
         }
         td_engine_free(w->e);
         for (unsigned j = 0; j < NBUF; j++)
             free(w->pool[j].data);
         pthread_cond_destroy(&w->cv);
     }
+    for (unsigned i = 0; i < p->rb_n; i++)
+        free(p->rb[i].data);
     while (p->chunks != NULL) {
         struct dchunk *c = p->chunks;
         p->chunks = c->next;
