@@ -386,6 +386,7 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
             fprintf(stderr, "tlsdiag: thread CPU s: reader %.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
             for (unsigned i = 0; i < r->jobs; i++)
                 fprintf(stderr, ", worker %.3f", td_par_worker_cpu(par, i));
+            fprintf(stderr, ", output %.3f", td_par_deliver_cpu(par));
             fputc('\n', stderr);
         }
         td_reader_close(rd); /* its buffers are par's */

@@ -8,7 +8,7 @@
  * and decides when each connection ends.  Packets and end orders go, by a
  * hash of the 5-tuple, in batches through bounded queues to the workers;
  * each worker owns a driven td_engine and runs |work| on every connection
- * it finishes.  Results come back to the calling thread in the order the
+ * it finishes.  Results go to |deliver| (on a thread of its own) in the order the
  * connections ended, which is the order td_engine would have ended them
  * in: ids, facts and order do not depend on N.  Except under --max-memory:
  * each worker's engine holds max_memory / N and evicts on its own (see
@@ -32,7 +32,9 @@ struct td_par_res {
 /* On a worker thread: |c| is finished and owned by |work|, which returns
  * a result (never NULL) for |deliver|.  |wctx| is the worker's own. */
 typedef struct td_par_res *(*td_par_work_fn)(void *wctx, struct td_conn *c);
-/* On the calling thread, in the order connections ended; owns |r|. */
+/* In the order connections ended, on a thread of td_par's own (one, the
+ * same for every result); owns |r|.  After td_par_finish returns, the
+ * caller sees all it did. */
 typedef void (*td_par_deliver_fn)(void *ctx, struct td_par_res *r);
 
 #define TD_PAR_MAX 64
@@ -62,7 +64,9 @@ void td_par_finish(struct td_par *p);
 /* Counters so far (workers' share only after td_par_finish). */
 void td_par_stats(const struct td_par *p, struct td_stats *st);
 void td_par_free(struct td_par *p);
-/* CPU seconds worker |i| used (after td_par_finish), for benchmarks. */
+/* CPU seconds worker |i| / the delivering thread used (after
+ * td_par_finish), for benchmarks. */
 double td_par_worker_cpu(const struct td_par *p, unsigned i);
+double td_par_deliver_cpu(const struct td_par *p);
 
 #endif

@@ -44,6 +44,8 @@
 #define BUF_SIZE (256u * 1024u)
 #define RB_SIZE (1024u * 1024u) /* read buffer: the reader's gzread size */
 #define RB_MAX 24u              /* pooled read buffers */
+#define PEND_HIGH 8192u         /* results not yet delivered: the reader waits */
+#define PEND_LOW 4096u          /* ... until they are down to this */
 
 enum { M_START = 1, M_TCP, M_CLOSE, M_RELEASE, M_END };
 
@@ -121,6 +123,7 @@ struct worker {
     bool in_close, got;  /* inside an M_CLOSE; it produced a result */
     double cpu_s;        /* this thread's CPU time, set when it ends */
     struct td_par_res *lo_head, *lo_tail;
+    unsigned lo_n;
     struct td_par_res *ev_head, *ev_tail; /* evicted on its own, not yet numbered */
     /* reader only */
     struct buf *cur;
@@ -140,7 +143,16 @@ struct td_par {
     td_par_deliver_fn deliver;
     void *ctx;
     pthread_mutex_t mu;
-    pthread_cond_t rcv; /* the reader waits here: a free buffer or results */
+    pthread_cond_t rcv; /* the reader waits here: a free buffer */
+    pthread_cond_t dcv; /* the delivering thread waits here: results */
+    pthread_t dth;
+    bool dth_started;
+    bool ending;        /* under mu: all ends sent, end_seq is their count */
+    unsigned pending;   /* under mu: results handed back, not yet delivered */
+    bool reader_waits;  /* under mu: for pending to go down */
+    unsigned delivered; /* delivering thread: since it last took mu */
+    uint64_t end_seq;
+    double dcpu_s;
     struct worker w[TD_PAR_MAX];
     /* read buffers */
     struct rbuf rb[RB_MAX];
@@ -177,6 +189,7 @@ static void rb_release_locked(struct td_par *p, struct rbuf *b)
 
 static void append_lo(struct worker *w, struct td_par_res *r)
 {
+    w->lo_n++;
     r->next = NULL;
     if (w->lo_tail != NULL)
         w->lo_tail->next = r;
@@ -316,6 +329,9 @@ static void *worker_main(void *arg)
                 w->sh_head = w->lo_head;
             w->sh_tail = w->lo_tail;
             w->lo_head = w->lo_tail = NULL;
+            p->pending += w->lo_n;
+            w->lo_n = 0;
+            pthread_cond_signal(&p->dcv);
         }
         pthread_cond_signal(&p->rcv);
         pthread_mutex_unlock(&p->mu);
@@ -328,13 +344,19 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- reader side: results ---- */
+/* ---- the delivering thread: results in order ---- */
 
-/* collect moves finished results to the reader's lists; with |wait|, first
- * waits until there is at least one */
-static void collect(struct td_par *p, bool wait)
+/* collect waits for finished results and moves them to the delivering
+ * thread's lists; false when there will be no more */
+static bool collect(struct td_par *p)
 {
+    bool more = true;
+
     pthread_mutex_lock(&p->mu);
+    p->pending -= p->delivered;
+    p->delivered = 0;
+    if (p->reader_waits && p->pending <= PEND_LOW)
+        pthread_cond_signal(&p->rcv);
     for (;;) {
         bool any = false;
         for (unsigned i = 0; i < p->n; i++) {
@@ -349,11 +371,16 @@ static void collect(struct td_par *p, bool wait)
             w->m_tail = w->sh_tail;
             w->sh_head = w->sh_tail = NULL;
         }
-        if (any || !wait)
+        if (any)
             break;
-        pthread_cond_wait(&p->rcv, &p->mu);
+        if (p->ending && p->next_deliver >= p->end_seq) {
+            more = false;
+            break;
+        }
+        pthread_cond_wait(&p->dcv, &p->mu);
     }
     pthread_mutex_unlock(&p->mu);
+    return more;
 }
 
 /* deliver_ready hands over results in end order while the next one is in */
@@ -373,6 +400,7 @@ static void deliver_ready(struct td_par *p)
                 r->next = NULL;
                 if (r->last)
                     p->next_deliver++;
+                p->delivered++;
                 if (r->empty)
                     free(r);
                 else
@@ -381,6 +409,22 @@ static void deliver_ready(struct td_par *p)
             }
         }
     }
+}
+
+/* The results are judged and printed on a thread of their own, so that
+ * the reader never stops reading to print a batch. */
+static void *deliver_main(void *arg)
+{
+    struct td_par *p = arg;
+
+    while (collect(p))
+        deliver_ready(p);
+    {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+            p->dcpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    }
+    return NULL;
 }
 
 /* ---- reader side: messages ---- */
@@ -399,8 +443,28 @@ static void push_cur(struct td_par *p, struct worker *w)
     w->full_n++;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&p->mu);
-    collect(p, false);
-    deliver_ready(p);
+}
+
+/* throttle waits while the delivering thread is far behind (its results
+ * are memory); everything sent so far is handed over first, so that the
+ * result it waits for is on its way */
+static void throttle(struct td_par *p)
+{
+    bool over;
+
+    pthread_mutex_lock(&p->mu);
+    over = p->pending > PEND_HIGH;
+    pthread_mutex_unlock(&p->mu);
+    if (!over)
+        return;
+    for (unsigned i = 0; i < p->n; i++)
+        push_cur(p, &p->w[i]);
+    pthread_mutex_lock(&p->mu);
+    p->reader_waits = true;
+    while (p->pending > PEND_LOW)
+        pthread_cond_wait(&p->rcv, &p->mu);
+    p->reader_waits = false;
+    pthread_mutex_unlock(&p->mu);
 }
 
 static struct buf *take_free(struct td_par *p, struct worker *w)
@@ -424,8 +488,10 @@ static uint8_t *put(struct td_par *p, unsigned s, uint32_t type, size_t size)
     uint8_t *m;
 
     size = (size + 7u) & ~(size_t)7u;
-    if (w->cur != NULL && w->cur->len + size > w->cur->cap)
+    if (w->cur != NULL && w->cur->len + size > w->cur->cap) {
         push_cur(p, w);
+        throttle(p);
+    }
     if (w->cur == NULL)
         w->cur = take_free(p, w);
     m = w->cur->data + w->cur->len;
@@ -544,8 +610,6 @@ void td_par_quiesce(struct td_par *p)
         if (!idle)
             pthread_cond_wait(&p->rcv, &p->mu);
         pthread_mutex_unlock(&p->mu);
-        collect(p, false);
-        deliver_ready(p);
         if (idle)
             return;
     }
@@ -739,6 +803,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->rcv, NULL);
+    pthread_cond_init(&p->dcv, NULL);
     wlim = p->lim;
     wlim.max_memory = p->lim.max_memory / n; /* each engine its share */
     if (p->lim.max_memory != 0 && wlim.max_memory == 0)
@@ -766,6 +831,9 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
             goto fail;
         p->w[i].started = true;
     }
+    if (pthread_create(&p->dth, NULL, deliver_main, p) != 0)
+        goto fail;
+    p->dth_started = true;
     return p;
 fail:
     p->finished = false;
@@ -785,10 +853,13 @@ void td_par_finish(struct td_par *p)
         (void)dst;
         push_cur(p, &p->w[i]);
     }
-    while (p->next_deliver < p->next_seq) {
-        collect(p, true);
-        deliver_ready(p);
-    }
+    pthread_mutex_lock(&p->mu);
+    p->ending = true;
+    p->end_seq = p->next_seq;
+    pthread_cond_signal(&p->dcv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->dth, NULL);
+    p->dth_started = false;
     for (unsigned i = 0; i < p->n; i++) {
         struct td_stats s;
         pthread_join(p->w[i].th, NULL);
@@ -815,10 +886,20 @@ void td_par_stats(const struct td_par *p, struct td_stats *st)
 
 double td_par_worker_cpu(const struct td_par *p, unsigned i) { return i < p->n ? p->w[i].cpu_s : 0.0; }
 
+double td_par_deliver_cpu(const struct td_par *p) { return p->dcpu_s; }
+
 void td_par_free(struct td_par *p)
 {
     if (p == NULL)
         return;
+    if (p->dth_started) { /* not finished: stop it, deliver what is left below */
+        pthread_mutex_lock(&p->mu);
+        p->ending = true;
+        p->end_seq = 0;
+        pthread_cond_signal(&p->dcv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->dth, NULL);
+    }
     for (unsigned i = 0; i < p->n; i++) {
         struct worker *w = &p->w[i];
         if (w->started) { /* not finished: stop it without work left */
@@ -848,6 +929,7 @@ void td_par_free(struct td_par *p)
     }
     td_flowtab_cleanup(&p->tab);
     pthread_cond_destroy(&p->rcv);
+    pthread_cond_destroy(&p->dcv);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
