@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -39,7 +40,8 @@
 struct pres {
     struct td_par_res base;  /* first */
     uint64_t id;
-    struct td_conn *conn;    /* set when the correlation may revise it: judged again in order */
+    struct td_conn *conn;    /* set when the correlation may revise it: revised in order */
+    struct td_verdict *v;    /* with conn: the worker's verdict, before the revision */
     bool has_corr;
     struct td_corr_rec corr;
     struct td_sum_rec sum;
@@ -47,8 +49,20 @@ struct pres {
     char text[];
 };
 
+/* -j N: the system trust store loads on a thread of its own while the
+ * reading starts; whoever judges first waits for it (get_trust). */
+struct trust_load {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool ready, told;
+    struct td_trust *t;
+    char err[256];
+};
+
 struct worker_ctx {
     struct run *r;
+    bool trust_set;
     struct td_rules_opts rules; /* own chain cache */
     struct td_verdict v;
     struct td_wbuf w;
@@ -75,6 +89,7 @@ struct run {
     bool kl_given;               /* --keylog: decrypt from the start */
     struct td_engine *eng;       /* the engine of the file being read */
     struct td_par *par;          /* or its -j workers */
+    struct trust_load *tl;       /* -j N: the trust store still loading */
     uint64_t dsb_blocks;
 };
 
@@ -108,21 +123,55 @@ static void flush_stdout(void *ctx, const char *p, size_t n)
     }
 }
 
-static void emit(struct run *r, struct td_conn *c)
+static void *trust_main(void *arg)
 {
-    struct td_verdict v;
+    struct trust_load *tl = arg;
+    struct td_trust *t = td_trust_new(NULL, tl->err, sizeof(tl->err));
 
-    td_rules_run(&v, c, &r->rules);
-    td_corr_revise(r->corr, c, &v);
-    td_summary_add(&r->sum, c, &v);
-    if ((v.shown || r->all) && !r->quiet) {
+    pthread_mutex_lock(&tl->mu);
+    tl->t = t;
+    tl->ready = true;
+    pthread_cond_broadcast(&tl->cv);
+    pthread_mutex_unlock(&tl->mu);
+    return NULL;
+}
+
+static const struct td_trust *get_trust(struct run *r)
+{
+    struct trust_load *tl = r->tl;
+
+    if (tl == NULL)
+        return r->rules.trust;
+    pthread_mutex_lock(&tl->mu);
+    while (!tl->ready)
+        pthread_cond_wait(&tl->cv, &tl->mu);
+    pthread_mutex_unlock(&tl->mu);
+    return tl->t;
+}
+
+/* emit_v: |v| is td_rules_run's verdict on |c| */
+static void emit_v(struct run *r, struct td_conn *c, struct td_verdict *v)
+{
+    td_corr_revise(r->corr, c, v);
+    td_summary_add(&r->sum, c, v);
+    if ((v->shown || r->all) && !r->quiet) {
         if (r->json)
-            td_report_json(r->w, c, &v, &r->ro);
+            td_report_json(r->w, c, v, &r->ro);
         else
-            td_report_text(r->w, c, &v, &r->ro);
+            td_report_text(r->w, c, v, &r->ro);
     }
     if (r->live)
         td_wb_flush(r->w);
+}
+
+static void emit(struct run *r, struct td_conn *c)
+{
+    struct td_verdict v;
+    struct td_rules_opts ro = r->rules;
+
+    ro.trust = get_trust(r);
+    td_rules_run(&v, c, &ro);
+    emit_v(r, c, &v);
 }
 
 /* ---- -j N ---- */
@@ -154,6 +203,10 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     struct pres *res;
     bool may = false;
 
+    if (!x->trust_set) {
+        x->rules.trust = get_trust(r);
+        x->trust_set = true;
+    }
     td_rules_run(&x->v, c, &x->rules);
     x->len = 0;
     if (td_corr_may_revise(c, &x->v)) {
@@ -175,6 +228,11 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     res->has_corr = td_corr_rec_make(&res->corr, c, &x->v);
     if (may) {
         res->conn = c;
+        /* td_rules_run is pure: the delivering thread revises this verdict
+         * rather than judging again (NULL: it does judge again) */
+        res->v = malloc(sizeof(*res->v));
+        if (res->v != NULL)
+            memcpy(res->v, &x->v, sizeof(*res->v));
         return &res->base;
     }
     td_sum_rec_make(&res->sum, c, &x->v);
@@ -201,7 +259,11 @@ static void flush_pbatch(struct run *r)
     for (size_t i = 0; i < r->nbatch; i++) {
         struct pres *p = r->pbatch[i];
         if (p->conn != NULL) {
-            emit(r, p->conn);
+            if (p->v != NULL)
+                emit_v(r, p->conn, p->v);
+            else
+                emit(r, p->conn);
+            free(p->v);
             td_conn_free(p->conn);
         } else {
             td_summary_add_rec(&r->sum, &p->sum);
@@ -356,6 +418,11 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
     }
     if (r->progress && last != t0)
         fputs("\r\033[K", stderr);
+    if (r->tl != NULL && !r->tl->told) {
+        r->tl->told = true;
+        if (get_trust(r) == NULL)
+            fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", r->tl->err);
+    }
     if (n < 0) {
         const struct td_input_error *ie = td_reader_error(rd);
         fprintf(stderr, "tlsdiag: %s: offset %llu: %s (connections read so far are reported)\n", path,
@@ -789,8 +856,24 @@ int cmd_read(int argc, char **argv, bool live)
         fprintf(stderr, "tlsdiag: --color takes auto, always or never\n");
         return TD_EXIT_USAGE;
     }
-    /* the trust store is loaded before live mode drops privileges */
-    {
+    /* the trust store is loaded before live mode drops privileges; with
+     * -j N the system store loads while the reading starts (its failure
+     * is told when the first file has been read) */
+    trust = NULL;
+    if (!live && r.jobs > 1 && ca_file == NULL) {
+        r.tl = calloc(1, sizeof(*r.tl));
+        if (r.tl != NULL) {
+            pthread_mutex_init(&r.tl->mu, NULL);
+            pthread_cond_init(&r.tl->cv, NULL);
+            if (pthread_create(&r.tl->th, NULL, trust_main, r.tl) != 0) {
+                pthread_cond_destroy(&r.tl->cv);
+                pthread_mutex_destroy(&r.tl->mu);
+                free(r.tl);
+                r.tl = NULL;
+            }
+        }
+    }
+    if (r.tl == NULL) {
         char err[256];
         trust = td_trust_new(ca_file, err, sizeof(err));
         if (trust == NULL && ca_file != NULL) {
@@ -873,6 +956,13 @@ int cmd_read(int argc, char **argv, bool live)
     td_filter_free(flt);
     td_chain_cache_free(r.rules.chain_cache);
     td_trust_free(trust);
+    if (r.tl != NULL) {
+        pthread_join(r.tl->th, NULL);
+        td_trust_free(r.tl->t);
+        pthread_cond_destroy(&r.tl->cv);
+        pthread_mutex_destroy(&r.tl->mu);
+        free(r.tl);
+    }
     td_corr_free(r.corr);
     td_keylog_free(r.kl);
     if (kp->fp != NULL)
