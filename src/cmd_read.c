@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,8 +232,8 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
         /* td_rules_run is pure: the delivering thread revises this verdict
          * rather than judging again (NULL: it does judge again) */
         res->v = malloc(sizeof(*res->v));
-        if (res->v != NULL)
-            memcpy(res->v, &x->v, sizeof(*res->v));
+        if (res->v != NULL) /* what is used: the diagnoses up to num */
+            memcpy(res->v, &x->v, offsetof(struct td_verdict, d) + x->v.num * sizeof(x->v.d[0]));
         return &res->base;
     }
     td_sum_rec_make(&res->sum, c, &x->v);
