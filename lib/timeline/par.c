@@ -40,6 +40,7 @@
 #include "tlsdiag/alloc.h"
 #include "timeline/engine_int.h"
 
+#define PAD 128u /* bytes between the fields of different threads */
 #define NBUF 8u
 #define BUF_SIZE (256u * 1024u)
 #define RB_SIZE (1024u * 1024u) /* read buffer: the reader's gzread size */
@@ -111,6 +112,9 @@ struct worker {
     struct td_engine *e;
     void *wctx;
     struct buf pool[NBUF];
+    /* Each thread's fields apart from the others' (a cache line written by
+     * one thread and read by another on every packet costs a miss) */
+    char pad0[PAD];
     /* under p->mu */
     struct buf *full[NBUF + 1];
     unsigned full_h, full_n;
@@ -118,6 +122,7 @@ struct worker {
     unsigned free_n;
     pthread_cond_t cv;
     struct td_par_res *sh_head, *sh_tail;
+    char pad1[PAD];
     /* worker only */
     uint64_t cur_seq;
     bool in_close, got;  /* inside an M_CLOSE; it produced a result */
@@ -125,10 +130,14 @@ struct worker {
     struct td_par_res *lo_head, *lo_tail;
     unsigned lo_n;
     struct td_par_res *ev_head, *ev_tail; /* evicted on its own, not yet numbered */
+    char pad2[PAD];
     /* reader only */
     struct buf *cur;
     bool uses_rb; /* was sent packets out of the reader's current buffer */
+    char pad3[PAD];
+    /* delivering thread only */
     struct td_par_res *m_head, *m_tail;
+    char pad4[PAD];
 };
 
 struct dchunk {
@@ -142,6 +151,7 @@ struct td_par {
     td_par_work_fn work;
     td_par_deliver_fn deliver;
     void *ctx;
+    char pad0[PAD];
     pthread_mutex_t mu;
     pthread_cond_t rcv; /* the reader waits here: a free buffer */
     pthread_cond_t dcv; /* the delivering thread waits here: results */
@@ -150,9 +160,13 @@ struct td_par {
     bool ending;        /* under mu: all ends sent, end_seq is their count */
     unsigned pending;   /* under mu: results handed back, not yet delivered */
     bool reader_waits;  /* under mu: for pending to go down */
-    unsigned delivered; /* delivering thread: since it last took mu */
     uint64_t end_seq;
+    char pad1[PAD];
+    /* delivering thread only */
+    unsigned delivered; /* since it last took mu */
+    uint64_t next_deliver;
     double dcpu_s;
+    char pad2[PAD];
     struct worker w[TD_PAR_MAX];
     /* read buffers */
     struct rbuf rb[RB_MAX];
@@ -166,7 +180,7 @@ struct td_par {
     struct dflow *free_flows;
     struct dchunk *chunks;
     struct td_stats st;
-    uint64_t next_id, next_seq, next_deliver;
+    uint64_t next_id, next_seq;
     int64_t now_ns, start_ns;
     bool started, finished;
     struct td_stats wst; /* workers' counters, after finish */
