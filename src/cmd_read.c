@@ -42,7 +42,7 @@ struct pres {
     struct td_par_res base;  /* first */
     uint64_t id;
     struct td_conn *conn;    /* set when the correlation may revise it: revised in order */
-    struct td_verdict *v;    /* with conn: the worker's verdict, before the revision */
+    size_t vlen;             /* with conn: the worker's verdict (its used part) in text */
     bool has_corr;
     struct td_corr_rec corr;
     struct td_sum_rec sum;
@@ -211,7 +211,11 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     td_rules_run(&x->v, c, &x->rules);
     x->len = 0;
     if (td_corr_may_revise(c, &x->v)) {
-        may = true; /* judged again on the reader thread, against the store */
+        /* revised on the delivering thread against the store, in order:
+         * td_rules_run is pure, so the verdict travels instead of being
+         * judged again; only its used part (the diagnoses up to num) */
+        may = true;
+        x->len = offsetof(struct td_verdict, d) + x->v.num * sizeof(x->v.d[0]);
     } else if ((x->v.shown || r->all) && !r->quiet) {
         if (r->json)
             td_report_json(&x->w, c, &x->v, &r->ro);
@@ -229,11 +233,8 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     res->has_corr = td_corr_rec_make(&res->corr, c, &x->v);
     if (may) {
         res->conn = c;
-        /* td_rules_run is pure: the delivering thread revises this verdict
-         * rather than judging again (NULL: it does judge again) */
-        res->v = malloc(sizeof(*res->v));
-        if (res->v != NULL) /* what is used: the diagnoses up to num */
-            memcpy(res->v, &x->v, offsetof(struct td_verdict, d) + x->v.num * sizeof(x->v.d[0]));
+        res->vlen = x->len;
+        memcpy(res->text, &x->v, x->len);
         return &res->base;
     }
     td_sum_rec_make(&res->sum, c, &x->v);
@@ -260,11 +261,9 @@ static void flush_pbatch(struct run *r)
     for (size_t i = 0; i < r->nbatch; i++) {
         struct pres *p = r->pbatch[i];
         if (p->conn != NULL) {
-            if (p->v != NULL)
-                emit_v(r, p->conn, p->v);
-            else
-                emit(r, p->conn);
-            free(p->v);
+            struct td_verdict v;
+            memcpy(&v, p->text, p->vlen);
+            emit_v(r, p->conn, &v);
             td_conn_free(p->conn);
         } else {
             td_summary_add_rec(&r->sum, &p->sum);
