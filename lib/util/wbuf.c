@@ -17,7 +17,7 @@ void td_wb_flush(struct td_wbuf *w)
     w->n = 0;
 }
 
-void td_wb_put(struct td_wbuf *w, const char *p, size_t n)
+void td_wb_put_slow(struct td_wbuf *w, const char *p, size_t n)
 {
     while (n > 0) {
         size_t room = sizeof(w->buf) - w->n, k = n < room ? n : room;
@@ -30,14 +30,6 @@ void td_wb_put(struct td_wbuf *w, const char *p, size_t n)
     }
 }
 
-void td_wb_puts(struct td_wbuf *w, const char *s) { td_wb_put(w, s, strlen(s)); }
-
-void td_wb_putc(struct td_wbuf *w, char c)
-{
-    if (w->n == sizeof(w->buf))
-        td_wb_flush(w);
-    w->buf[w->n++] = c;
-}
 
 void td_wb_printf(struct td_wbuf *w, const char *fmt, ...)
 {
@@ -54,6 +46,18 @@ void td_wb_printf(struct td_wbuf *w, const char *fmt, ...)
     if (r < 0)
         return;
     w->n += (size_t)r < room ? (size_t)r : room - 1;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+void td_wb_hex16(struct td_wbuf *w, uint16_t v)
+{
+    char *o = td_wb_reserve(w, 4);
+    o[0] = hexd[v >> 12];
+    o[1] = hexd[(v >> 8) & 0xf];
+    o[2] = hexd[(v >> 4) & 0xf];
+    o[3] = hexd[v & 0xf];
+    td_wb_commit(w, 4);
 }
 
 void td_wb_u64(struct td_wbuf *w, uint64_t v)
@@ -125,6 +129,22 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+/* plain[c]: byte c goes into a JSON string as itself (printable ASCII
+ * other than '"' and '\\') */
+#define P4(a, b, c, d) a, b, c, d
+#define P16(x) P4(x, x, x, x), P4(x, x, x, x), P4(x, x, x, x), P4(x, x, x, x)
+static const unsigned char plain[256] = {
+    P16(0), P16(0),                                /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: '"' */
+    P16(1), P16(1),                                /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' */
+    P16(1),                                        /* 0x60-0x6f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70-0x7f: DEL */
+    P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0),
+};
+#undef P16
+#undef P4
+
 void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -135,7 +155,7 @@ void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
         unsigned char c = p[i];
         size_t l, j;
         /* a run of plain printable ASCII goes out in one piece */
-        for (j = i; j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\'; j++)
+        for (j = i; j < n && plain[p[j]]; j++)
             ;
         if (j > i) {
             td_wb_put(w, s + i, j - i);
@@ -143,22 +163,18 @@ void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
             continue;
         }
         if (c == '"' || c == '\\') {
-            td_wb_putc(w, '\\');
-            td_wb_putc(w, (char)c);
+            char e[2] = {'\\', (char)c};
+            td_wb_put(w, e, 2);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
-            char e[8];
-            snprintf(e, sizeof(e), "\\u%04x", c);
-            td_wb_puts(w, e);
-            i++;
-        } else if (c < 0x80) {
-            td_wb_putc(w, (char)c);
+            char e[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 0xf]};
+            td_wb_put(w, e, 6);
             i++;
         } else if ((l = utf8_len(p + i, n - i)) != 0) {
             td_wb_put(w, s + i, l);
             i += l;
         } else {
-            td_wb_puts(w, "\\ufffd");
+            td_wb_lit(w, "\\ufffd");
             i++;
         }
     }
@@ -168,7 +184,7 @@ void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
 void td_wb_json_cstr(struct td_wbuf *w, const char *s)
 {
     if (s == NULL)
-        td_wb_puts(w, "null");
+        td_wb_lit(w, "null");
     else
         td_wb_json_str(w, s, strlen(s));
 }
