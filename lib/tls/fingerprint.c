@@ -13,6 +13,9 @@
 
 #define FP_BUF 8192 /* > 512 ciphers * 6 + 3 * 128 u16 * 6 + 32 * 4 + 64 */
 
+/* sb: a bounded string builder.  It keeps at most cap - 1 bytes (what fits
+ * is hashed); sb_str NUL-terminates.  The fast paths write a whole number
+ * at once when it fits, which is always with the caps above. */
 struct sb {
     char *b;
     size_t cap; /* includes the NUL */
@@ -28,39 +31,49 @@ static void sb_init(struct sb *s, char *b, size_t cap)
         b[0] = '\0';
 }
 
-static void sb_putc(struct sb *s, char c)
+static inline void sb_putc(struct sb *s, char c)
 {
-    if (s->cap == 0 || s->len + 1 >= s->cap)
-        return;
-    s->b[s->len++] = c;
-    s->b[s->len] = '\0';
+    if (s->len + 1 < s->cap)
+        s->b[s->len++] = c;
 }
 
-static void sb_puts(struct sb *s, const char *str)
+static const char *sb_str(struct sb *s)
 {
-    for (; *str != '\0'; str++)
-        sb_putc(s, *str);
+    if (s->cap != 0)
+        s->b[s->len] = '\0';
+    return s->b;
 }
+
+static void sb_put(struct sb *s, const char *p, size_t n)
+{
+    if (s->cap == 0)
+        return;
+    if (n > s->cap - 1 - s->len)
+        n = s->cap - 1 - s->len;
+    memcpy(s->b + s->len, p, n);
+    s->len += n;
+}
+
+static void sb_puts(struct sb *s, const char *str) { sb_put(s, str, strlen(str)); }
 
 static void sb_dec(struct sb *s, unsigned v)
 {
     char tmp[12];
-    size_t n = 0;
+    size_t n = sizeof(tmp);
 
     do {
-        tmp[n++] = (char)('0' + v % 10);
+        tmp[--n] = (char)('0' + v % 10);
         v /= 10;
-    } while (v != 0 && n < sizeof(tmp));
-    while (n > 0)
-        sb_putc(s, tmp[--n]);
+    } while (v != 0);
+    sb_put(s, tmp + n, sizeof(tmp) - n);
 }
 
 static const char hexd[] = "0123456789abcdef";
 
 static void sb_hex16(struct sb *s, uint16_t v)
 {
-    for (int sh = 12; sh >= 0; sh -= 4)
-        sb_putc(s, hexd[(v >> sh) & 0xf]);
+    char t[4] = {hexd[v >> 12], hexd[(v >> 8) & 0xf], hexd[(v >> 4) & 0xf], hexd[v & 0xf]};
+    sb_put(s, t, sizeof(t));
 }
 
 /* The digests are fetched once: EVP_md5()/EVP_sha256() make EVP_Digest
@@ -86,19 +99,78 @@ static const EVP_MD *md_get(bool sha256)
     return m;
 }
 
-static void digest_hex(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars)
+static void digest_hex_do(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars, bool *ok)
 {
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     size_t i;
 
-    if (EVP_Digest(in, in_len, dig, &dlen, md, NULL) != 1)
+    *ok = EVP_Digest(in, in_len, dig, &dlen, md, NULL) == 1;
+    if (!*ok)
         dlen = 0;
     for (i = 0; i < hex_chars && i / 2 < dlen; i++)
         out[i] = hexd[(dig[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
     for (; i < hex_chars; i++)
         out[i] = '0';
     out[hex_chars] = '\0';
+}
+
+/* A memo of digests, per thread: a capture repeats the same few client and
+ * server fingerprints over and over, and a digest through EVP (context,
+ * provider lookup, locks) costs several times the hashing of its input.
+ * Direct-mapped by a hash of (algorithm, input); a hit needs the same
+ * algorithm, length and bytes, so it returns exactly what the digest would.
+ * Failed digests and inputs longer than MEMO_MAX are not kept. */
+#define MEMO_N 32
+#define MEMO_MAX 512
+struct memo_ent {
+    uint16_t len; /* 0: empty (empty inputs are not kept) */
+    bool sha256;
+    char hex[33];
+    char in[MEMO_MAX];
+};
+static _Thread_local struct memo_ent memo[MEMO_N];
+
+static unsigned memo_slot(const char *in, size_t n, bool sha256)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ (uint64_t)n ^ (sha256 ? 0x5bd1e995u : 0u);
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, in + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)in[i]) * 0x100000001b3u;
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53u;
+    return (unsigned)(h >> 59) % MEMO_N;
+}
+
+static void digest_hex(const EVP_MD *md, bool sha256, const char *in, size_t in_len, char *out, size_t hex_chars)
+{
+    struct memo_ent *m;
+    bool ok;
+
+    if (in_len == 0 || in_len > MEMO_MAX) {
+        digest_hex_do(md, in, in_len, out, hex_chars, &ok);
+        return;
+    }
+    m = &memo[memo_slot(in, in_len, sha256)];
+    if (m->len == in_len && m->sha256 == sha256 && memcmp(m->in, in, in_len) == 0) {
+        memcpy(out, m->hex, hex_chars);
+        out[hex_chars] = '\0';
+        return;
+    }
+    digest_hex_do(md, in, in_len, out, hex_chars, &ok);
+    if (!ok || hex_chars >= sizeof(m->hex))
+        return;
+    m->len = (uint16_t)in_len;
+    m->sha256 = sha256;
+    memcpy(m->hex, out, hex_chars + 1);
+    memcpy(m->in, in, in_len);
 }
 
 static void copy_out(char *full, size_t full_len, const struct sb *s)
@@ -108,7 +180,8 @@ static void copy_out(char *full, size_t full_len, const struct sb *s)
     if (full == NULL || full_len == 0)
         return;
     sb_init(&o, full, full_len);
-    sb_puts(&o, s->b);
+    sb_put(&o, s->b, s->len);
+    sb_str(&o);
 }
 
 /* sb_dec_list appends the non-GREASE values of |v| as decimal, '-'-joined. */
@@ -116,6 +189,28 @@ static void sb_dec_list(struct sb *s, const uint16_t *v, size_t n)
 {
     bool first = true;
 
+    if (s->cap != 0 && n * 6 < s->cap - 1 - s->len) {
+        /* all of it fits ("-65535" is 6 bytes): digits written in place */
+        char *o = s->b + s->len;
+        for (size_t i = 0; i < n; i++) {
+            unsigned x = v[i];
+            char t[5];
+            size_t k = sizeof(t);
+            if (td_is_grease(v[i]))
+                continue;
+            if (!first)
+                *o++ = '-';
+            first = false;
+            do {
+                t[--k] = (char)('0' + x % 10);
+                x /= 10;
+            } while (x != 0);
+            memcpy(o, t + k, sizeof(t) - k);
+            o += sizeof(t) - k;
+        }
+        s->len = (size_t)(o - s->b);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (td_is_grease(v[i]))
             continue;
@@ -147,7 +242,7 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
             sb_putc(&s, '-');
         sb_dec(&s, ch->ec_point_formats.v[i]);
     }
-    digest_hex(md_get(false), s.b, s.len, md5hex, 32);
+    digest_hex(md_get(false), false, s.b, s.len, md5hex, 32);
     copy_out(full, full_len, &s);
 }
 
@@ -163,7 +258,7 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
     sb_dec(&s, sh->cipher);
     sb_putc(&s, ',');
     sb_dec_list(&s, sh->ext_order.v, sh->ext_order.n);
-    digest_hex(md_get(false), s.b, s.len, md5hex, 32);
+    digest_hex(md_get(false), false, s.b, s.len, md5hex, 32);
     copy_out(full, full_len, &s);
 }
 
@@ -206,13 +301,39 @@ static size_t filter(const uint16_t *v, size_t n, uint16_t *out, bool drop_sni_a
             continue;
         out[k++] = v[i];
     }
-    if (sort && k > 1)
+    if (sort && k > 64) {
         qsort(out, k, sizeof(out[0]), cmp_u16);
+    } else if (sort) {
+        /* short lists (nearly all): insertion sort, no calls */
+        for (size_t i = 1; i < k; i++) {
+            uint16_t x = out[i];
+            size_t j = i;
+            for (; j > 0 && out[j - 1] > x; j--)
+                out[j] = out[j - 1];
+            out[j] = x;
+        }
+    }
     return k;
 }
 
 static void sb_hex_list(struct sb *s, const uint16_t *v, size_t n)
 {
+    if (s->cap != 0 && n * 5 < s->cap - 1 - s->len) {
+        /* all of it fits: written in place */
+        char *o = s->b + s->len;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t x = v[i];
+            if (i != 0)
+                *o++ = ',';
+            o[0] = hexd[x >> 12];
+            o[1] = hexd[(x >> 8) & 0xf];
+            o[2] = hexd[(x >> 4) & 0xf];
+            o[3] = hexd[x & 0xf];
+            o += 4;
+        }
+        s->len = (size_t)(o - s->b);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i != 0)
             sb_putc(s, ',');
@@ -293,11 +414,11 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
     sb_init(&s, buf, sizeof(buf));
     sb_hex_list(&s, ciphers, n_ciphers);
     if (raw) {
-        sb_puts(&o, s.b);
+        sb_put(&o, s.b, s.len);
     } else if (n_ciphers == 0) {
         sb_puts(&o, "000000000000");
     } else {
-        digest_hex(md_get(true), s.b, s.len, hash, 12);
+        digest_hex(md_get(true), true, s.b, s.len, hash, 12);
         sb_puts(&o, hash);
     }
     sb_putc(&o, '_');
@@ -309,11 +430,12 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
         sb_hex_list(&s, sigs, n_sigs);
     }
     if (raw) {
-        sb_puts(&o, s.b);
+        sb_put(&o, s.b, s.len);
     } else if (n_exts == 0) {
         sb_puts(&o, "000000000000");
     } else {
-        digest_hex(md_get(true), s.b, s.len, hash, 12);
+        digest_hex(md_get(true), true, s.b, s.len, hash, 12);
         sb_puts(&o, hash);
     }
+    sb_str(&o);
 }
