@@ -60,15 +60,32 @@ void td_wb_hex16(struct td_wbuf *w, uint16_t v)
     td_wb_commit(w, 4);
 }
 
+static const char dig2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                              "8081828384858687888990919293949596979899";
+
+/* u64_digits writes v in decimal ending at |end| and returns where it starts */
+static inline char *u64_digits(char *end, uint64_t v)
+{
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        end -= 2;
+        memcpy(end, dig2 + 2 * r, 2);
+    }
+    if (v >= 10) {
+        end -= 2;
+        memcpy(end, dig2 + 2 * v, 2);
+    } else {
+        *--end = (char)('0' + v);
+    }
+    return end;
+}
+
 void td_wb_u64(struct td_wbuf *w, uint64_t v)
 {
-    char t[24];
-    size_t i = sizeof(t);
-    do {
-        t[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    td_wb_put(w, t + i, sizeof(t) - i);
+    char t[24], *b = u64_digits(t + sizeof(t), v);
+    td_wb_put(w, b, (size_t)(t + sizeof(t) - b));
 }
 
 void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned decimals)
@@ -79,7 +96,7 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
      * days) cannot cross a rounding boundary, and not an exact half (there
      * the double's representation error decides). */
     uint64_t us, unit, ip, fp;
-    char t[8];
+    char t[40], *b, *e = t + sizeof(t);
 
     if (shift - decimals != 3 || ns < 0 || ns >= (int64_t)1 << 50 || ns % 1000 == 500 ||
         (shift != 9 && shift != 6)) {
@@ -91,13 +108,18 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
     unit = decimals == 6 ? 1000000u : 1000u;
     ip = us / unit;
     fp = us % unit;
-    td_wb_u64(w, ip);
-    t[0] = '.';
-    for (unsigned i = decimals; i > 0; i--) {
-        t[i] = (char)('0' + fp % 10);
-        fp /= 10;
+    /* the decimals, zero-padded, then '.', then the integer part */
+    b = e;
+    for (unsigned i = decimals; i >= 2; i -= 2) {
+        b -= 2;
+        memcpy(b, dig2 + 2 * (fp % 100), 2);
+        fp /= 100;
     }
-    td_wb_put(w, t, decimals + 1);
+    if (decimals % 2)
+        *--b = (char)('0' + fp % 10);
+    *--b = '.';
+    b = u64_digits(b, ip);
+    td_wb_put(w, b, (size_t)(e - b));
 }
 
 /* utf8_len: length of a valid UTF-8 sequence at p (RFC 3629), 0 if invalid */
@@ -145,12 +167,45 @@ static const unsigned char plain[256] = {
 #undef P16
 #undef P4
 
+/* plain8: all 8 bytes of |x| are plain (see plain[]).  Word-at-a-time
+ * tests (each exact for "any byte"): below 0x20, high bit set, equal to
+ * '"', '\\' or DEL. */
+static inline int plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * 0x22), b = x ^ (ones * 0x5c), d = x ^ (ones * 0x7f);
+    uint64_t bad = ((x - ones * 0x20) & ~x) | x | ((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d);
+    return (bad & high) == 0;
+}
+
 void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
 
-    td_wb_putc(w, '"');
+    if (n + 2 <= sizeof(w->buf)) {
+        /* the plain prefix (usually all of it) is copied as it is scanned,
+         * eight bytes at a time */
+        char *o = td_wb_reserve(w, n + 2);
+        size_t k = 0;
+        o[k++] = '"';
+        for (; i + 8 <= n; i += 8, k += 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (!plain8(x))
+                break;
+            memcpy(o + k, &x, 8);
+        }
+        for (; i < n && plain[p[i]]; i++)
+            o[k++] = s[i];
+        if (i == n)
+            o[k++] = '"';
+        td_wb_commit(w, k);
+        if (i == n)
+            return;
+    } else {
+        td_wb_putc(w, '"');
+    }
     while (i < n) {
         unsigned char c = p[i];
         size_t l, j;
