@@ -99,7 +99,7 @@ static const EVP_MD *md_get(bool sha256)
     return m;
 }
 
-static void digest_hex_do(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars, bool *ok)
+static void digest_hex(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars, bool *ok)
 {
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
@@ -115,25 +115,57 @@ static void digest_hex_do(const EVP_MD *md, const char *in, size_t in_len, char 
     out[hex_chars] = '\0';
 }
 
-/* A memo of digests, per thread: a capture repeats the same few client and
- * server fingerprints over and over, and a digest through EVP (context,
- * provider lookup, locks) costs several times the hashing of its input.
- * Direct-mapped by a hash of (algorithm, input); a hit needs the same
- * algorithm, length and bytes, so it returns exactly what the digest would.
- * Failed digests and inputs longer than MEMO_MAX are not kept. */
-#define MEMO_N 32
+/* A memo of fingerprints, per thread.  A capture repeats the same few
+ * client and server hellos over and over; building a fingerprint's string
+ * and digesting it through EVP (context, provider lookup, locks) costs far
+ * more than comparing the values it is made of.  The key is those values,
+ * exactly as the fingerprint reads them (a tag for which fingerprint and
+ * variant, then each list with its length), so a hit returns what the
+ * computation would.  Direct-mapped by a hash of the key; failed digests
+ * and keys longer than MEMO_MAX are not kept. */
+#define MEMO_N 64
 #define MEMO_MAX 512
 struct memo_ent {
-    uint16_t len; /* 0: empty (empty inputs are not kept) */
-    bool sha256;
+    uint16_t len; /* key length; 0: empty */
     char hex[33];
-    char in[MEMO_MAX];
+    uint8_t key[MEMO_MAX];
 };
 static _Thread_local struct memo_ent memo[MEMO_N];
 
-static unsigned memo_slot(const char *in, size_t n, bool sha256)
+struct fpkey {
+    size_t n;
+    bool ok; /* false: too long to keep */
+    uint8_t b[MEMO_MAX];
+};
+
+static void key_start(struct fpkey *k, uint8_t tag)
 {
-    uint64_t h = 0x9e3779b97f4a7c15u ^ (uint64_t)n ^ (sha256 ? 0x5bd1e995u : 0u);
+    k->b[0] = tag;
+    k->n = 1;
+    k->ok = true;
+}
+
+static void key_add(struct fpkey *k, const void *p, size_t n)
+{
+    if (!k->ok || n > MEMO_MAX - k->n) {
+        k->ok = false;
+        return;
+    }
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+
+static void key_u16(struct fpkey *k, uint16_t v) { key_add(k, &v, sizeof(v)); }
+
+static void key_list(struct fpkey *k, const uint16_t *v, size_t n)
+{
+    key_u16(k, (uint16_t)n);
+    key_add(k, v, n * sizeof(v[0]));
+}
+
+static unsigned memo_slot(const uint8_t *in, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ (uint64_t)n;
     size_t i = 0;
 
     for (; i + 8 <= n; i += 8) {
@@ -143,34 +175,34 @@ static unsigned memo_slot(const char *in, size_t n, bool sha256)
         h ^= h >> 32;
     }
     for (; i < n; i++)
-        h = (h ^ (unsigned char)in[i]) * 0x100000001b3u;
+        h = (h ^ in[i]) * 0x100000001b3u;
     h ^= h >> 29;
     h *= 0xc4ceb9fe1a85ec53u;
-    return (unsigned)(h >> 59) % MEMO_N;
+    return (unsigned)(h >> 58) % MEMO_N;
 }
 
-static void digest_hex(const EVP_MD *md, bool sha256, const char *in, size_t in_len, char *out, size_t hex_chars)
+/* memo_find: the slot of |k| (NULL when it is not kept) and whether it
+ * holds k's value */
+static struct memo_ent *memo_find(const struct fpkey *k, bool *hit)
 {
     struct memo_ent *m;
-    bool ok;
 
-    if (in_len == 0 || in_len > MEMO_MAX) {
-        digest_hex_do(md, in, in_len, out, hex_chars, &ok);
+    *hit = false;
+    if (!k->ok)
+        return NULL;
+    m = &memo[memo_slot(k->b, k->n)];
+    *hit = m->len == k->n && memcmp(m->key, k->b, k->n) == 0;
+    return m;
+}
+
+static void memo_store(struct memo_ent *m, const struct fpkey *k, const char *hex, size_t hex_chars)
+{
+    if (m == NULL || hex_chars >= sizeof(m->hex))
         return;
-    }
-    m = &memo[memo_slot(in, in_len, sha256)];
-    if (m->len == in_len && m->sha256 == sha256 && memcmp(m->in, in, in_len) == 0) {
-        memcpy(out, m->hex, hex_chars);
-        out[hex_chars] = '\0';
-        return;
-    }
-    digest_hex_do(md, in, in_len, out, hex_chars, &ok);
-    if (!ok || hex_chars >= sizeof(m->hex))
-        return;
-    m->len = (uint16_t)in_len;
-    m->sha256 = sha256;
-    memcpy(m->hex, out, hex_chars + 1);
-    memcpy(m->in, in, in_len);
+    m->len = (uint16_t)k->n;
+    memcpy(m->key, k->b, k->n);
+    memcpy(m->hex, hex, hex_chars);
+    m->hex[hex_chars] = '\0';
 }
 
 static void copy_out(char *full, size_t full_len, const struct sb *s)
@@ -227,6 +259,22 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
 {
     char buf[FP_BUF];
     struct sb s;
+    struct fpkey k;
+    struct memo_ent *m;
+    bool hit, ok;
+
+    key_start(&k, 'J');
+    key_u16(&k, ch->legacy_version);
+    key_list(&k, ch->ciphers, ch->num_ciphers);
+    key_list(&k, ch->ext_order.v, ch->ext_order.n);
+    key_list(&k, ch->groups.v, ch->groups.n);
+    key_u16(&k, ch->ec_point_formats.n);
+    key_add(&k, ch->ec_point_formats.v, ch->ec_point_formats.n);
+    m = memo_find(&k, &hit);
+    if (hit && (full == NULL || full_len == 0)) {
+        memcpy(md5hex, m->hex, 33);
+        return;
+    }
 
     sb_init(&s, buf, sizeof(buf));
     sb_dec(&s, ch->legacy_version);
@@ -242,7 +290,13 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
             sb_putc(&s, '-');
         sb_dec(&s, ch->ec_point_formats.v[i]);
     }
-    digest_hex(md_get(false), false, s.b, s.len, md5hex, 32);
+    if (hit) {
+        memcpy(md5hex, m->hex, 33);
+    } else {
+        digest_hex(md_get(false), s.b, s.len, md5hex, 32, &ok);
+        if (ok)
+            memo_store(m, &k, md5hex, 32);
+    }
     copy_out(full, full_len, &s);
 }
 
@@ -251,6 +305,19 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
 {
     char buf[FP_BUF];
     struct sb s;
+    struct fpkey k;
+    struct memo_ent *m;
+    bool hit, ok;
+
+    key_start(&k, 'S');
+    key_u16(&k, sh->legacy_version);
+    key_u16(&k, sh->cipher);
+    key_list(&k, sh->ext_order.v, sh->ext_order.n);
+    m = memo_find(&k, &hit);
+    if (hit && (full == NULL || full_len == 0)) {
+        memcpy(md5hex, m->hex, 33);
+        return;
+    }
 
     sb_init(&s, buf, sizeof(buf));
     sb_dec(&s, sh->legacy_version);
@@ -258,7 +325,13 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
     sb_dec(&s, sh->cipher);
     sb_putc(&s, ',');
     sb_dec_list(&s, sh->ext_order.v, sh->ext_order.n);
-    digest_hex(md_get(false), false, s.b, s.len, md5hex, 32);
+    if (hit) {
+        memcpy(md5hex, m->hex, 33);
+    } else {
+        digest_hex(md_get(false), s.b, s.len, md5hex, 32, &ok);
+        if (ok)
+            memo_store(m, &k, md5hex, 32);
+    }
     copy_out(full, full_len, &s);
 }
 
@@ -360,16 +433,83 @@ static void sb_count2(struct sb *s, size_t n)
  * list drops SNI (0) and ALPN (16); the original-order one (_o) keeps them.
  * Signature algorithms keep wire order (GREASE removed).  An empty list
  * hashes to "000000000000". */
-void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out, size_t out_len)
+static size_t count_non_grease(const uint16_t *v, size_t n)
 {
-    uint16_t ciphers[TD_MAX_CIPHERS];
-    uint16_t exts[TD_MAX_U16_LIST];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += !td_is_grease(v[i]);
+    return k;
+}
+
+/* ja4_part appends JA4's second part (ciphers, |ext| false) or third
+ * (extensions "_" signature algorithms, |ext| true): the list itself for
+ * JA4_r, else its truncated SHA-256, or "000000000000" when the (first)
+ * list is empty. */
+static void ja4_part(struct sb *o, const struct td_client_hello *ch, bool raw, bool original, bool ext)
+{
+    uint16_t list[TD_MAX_CIPHERS];
     uint16_t sigs[TD_MAX_U16_LIST];
-    size_t n_ciphers, n_exts, n_sigs, n_ext_count;
-    uint16_t version = ch->legacy_version;
+    size_t n_list, n_sigs = 0;
     char buf[FP_BUF];
     char hash[13];
     struct sb s;
+    struct fpkey k;
+    struct memo_ent *m = NULL;
+    bool hit, ok = true;
+
+    if (!raw) {
+        key_start(&k, ext ? (original ? 'C' : 'c') : (original ? 'B' : 'b'));
+        if (ext) {
+            key_list(&k, ch->ext_order.v, ch->ext_order.n);
+            key_list(&k, ch->sig_algs.v, ch->sig_algs.n);
+        } else {
+            key_list(&k, ch->ciphers, ch->num_ciphers);
+        }
+        m = memo_find(&k, &hit);
+        if (hit) {
+            sb_put(o, m->hex, 12);
+            return;
+        }
+    }
+    if (ext) {
+        n_list = filter(ch->ext_order.v, ch->ext_order.n, list, !original, !original);
+        n_sigs = filter(ch->sig_algs.v, ch->sig_algs.n, sigs, false, false);
+    } else {
+        n_list = filter(ch->ciphers, ch->num_ciphers, list, false, !original);
+    }
+    sb_init(&s, buf, sizeof(buf));
+    sb_hex_list(&s, list, n_list);
+    if (ext && n_sigs != 0) {
+        sb_putc(&s, '_');
+        sb_hex_list(&s, sigs, n_sigs);
+    }
+    if (raw) {
+        sb_put(o, s.b, s.len);
+        return;
+    }
+    if (n_list == 0)
+        memcpy(hash, "000000000000", 13);
+    else
+        digest_hex(md_get(true), s.b, s.len, hash, 12, &ok);
+    sb_put(o, hash, 12);
+    if (ok)
+        memo_store(m, &k, hash, 12);
+}
+
+/* JA4 (FoxIO technical_details/JA4.md), TCP only:
+ *   t | version | d/i | cipher count | extension count | ALPN first+last
+ *   _ sha256_12(ciphers) _ sha256_12(extensions "_" signature algorithms)
+ * version: highest non-GREASE supported_versions value, else
+ * legacy_version.  Counts exclude GREASE and include SNI/ALPN (cap 99).
+ * ALPN: first and last byte of the first value when both are ASCII
+ * alphanumeric, else the first hex digit of the first byte and the last hex
+ * digit of the last byte; "00" when there is none.  The sorted extension
+ * list drops SNI (0) and ALPN (16); the original-order one (_o) keeps them.
+ * Signature algorithms keep wire order (GREASE removed).  An empty list
+ * hashes to "000000000000". */
+void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out, size_t out_len)
+{
+    uint16_t version = ch->legacy_version;
     struct sb o;
 
     if (ch->has_supported_versions) {
@@ -382,19 +522,14 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
         if (best != 0)
             version = best;
     }
-    n_ciphers = filter(ch->ciphers, ch->num_ciphers, ciphers, false, !original);
-    n_ext_count = filter(ch->ext_order.v, ch->ext_order.n, exts, false, false);
-    n_exts = filter(ch->ext_order.v, ch->ext_order.n, exts, !original, !original);
-    n_sigs = filter(ch->sig_algs.v, ch->sig_algs.n, sigs, false, false);
-
     if (out == NULL || out_len == 0)
         return;
     sb_init(&o, out, out_len);
     sb_putc(&o, 't');
     sb_puts(&o, ja4_version(version));
     sb_putc(&o, ch->has_sni ? 'd' : 'i');
-    sb_count2(&o, n_ciphers);
-    sb_count2(&o, n_ext_count);
+    sb_count2(&o, count_non_grease(ch->ciphers, ch->num_ciphers));
+    sb_count2(&o, count_non_grease(ch->ext_order.v, ch->ext_order.n));
     if (ch->num_alpn == 0 || ch->alpn[0].wire_len == 0) {
         sb_puts(&o, "00");
     } else {
@@ -410,32 +545,8 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
         }
     }
     sb_putc(&o, '_');
-
-    sb_init(&s, buf, sizeof(buf));
-    sb_hex_list(&s, ciphers, n_ciphers);
-    if (raw) {
-        sb_put(&o, s.b, s.len);
-    } else if (n_ciphers == 0) {
-        sb_puts(&o, "000000000000");
-    } else {
-        digest_hex(md_get(true), true, s.b, s.len, hash, 12);
-        sb_puts(&o, hash);
-    }
+    ja4_part(&o, ch, raw, original, false);
     sb_putc(&o, '_');
-
-    sb_init(&s, buf, sizeof(buf));
-    sb_hex_list(&s, exts, n_exts);
-    if (n_sigs != 0) {
-        sb_putc(&s, '_');
-        sb_hex_list(&s, sigs, n_sigs);
-    }
-    if (raw) {
-        sb_put(&o, s.b, s.len);
-    } else if (n_exts == 0) {
-        sb_puts(&o, "000000000000");
-    } else {
-        digest_hex(md_get(true), true, s.b, s.len, hash, 12);
-        sb_puts(&o, hash);
-    }
+    ja4_part(&o, ch, raw, original, true);
     sb_str(&o);
 }
