@@ -25,6 +25,15 @@ const char *td_reg_name(enum td_reg reg, uint16_t value);
  * (tools/gen-registry.awk refuses others): they need no JSON escaping. */
 const char *td_reg_name_n(enum td_reg reg, uint16_t value, size_t *len);
 
+/* td_reg_names looks up |n| values at once: out[i].name is the name of
+ * v[i] (and out[i].len its length) or NULL.  The same names as td_reg_name;
+ * GREASE values are not special here (td_reg_fmt's rule is the caller's). */
+struct td_reg_ref {
+    const char *name;
+    size_t len;
+};
+void td_reg_names(enum td_reg reg, const uint16_t *v, size_t n, struct td_reg_ref *out);
+
 /* td_reg_at: the i-th entry of |reg| in value order (its name, the value in
  * *value), or NULL when i is past the end.  For walking a registry by name
  * without probing all 65,536 values. */

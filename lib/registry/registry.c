@@ -53,6 +53,33 @@ const char *td_reg_name_n(enum td_reg reg, uint16_t value, size_t *len)
     return e->name;
 }
 
+void td_reg_names(enum td_reg reg, const uint16_t *v, size_t n, struct td_reg_ref *out)
+{
+    const uint8_t *hi;
+    const uint16_t(*pages)[256];
+    const struct td_reg_entry *tab;
+    size_t len;
+
+    if ((unsigned)reg >= TD_REG_COUNT) {
+        for (size_t i = 0; i < n; i++)
+            out[i].name = NULL;
+        return;
+    }
+    hi = tables[reg].hi;
+    pages = tables[reg].pages;
+    tab = tables[reg].tab;
+    len = *tables[reg].len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned page = hi[v[i] >> 8], slot = page ? pages[page - 1][v[i] & 0xff] : 0;
+        if (slot == 0 || slot > len) {
+            out[i].name = NULL;
+        } else {
+            out[i].name = tab[slot - 1].name;
+            out[i].len = tab[slot - 1].len;
+        }
+    }
+}
+
 const char *td_reg_at(enum td_reg reg, size_t i, uint16_t *value)
 {
     if ((unsigned)reg >= TD_REG_COUNT || i >= *tables[reg].len)

@@ -81,13 +81,24 @@ static void jtime(struct td_wbuf *w, const struct td_conn *c, int64_t ts)
     td_wb_ns_fixed(w, ts - c->capture_start_ns, 9, 6);
 }
 
+/* u16_names: a JSON array of td_reg_fmt texts, the names looked up at once */
 static void u16_names(struct td_wbuf *w, enum td_reg reg, const uint16_t *v, uint16_t n)
 {
+    struct td_reg_ref r[TD_MAX_CIPHERS];
+
+    if (n > TD_MAX_CIPHERS)
+        n = TD_MAX_CIPHERS; /* the longest list a hello keeps */
+    td_reg_names(reg, v, n, r);
     td_wb_putc(w, '[');
     for (uint16_t i = 0; i < n; i++) {
         if (i)
             td_wb_putc(w, ',');
-        reg_json(w, reg, v[i]);
+        if (td_is_grease(v[i]))
+            hex_json(w, v[i], true);
+        else if (r[i].name != NULL)
+            td_wb_json_plain(w, r[i].name, r[i].len);
+        else
+            hex_json(w, v[i], false);
     }
     td_wb_putc(w, ']');
 }
