@@ -31,7 +31,16 @@ static void sb_put(struct sb *s, const char *p, size_t n)
     s->n += n;
 }
 
-#define sb_lit(s, lit) sb_put((s), "" lit, sizeof(lit) - 1)
+/* sb_lit: a literal; when it fits, a copy of known size (inlined) */
+#define sb_lit(s, lit)                                          \
+    do {                                                        \
+        if ((s)->n + sizeof(lit) <= (s)->cap) {                 \
+            memcpy((s)->b + (s)->n, "" lit, sizeof(lit) - 1);   \
+            (s)->n += sizeof(lit) - 1;                          \
+        } else {                                                \
+            sb_put((s), "" lit, sizeof(lit) - 1);               \
+        }                                                       \
+    } while (0)
 
 static void sb_puts(struct sb *s, const char *p)
 {

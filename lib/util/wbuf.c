@@ -82,10 +82,15 @@ static inline char *u64_digits(char *end, uint64_t v)
     return end;
 }
 
+/* The digits are made backwards in a scratch buffer with 32 bytes of
+ * slack after them, then copied with a fixed-size copy (inlined, no call)
+ * into room reserved in the writer; only the digits are committed. */
 void td_wb_u64(struct td_wbuf *w, uint64_t v)
 {
-    char t[24], *b = u64_digits(t + sizeof(t), v);
-    td_wb_put(w, b, (size_t)(t + sizeof(t) - b));
+    char t[64], *e = t + 32, *b = u64_digits(e, v);
+    char *o = td_wb_reserve(w, 32);
+    memcpy(o, b, 32);
+    td_wb_commit(w, (size_t)(e - b));
 }
 
 void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned decimals)
@@ -96,7 +101,7 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
      * days) cannot cross a rounding boundary, and not an exact half (there
      * the double's representation error decides). */
     uint64_t us, unit, ip, fp;
-    char t[40], *b, *e = t + sizeof(t);
+    char t[64], *b, *e = t + 32, *o;
 
     if (shift - decimals != 3 || ns < 0 || ns >= (int64_t)1 << 50 || ns % 1000 == 500 ||
         (shift != 9 && shift != 6)) {
@@ -119,7 +124,9 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
         *--b = (char)('0' + fp % 10);
     *--b = '.';
     b = u64_digits(b, ip);
-    td_wb_put(w, b, (size_t)(e - b));
+    o = td_wb_reserve(w, 32);
+    memcpy(o, b, 32); /* fixed size: t has 32 bytes of slack after e */
+    td_wb_commit(w, (size_t)(e - b));
 }
 
 /* utf8_len: length of a valid UTF-8 sequence at p (RFC 3629), 0 if invalid */
