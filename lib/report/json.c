@@ -9,7 +9,7 @@
 #include "tlsdiag/report.h"
 
 /* key: ",\"name\":" (no comma before the first); |qk| is the quoted key
- * with its colon, a literal: KEY() builds it. */
+ * with its colon, a literal: the key() macro builds it. */
 static inline void key_lit(struct td_wbuf *w, bool *first, const char *qk, size_t n)
 {
     if (!*first)
@@ -38,8 +38,6 @@ static void jplain(struct td_wbuf *w, const char *s)
         td_wb_json_plain(w, s, strlen(s));
 }
 
-/* reg_json: td_reg_fmt's text as a JSON string, written in place: a
- * registry name (no escaping needed), "GREASE(0xNNNN)" or "0xNNNN" */
 /* hex_raw: 0xNNNN, as printf's "0x%04x" */
 static void hex_raw(struct td_wbuf *w, uint16_t v)
 {
@@ -61,6 +59,8 @@ static void hex_json(struct td_wbuf *w, uint16_t v, bool grease)
         td_wb_putc(w, '"');
 }
 
+/* reg_json: td_reg_fmt's text as a JSON string, written in place: a
+ * registry name (no escaping needed), "GREASE(0xNNNN)" or "0xNNNN" */
 static void reg_json(struct td_wbuf *w, enum td_reg reg, uint16_t v)
 {
     const char *name;
