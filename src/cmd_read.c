@@ -565,6 +565,11 @@ static void usage_read(FILE *f, bool live)
           "                  largest handshake message kept (default 262144)\n"
           "  --max-records N records one handshake message may span (default 16384)\n"
           "  --max-certs N   certificates kept per chain (default and most 16)\n"
+          "  --max-extensions N\n"
+          "                  extension types kept per hello or EncryptedExtensions message;\n"
+          "                  all are still parsed (default and most 128; lower changes JA3/JA4)\n"
+          "  --max-anomalies N\n"
+          "                  anomalies kept per connection, all counted (default and most 16)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
           "  -j, --jobs N    (read) N worker threads, flows shared out by a hash of their\n"
@@ -629,6 +634,7 @@ int cmd_read(int argc, char **argv, bool live)
         {"max-memory", required_argument, NULL, 'm'}, {"max-reassembly", required_argument, NULL, 'R'},
         {"max-handshake", required_argument, NULL, 'H'}, {"max-records", required_argument, NULL, 'r'},
         {"max-certs", required_argument, NULL, 'c'},
+        {"max-extensions", required_argument, NULL, 'X'}, {"max-anomalies", required_argument, NULL, 'W'},
         {"jobs", required_argument, NULL, 'j'},     {"keylog", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
@@ -720,6 +726,18 @@ int cmd_read(int argc, char **argv, bool live)
         case 'c':
             if (parse_u32(optarg, &r.lim.max_certs) != 0 || r.lim.max_certs > TD_MAX_CERTS) {
                 fprintf(stderr, "tlsdiag: --max-certs needs a number from 1 to %d\n", TD_MAX_CERTS);
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'X':
+            if (parse_u32(optarg, &r.lim.max_extensions) != 0 || r.lim.max_extensions > TD_MAX_U16_LIST) {
+                fprintf(stderr, "tlsdiag: --max-extensions needs a number from 1 to %d\n", TD_MAX_U16_LIST);
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'W':
+            if (parse_u32(optarg, &r.lim.max_anomalies) != 0 || r.lim.max_anomalies > TD_DIAG_MAX) {
+                fprintf(stderr, "tlsdiag: --max-anomalies needs a number from 1 to %d\n", TD_DIAG_MAX);
                 return TD_EXIT_USAGE;
             }
             break;
