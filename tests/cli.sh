@@ -150,7 +150,7 @@ has "--max-extensions: the maximum is named" "$tmp/err" "from 1 to 128"
 check "--max-extensions default: no cap hit" 0 "$T" read "$D/ok_tls12_full.pcap"
 if grep -q limit_extensions "$tmp/out"; then echo "FAIL default --max-extensions hits"; fails=$((fails + 1)); else echo "ok   default --max-extensions is not hit"; fi
 check "--max-anomalies" 0 "$T" read --json --max-anomalies 1 "$D/capture_snaplen.pcap"
-has "--max-anomalies: one kept, then the cut" "$tmp/out" '"anomalies":\[{"code":"tcp_gap","offset":134},{"code":"limit_anomalies","offset":134}\]'
+has "--max-anomalies: one kept, then the cut" "$tmp/out" '"anomalies":\[{"code":"tcp_gap","offset":134},{"code":"limit_anomalies","offset":134}\],"anomalies_total":2,'
 check "--max-anomalies, summary" 0 "$T" read --max-anomalies 1 "$D/capture_snaplen.pcap"
 has "--max-anomalies: cap in the summary" "$tmp/out" "limits hit (connections): limit_anomalies 1;"
 has "--max-anomalies: counted in the stats" "$tmp/out" "limits hit 1"
