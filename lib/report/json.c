@@ -479,7 +479,7 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         td_wb_putc(w, '}');
     }
     td_wb_putc(w, ']');
-    if (c->anomalies.total > c->anomalies.n) {
+    if (c->anomalies.total > c->anomalies.n || td_diag_has(&c->anomalies, TD_AN_LIMIT_ANOMALIES)) {
         key(w, &f, "anomalies_total");
         ju(w, c->anomalies.total);
     }
