@@ -8,6 +8,8 @@
 #include "tlsdiag/alloc.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,15 @@
 
 struct td_trust {
     X509_STORE *store;
+    /* The system store's CA bundle is read when the first chain is
+     * verified (td_trust_ready), not when the store is made: parsing its
+     * ~150 certificates costs more than reading a small capture, and a
+     * capture without certificates never needs it.  |bundle| is the file
+     * lookup still to load; |ready| says it has been (or there is none). */
+    X509_LOOKUP *bundle;
+    atomic_bool ready;
+    pthread_mutex_t mu;
+    bool mu_ok;
 };
 
 /* copy_bytes copies at most |dstlen| - 1 bytes of |src| and terminates. */
@@ -59,18 +70,46 @@ static void copy_str(char *dst, size_t dstlen, const char *src)
  * a read's time on a capture with many distinct chains (bench/PROFILE.md)
  * while finding nothing the other two do not; the hashed directory opens
  * <hash>.N directly. */
-static int load_system_store(X509_STORE *store)
+static int load_system_store(struct td_trust *t)
 {
-    X509_LOOKUP *lk = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    X509_LOOKUP *lk = X509_STORE_add_lookup(t->store, X509_LOOKUP_file());
     if (lk == NULL)
         return 0;
-    /* a missing bundle is no error (as for OpenSSL): the store stays empty */
-    (void)X509_LOOKUP_load_file(lk, NULL, X509_FILETYPE_DEFAULT);
-    lk = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+    /* the bundle is loaded by td_trust_ready, before the first lookup */
+    t->bundle = lk;
+    lk = X509_STORE_add_lookup(t->store, X509_LOOKUP_hash_dir());
     if (lk == NULL)
         return 0;
     (void)X509_LOOKUP_add_dir(lk, NULL, X509_FILETYPE_DEFAULT);
     return 1;
+}
+
+/* td_trust_ready loads the deferred CA bundle once, whichever thread asks
+ * first; the others wait for it.  Every verification calls it before it
+ * touches the store, so the store a chain is checked against is the one an
+ * eager load made (the bundle's certificates are in the store before the
+ * hashed directory is ever asked). */
+static void td_trust_ready(const struct td_trust *ct)
+{
+    struct td_trust *t = (struct td_trust *)ct;
+
+    if (atomic_load_explicit(&t->ready, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&t->mu);
+    if (!atomic_load_explicit(&t->ready, memory_order_relaxed)) {
+        ERR_set_mark();
+        /* a missing bundle is no error (as for OpenSSL): the store stays empty */
+        (void)X509_LOOKUP_load_file(t->bundle, NULL, X509_FILETYPE_DEFAULT);
+        ERR_pop_to_mark();
+        atomic_store_explicit(&t->ready, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+void td_trust_preload(struct td_trust *t)
+{
+    if (t != NULL)
+        td_trust_ready(t);
 }
 
 static void set_err(char *err, size_t errlen, const char *what, const char *path)
@@ -102,6 +141,12 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
         set_err(err, errlen, "out of memory", NULL);
         goto fail;
     }
+    atomic_init(&t->ready, true);
+    if (pthread_mutex_init(&t->mu, NULL) != 0) {
+        set_err(err, errlen, "cannot create trust store", NULL);
+        goto fail;
+    }
+    t->mu_ok = true;
     t->store = X509_STORE_new();
     if (t->store == NULL) {
         set_err(err, errlen, "cannot create trust store", NULL);
@@ -110,11 +155,12 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
     if (ca_file == NULL) {
         /* Missing system paths are not an error for OpenSSL either: the
          * store is then empty and every chain comes out untrusted. */
-        ok = load_system_store(t->store);
+        ok = load_system_store(t);
         if (ok != 1) {
             set_err(err, errlen, "cannot load the system trust store", NULL);
             goto fail;
         }
+        atomic_store(&t->ready, false);
         goto done;
     }
     if (stat(ca_file, &st) != 0) {
@@ -147,6 +193,8 @@ void td_trust_free(struct td_trust *t)
     if (t == NULL)
         return;
     X509_STORE_free(t->store);
+    if (t->mu_ok)
+        pthread_mutex_destroy(&t->mu);
     free(t);
 }
 
@@ -587,6 +635,7 @@ static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
         if (xs[i] != NULL && sk_X509_push(untrusted, xs[i]) <= 0)
             goto out;
     }
+    td_trust_ready(trust);
     if (X509_STORE_CTX_init(ctx, trust->store, xs[0], untrusted) != 1)
         goto out;
     /* What a TLS client checks: the ssl_server purpose and trust settings
