@@ -113,8 +113,8 @@ void td_conn_free(struct td_conn *c)
 {
     if (c == NULL)
         return;
-    free(c->ch.m);
-    free(c->ch2.m);
+    td_pool_free(c->ch.m, sizeof(*c->ch.m));
+    td_pool_free(c->ch2.m, sizeof(*c->ch2.m));
     free(c->hrr.m);
     free(c->sh.m);
     for (int i = 0; i < 2; i++) {
@@ -129,7 +129,7 @@ void td_conn_free(struct td_conn *c)
     free(c->nst.m);
     free(c->ee.m);
     free(c->events);
-    free(c);
+    td_pool_free(c, sizeof(*c));
 }
 
 static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_ev_kind kind, uint8_t ep)
@@ -223,7 +223,7 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
     } else if (c->ch2.m == NULL && ep == c->client) {
         KEEP(c->ch2, ch, ep);
     } else {
-        free(ch);
+        td_pool_free(ch, sizeof(*ch));
     }
 }
 
@@ -411,9 +411,11 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         ev->version = rec_version;
         ev->decrypted = dec;
     }
+    /* Each parser zeroes its whole struct first (keeping record_version,
+     * set here), so the structs below are allocated without clearing. */
     switch (type) {
     case TD_HS_CLIENT_HELLO: {
-        struct td_client_hello *ch = td_calloc(1, sizeof(*ch));
+        struct td_client_hello *ch = td_pool_alloc(sizeof(*ch));
         if (ch == NULL)
             return;
         ch->record_version = rec_version;
@@ -423,7 +425,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         break;
     }
     case TD_HS_SERVER_HELLO: {
-        struct td_server_hello *sh = td_calloc(1, sizeof(*sh));
+        struct td_server_hello *sh = td_malloc(sizeof(*sh));
         if (sh == NULL)
             return;
         sh->record_version = rec_version;
@@ -459,7 +461,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate *ce;
         if (c->cert[ep].m != NULL)
             break;
-        ce = td_calloc(1, sizeof(*ce));
+        ce = td_malloc(sizeof(*ce));
         if (ce == NULL)
             return;
         (void)td_parse_certificate(ce, body, tls13);
@@ -483,7 +485,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate_request *cr;
         if (c->cr.m != NULL)
             break;
-        cr = td_calloc(1, sizeof(*cr));
+        cr = td_malloc(sizeof(*cr));
         if (cr == NULL)
             return;
         (void)td_parse_certificate_request(cr, body, tls13);
@@ -495,7 +497,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_server_key_exchange *ske;
         if (c->ske.m != NULL)
             break;
-        ske = td_calloc(1, sizeof(*ske));
+        ske = td_malloc(sizeof(*ske));
         if (ske == NULL)
             return;
         (void)td_parse_server_key_exchange(ske, body, c->sh.m ? td_cipher_kex(c->sh.m->cipher) : TD_KEX_UNKNOWN);
@@ -507,7 +509,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_new_session_ticket *nst;
         if (c->nst.m != NULL)
             break;
-        nst = td_calloc(1, sizeof(*nst));
+        nst = td_malloc(sizeof(*nst));
         if (nst == NULL)
             return;
         (void)td_parse_new_session_ticket(nst, body, tls13);
@@ -547,7 +549,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_encrypted_extensions *ee;
         if (c->ee.m != NULL)
             break;
-        ee = td_calloc(1, sizeof(*ee));
+        ee = td_malloc(sizeof(*ee));
         if (ee == NULL)
             return;
         (void)td_parse_encrypted_extensions(ee, body);
@@ -584,7 +586,7 @@ static void sink_sslv2_hello(void *ctx, struct td_cur *body)
         ev->len = (uint32_t)td_cur_len(body);
         ev->version = 0x0002;
     }
-    ch = td_calloc(1, sizeof(*ch));
+    ch = td_pool_alloc(sizeof(*ch));
     if (ch == NULL)
         return;
     ch->record_version = 0x0002;
@@ -946,7 +948,7 @@ static void flow_close(struct td_engine *e, struct flow *f)
     td_flowtab_remove(&e->tab, &f->node);
     e->st.open_flows--;
     e->mem -= f->acct;
-    free(f);
+    td_pool_free(f, sizeof(*f));
     e->done(e->done_ctx, c);
 }
 
@@ -972,14 +974,16 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
 static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, uint64_t h, int key_ep,
                              const struct td_tcp_pkt *t, const struct td_pkt *pkt)
 {
-    struct flow *f = td_calloc(1, sizeof(*f));
-    struct td_conn *c = td_calloc(1, sizeof(*c));
+    struct flow *f = td_pool_alloc(sizeof(*f));
+    struct td_conn *c = td_pool_alloc(sizeof(*c));
 
     if (f == NULL || c == NULL) {
-        free(f);
-        free(c);
+        td_pool_free(f, sizeof(*f));
+        td_pool_free(c, sizeof(*c));
         return NULL;
     }
+    memset(f, 0, sizeof(*f));
+    memset(c, 0, sizeof(*c));
     f->eng = e;
     f->conn = c;
     f->node.key = *k;
