@@ -26,8 +26,13 @@ struct td_cur {
 };
 
 /* td_cur_init makes a cursor over |len| bytes at |p| with offset 0.
- * |p| may be NULL when |len| is 0. */
-void td_cur_init(struct td_cur *c, const uint8_t *p, size_t len);
+ * |p| may be NULL when |len| is 0.  (Inline: every packet makes several.) */
+static inline void td_cur_init(struct td_cur *c, const uint8_t *p, size_t len)
+{
+    c->p = len ? p : NULL;
+    c->len = len;
+    c->off = 0;
+}
 
 static inline size_t td_cur_len(const struct td_cur *c) { return c->len; }
 static inline bool td_cur_empty(const struct td_cur *c) { return c->len == 0; }
@@ -59,8 +64,25 @@ static inline bool td__cur_get_be(struct td_cur *c, size_t n, uint32_t *out)
 
     if (!td__cur_take(c, n, &b))
         return false;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | b[i];
+    /* spelled out for the sizes used, so the compiler makes one load */
+    switch (n) {
+    case 1:
+        v = b[0];
+        break;
+    case 2:
+        v = (uint32_t)b[0] << 8 | b[1];
+        break;
+    case 3:
+        v = (uint32_t)b[0] << 16 | (uint32_t)b[1] << 8 | b[2];
+        break;
+    case 4:
+        v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            v = (v << 8) | b[i];
+        break;
+    }
     *out = v;
     return true;
 }

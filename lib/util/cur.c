@@ -4,13 +4,6 @@
 
 #include <string.h>
 
-void td_cur_init(struct td_cur *c, const uint8_t *p, size_t len)
-{
-    c->p = len ? p : NULL;
-    c->len = len;
-    c->off = 0;
-}
-
 void td_memcpy(void *dst, const void *src, size_t n)
 {
     if (n != 0)
