@@ -28,20 +28,25 @@ int td_flow_key_make(struct td_flow_key *k, uint8_t ipver, const uint8_t src[16]
     return 1;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v * 0x9e3779b97f4a7c15ULL;
-    h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 29);
-}
+static uint64_t rotl(uint64_t v, unsigned r) { return (v << r) | (v >> (64 - r)); }
 
+/* td_flow_key_hash: each 8-byte word multiplied by its own odd constant
+ * (independent products, so they overlap in the pipeline instead of
+ * waiting on each other as a chained mix did), rotated apart, folded, then
+ * one finalising round (splitmix64's) so the low bits that pick a bucket
+ * depend on every input bit. */
 uint64_t td_flow_key_hash(const struct td_flow_key *k)
 {
-    uint64_t w[5], h = 0x243f6a8885a308d3ULL;
+    uint64_t w[5], h;
     memcpy(w, k, sizeof(w)); /* the key is 40 bytes, no padding holes left unset */
-    for (size_t i = 0; i < 5; i++)
-        h = mix(h, w[i]);
-    return h;
+    h = w[0] * 0x9e3779b97f4a7c15ULL;
+    h ^= rotl(w[1] * 0xc2b2ae3d27d4eb4fULL, 13);
+    h ^= rotl(w[2] * 0x165667b19e3779f9ULL, 27);
+    h ^= rotl(w[3] * 0xd6e8feb86659fd93ULL, 41);
+    h ^= rotl(w[4] * 0xff51afd7ed558ccdULL, 53);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
 }
 
 _Static_assert(sizeof(struct td_flow_key) == 40, "flow key layout");

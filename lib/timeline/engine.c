@@ -128,7 +128,7 @@ void td_conn_free(struct td_conn *c)
     free(c->ske.m);
     free(c->nst.m);
     free(c->ee.m);
-    free(c->events);
+    td_pool_free(c->events, (size_t)c->cap_events * sizeof(*c->events));
     td_pool_free(c, sizeof(*c));
 }
 
@@ -149,7 +149,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
             }
             return NULL;
         }
-        ne = td_realloc(c->events, ncap * sizeof(*ne));
+        ne = td_pool_grow(c->events, (size_t)c->cap_events * sizeof(*ne), ncap * sizeof(*ne));
         if (ne == NULL)
             return NULL;
         c->events = ne;

@@ -31,9 +31,9 @@ void td_tls_stream_init(struct td_tls_stream *s, uint32_t hs_max, bool allow_ssl
 
 void td_tls_stream_cleanup(struct td_tls_stream *s)
 {
-    free(s->body);
-    free(s->hs);
-    free(s->plain);
+    td_pool_free(s->body, s->body_cap);
+    td_pool_free(s->hs, s->hs_cap);
+    td_pool_free(s->plain, s->plain_cap);
     s->body = NULL;
     s->hs = NULL;
     s->plain = NULL;
@@ -92,7 +92,8 @@ static bool grow(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t max)
     ncap = *cap ? *cap : 1024;
     while (ncap < need)
         ncap = ncap > max / 2 ? max : ncap * 2;
-    nb = td_realloc(*buf, ncap);
+    /* pooled: a connection's buffers are the same few sizes (1, 2, 4 KB...) */
+    nb = td_pool_grow(*buf, *cap, ncap);
     if (nb == NULL)
         return false;
     *buf = nb;

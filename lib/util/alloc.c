@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* `read -j` allocates on several threads: the failure count is atomic (it
  * is rare); the attempt count and the injection hook are per thread (the
@@ -50,8 +51,9 @@ void td_alloc_reset(void)
 void td_alloc_fail_at(uint64_t n) { fail_at = n == 0 ? 0 : count + n; }
 
 /* ---- recycled blocks ----
- * A connection's largest blocks (the flow, the td_conn, the ClientHello)
- * are bigger than malloc's per-thread cache takes, so each came from and
+ * A connection's largest blocks (the flow, the td_conn, the ClientHello,
+ * the record and handshake buffers, the event array) are bigger than
+ * malloc's per-thread cache takes, so each came from and
  * went back to the main heap (_int_malloc/_int_free/unlink_chunk: ~15% of
  * a summary-only read).  Freed ones are kept on a short per-thread stack
  * per size instead and handed out again.  A recycled allocation is still
@@ -59,8 +61,8 @@ void td_alloc_fail_at(uint64_t n) { fail_at = n == 0 ? 0 : count + n; }
  * allocations in the same order.  The stacks of a thread that exits are
  * freed (a pthread key's destructor); the main thread's are reachable
  * until exit. */
-#define POOL_SLOTS 4
-#define POOL_MAX 32
+#define POOL_SLOTS 12
+#define POOL_MAX 64
 
 struct pool_blk {
     struct pool_blk *next;
@@ -136,4 +138,17 @@ void td_pool_free(void *p, size_t n)
     ((struct pool_blk *)p)->next = s->head;
     s->head = p;
     s->n++;
+}
+
+void *td_pool_grow(void *p, size_t old, size_t n)
+{
+    void *q = td_pool_alloc(n);
+
+    if (q == NULL)
+        return NULL;
+    if (p != NULL) {
+        memcpy(q, p, old < n ? old : n);
+        td_pool_free(p, old);
+    }
+    return q;
 }
