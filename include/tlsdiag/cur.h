@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define TD_MUST_CHECK __attribute__((warn_unused_result))
@@ -148,8 +149,13 @@ TD_MUST_CHECK static inline bool td_cur_skip(struct td_cur *c, size_t n)
     return td__cur_take(c, n, &b);
 }
 
-/* td_memcpy tolerates (NULL, NULL, 0), which memcpy does not. */
-void td_memcpy(void *dst, const void *src, size_t n);
+/* td_memcpy tolerates (NULL, NULL, 0), which memcpy does not.  Inline, so
+ * that a copy of a known small size (an address, a random) is a few moves. */
+static inline void td_memcpy(void *dst, const void *src, size_t n)
+{
+    if (n != 0)
+        memcpy(dst, src, n);
+}
 
 /* td_cur_copy copies the next |n| bytes to |dst| and advances. */
 TD_MUST_CHECK static inline bool td_cur_copy(struct td_cur *c, void *dst, size_t n)
