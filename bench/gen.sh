@@ -12,7 +12,9 @@
 #                    offloads off (Ethernet-sized frames), scaled the same way.
 #
 # One knob, SIZE (default 1): handshakes.pcap holds 100000*SIZE connections and
-# bulk.pcap SIZE copies of the base downloads (~6 x BULK_MB MB each).  The base
+# bulk.pcap SIZE copies of the base downloads (~6 x BULK_MB MB each); BULK_COPIES
+# sets the bulk copies apart (the issue's full size: SIZE=20 BULK_COPIES=3, 2 M
+# connections in ~5 GB and ~1.5 GB of bulk).  The base
 # captures are made once and cached in OUTDIR/base; only the scaling reruns.
 # Other knobs: BULK_MB (default 64), HS_ROUNDS (default 3), LAB_NS (default tdb).
 # Traffic never leaves the namespace's loopback.  Run as root.
@@ -20,6 +22,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/out}
 SIZE=${SIZE:-1}
+BULK_COPIES=${BULK_COPIES:-$SIZE}
 BULK_MB=${BULK_MB:-64}
 HS_ROUNDS=${HS_ROUNDS:-3}
 : "${LAB_NS:=tdb}"
@@ -215,9 +218,9 @@ if [ ! -s "$W/bulk-base.pcap" ] || [ "$(cat "$W/bulk-base.mb" 2>/dev/null)" != "
 fi
 ip netns del "$NS" 2>/dev/null || true
 
-log "scaling: SIZE=$SIZE"
+log "scaling: SIZE=$SIZE BULK_COPIES=$BULK_COPIES"
 "$OUT/scale" "$W/hs-base.pcap" "$OUT/handshakes.pcap" conns $((100000 * SIZE)) > "$OUT/handshakes.manifest"
-"$OUT/scale" "$W/bulk-base.pcap" "$OUT/bulk.pcap" copies "$SIZE" > "$OUT/bulk.manifest"
+"$OUT/scale" "$W/bulk-base.pcap" "$OUT/bulk.pcap" copies "$BULK_COPIES" > "$OUT/bulk.manifest"
 for f in handshakes bulk; do
   log "$f.pcap: $(stat -c %s "$OUT/$f.pcap") bytes; $(tr '\n' ' ' < "$OUT/$f.manifest")"
 done

@@ -14,6 +14,8 @@
 #                   many connections of handshakes.pcap (it needs ~10 GB per
 #                   million connections); 0 = the whole file
 #   SKIP=regex      skip cases whose name matches (e.g. 'ssldump|tshark')
+#   ONCE=regex      cases run in the first round only (e.g. 'ssldump', which
+#                   needs ~9 minutes on the full-size capture)
 #   CASES=regex     only these cases
 #   TLSDIAG=path    the binary (default: build/tlsdiag of this tree; copied into
 #                   the results directory so a rebuild during the run changes nothing)
@@ -27,6 +29,7 @@ RUNS=${RUNS:-3}
 FILES=${FILES:-handshakes bulk}
 TSHARK_CONNS=${TSHARK_CONNS:-100000}
 SKIP=${SKIP:-^$}
+ONCE=${ONCE:-^$}
 CASES=${CASES:-.}
 TD=${TLSDIAG:-$HERE/../build/tlsdiag}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -108,6 +111,7 @@ for r in $(seq "$RUNS"); do
     name=${c%%|*}; rest=${c#*|}; file=${rest%%|*}; cmd=${rest#*|}
     [[ $name =~ $CASES ]] || continue
     [[ $name =~ $SKIP ]] && continue
+    [ "$r" -gt 1 ] && [[ $name =~ $ONCE ]] && continue
     cat "$file" > /dev/null
     load=$(cut -d' ' -f1 /proc/loadavg)
     F=$file TLSDIAG_THREAD_TIMES=1 /usr/bin/time -f '%e\t%U\t%S\t%M\t%x' -o "$RES/$name.$r.time" \

@@ -175,6 +175,7 @@ struct td_ssl_facts {
     int http_status;               /* 0: no HTTP answer */
     bool http_no_cert;             /* nginx "No required SSL certificate was sent" */
     char err[128];                 /* first libssl error string */
+    unsigned long err_code;        /* and its code (ERR_GET_LIB / ERR_GET_REASON) */
     struct td_certificate chain;   /* the peer's chain as sent (DER copies) */
 };
 

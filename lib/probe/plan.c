@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -437,6 +438,28 @@ static void on_done(void *ctx, struct td_probe *p)
 
 /* ---------------------------------------------------------------- diagnoses */
 
+/* libssl reasons that mean "a message or record of the peer's is too long
+ * or its lengths do not add up" */
+static bool ssl_length_error(unsigned long e)
+{
+    if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL)
+        return false;
+    switch (ERR_GET_REASON(e)) {
+    case SSL_R_EXCESSIVE_MESSAGE_SIZE:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_ENCRYPTED_LENGTH_TOO_LONG:
+    case SSL_R_DATA_LENGTH_TOO_LONG:
+    case SSL_R_LENGTH_MISMATCH:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+    case SSL_R_BAD_PACKET_LENGTH:
+    case SSL_R_LENGTH_TOO_SHORT:
+    case SSL_R_LENGTH_TOO_LONG:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static struct td_diagnosis *dg(struct td_plan_result *r, const char *code, enum td_severity sev,
                                enum td_by by, enum td_confidence conf)
 {
@@ -780,6 +803,19 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
         if ((leaf->sig_md5 || leaf->sig_sha1) && !leaf->self_signed &&
             (d = dg(r, "cert_weak_signature", TD_SEV_WARNING, TD_BY_SERVER, TD_CONF_HIGH)))
             TXT(summary, "the server certificate is signed with %s", leaf->sig_md5 ? "MD5" : "SHA-1");
+    }
+
+    /* A real client gave up on a server message that is too large or whose
+     * lengths lie (a certificate chain that never ends, a 16 MB message):
+     * the raw probes stop at the ServerHello and cannot see it; libssl's
+     * reason says which. */
+    if (m != NULL && !m->ssl.handshake_ok && ssl_length_error(m->ssl.err_code) &&
+        (d = dg(r, "protocol_error", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH))) {
+        TXT(summary, "a real client's handshake fails on an oversized or malformed server message");
+        TXT(explanation, "after its ServerHello the server sent a handshake message that OpenSSL refuses (%.100s)",
+            m->ssl.err);
+        TXT(fix, "check what the server sends after the ServerHello (certificate chain size, a proxy "
+                 "rewriting records); clients cap a message near 100 KB");
     }
 
     /* the default certificate: what a client without SNI gets */

@@ -812,8 +812,10 @@ static void ssl_pump(struct td_runner *r, struct slot *s)
             int e = SSL_get_error(s->ssl, rc);
             if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
                 unsigned long le = ERR_peek_error();
-                if (le != 0 && p->ssl.err[0] == 0)
+                if (le != 0 && p->ssl.err[0] == 0) {
                     ERR_error_string_n(le, p->ssl.err, sizeof(p->ssl.err));
+                    p->ssl.err_code = le;
+                }
                 ERR_clear_error();
                 s->hs_done = true; /* failed: flush our alert, then end soon */
                 p->ssl.handshake_ok = false;

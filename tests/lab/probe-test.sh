@@ -170,7 +170,7 @@ probe "ALPN refused (gnutls --alpn-fatal)" "$S:4471" --sni $LAB_NAME --no-cipher
 # ---- hostile servers: each ends within the configured time, classified
 H=(--connect-timeout 1000 --read-timeout 1000 --probe-timeout 2500 --no-ciphers --no-http)
 port=4490
-for mode in silent drip garbage bigrec bighs; do
+for mode in silent drip garbage bigrec bighs endless; do
     port=$((port + 1))
     bg_run "$LOGD/hostile-$mode.log" timeout 60 ip netns exec $LAB_S python3 "$HERE/hostile.py" $mode $port
     wait_listen $LAB_S $port
@@ -180,9 +180,17 @@ for mode in silent drip garbage bigrec bighs; do
     case $mode in
         silent|drip) want=timeout ;;
         garbage|bigrec|bighs) want=not_tls ;;
+        endless) want=None ;;
     esac
     # every probe ends by the probe timeout; probes run 8 at a time (2 waves + the resumption)
     if [ "$ms" -gt 9000 ]; then echo "FAIL hostile $mode: took $ms ms"; fails=$((fails + 1)); fi
+    if [ $mode = endless ]; then
+        # the ServerHello is real, the Certificate never ends: 1.2 accepted,
+        # and the real client's failure named
+        expect "hostile $mode: TLS 1.2 accepted, protocol_error (${ms} ms)" \
+            "j['versions']['1.2']['accepted'] is True and 'protocol_error' in codes"
+        continue
+    fi
     expect "hostile $mode: TLS 1.2 probe = $want (${ms} ms)" "j['versions']['1.2']['refusal'] == '$want'"
 done
 
