@@ -498,7 +498,7 @@ static enum td_status parse_extensions(struct td_client_hello *ch, struct td_cur
     struct td_u16_set seen;
     struct td_cur block;
 
-    memset(&seen, 0, sizeof(seen));
+    td_u16_set_init(&seen);
     if (!td_cur_get_vec16(msg, &block))
         return td_malformed(d, TD_AN_EXT_BLOCK_MALFORMED, 0, msg);
     ch->has_extensions = true;
