@@ -167,6 +167,18 @@ TD_MUST_CHECK static inline bool td_cur_copy(struct td_cur *c, void *dst, size_t
     return true;
 }
 
+/* td_cur_skip_zeros consumes the zero bytes at the front of |c| (all of it
+ * if it is all zeros): the cursor then stands on the first non-zero byte. */
+static inline void td_cur_skip_zeros(struct td_cur *c)
+{
+    size_t i = 0;
+    const uint8_t *b;
+
+    while (i < c->len && c->p[i] == 0)
+        i++;
+    (void)td__cur_take(c, i, &b);
+}
+
 /* td_cur_peek_u8 reads byte |i| ahead without moving. */
 TD_MUST_CHECK static inline bool td_cur_peek_u8(const struct td_cur *c, size_t i, uint8_t *out)
 {

@@ -106,6 +106,12 @@ void *td_pool_alloc(size_t n)
             struct pool_blk *b = pool[i].head;
             pool[i].head = b->next;
             pool[i].n--;
+#if defined(__GNUC__)
+            /* the next one's link is read at the next pop: a block freed
+             * long ago is out of the cache (5% of a read stalled here) */
+            if (b->next != NULL)
+                __builtin_prefetch(b->next);
+#endif
             return b;
         }
     }
