@@ -367,8 +367,11 @@ static bool header_ready(struct td_tls_stream *s, const struct td_tls_sink *k,
                          const uint8_t *rest, size_t rest_len)
 {
     struct td_cur c;
-    struct td_diag d = {0};
+    struct td_diag d;
     enum td_rec_res r;
+
+    d.n = 0; /* only recs[0 .. n) are ever read */
+    d.total = 0;
 
     td_cur_init(&c, s->hdr, s->hdr_have);
     r = td_record_header(&s->rec, &c, s->allow_ssl2 && !s->started, &d);
