@@ -407,22 +407,69 @@ static void on_sigint(int sig)
     stop_live = 1;
 }
 
+/* live_user: whom live mode runs as once the interface is open: -Z/--user
+ * USER, else the user sudo was run by (SUDO_UID, when not 0), else nobody.
+ * NULL (with the reason on stderr) when that user does not exist. */
+static struct passwd *live_user(const char *user)
+{
+    const char *sudo = getenv("SUDO_UID");
+    struct passwd *pw;
+
+    if (user != NULL) {
+        pw = getpwnam(user);
+        if (pw == NULL)
+            fprintf(stderr, "tlsdiag: --user %s: no such user; refusing to keep running as root\n", user);
+        return pw;
+    }
+    if (sudo != NULL && *sudo != '\0') {
+        char *end;
+        unsigned long v;
+        errno = 0;
+        v = strtoul(sudo, &end, 10);
+        if (errno == 0 && *end == '\0' && v != 0 && v <= (unsigned long)(uid_t)-2) {
+            pw = getpwuid((uid_t)v);
+            if (pw == NULL)
+                fprintf(stderr, "tlsdiag: SUDO_UID %s has no passwd entry; refusing to keep running as root "
+                                "(name a user with --user)\n", sudo);
+            return pw;
+        }
+    }
+    pw = getpwnam("nobody");
+    if (pw == NULL)
+        fprintf(stderr, "tlsdiag: no user 'nobody'; refusing to keep running as root (name one with --user)\n");
+    return pw;
+}
+
+/* drop_privileges: after the interface is open, live mode keeps no root
+ * (issue 5).  Supplementary groups first (initgroups sets the target's own
+ * with setgroups, so root's are gone), then the gid, then the uid.  It
+ * fails closed: an unknown user, a target of uid 0, any failing call, ids
+ * that did not all change, or a process that can get uid or gid 0 back
+ * ends the run before a packet is read. */
 static int drop_privileges(const char *user)
 {
     struct passwd *pw;
+    uid_t uid;
+    gid_t gid;
 
-    if (geteuid() != 0)
+    if (getuid() != 0 && geteuid() != 0)
         return 0;
-    pw = getpwnam(user);
-    if (pw == NULL) {
-        fprintf(stderr, "tlsdiag: -Z %s: no such user; refusing to keep running as root\n", user);
+    pw = live_user(user);
+    if (pw == NULL)
+        return -1;
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+    if (uid == 0) {
+        fprintf(stderr, "tlsdiag: user %s is root; live mode does not keep root after opening the interface\n",
+                pw->pw_name);
         return -1;
     }
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-        fprintf(stderr, "tlsdiag: cannot drop privileges to %s: %s\n", user, strerror(errno));
+    if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        fprintf(stderr, "tlsdiag: cannot drop privileges to %s: %s\n", pw->pw_name, strerror(errno));
         return -1;
     }
-    if (setuid(0) == 0) {
+    if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid || setuid(0) == 0 ||
+        (gid != 0 && setgid(0) == 0)) {
         fprintf(stderr, "tlsdiag: privileges could not be dropped\n");
         return -1;
     }
@@ -542,7 +589,8 @@ static void usage_read(FILE *f, bool live)
           "  FILE            pcap or pcapng, optionally gzip'd; '-' reads stdin\n"
           "  FILTER          BPF expression as for tcpdump (the words after the last file)\n"
           "  -i IFACE        (live) interface to capture on (default: any)\n"
-          "  -Z USER         (live) user to switch to after opening the interface (default: nobody)\n"
+          "  -Z, --user USER (live) user to switch to after opening the interface (default: the\n"
+          "                  user sudo was run by (SUDO_UID), else nobody); never stays root\n"
           "  --json          NDJSON: one object per connection (see docs/json.md)\n"
           "  -t, --timeline  print the timeline of every connection (failures always show theirs)\n"
           "  -a, --all       also show connections that are not TLS\n"
@@ -565,6 +613,11 @@ static void usage_read(FILE *f, bool live)
           "                  largest handshake message kept (default 262144)\n"
           "  --max-records N records one handshake message may span (default 16384)\n"
           "  --max-certs N   certificates kept per chain (default and most 16)\n"
+          "  --max-extensions N\n"
+          "                  extension types kept per hello or EncryptedExtensions message;\n"
+          "                  all are still parsed (default and most 128; lower changes JA3/JA4)\n"
+          "  --max-anomalies N\n"
+          "                  anomalies kept per connection, all counted (default and most 16)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
           "  -j, --jobs N    (read) N worker threads, flows shared out by a hash of their\n"
@@ -629,11 +682,13 @@ int cmd_read(int argc, char **argv, bool live)
         {"max-memory", required_argument, NULL, 'm'}, {"max-reassembly", required_argument, NULL, 'R'},
         {"max-handshake", required_argument, NULL, 'H'}, {"max-records", required_argument, NULL, 'r'},
         {"max-certs", required_argument, NULL, 'c'},
+        {"max-extensions", required_argument, NULL, 'X'}, {"max-anomalies", required_argument, NULL, 'W'},
         {"jobs", required_argument, NULL, 'j'},     {"keylog", required_argument, NULL, 'K'},
+        {"user", required_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
     struct td_wbuf *w;
-    const char *color = "auto", *iface = NULL, *user = "nobody", *ca_file = NULL, *keylog = NULL;
+    const char *color = "auto", *iface = NULL, *user = NULL, *ca_file = NULL, *keylog = NULL;
     struct kl_pump *kp = NULL;
     struct td_trust *trust;
     char filter[4096] = "";
@@ -720,6 +775,18 @@ int cmd_read(int argc, char **argv, bool live)
         case 'c':
             if (parse_u32(optarg, &r.lim.max_certs) != 0 || r.lim.max_certs > TD_MAX_CERTS) {
                 fprintf(stderr, "tlsdiag: --max-certs needs a number from 1 to %d\n", TD_MAX_CERTS);
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'X':
+            if (parse_u32(optarg, &r.lim.max_extensions) != 0 || r.lim.max_extensions > TD_MAX_U16_LIST) {
+                fprintf(stderr, "tlsdiag: --max-extensions needs a number from 1 to %d\n", TD_MAX_U16_LIST);
+                return TD_EXIT_USAGE;
+            }
+            break;
+        case 'W':
+            if (parse_u32(optarg, &r.lim.max_anomalies) != 0 || r.lim.max_anomalies > TD_DIAG_MAX) {
+                fprintf(stderr, "tlsdiag: --max-anomalies needs a number from 1 to %d\n", TD_DIAG_MAX);
                 return TD_EXIT_USAGE;
             }
             break;

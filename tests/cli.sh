@@ -140,6 +140,22 @@ has "--max-records: cap named" "$tmp/out" "limits hit (connections): limit_recor
 check "--max-certs" 0 "$T" read --max-certs 1 "$D/ok_tls12_full.pcap"
 has "--max-certs: cap named" "$tmp/out" "limits hit (connections): limit_certificates 1"
 check "--max-certs above the compiled cap" 2 "$T" read --max-certs 17 "$D/ok_tls12_full.pcap"
+check "--max-extensions" 0 "$T" read --max-extensions 3 "$D/ok_tls12_full.pcap"
+has "--max-extensions: cap in the summary" "$tmp/out" "limits hit (connections): limit_extensions 1;"
+check "--max-extensions, JSON" 0 "$T" read --json --max-extensions 3 "$D/ok_tls12_full.pcap"
+has "--max-extensions: JSON anomaly at the 4th type" "$tmp/out" '"anomalies":\[{"code":"limit_extensions","offset":149}'
+has "--max-extensions: JA4 made from the kept list (documented)" "$tmp/out" '"ja4":"t12d2803'
+check "--max-extensions above the compiled cap" 2 "$T" read --max-extensions 129 "$D/ok_tls12_full.pcap"
+has "--max-extensions: the maximum is named" "$tmp/err" "from 1 to 128"
+check "--max-extensions default: no cap hit" 0 "$T" read "$D/ok_tls12_full.pcap"
+if grep -q limit_extensions "$tmp/out"; then echo "FAIL default --max-extensions hits"; fails=$((fails + 1)); else echo "ok   default --max-extensions is not hit"; fi
+check "--max-anomalies" 0 "$T" read --json --max-anomalies 1 "$D/capture_snaplen.pcap"
+has "--max-anomalies: one kept, then the cut" "$tmp/out" '"anomalies":\[{"code":"tcp_gap","offset":134},{"code":"limit_anomalies","offset":134}\],"anomalies_total":2,'
+check "--max-anomalies, summary" 0 "$T" read --max-anomalies 1 "$D/capture_snaplen.pcap"
+has "--max-anomalies: cap in the summary" "$tmp/out" "limits hit (connections): limit_anomalies 1;"
+has "--max-anomalies: counted in the stats" "$tmp/out" "limits hit 1"
+check "--max-anomalies above the compiled cap" 2 "$T" read --max-anomalies 17 "$D/capture_snaplen.pcap"
+has "--max-anomalies: the maximum is named" "$tmp/err" "from 1 to 16"
 $H flows 3000 >"$tmp/h_flows.pcap"
 check "--max-flows evicts" 0 "$T" read --max-flows 100 "$tmp/h_flows.pcap"
 has "--max-flows: evictions in the summary" "$tmp/out" "flows evicted 2900 (--max-flows 2900, --max-memory 0)"

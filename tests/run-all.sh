@@ -13,6 +13,8 @@
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
 #      namespaces, fresh captures judged against the same expectations
+#   6b. tlsdiag live drops root after opening the interface (root only,
+#      tests/lab/live-privdrop.sh, a few seconds)
 #   7. tlsdiag probe against lab servers and hostile listeners (root only)
 #   8. probe --starttls for the seven protocols against small loopback servers
 #   9. probe --starttls against real PostgreSQL/Dovecot/vsftpd/slapd (root, when installed)
@@ -72,6 +74,15 @@ else
         python3 tests/check_fixtures.py --dir "$out" build/tlsdiag
     fi
     rm -rf "$out"
+fi
+step "live mode drops root (root only)"
+rc=0
+sh tests/lab/live-privdrop.sh build/tlsdiag || rc=$?
+if [ "$rc" = 77 ]; then
+    echo "skip: needs root and unshare"
+elif [ "$rc" != 0 ]; then
+    echo "live privilege drop test failed (exit $rc)"
+    exit 1
 fi
 step "probe against the live lab"
 if [ "$(id -u)" != 0 ]; then

@@ -18,53 +18,24 @@ RUNS=${2:-3}
 : "${LAB_NS:=tdbench}" "${TESTSSL:=1}"
 export LAB_NS
 . "$ROOT/tests/lab/lib.sh"
-NGINX_PID=
-cleanup() {
-    [ -n "$NGINX_PID" ] && { kill "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null; }
-    lab_down
-}
-trap cleanup EXIT
+. "$ROOT/tests/lab/probe-nginx.sh"
+trap pnginx_lab_cleanup EXIT
 trap 'exit 130' INT TERM
 
 lab_up
 pki_make
 P=$LAB_TMP/pki
 OUTD=$LAB_TMP/bench
-mkdir -p "$OUTD" "$LAB_TMP/nginx"
+mkdir -p "$OUTD"
 # The target: nginx with a common "intermediate" policy (TLS 1.2 and 1.3,
 # ECDHE and DHE AEAD suites), full chain.
 openssl dhparam -dsaparam -out "$P/dh.pem" 2048 2>/dev/null
-cat > "$LAB_TMP/nginx/nginx.conf" <<NGX
-user root;
-worker_processes 1;
-pid $LAB_TMP/nginx/nginx.pid;
-error_log $LAB_TMP/nginx/error.log crit;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $LAB_TMP/nginx/body;
-    proxy_temp_path $LAB_TMP/nginx/proxy;
-    fastcgi_temp_path $LAB_TMP/nginx/fastcgi;
-    uwsgi_temp_path $LAB_TMP/nginx/uwsgi;
-    scgi_temp_path $LAB_TMP/nginx/scgi;
-    server {
-        listen $LAB_S4:443 ssl;
-        server_name server.lab.test;
-        ssl_certificate $P/server.chain.pem;
-        ssl_certificate_key $P/server.key;
+PNGINX_ERROR_LOG=crit PNGINX_CONNS=1024 pnginx_start 443 "$OUTD/nginx.log" "
         ssl_dhparam $P/dh.pem;
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384;
         ssl_prefer_server_ciphers off;
-        ssl_session_cache shared:s:1m;
-        location / { return 200 "ok\n"; }
-    }
-}
-NGX
-ip netns exec "$LAB_S" nginx -e "$LAB_TMP/nginx/error.log" -c "$LAB_TMP/nginx/nginx.conf" \
-    -g 'daemon off;' </dev/null >"$OUTD/nginx.log" 2>&1 &
-NGINX_PID=$!
-wait_listen "$LAB_S" 443 || exit 1
+        ssl_session_cache shared:s:1m;" || exit 1
 
 RES=$OUTD/results.tsv
 : >"$RES"

@@ -225,6 +225,8 @@ struct td_limits {
     uint32_t max_records;        /* records one handshake message may span */
     uint32_t max_certs;          /* certificates kept per chain (<= TD_MAX_CERTS; 0: that) */
     uint32_t max_events;         /* timeline events kept per connection */
+    uint32_t max_extensions;     /* extension types kept per message (<= TD_MAX_U16_LIST; 0: that) */
+    uint32_t max_anomalies;      /* anomalies kept per connection (<= TD_DIAG_MAX; 0: that) */
     uint32_t idle_timeout_s;     /* capture-time idle before a flow is closed */
     size_t max_memory;           /* bytes held by open flows (0: no cap); over it
                                     the flows idle longest are evicted */

@@ -96,16 +96,27 @@ struct td_anomaly_rec {
     uint32_t off;
 };
 
-/* A bounded anomaly sink: keeps the first TD_DIAG_MAX, counts all. */
+/* Past the cap there is room for each LIMIT_* code (80..99) once: a cap hit
+ * stays on the record however many anomalies came before it. */
+#define TD_DIAG_SLOTS (TD_DIAG_MAX + 20)
+
+/* A bounded anomaly sink: keeps the first |max| (0: TD_DIAG_MAX) anomalies
+ * and counts all in |total|.  Past the cap, each LIMIT_* code is still kept
+ * once, and the first other anomaly that does not fit records
+ * LIMIT_ANOMALIES instead, so a cut list says so.  n <= TD_DIAG_SLOTS and
+ * n <= total. */
 struct td_diag {
-    struct td_anomaly_rec recs[TD_DIAG_MAX];
+    struct td_anomaly_rec recs[TD_DIAG_SLOTS];
     uint32_t n;
     uint32_t total;
+    uint32_t max; /* anomalies kept (1..TD_DIAG_MAX; 0 or more: TD_DIAG_MAX) */
 };
 
 void td_diag_add(struct td_diag *d, enum td_anomaly code, uint16_t ext_type, size_t off);
 /* td_diag_has reports whether |code| was recorded. */
 int td_diag_has(const struct td_diag *d, enum td_anomaly code);
+/* td_diag_cap: how many anomalies |d| keeps before LIMIT_ANOMALIES. */
+uint32_t td_diag_cap(const struct td_diag *d);
 
 /* td_malformed records an anomaly at |at| and returns TD_EMALFORMED.  It is
  * the one helper for the "record and fail" pattern; it hides no control flow. */

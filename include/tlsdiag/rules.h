@@ -45,6 +45,14 @@ struct td_diagnosis {
     struct td_evidence ev[TD_MAX_EVIDENCE];
 };
 
+/* td_diagnosis_push appends a zeroed diagnosis with |code| (a static
+ * contract string) and its grading to |arr|, of which |*num| of
+ * TD_MAX_DIAGNOSES are used, and returns it; NULL (nothing changed) when
+ * the array is full.  The one builder for connection verdicts (lib/rules)
+ * and probe results (lib/probe/plan.c). */
+struct td_diagnosis *td_diagnosis_push(struct td_diagnosis *arr, uint8_t *num, const char *code,
+                                       enum td_severity sev, enum td_by by, enum td_confidence conf);
+
 struct td_handshake_kind {
     bool resumed;
     enum td_resumption resumption;

@@ -330,6 +330,14 @@ enum td_rec_res td_record_header(struct td_record_hdr *h, const struct td_cur *s
  *      parsed to its end). ---- */
 
 enum td_status td_parse_client_hello(struct td_client_hello *ch, struct td_cur *msg);
+/* The *_max variants keep at most |max_ext| extension types in ext_order
+ * (0: TD_MAX_U16_LIST, which is also the most): the first one over it is
+ * LIMIT_EXTENSIONS at its type field, and every extension is still parsed
+ * and counted in ext_order.total (--max-extensions). */
+enum td_status td_parse_client_hello_max(struct td_client_hello *ch, struct td_cur *msg, uint16_t max_ext);
+enum td_status td_parse_server_hello_max(struct td_server_hello *sh, struct td_cur *msg, uint16_t max_ext);
+enum td_status td_parse_encrypted_extensions_max(struct td_encrypted_extensions *ee, struct td_cur *msg,
+                                                 uint16_t max_ext);
 /* td_parse_sslv2_client_hello parses an SSLv2 record body (after the 2- or
  * 3-byte header; first byte is msg type 1). */
 enum td_status td_parse_sslv2_client_hello(struct td_client_hello *ch, struct td_cur *body);

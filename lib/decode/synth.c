@@ -15,49 +15,15 @@
 #include "tlsdiag/alloc.h"
 #include <string.h>
 
+#include "capture/synth.h"
 #include "decode_int.h"
 
-#define IP_HDR 20u
-#define TCP_HDR 20u
 #define ISN_CLIENT 0x10000000u
 #define ISN_SERVER 0x20000000u
 #define TS_STEP_NS 1000000u /* 1 ms */
 
-static const uint8_t addr_client[4] = {192, 0, 2, 1};
-static const uint8_t addr_server[4] = {198, 51, 100, 1};
 #define PORT_CLIENT 40000u
 #define PORT_SERVER 443u
-
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t sum16(uint32_t acc, const uint8_t *p, size_t n)
-{
-    size_t i;
-    for (i = 0; i + 1 < n; i += 2)
-        acc += ((uint32_t)p[i] << 8) | p[i + 1];
-    if (i < n)
-        acc += (uint32_t)p[i] << 8;
-    return acc;
-}
-
-static uint16_t fold_sum(uint32_t acc)
-{
-    while (acc >> 16)
-        acc = (acc & 0xffff) + (acc >> 16);
-    return (uint16_t)~acc;
-}
 
 struct synth {
     struct td_dec_pkts *out;
@@ -71,13 +37,10 @@ static int add_pkt(struct synth *s, int from_server, uint8_t flags, const uint8_
                    uint32_t plen)
 {
     struct td_dec_pkts *o = s->out;
-    uint32_t total = IP_HDR + TCP_HDR + plen;
-    uint8_t *b, pseudo[12];
+    size_t total = TD_SYNTH_HDR_LEN + plen;
+    struct td_synth_tcp4 h;
     struct td_pkt *pk;
-    uint32_t acc, ack;
-    uint16_t ck;
-    const uint8_t *src = from_server ? addr_server : addr_client;
-    const uint8_t *dst = from_server ? addr_client : addr_server;
+    uint8_t *b;
     int me = from_server ? 1 : 0;
 
     if (total > 65535u)
@@ -93,36 +56,20 @@ static int add_pkt(struct synth *s, int from_server, uint8_t flags, const uint8_
     b = td_calloc(1, total);
     if (b == NULL)
         return -1;
-    /* IPv4 */
-    b[0] = 0x45;
-    put16(b + 2, total);
-    put16(b + 4, s->ipid[me]++);
-    put16(b + 6, 0x4000); /* DF */
-    b[8] = 64;
-    b[9] = 6;
-    memcpy(b + 12, src, 4);
-    memcpy(b + 16, dst, 4);
-    put16(b + 10, fold_sum(sum16(0, b, IP_HDR)));
-    /* TCP */
-    put16(b + 20, from_server ? PORT_SERVER : s->cport);
-    put16(b + 22, from_server ? s->cport : PORT_SERVER);
-    put32(b + 24, s->seq[me]);
-    ack = (flags & TD_TCP_ACK) ? s->seq[1 - me] : 0;
-    put32(b + 28, ack);
-    b[32] = (uint8_t)((TCP_HDR / 4u) << 4);
-    b[33] = flags;
-    put16(b + 34, 65535);
-    td_memcpy(b + IP_HDR + TCP_HDR, payload, plen);
-    memcpy(pseudo, src, 4);
-    memcpy(pseudo + 4, dst, 4);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, TCP_HDR + plen);
-    acc = sum16(0, pseudo, sizeof(pseudo));
-    acc = sum16(acc, b + IP_HDR, TCP_HDR + plen);
-    ck = fold_sum(acc);
-    put16(b + 36, ck);
-
+    memset(&h, 0, sizeof(h));
+    h.src = from_server ? td_synth_server_addr : td_synth_client_addr;
+    h.dst = from_server ? td_synth_client_addr : td_synth_server_addr;
+    h.sport = from_server ? PORT_SERVER : s->cport;
+    h.dport = from_server ? s->cport : PORT_SERVER;
+    h.seq = s->seq[me];
+    h.ack = (flags & TD_TCP_ACK) ? s->seq[1 - me] : 0;
+    h.ipid = s->ipid[me]++;
+    h.ttl = 64;
+    h.flags = flags;
+    if (td_synth_tcp4(b, total, &h, payload, plen) != total) {
+        free(b); /* unreachable: the size was checked above */
+        return -1;
+    }
     s->seq[me] += plen + ((flags & (TD_TCP_SYN | TD_TCP_FIN)) ? 1u : 0u);
 
     pk = &o->pkts[o->n];
@@ -131,8 +78,8 @@ static int add_pkt(struct synth *s, int from_server, uint8_t flags, const uint8_
     pk->ts_sec = (int64_t)((uint64_t)o->n * TS_STEP_NS / 1000000000u);
     pk->ts_nsec = (uint32_t)((uint64_t)o->n * TS_STEP_NS % 1000000000u);
     pk->linktype = TD_LINK_RAW;
-    pk->caplen = total;
-    pk->origlen = total;
+    pk->caplen = (uint32_t)total;
+    pk->origlen = (uint32_t)total;
     pk->data = b;
     o->n++;
     return 0;

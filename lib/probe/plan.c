@@ -463,16 +463,7 @@ static bool ssl_length_error(unsigned long e)
 static struct td_diagnosis *dg(struct td_plan_result *r, const char *code, enum td_severity sev,
                                enum td_by by, enum td_confidence conf)
 {
-    struct td_diagnosis *d;
-    if (r->num_diag >= TD_MAX_DIAGNOSES)
-        return NULL;
-    d = &r->diag[r->num_diag++];
-    memset(d, 0, sizeof(*d));
-    d->code = code;
-    d->severity = sev;
-    d->by = by;
-    d->confidence = conf;
-    return d;
+    return td_diagnosis_push(r->diag, &r->num_diag, code, sev, by, conf);
 }
 
 static void ev(struct td_diagnosis *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "tlsdiag/alloc.h"
+#include "capture/synth.h"
 #include "probe/ttlcap.h"
 #include "tlsdiag/capture.h"
 #include "tlsdiag/probe.h"
@@ -143,8 +144,9 @@ void td_exchange_cleanup(struct td_exchange *ex)
 }
 
 /* ---------------------------------------------------------------- synthetic packets
- * client 192.0.2.1:40000, server 198.51.100.1:443 (RFC 5737), as in
- * lib/decode/synth.c; times are the recorded ones from t = 1 s. */
+ * client 192.0.2.1:40000, server 198.51.100.1 (RFC 5737), written by
+ * lib/capture/synth.c as for lib/decode/synth.c; times are the recorded
+ * ones from t = 1 s. */
 
 struct syn_ctx {
     struct td_engine *e;
@@ -156,64 +158,27 @@ struct syn_ctx {
     uint8_t buf[20 + 20 + SEG_MAX];
 };
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v);
-}
-static uint32_t sum16(uint32_t acc, const uint8_t *p, size_t n)
-{
-    size_t i;
-    for (i = 0; i + 1 < n; i += 2)
-        acc += ((uint32_t)p[i] << 8) | p[i + 1];
-    if (i < n)
-        acc += (uint32_t)p[i] << 8;
-    return acc;
-}
-static uint16_t fold(uint32_t acc)
-{
-    while (acc >> 16)
-        acc = (acc & 0xffff) + (acc >> 16);
-    return (uint16_t)~acc;
-}
-
 static void emit(struct syn_ctx *s, int srv, uint8_t flags, const uint8_t *pl, uint32_t n,
                  int64_t t_ns)
 {
-    static const uint8_t ca[4] = {192, 0, 2, 1}, sa[4] = {198, 51, 100, 1};
-    uint8_t *b = s->buf, ps[12];
-    uint32_t total = 40u + n;
+    struct td_synth_tcp4 h;
     struct td_pkt pk;
+    size_t total;
     int64_t ts = 1000000000LL + (t_ns < 0 ? 0 : t_ns);
 
-    memset(b, 0, 40);
-    b[0] = 0x45;
-    put16(b + 2, total);
-    put16(b + 4, s->ipid[srv]++);
-    put16(b + 6, 0x4000);
-    b[8] = s->ttl[srv] ? s->ttl[srv] : 64;
-    b[9] = 6;
-    memcpy(b + 12, srv ? sa : ca, 4);
-    memcpy(b + 16, srv ? ca : sa, 4);
-    put16(b + 10, fold(sum16(0, b, 20)));
-    put16(b + 20, srv ? s->sport : 40000);
-    put16(b + 22, srv ? 40000 : s->sport);
-    put32(b + 24, s->seq[srv]);
-    put32(b + 28, (flags & TD_TCP_ACK) ? s->seq[1 - srv] : 0);
-    b[32] = 5 << 4;
-    b[33] = flags;
-    put16(b + 34, 65535);
-    td_memcpy(b + 40, pl, n);
-    memcpy(ps, b + 12, 8);
-    ps[8] = 0;
-    ps[9] = 6;
-    put16(ps + 10, 20 + n);
-    put16(b + 36, fold(sum16(sum16(0, ps, 12), b + 20, 20 + n)));
+    memset(&h, 0, sizeof(h));
+    h.src = srv ? td_synth_server_addr : td_synth_client_addr;
+    h.dst = srv ? td_synth_client_addr : td_synth_server_addr;
+    h.sport = srv ? s->sport : 40000;
+    h.dport = srv ? 40000 : s->sport;
+    h.seq = s->seq[srv];
+    h.ack = (flags & TD_TCP_ACK) ? s->seq[1 - srv] : 0;
+    h.ipid = s->ipid[srv]++;
+    h.ttl = s->ttl[srv] ? s->ttl[srv] : 64;
+    h.flags = flags;
+    total = td_synth_tcp4(s->buf, sizeof(s->buf), &h, pl, n);
+    if (total == 0)
+        return; /* unreachable: segments are at most SEG_MAX bytes */
     s->seq[srv] += n + ((flags & (TD_TCP_SYN | TD_TCP_FIN)) ? 1u : 0u);
 
     memset(&pk, 0, sizeof(pk));
@@ -221,8 +186,8 @@ static void emit(struct syn_ctx *s, int srv, uint8_t flags, const uint8_t *pl, u
     pk.ts_sec = ts / 1000000000LL;
     pk.ts_nsec = (uint32_t)(ts % 1000000000LL);
     pk.linktype = TD_LINK_RAW;
-    pk.caplen = pk.origlen = total;
-    pk.data = b;
+    pk.caplen = pk.origlen = (uint32_t)total;
+    pk.data = s->buf;
     td_engine_packet(s->e, &pk);
 }
 

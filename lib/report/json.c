@@ -356,7 +356,7 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         td_wb_printf(w, ",\"offset\":%u}", c->anomalies.recs[i].off);
     }
     td_wb_putc(w, ']');
-    if (c->anomalies.total > c->anomalies.n) {
+    if (c->anomalies.total > c->anomalies.n || td_diag_has(&c->anomalies, TD_AN_LIMIT_ANOMALIES)) {
         key(w, &f, "anomalies_total");
         td_wb_printf(w, "%u", c->anomalies.total);
     }

@@ -5,19 +5,25 @@
 
 int64_t rel_ns(const struct td_conn *c, int64_t ts) { return ts - c->capture_start_ns; }
 
-struct td_diagnosis *diag_add(struct td_verdict *v, const char *code, enum td_severity sev,
-                              enum td_by by, enum td_confidence conf)
+struct td_diagnosis *td_diagnosis_push(struct td_diagnosis *arr, uint8_t *num, const char *code,
+                                       enum td_severity sev, enum td_by by, enum td_confidence conf)
 {
     struct td_diagnosis *d;
-    if (v->num >= TD_MAX_DIAGNOSES)
+    if (*num >= TD_MAX_DIAGNOSES)
         return NULL;
-    d = &v->d[v->num++];
+    d = &arr[(*num)++];
     memset(d, 0, sizeof(*d));
     d->code = code;
     d->severity = sev;
     d->by = by;
     d->confidence = conf;
     return d;
+}
+
+struct td_diagnosis *diag_add(struct td_verdict *v, const char *code, enum td_severity sev,
+                              enum td_by by, enum td_confidence conf)
+{
+    return td_diagnosis_push(v->d, &v->num, code, sev, by, conf);
 }
 
 /* copy_trunc: what snprintf(dst, len, "%s", s) writes */

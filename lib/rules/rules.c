@@ -636,7 +636,8 @@ static bool rst_from_middlebox(const struct facts *f, const struct td_event *rst
     /* Timing counts only where the round trip is long enough to measure:
      * below a millisecond (same host, LAN, veths) scheduling jitter alone
      * can bring a server's own RST back in less than half the SYN/SYN-ACK
-     * time (seen here: 0.021 ms against a 0.047 ms RTT, the TTL matching). */
+     * time (seen here: 0.021 ms against a 0.047 ms RTT, the TTL matching).
+     * tests/unit/test_rules.c fails without this floor. */
     if (f->rtt_ns >= RST_TIMING_MIN_RTT_NS && f->ch_ev != NULL && rst->ts_ns >= f->ch_ev->ts_ns &&
         (rst->ts_ns - f->ch_ev->ts_ns) * 2 < f->rtt_ns) {
         snprintf(why, len, "it arrived %.3f ms after the ClientHello, sooner than the %.3f ms round trip to the server allows",

@@ -89,6 +89,8 @@ void td_limits_default(struct td_limits *l)
     l->hs_msg_max = 256u * 1024u;
     l->max_records = TD_TLS_MAX_RECORDS;
     l->max_events = 512;
+    l->max_extensions = TD_MAX_U16_LIST;
+    l->max_anomalies = TD_DIAG_MAX;
     l->idle_timeout_s = 300;
     l->max_memory = 192u * 1024u * 1024u;
 }
@@ -419,7 +421,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         if (ch == NULL)
             return;
         ch->record_version = rec_version;
-        (void)td_parse_client_hello(ch, body);
+        (void)td_parse_client_hello_max(ch, body, (uint16_t)e->lim.max_extensions);
         merge_diag(c, &ch->diag);
         on_client_hello(f, ch, ep);
         break;
@@ -429,7 +431,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         if (sh == NULL)
             return;
         sh->record_version = rec_version;
-        (void)td_parse_server_hello(sh, body);
+        (void)td_parse_server_hello_max(sh, body, (uint16_t)e->lim.max_extensions);
         merge_diag(c, &sh->diag);
         if (!c->client_known)
             set_client(c, (uint8_t)(1 - ep));
@@ -552,7 +554,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         ee = td_malloc(sizeof(*ee));
         if (ee == NULL)
             return;
-        (void)td_parse_encrypted_extensions(ee, body);
+        (void)td_parse_encrypted_extensions_max(ee, body, (uint16_t)e->lim.max_extensions);
         merge_diag(c, &ee->diag);
         KEEP(c->ee, ee, ep);
         break;
@@ -945,6 +947,8 @@ static void flow_close(struct td_engine *e, struct flow *f)
     }
     if (c->half[0].tls || c->half[1].tls)
         e->st.tls_flows++;
+    if (td_diag_has(&c->anomalies, TD_AN_LIMIT_ANOMALIES))
+        e->st.limit_hits++; /* --max-anomalies: counted once per connection */
     td_flowtab_remove(&e->tab, &f->node);
     e->st.open_flows--;
     e->mem -= f->acct;
@@ -1001,6 +1005,7 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     c->first_ts_ns = pkt_ts(pkt);
     c->capture_start_ns = e->start_ns;
     c->keylog = e->kl != NULL;
+    c->anomalies.max = e->lim.max_anomalies;
     for (int i = 0; i < 2; i++) {
         td_reasm_init(&f->rs[i], e->lim.reasm_bytes);
         /* only a client's first record may be SSLv2-framed; either side

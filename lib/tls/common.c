@@ -23,18 +23,22 @@ bool td_u16_set_add(struct td_u16_set *s, uint16_t v)
     return had;
 }
 
-bool td_u16_list_push(struct td_u16_list *l, uint16_t v)
+bool td_u16_list_push_max(struct td_u16_list *l, uint16_t v, uint16_t max)
 {
     bool first_drop = false;
 
-    if (l->n < TD_MAX_U16_LIST)
+    if (max == 0 || max > TD_MAX_U16_LIST)
+        max = TD_MAX_U16_LIST;
+    if (l->n < max)
         l->v[l->n++] = v;
     else
-        first_drop = l->total == TD_MAX_U16_LIST;
+        first_drop = l->total == max;
     if (l->total < UINT16_MAX)
         l->total++;
     return !first_drop;
 }
+
+bool td_u16_list_push(struct td_u16_list *l, uint16_t v) { return td_u16_list_push_max(l, v, TD_MAX_U16_LIST); }
 
 bool td_u8_list_push(struct td_u8_list *l, uint8_t v)
 {

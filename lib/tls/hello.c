@@ -487,7 +487,7 @@ static ch_ext_fn *find_ch_ext_parser(uint16_t type)
  * on.  A duplicate is recorded at its body and not parsed again (RFC 8446
  * 4.2: "There MUST NOT be more than one extension of the same type"). */
 static enum td_status parse_extensions(struct td_client_hello *ch, struct td_cur *msg,
-                                       struct td_diag *d)
+                                       struct td_diag *d, uint16_t max_ext)
 {
     struct td_u16_set seen;
     struct td_cur block;
@@ -506,7 +506,7 @@ static enum td_status parse_extensions(struct td_client_hello *ch, struct td_cur
         if (!td_cur_get_u16(&block, &type) || !td_cur_get_vec16(&block, &body))
             return td_malformed(d, TD_AN_EXT_BLOCK_MALFORMED, 0, &block);
         count_grease(ch, type);
-        if (!td_u16_list_push(&ch->ext_order, type))
+        if (!td_u16_list_push_max(&ch->ext_order, type, max_ext))
             td_diag_add(d, TD_AN_LIMIT_EXTENSIONS, type, type_off);
         if (td_u16_set_add(&seen, type)) {
             td_diag_add(d, TD_AN_EXT_DUPLICATE, type, body.off);
@@ -570,6 +570,11 @@ static void reset(struct td_client_hello *ch)
  * copies only. */
 enum td_status td_parse_client_hello(struct td_client_hello *ch, struct td_cur *msg)
 {
+    return td_parse_client_hello_max(ch, msg, 0);
+}
+
+enum td_status td_parse_client_hello_max(struct td_client_hello *ch, struct td_cur *msg, uint16_t max_ext)
+{
     struct td_diag *d = &ch->diag;
     struct td_cur sid;
     struct td_cur suites;
@@ -610,7 +615,7 @@ enum td_status td_parse_client_hello(struct td_client_hello *ch, struct td_cur *
     td_tls_read_u8_list(&ch->compression, &comp, d, 0);
     if (td_cur_empty(msg))
         return TD_OK; /* RFC 5246 7.4.1.2: the extensions block may be absent */
-    st = parse_extensions(ch, msg, d);
+    st = parse_extensions(ch, msg, d, max_ext);
     if (st != TD_OK)
         return st;
     if (!td_cur_empty(msg))

@@ -22,6 +22,12 @@ static void skip_all(struct td_cur *c)
  * EXT_BODY_MALFORMED and the walk goes on. */
 enum td_status td_parse_encrypted_extensions(struct td_encrypted_extensions *ee, struct td_cur *msg)
 {
+    return td_parse_encrypted_extensions_max(ee, msg, 0);
+}
+
+enum td_status td_parse_encrypted_extensions_max(struct td_encrypted_extensions *ee, struct td_cur *msg,
+                                                 uint16_t max_ext)
+{
     struct td_diag *d = &ee->diag;
     struct td_u16_set seen;
     struct td_cur block;
@@ -38,7 +44,7 @@ enum td_status td_parse_encrypted_extensions(struct td_encrypted_extensions *ee,
 
         if (!td_cur_get_u16(&block, &type) || !td_cur_get_vec16(&block, &body))
             return td_malformed(d, TD_AN_EE_MALFORMED, 0, &block);
-        if (!td_u16_list_push(&ee->ext_order, type))
+        if (!td_u16_list_push_max(&ee->ext_order, type, max_ext))
             td_diag_add(d, TD_AN_LIMIT_EXTENSIONS, type, type_off);
         if (td_u16_set_add(&seen, type)) {
             td_diag_add(d, TD_AN_EXT_DUPLICATE, type, body.off);

@@ -131,6 +131,11 @@ static enum td_status parse_sh_ext(struct td_server_hello *sh, uint16_t type, st
  * are recorded and parsing goes on. */
 enum td_status td_parse_server_hello(struct td_server_hello *sh, struct td_cur *msg)
 {
+    return td_parse_server_hello_max(sh, msg, 0);
+}
+
+enum td_status td_parse_server_hello_max(struct td_server_hello *sh, struct td_cur *msg, uint16_t max_ext)
+{
     struct td_diag *d = &sh->diag;
     struct td_u16_set seen;
     uint16_t rv = sh->record_version;
@@ -183,7 +188,7 @@ enum td_status td_parse_server_hello(struct td_server_hello *sh, struct td_cur *
 
         if (!td_cur_get_u16(&block, &type) || !td_cur_get_vec16(&block, &body))
             return td_malformed(d, TD_AN_EXT_BLOCK_MALFORMED, 0, &block);
-        if (!td_u16_list_push(&sh->ext_order, type))
+        if (!td_u16_list_push_max(&sh->ext_order, type, max_ext))
             td_diag_add(d, TD_AN_LIMIT_EXTENSIONS, type, type_off);
         if (td_u16_set_add(&seen, type)) {
             td_diag_add(d, TD_AN_EXT_DUPLICATE, type, body.off);

@@ -24,6 +24,9 @@ bool td_u16_set_add(struct td_u16_set *s, uint16_t v);
 /* td_u16_list_push appends |v| if there is room and counts it in total.  It
  * returns false the first time a value is dropped (caller records LIMIT_*). */
 bool td_u16_list_push(struct td_u16_list *l, uint16_t v);
+/* td_u16_list_push_max: the same with a lower cap |max| (0 or more than
+ * TD_MAX_U16_LIST: TD_MAX_U16_LIST), for --max-extensions. */
+bool td_u16_list_push_max(struct td_u16_list *l, uint16_t v, uint16_t max);
 bool td_u8_list_push(struct td_u8_list *l, uint8_t v);
 
 /* td_tls_read_u16_list reads the body of a vector of uint16 values into |l|

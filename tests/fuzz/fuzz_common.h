@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * lies within |limit| bytes (the input the offsets are relative to). */
 static inline void fuzz_check_diag(const struct td_diag *d, size_t limit)
 {
-    FUZZ_CHECK(d->n <= TD_DIAG_MAX);
+    FUZZ_CHECK(d->n <= TD_DIAG_SLOTS);
     FUZZ_CHECK(d->n <= d->total);
     for (uint32_t i = 0; i < d->n; i++) {
         FUZZ_CHECK(td_anomaly_name(d->recs[i].code) != NULL);

@@ -20,13 +20,9 @@ TD=$(cd "$(dirname "$TD")" && pwd)/$(basename "$TD")
 : "${LAB_NS:=tdpc}"
 export LAB_NS
 . "$HERE/lib.sh"
-P= ; LOGD= ; NGINX_PID=
-
-cleanup() {
-    [ -n "$NGINX_PID" ] && { kill "$NGINX_PID" 2>/dev/null; wait "$NGINX_PID" 2>/dev/null; }
-    lab_down
-}
-trap cleanup EXIT
+. "$HERE/probe-nginx.sh"
+P= ; LOGD=
+trap pnginx_lab_cleanup EXIT
 trap 'exit 130' INT TERM
 
 lab_up
@@ -42,35 +38,10 @@ bg_run "$LOGD/ossl.log" timeout 120 ip netns exec "$LAB_S" openssl s_server -acc
     -cert "$P/server.crt" -key "$P/server.key" -cert_chain "$P/int.crt" \
     -cipher 'ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA:@SECLEVEL=0' -ciphersuites TLS_AES_256_GCM_SHA384
 # B: nginx, TLS 1.2 and 1.3, ECDHE-only TLS 1.2 suites
-mkdir -p "$LAB_TMP/nginx"
-cat > "$LAB_TMP/nginx/nginx.conf" <<NGX
-user root;
-worker_processes 1;
-pid $LAB_TMP/nginx/nginx.pid;
-error_log $LAB_TMP/nginx/error.log info;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $LAB_TMP/nginx/body;
-    proxy_temp_path $LAB_TMP/nginx/proxy;
-    fastcgi_temp_path $LAB_TMP/nginx/fastcgi;
-    uwsgi_temp_path $LAB_TMP/nginx/uwsgi;
-    scgi_temp_path $LAB_TMP/nginx/scgi;
-    server {
-        listen $S4:4432 ssl;
-        server_name server.lab.test;
-        ssl_certificate $P/server.chain.pem;
-        ssl_certificate_key $P/server.key;
+pnginx_start 4432 "$LOGD/nginx.log" "
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305;
-        ssl_prefer_server_ciphers on;
-        location / { return 200 "ok\n"; }
-    }
-}
-NGX
-ip netns exec "$LAB_S" nginx -e "$LAB_TMP/nginx/error.log" -c "$LAB_TMP/nginx/nginx.conf" \
-    -g 'daemon off;' </dev/null >"$LOGD/nginx.log" 2>&1 &
-NGINX_PID=$!
+        ssl_prefer_server_ciphers on;" || exit 1
 # C: gnutls-serv, TLS 1.2 only, AES-GCM and AES-CBC with ECDHE-RSA and RSA key exchange
 bg_run "$LOGD/gnutls.log" timeout 120 ip netns exec "$LAB_S" gnutls-serv -p 4433 --http \
     --x509certfile "$P/server.chain.pem" --x509keyfile "$P/server.key" \
@@ -78,8 +49,7 @@ bg_run "$LOGD/gnutls.log" timeout 120 ip netns exec "$LAB_S" gnutls-serv -p 4433
 # D: openssl s_server, TLS 1.3 only, leaf without its intermediate (client simulation)
 bg_run "$LOGD/ossl13.log" timeout 120 ip netns exec "$LAB_S" openssl s_server -accept 4434 -www \
     -cert "$P/server.crt" -key "$P/server.key" -tls1_3
-wait_listen "$LAB_S" 4431 && wait_listen "$LAB_S" 4432 && wait_listen "$LAB_S" 4433 &&
-    wait_listen "$LAB_S" 4434 || exit 1
+wait_listen "$LAB_S" 4431 && wait_listen "$LAB_S" 4433 && wait_listen "$LAB_S" 4434 || exit 1
 
 # run_tools NAME PORT: the three scanners, one after the other, timed
 run_tools() {

@@ -374,6 +374,49 @@ static void test_ch_limits(void **state)
     free(b);
 }
 
+/* --max-extensions: td_parse_client_hello_max keeps |max_ext| types in
+ * ext_order, records LIMIT_EXTENSIONS once at the first type over it, and
+ * still walks (and counts) every extension. */
+static void test_ch_max_extensions(void **state)
+{
+    static struct td_client_hello ch;
+    size_t len;
+    uint8_t *b = build_many(2, 10, &len);
+    struct td_cur c;
+
+    (void)state;
+    td_cur_init(&c, b, len);
+    assert_int_equal(td_parse_client_hello_max(&ch, &c, 3), TD_OK);
+    assert_int_equal(ch.ext_order.n, 3);
+    assert_int_equal(ch.ext_order.total, 10);
+    assert_int_equal(ch.ext_order.v[2], 0x4002);
+    assert_int_equal(ch.diag.n, 1);
+    assert_int_equal(ch.diag.total, 1);
+    assert_int_equal(ch.diag.recs[0].code, TD_AN_LIMIT_EXTENSIONS);
+    assert_int_equal(ch.diag.recs[0].ext_type, 0x4003);
+    assert_int_equal(ch.diag.recs[0].off, 37 + 2 * 2 + 2 + 2 + 4 * 3);
+    /* 0 is the compiled cap: all ten kept */
+    td_cur_init(&c, b, len);
+    assert_int_equal(td_parse_client_hello_max(&ch, &c, 0), TD_OK);
+    assert_int_equal(ch.ext_order.n, 10);
+    assert_int_equal(ch.diag.n, 0);
+    /* above the compiled cap it is the compiled cap */
+    free(b);
+    b = build_many(2, 130, &len);
+    td_cur_init(&c, b, len);
+    assert_int_equal(td_parse_client_hello_max(&ch, &c, 200), TD_OK);
+    assert_int_equal(ch.ext_order.n, TD_MAX_U16_LIST);
+    assert_int_equal(ch.diag.recs[0].code, TD_AN_LIMIT_EXTENSIONS);
+    free(b);
+    /* exactly at the cap: no anomaly */
+    b = build_many(2, 3, &len);
+    td_cur_init(&c, b, len);
+    assert_int_equal(td_parse_client_hello_max(&ch, &c, 3), TD_OK);
+    assert_int_equal(ch.ext_order.n, 3);
+    assert_int_equal(ch.diag.n, 0);
+    free(b);
+}
+
 struct ssl2_case {
     const char *name;
     const char *hex;
@@ -448,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_seed_tls12),
         cmocka_unit_test(test_seed_tls12_truncated),
         cmocka_unit_test(test_ch_limits),
+        cmocka_unit_test(test_ch_max_extensions),
         cmocka_unit_test(test_ssl2_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
