@@ -950,6 +950,8 @@ int cmd_read(int argc, char **argv, bool live)
         if (trust == NULL)
             fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", err);
         r.rules.trust = trust;
+        if (r.live)
+            td_trust_preload(trust); /* its CA bundle is read lazily otherwise */
     }
     r.rules.chain_cache = td_chain_cache_new();
     /* the key log, like the trust store, is read before live mode drops

@@ -15,6 +15,19 @@ void *td_malloc(size_t n);
 void *td_calloc(size_t n, size_t size);
 void *td_realloc(void *p, size_t n);
 
+/* td_pool_alloc: like td_malloc (counted, injectable, not zeroed), but a
+ * block of the same size given back by td_pool_free on this thread is
+ * reused.  td_pool_free(p, n): |n| must be the size |p| was allocated with
+ * (by td_pool_alloc or any of the above); NULL is a no-op.  For the few
+ * large per-connection structs; a block from either may go to free(). */
+void *td_pool_alloc(size_t n);
+void td_pool_free(void *p, size_t n);
+/* td_pool_grow: realloc for pooled blocks: a block of |n| bytes holding the
+ * first min(|old|, |n|) bytes of |p| (a block of |old| bytes, or NULL),
+ * which goes back to the pool.  NULL on failure, |p| then untouched.
+ * One counted allocation, like td_realloc. */
+void *td_pool_grow(void *p, size_t old, size_t n);
+
 /* td_alloc_failures: allocations that failed (for real or injected) since
  * the process started or td_alloc_reset. */
 uint64_t td_alloc_failures(void);

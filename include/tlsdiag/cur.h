@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define TD_MUST_CHECK __attribute__((warn_unused_result))
@@ -26,8 +27,13 @@ struct td_cur {
 };
 
 /* td_cur_init makes a cursor over |len| bytes at |p| with offset 0.
- * |p| may be NULL when |len| is 0. */
-void td_cur_init(struct td_cur *c, const uint8_t *p, size_t len);
+ * |p| may be NULL when |len| is 0.  (Inline: every packet makes several.) */
+static inline void td_cur_init(struct td_cur *c, const uint8_t *p, size_t len)
+{
+    c->p = len ? p : NULL;
+    c->len = len;
+    c->off = 0;
+}
 
 static inline size_t td_cur_len(const struct td_cur *c) { return c->len; }
 static inline bool td_cur_empty(const struct td_cur *c) { return c->len == 0; }
@@ -59,8 +65,25 @@ static inline bool td__cur_get_be(struct td_cur *c, size_t n, uint32_t *out)
 
     if (!td__cur_take(c, n, &b))
         return false;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | b[i];
+    /* spelled out for the sizes used, so the compiler makes one load */
+    switch (n) {
+    case 1:
+        v = b[0];
+        break;
+    case 2:
+        v = (uint32_t)b[0] << 8 | b[1];
+        break;
+    case 3:
+        v = (uint32_t)b[0] << 16 | (uint32_t)b[1] << 8 | b[2];
+        break;
+    case 4:
+        v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            v = (v << 8) | b[i];
+        break;
+    }
     *out = v;
     return true;
 }
@@ -126,8 +149,13 @@ TD_MUST_CHECK static inline bool td_cur_skip(struct td_cur *c, size_t n)
     return td__cur_take(c, n, &b);
 }
 
-/* td_memcpy tolerates (NULL, NULL, 0), which memcpy does not. */
-void td_memcpy(void *dst, const void *src, size_t n);
+/* td_memcpy tolerates (NULL, NULL, 0), which memcpy does not.  Inline, so
+ * that a copy of a known small size (an address, a random) is a few moves. */
+static inline void td_memcpy(void *dst, const void *src, size_t n)
+{
+    if (n != 0)
+        memcpy(dst, src, n);
+}
 
 /* td_cur_copy copies the next |n| bytes to |dst| and advances. */
 TD_MUST_CHECK static inline bool td_cur_copy(struct td_cur *c, void *dst, size_t n)
@@ -137,6 +165,18 @@ TD_MUST_CHECK static inline bool td_cur_copy(struct td_cur *c, void *dst, size_t
         return false;
     td_memcpy(dst, b, n);
     return true;
+}
+
+/* td_cur_skip_zeros consumes the zero bytes at the front of |c| (all of it
+ * if it is all zeros): the cursor then stands on the first non-zero byte. */
+static inline void td_cur_skip_zeros(struct td_cur *c)
+{
+    size_t i = 0;
+    const uint8_t *b;
+
+    while (i < c->len && c->p[i] == 0)
+        i++;
+    (void)td__cur_take(c, i, &b);
 }
 
 /* td_cur_peek_u8 reads byte |i| ahead without moving. */

@@ -150,7 +150,8 @@ struct td_chain_facts {
     char name_matched[TD_X509_SAN_LEN]; /* the certificate name that matched */
 };
 
-/* A loaded trust store.  Immutable once made; one may be shared by threads. */
+/* A loaded trust store; one may be shared by threads (the system store's
+ * CA bundle is read at the first verification, under a lock). */
 struct td_trust;
 
 /* td_trust_new loads |ca_file| (a PEM file, or a directory hashed for
@@ -160,6 +161,10 @@ struct td_trust;
  * be untrusted).  Release with td_trust_free; td_trust_free(NULL) is a no-op. */
 struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen);
 void td_trust_free(struct td_trust *t);
+/* td_trust_preload reads now what the system store would read when the
+ * first chain is verified (its CA bundle): for a caller about to lose the
+ * right to read it (live capture dropping privileges).  NULL is a no-op. */
+void td_trust_preload(struct td_trust *t);
 
 /* td_chain_analyze fills |out| with the facts of |chain| (TLS order, leaf
  * first).  |trust| may be NULL (no verification: verify_ran is false).

@@ -62,9 +62,12 @@ static uint32_t on_wire(const struct td_cur *c, uint32_t origlen)
  * the IP header.  Options (section 3.2) are read only on SYN: MSS (kind 2,
  * length 4) and window scale (RFC 7323 section 2.2: kind 3, length 3).
  * Bad option framing is recorded but does not lose the segment. */
-static enum td_decode_res decode_tcp(struct td_tcp_pkt *out, struct td_cur *c, uint32_t wire_len,
+static enum td_decode_res decode_tcp(struct td_tcp_pkt *out, struct td_cur *cin, uint32_t wire_len,
                                      struct td_diag *d)
 {
+    /* a local cursor: the compiler can keep it in registers (through the
+     * caller's pointer every field read re-stored it, in case it was |out|) */
+    struct td_cur cl = *cin, *c = &cl;
     struct td_cur start = *c, opts;
     uint8_t doff_byte;
     uint16_t csum, urg;
@@ -174,9 +177,10 @@ static enum td_decode_res decode_udp_gtpu(struct td_tcp_pkt *out, struct td_cur 
  * total_length trims link-layer padding (Ethernet pads to 60 bytes).  A
  * total_length of 0 is what TCP segmentation offload leaves in captures
  * taken on the sending host: then the captured bytes are the datagram. */
-static enum td_decode_res decode_ipv4(struct td_tcp_pkt *out, struct td_cur *c, uint32_t origlen,
+static enum td_decode_res decode_ipv4(struct td_tcp_pkt *out, struct td_cur *cin, uint32_t origlen,
                                       struct td_diag *d)
 {
+    struct td_cur cl = *cin, *c = &cl; /* local, as in decode_tcp */
     struct td_cur hdr = *c, opts, dgram;
     uint8_t vihl, tos, proto;
     uint16_t total, frag, csum;

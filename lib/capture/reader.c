@@ -107,7 +107,7 @@ static void set_err(struct td_reader *r, uint64_t off, const char *fmt, ...)
     r->failed = true;
 }
 
-static uint32_t bswap32(uint32_t v)
+static inline uint32_t bswap32(uint32_t v)
 {
     return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
 }
@@ -115,7 +115,7 @@ static uint32_t bswap32(uint32_t v)
 static uint16_t bswap16(uint16_t v) { return (uint16_t)((v >> 8) | (v << 8)); }
 
 /* get16/get32: the cursor reads big-endian; swap for little-endian files. */
-static bool get16(struct td_cur *c, bool swap, uint16_t *out)
+static inline bool get16(struct td_cur *c, bool swap, uint16_t *out)
 {
     uint16_t v;
 
@@ -125,7 +125,7 @@ static bool get16(struct td_cur *c, bool swap, uint16_t *out)
     return true;
 }
 
-static bool get32(struct td_cur *c, bool swap, uint32_t *out)
+static inline bool get32(struct td_cur *c, bool swap, uint32_t *out)
 {
     uint32_t v;
 
@@ -520,7 +520,14 @@ static void ts_convert(const struct reader_iface *ifc, uint64_t ts, struct td_pk
 {
     uint64_t sec, frac, nsec;
 
-    if (ifc->pow2) {
+    if (!ifc->pow2 && ifc->exp == 6) {
+        /* the usual units (microseconds), with constant divisors */
+        sec = ts / 1000000u;
+        nsec = ts % 1000000u * 1000u;
+    } else if (!ifc->pow2 && ifc->exp == 9) {
+        sec = ts / 1000000000u;
+        nsec = ts % 1000000000u;
+    } else if (ifc->pow2) {
         unsigned e = ifc->exp;
         sec = e == 0 ? ts : ts >> e;
         frac = e == 0 ? 0 : ts & ((UINT64_C(1) << e) - 1);

@@ -26,11 +26,43 @@ struct td_diagnosis *diag_add(struct td_verdict *v, const char *code, enum td_se
     return td_diagnosis_push(v->d, &v->num, code, sev, by, conf);
 }
 
+/* copy_trunc: what snprintf(dst, len, "%s", s) writes */
+static void copy_trunc(char *dst, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+/* fmt_text is vsnprintf, with the two common cases done directly (they
+ * were most of a summary-only read's printf time): a text without
+ * conversions, and "%s" of a string. */
+static void fmt_text(char *dst, size_t len, const char *fmt, va_list ap)
+{
+    if (len == 0) {
+        vsnprintf(dst, len, fmt, ap);
+        return;
+    }
+    if (strchr(fmt, '%') == NULL) {
+        copy_trunc(dst, len, fmt);
+        return;
+    }
+    if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') {
+        const char *s = va_arg(ap, const char *);
+        copy_trunc(dst, len, s != NULL ? s : "(null)");
+        return;
+    }
+    vsnprintf(dst, len, fmt, ap);
+}
+
 void diag_text(char *dst, size_t len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dst, len, fmt, ap);
+    fmt_text(dst, len, fmt, ap);
     va_end(ap);
 }
 
@@ -45,7 +77,7 @@ void diag_ev(struct td_diagnosis *d, uint64_t frame, int64_t ts_ns, int from, co
     e->ts_ns = ts_ns;
     e->from = (int8_t)from;
     va_start(ap, fmt);
-    vsnprintf(e->what, sizeof(e->what), fmt, ap);
+    fmt_text(e->what, sizeof(e->what), fmt, ap);
     va_end(ap);
 }
 

@@ -5,6 +5,7 @@
  * exchange (the offer, the answer, the message after which it happened,
  * the timing), not from the alert code alone: many stacks answer a version
  * they refuse with handshake_failure(40), or with no alert at all. */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ const struct td_diagnosis *td_verdict_primary(const struct td_verdict *v)
     return v->num > 0 ? &v->d[0] : NULL;
 }
 
-int td_cipher_class(uint16_t cs)
+static int cipher_class_of(uint16_t cs)
 {
     const char *n;
 
@@ -61,6 +62,23 @@ int td_cipher_class(uint16_t cs)
     if (strstr(n, "ECDHE") && (strstr(n, "GCM") || strstr(n, "CHACHA20") || strstr(n, "CCM")))
         return 0;
     return 1;
+}
+
+/* td_cipher_class is asked for every suite of every ClientHello; the
+ * answer depends on the code alone, so each code's is worked out once (by
+ * name, above) and kept: 0 = not yet, else class + 2.  Threads may race to
+ * fill an entry; they write the same value. */
+static _Atomic int8_t cipher_class_memo[65536];
+
+int td_cipher_class(uint16_t cs)
+{
+    int8_t m = atomic_load_explicit(&cipher_class_memo[cs], memory_order_relaxed);
+
+    if (m == 0) {
+        m = (int8_t)(cipher_class_of(cs) + 2);
+        atomic_store_explicit(&cipher_class_memo[cs], m, memory_order_relaxed);
+    }
+    return m - 2;
 }
 
 /* ---- helpers over facts ---- */

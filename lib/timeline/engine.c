@@ -115,8 +115,8 @@ void td_conn_free(struct td_conn *c)
 {
     if (c == NULL)
         return;
-    free(c->ch.m);
-    free(c->ch2.m);
+    td_pool_free(c->ch.m, sizeof(*c->ch.m));
+    td_pool_free(c->ch2.m, sizeof(*c->ch2.m));
     free(c->hrr.m);
     free(c->sh.m);
     for (int i = 0; i < 2; i++) {
@@ -130,8 +130,8 @@ void td_conn_free(struct td_conn *c)
     free(c->ske.m);
     free(c->nst.m);
     free(c->ee.m);
-    free(c->events);
-    free(c);
+    td_pool_free(c->events, (size_t)c->cap_events * sizeof(*c->events));
+    td_pool_free(c, sizeof(*c));
 }
 
 static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_ev_kind kind, uint8_t ep)
@@ -151,7 +151,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
             }
             return NULL;
         }
-        ne = td_realloc(c->events, ncap * sizeof(*ne));
+        ne = td_pool_grow(c->events, (size_t)c->cap_events * sizeof(*ne), ncap * sizeof(*ne));
         if (ne == NULL)
             return NULL;
         c->events = ne;
@@ -225,7 +225,7 @@ static void on_client_hello(struct flow *f, struct td_client_hello *ch, uint8_t 
     } else if (c->ch2.m == NULL && ep == c->client) {
         KEEP(c->ch2, ch, ep);
     } else {
-        free(ch);
+        td_pool_free(ch, sizeof(*ch));
     }
 }
 
@@ -413,9 +413,11 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         ev->version = rec_version;
         ev->decrypted = dec;
     }
+    /* Each parser zeroes its whole struct first (keeping record_version,
+     * set here), so the structs below are allocated without clearing. */
     switch (type) {
     case TD_HS_CLIENT_HELLO: {
-        struct td_client_hello *ch = td_calloc(1, sizeof(*ch));
+        struct td_client_hello *ch = td_pool_alloc(sizeof(*ch));
         if (ch == NULL)
             return;
         ch->record_version = rec_version;
@@ -425,7 +427,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         break;
     }
     case TD_HS_SERVER_HELLO: {
-        struct td_server_hello *sh = td_calloc(1, sizeof(*sh));
+        struct td_server_hello *sh = td_malloc(sizeof(*sh));
         if (sh == NULL)
             return;
         sh->record_version = rec_version;
@@ -461,7 +463,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate *ce;
         if (c->cert[ep].m != NULL)
             break;
-        ce = td_calloc(1, sizeof(*ce));
+        ce = td_malloc(sizeof(*ce));
         if (ce == NULL)
             return;
         (void)td_parse_certificate(ce, body, tls13);
@@ -485,7 +487,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate_request *cr;
         if (c->cr.m != NULL)
             break;
-        cr = td_calloc(1, sizeof(*cr));
+        cr = td_malloc(sizeof(*cr));
         if (cr == NULL)
             return;
         (void)td_parse_certificate_request(cr, body, tls13);
@@ -497,7 +499,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_server_key_exchange *ske;
         if (c->ske.m != NULL)
             break;
-        ske = td_calloc(1, sizeof(*ske));
+        ske = td_malloc(sizeof(*ske));
         if (ske == NULL)
             return;
         (void)td_parse_server_key_exchange(ske, body, c->sh.m ? td_cipher_kex(c->sh.m->cipher) : TD_KEX_UNKNOWN);
@@ -509,7 +511,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_new_session_ticket *nst;
         if (c->nst.m != NULL)
             break;
-        nst = td_calloc(1, sizeof(*nst));
+        nst = td_malloc(sizeof(*nst));
         if (nst == NULL)
             return;
         (void)td_parse_new_session_ticket(nst, body, tls13);
@@ -549,7 +551,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_encrypted_extensions *ee;
         if (c->ee.m != NULL)
             break;
-        ee = td_calloc(1, sizeof(*ee));
+        ee = td_malloc(sizeof(*ee));
         if (ee == NULL)
             return;
         (void)td_parse_encrypted_extensions_max(ee, body, (uint16_t)e->lim.max_extensions);
@@ -586,7 +588,7 @@ static void sink_sslv2_hello(void *ctx, struct td_cur *body)
         ev->len = (uint32_t)td_cur_len(body);
         ev->version = 0x0002;
     }
-    ch = td_calloc(1, sizeof(*ch));
+    ch = td_pool_alloc(sizeof(*ch));
     if (ch == NULL)
         return;
     ch->record_version = 0x0002;
@@ -950,7 +952,7 @@ static void flow_close(struct td_engine *e, struct flow *f)
     td_flowtab_remove(&e->tab, &f->node);
     e->st.open_flows--;
     e->mem -= f->acct;
-    free(f);
+    td_pool_free(f, sizeof(*f));
     e->done(e->done_ctx, c);
 }
 
@@ -976,14 +978,16 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
 static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, uint64_t h, int key_ep,
                              const struct td_tcp_pkt *t, const struct td_pkt *pkt)
 {
-    struct flow *f = td_calloc(1, sizeof(*f));
-    struct td_conn *c = td_calloc(1, sizeof(*c));
+    struct flow *f = td_pool_alloc(sizeof(*f));
+    struct td_conn *c = td_pool_alloc(sizeof(*c));
 
     if (f == NULL || c == NULL) {
-        free(f);
-        free(c);
+        td_pool_free(f, sizeof(*f));
+        td_pool_free(c, sizeof(*c));
         return NULL;
     }
+    memset(f, 0, sizeof(*f));
+    memset(c, 0, sizeof(*c));
     f->eng = e;
     f->conn = c;
     f->node.key = *k;
@@ -1240,14 +1244,14 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
 static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *tp, uint64_t id,
                        bool fresh, uint64_t h)
 {
-    struct td_tcp_pkt t = *tp;
+    const struct td_tcp_pkt *t = tp; /* read in place, not copied */
     struct td_flow_key k;
     struct flow *f;
     int key_ep;
     uint8_t ep;
     int64_t ts = pkt_ts(pkt);
 
-    key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
+    key_ep = td_flow_key_make(&k, t->ipver, t->src, t->sport, t->dst, t->dport);
     if (!e->driven)
         h = td_flow_key_hash(&k);
     f = (struct flow *)td_flowtab_find(&e->tab, &k, h);
@@ -1261,19 +1265,19 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
          * with one engine, its later packets start a new connection (here
          * under the directory's id, which only the directory could change) */
         if (f == NULL) {
-            f = flow_new(e, &k, h, key_ep, &t, pkt);
+            f = flow_new(e, &k, h, key_ep, t, pkt);
             if (f == NULL)
                 return;
             f->conn->id = id;
         }
     } else {
         /* A new SYN on a flow that has closed is a new connection (port reuse). */
-        if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && f->closing) {
+        if (f != NULL && (t->flags & TD_TCP_SYN) && !(t->flags & TD_TCP_ACK) && f->closing) {
             flow_close(e, f);
             f = NULL;
         }
         if (f == NULL) {
-            f = flow_new(e, &k, h, key_ep, &t, pkt);
+            f = flow_new(e, &k, h, key_ep, t, pkt);
             if (f == NULL)
                 return;
         }
@@ -1282,20 +1286,20 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
     td_flowtab_touch(&e->tab, &f->node, ts);
     f->conn->last_frame = pkt->frame;
     f->conn->last_ts_ns = ts;
-    if (t.num_vlans > f->conn->vlan_depth)
-        f->conn->vlan_depth = t.num_vlans;
+    if (t->num_vlans > f->conn->vlan_depth)
+        f->conn->vlan_depth = t->num_vlans;
 
     e->cur.pkt = pkt;
-    e->cur.tcp = &t;
+    e->cur.tcp = t;
     e->cur.f = f;
     e->cur.ep = ep;
 
-    tcp_events(e, f, &t, ep);
+    tcp_events(e, f, t, ep);
     if (e->kl != NULL && (f->missing[0] || f->missing[1]))
         retry_keys(f);
-    if (t.payload_wire_len > 0) {
+    if (t->payload_wire_len > 0) {
         struct td_reasm_out out = {f, out_data, out_gap};
-        uint32_t caplen = (uint32_t)td_cur_len(&t.payload);
+        uint32_t caplen = (uint32_t)td_cur_len(&t->payload);
         enum td_seg_res r;
         if (!f->rs[ep].has_next)
             f->conn->half[ep].midstream = !(f->conn->half[ep].syn || f->conn->half[ep].synack);
@@ -1303,19 +1307,19 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
             td_tls_stream_midstream(&f->ts[ep]);
         if (!f->ch_done)
             f->data_segs[ep]++;
-        r = td_reasm_segment(&f->rs[ep], t.seq, t.payload.p, caplen, t.payload_wire_len, &out);
+        r = td_reasm_segment(&f->rs[ep], t->seq, t->payload.p, caplen, t->payload_wire_len, &out);
         if (r == TD_SEG_RETRANS || r == TD_SEG_OVERLAP) {
             struct td_conn *c = f->conn;
             struct td_event *ev;
             c->half[ep].retrans++;
             if (ep == c->client && !f->ch_ack_seen) {
                 c->ch_retrans++;
-                if (t.payload_wire_len > c->ch_retrans_max_len)
-                    c->ch_retrans_max_len = t.payload_wire_len;
+                if (t->payload_wire_len > c->ch_retrans_max_len)
+                    c->ch_retrans_max_len = t->payload_wire_len;
             }
             ev = ev_add(e, c, TD_EV_RETRANS, ep);
             if (ev != NULL)
-                ev->len = t.payload_wire_len;
+                ev->len = t->payload_wire_len;
         } else if (r == TD_SEG_LIMIT) {
             limit_hit(e, f->conn, TD_AN_LIMIT_REASSEMBLY, 0);
         }
@@ -1331,9 +1335,13 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
 void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
 {
     struct td_tcp_pkt t;
-    struct td_diag d = {0};
+    struct td_diag d;
     int64_t ts = pkt_ts(pkt);
 
+    /* td_diag_add and td_diag_has only look below n: no need to clear the
+     * records (136 bytes per packet) */
+    d.n = 0;
+    d.total = 0;
     e->st.packets++;
     e->st.bytes += pkt->caplen;
     if (!e->started) {

@@ -3,12 +3,23 @@
 
 #include "tlsdiag/registry.h"
 
+#include <string.h>
+
+void td_u16_set_init(struct td_u16_set *s) { memset(s->valid, 0, sizeof(s->valid)); }
+
 bool td_u16_set_add(struct td_u16_set *s, uint16_t v)
 {
-    uint64_t bit = UINT64_C(1) << (v % 64);
-    bool had = (s->bits[v / 64] & bit) != 0;
+    unsigned w = v / 64u;
+    uint64_t vbit = UINT64_C(1) << (w % 64), bit = UINT64_C(1) << (v % 64);
+    bool had;
 
-    s->bits[v / 64] |= bit;
+    if ((s->valid[w / 64] & vbit) == 0) {
+        s->valid[w / 64] |= vbit;
+        s->bits[w] = 0;
+    }
+    had = (s->bits[w] & bit) != 0;
+
+    s->bits[w] |= bit;
     return had;
 }
 

@@ -397,20 +397,14 @@ static enum td_status parse_reneg_info(struct td_client_hello *ch, struct td_cur
 static enum td_status parse_padding(struct td_client_hello *ch, struct td_cur *body,
                                     struct td_diag *d)
 {
-    bool flagged = false;
-
     ch->has_padding = true;
     ch->padding_len = (uint16_t)td_cur_len(body);
-    while (!td_cur_empty(body)) {
-        uint8_t b;
-        size_t off = body->off;
-
-        if (!td_cur_get_u8(body, &b))
-            break;
-        if (b != 0 && !flagged) {
-            td_diag_add(d, TD_AN_EXT_BODY_MALFORMED, TD_EXT_PADDING, off);
-            flagged = true;
-        }
+    td_cur_skip_zeros(body);
+    if (!td_cur_empty(body)) {
+        /* the first non-zero byte is flagged; the rest is padding all the same */
+        td_diag_add(d, TD_AN_EXT_BODY_MALFORMED, TD_EXT_PADDING, body->off);
+        if (!td_cur_skip(body, td_cur_len(body)))
+            return TD_OK; /* cannot happen: skips what is there */
     }
     return TD_OK;
 }
@@ -498,7 +492,7 @@ static enum td_status parse_extensions(struct td_client_hello *ch, struct td_cur
     struct td_u16_set seen;
     struct td_cur block;
 
-    memset(&seen, 0, sizeof(seen));
+    td_u16_set_init(&seen);
     if (!td_cur_get_vec16(msg, &block))
         return td_malformed(d, TD_AN_EXT_BLOCK_MALFORMED, 0, msg);
     ch->has_extensions = true;

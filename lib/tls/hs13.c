@@ -36,7 +36,7 @@ enum td_status td_parse_encrypted_extensions_max(struct td_encrypted_extensions 
     ee->msg_len = (uint32_t)td_cur_len(msg);
     if (!td_cur_get_vec16(msg, &block))
         return td_malformed(d, TD_AN_EE_MALFORMED, 0, msg);
-    memset(&seen, 0, sizeof(seen));
+    td_u16_set_init(&seen);
     while (!td_cur_empty(&block)) {
         uint16_t type;
         struct td_cur body, v, name;

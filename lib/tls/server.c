@@ -179,7 +179,7 @@ enum td_status td_parse_server_hello_max(struct td_server_hello *sh, struct td_c
     if (!td_cur_get_vec16(msg, &block))
         return td_malformed(d, TD_AN_EXT_BLOCK_MALFORMED, 0, msg);
     sh->has_extensions = true;
-    memset(&seen, 0, sizeof(seen));
+    td_u16_set_init(&seen);
     while (!td_cur_empty(&block)) {
         uint16_t type;
         struct td_cur body;
@@ -370,7 +370,7 @@ enum td_status td_parse_certificate_request(struct td_certificate_request *cr,
         struct td_cur block;
         struct td_u16_set seen;
 
-        memset(&seen, 0, sizeof(seen));
+        td_u16_set_init(&seen);
         if (!td_cur_get_vec8(msg, &ctx) || !td_cur_get_vec16(msg, &block))
             return td_malformed(d, TD_AN_CR_MALFORMED, 0, msg);
         while (!td_cur_empty(&block)) {

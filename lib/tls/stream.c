@@ -31,9 +31,9 @@ void td_tls_stream_init(struct td_tls_stream *s, uint32_t hs_max, bool allow_ssl
 
 void td_tls_stream_cleanup(struct td_tls_stream *s)
 {
-    free(s->body);
-    free(s->hs);
-    free(s->plain);
+    td_pool_free(s->body, s->body_cap);
+    td_pool_free(s->hs, s->hs_cap);
+    td_pool_free(s->plain, s->plain_cap);
     s->body = NULL;
     s->hs = NULL;
     s->plain = NULL;
@@ -92,12 +92,39 @@ static bool grow(uint8_t **buf, uint32_t *cap, uint32_t need, uint32_t max)
     ncap = *cap ? *cap : 1024;
     while (ncap < need)
         ncap = ncap > max / 2 ? max : ncap * 2;
-    nb = td_realloc(*buf, ncap);
+    /* pooled: a connection's buffers are the same few sizes (1, 2, 4 KB...) */
+    nb = td_pool_grow(*buf, *cap, ncap);
     if (nb == NULL)
         return false;
     *buf = nb;
     *cap = ncap;
     return true;
+}
+
+/* hs_whole hands up the handshake messages at the front of |frag| that are
+ * whole and within the cap, as the buffered path below would with them
+ * copied to the start of the empty buffer: each message's cursor starts at
+ * offset 0 (its type byte), its body at 4.  Stops at the first message
+ * that is cut short or over the cap, which the buffered path handles. */
+static void hs_whole(struct td_tls_stream *s, struct td_cur *frag, uint16_t rec_version,
+                     const struct td_tls_sink *k)
+{
+    for (;;) {
+        struct td_cur peek = *frag, msg, all, body;
+        uint8_t type;
+        uint32_t mlen;
+
+        if (!td_cur_get_u8(&peek, &type) || !td_cur_get_u24(&peek, &mlen) || mlen > s->hs_max ||
+            td_cur_len(&peek) < mlen)
+            return;
+        if (!td_cur_get_bytes(frag, &msg, 4 + (size_t)mlen))
+            return;
+        td_cur_init(&all, msg.p, td_cur_len(&msg));
+        if (!td_cur_skip(&all, 4) || !td_cur_get_bytes(&all, &body, mlen))
+            return; /* cannot happen: measured above */
+        if (k->handshake != NULL)
+            k->handshake(k->ctx, type, &body, rec_version);
+    }
 }
 
 /* RFC 8446 section 4:  struct { HandshakeType msg_type; uint24 length;
@@ -123,6 +150,16 @@ static void hs_append(struct td_tls_stream *s, struct td_cur *frag, uint16_t rec
             anomaly(k, TD_AN_LIMIT_HS_MSG, s->off);
             s->hs_len = 0;
             return;
+        }
+        if (s->hs_len == 0) {
+            /* nothing buffered: the messages this fragment holds whole are
+             * handed up from it in place; only a message that goes on in
+             * the next record is copied (the buffer was sized above all the
+             * same, as the memory accounting expects) */
+            hs_whole(s, frag, rec_version, k);
+            n = td_cur_len(frag);
+            if (n == 0)
+                continue;
         }
         if (!td_cur_copy(frag, s->hs + s->hs_len, n))
             return;
@@ -259,13 +296,15 @@ static void dispatch(struct td_tls_stream *s, const struct td_tls_sink *k, uint8
     }
 }
 
-static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
+/* record_done hands up the record whose body is at |bp| (s->body, or the
+ * caller's input when the whole body arrived in one piece). */
+static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k, const uint8_t *bp)
 {
     const struct td_record_hdr *h = &s->rec;
     struct td_cur body;
 
     s->records++;
-    td_cur_init(&body, s->body, s->keep_body ? h->len : 0);
+    td_cur_init(&body, bp, s->keep_body ? h->len : 0);
     body.off = (size_t)(s->off - h->len);
 
     if (s->keep_body && h->hdr_len == 5 && will_decrypt(s, h->type)) {
@@ -274,9 +313,9 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
         enum td_unprotect r = TD_UNP_ERROR;
 
         if (grow(&s->plain, &s->plain_cap, h->len > 0 ? h->len : 1, REC_BODY_CAP))
-            r = td_rec_unprotect(s->rx, h->type, h->version, s->body, h->len, s->plain, &plen, &inner);
+            r = td_rec_unprotect(s->rx, h->type, h->version, bp, h->len, s->plain, &plen, &inner);
         if (r == TD_UNP_BAD_RECORD && s->rx_next != NULL && s->rx_next->active &&
-            td_rec_unprotect(s->rx_next, h->type, h->version, s->body, h->len, s->plain, &plen, &inner) ==
+            td_rec_unprotect(s->rx_next, h->type, h->version, bp, h->len, s->plain, &plen, &inner) ==
                 TD_UNP_OK) {
             s->rx = s->rx_next;
             s->rx_next = NULL;
@@ -313,11 +352,11 @@ static void record_done(struct td_tls_stream *s, const struct td_tls_sink *k)
 
 /* body_maybe_done: once the whole body is in, hand the record up and wait
  * for the next header (unless the record made the direction dead). */
-static void body_maybe_done(struct td_tls_stream *s, const struct td_tls_sink *k)
+static void body_maybe_done(struct td_tls_stream *s, const struct td_tls_sink *k, const uint8_t *bp)
 {
     if (s->body_have != s->rec.len)
         return;
-    record_done(s, k);
+    record_done(s, k, bp);
     if (s->state == TD_TS_BODY)
         s->state = TD_TS_HEADER;
 }
@@ -328,8 +367,11 @@ static bool header_ready(struct td_tls_stream *s, const struct td_tls_sink *k,
                          const uint8_t *rest, size_t rest_len)
 {
     struct td_cur c;
-    struct td_diag d = {0};
+    struct td_diag d;
     enum td_rec_res r;
+
+    d.n = 0; /* only recs[0 .. n) are ever read */
+    d.total = 0;
 
     td_cur_init(&c, s->hdr, s->hdr_have);
     r = td_record_header(&s->rec, &c, s->allow_ssl2 && !s->started, &d);
@@ -367,7 +409,7 @@ static bool header_ready(struct td_tls_stream *s, const struct td_tls_sink *k,
         s->body_have = extra;
     }
     s->hdr_have = 0;
-    body_maybe_done(s, k);
+    body_maybe_done(s, k, s->body);
     return true;
 }
 
@@ -464,6 +506,17 @@ static void feed_records(struct td_tls_stream *s, struct td_cur *in, const struc
         case TD_TS_BODY: {
             size_t want = s->rec.len - s->body_have;
             size_t n = td_cur_len(in) < want ? td_cur_len(in) : want;
+            if (s->keep_body && s->body_have == 0 && n == want) {
+                /* the whole body is here: read it in place, not copied
+                 * (s->body stays sized for it, as the accounting expects) */
+                struct td_cur whole;
+                if (!td_cur_get_bytes(in, &whole, n))
+                    return;
+                s->body_have += (uint32_t)n;
+                s->off += n;
+                body_maybe_done(s, k, whole.p);
+                break;
+            }
             if (s->keep_body) {
                 if (!td_cur_copy(in, s->body + s->body_have, n))
                     return;
@@ -472,7 +525,7 @@ static void feed_records(struct td_tls_stream *s, struct td_cur *in, const struc
             }
             s->body_have += (uint32_t)n;
             s->off += n;
-            body_maybe_done(s, k);
+            body_maybe_done(s, k, s->body);
             break;
         }
         }
@@ -510,7 +563,7 @@ void td_tls_stream_gap(struct td_tls_stream *s, uint64_t n, const struct td_tls_
         /* the hole is inside an encrypted body we would skip anyway */
         s->body_have += (uint32_t)n;
         s->off += n;
-        body_maybe_done(s, k);
+        body_maybe_done(s, k, s->body);
         return;
     }
     anomaly(k, TD_AN_TCP_GAP, s->off);

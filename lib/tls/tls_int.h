@@ -8,11 +8,16 @@
 
 #include "tlsdiag/tls.h"
 
-/* A set of 16-bit code points (extension types) for duplicate detection. */
+/* A set of 16-bit code points (extension types) for duplicate detection.
+ * A word of |bits| is only valid once its bit in |valid| is set, so that
+ * td_u16_set_init clears 128 bytes instead of 8 KB per message. */
 struct td_u16_set {
+    uint64_t valid[65536 / 64 / 64];
     uint64_t bits[65536 / 64];
 };
 
+/* td_u16_set_init empties |s|; call it before the first td_u16_set_add. */
+void td_u16_set_init(struct td_u16_set *s);
 /* td_u16_set_add adds |v| and reports whether it was already present. */
 bool td_u16_set_add(struct td_u16_set *s, uint16_t v);
 

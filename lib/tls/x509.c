@@ -8,23 +8,46 @@
 #include "tlsdiag/alloc.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 struct td_trust {
     X509_STORE *store;
+    /* The system store's CA bundle is read when the first chain is
+     * verified (td_trust_ready), not when the store is made: parsing its
+     * ~150 certificates costs more than reading a small capture, and a
+     * capture without certificates never needs it.  |bundle| is the file
+     * lookup still to load; |ready| says it has been (or there is none). */
+    X509_LOOKUP *bundle;
+    atomic_bool ready;
+    pthread_mutex_t mu;
+    bool mu_ok;
+    /* the bundle's lookup method and its index: each certificate's DER and
+     * subject, put into the store the first time its subject is asked */
+    X509_LOOKUP_METHOD *meth;
+    struct bundle_ent {
+        unsigned char *der;
+        long len;
+        X509_NAME *subject;
+        bool added;
+    } *b;
+    size_t nb;
 };
 
 /* copy_bytes copies at most |dstlen| - 1 bytes of |src| and terminates. */
@@ -59,18 +82,217 @@ static void copy_str(char *dst, size_t dstlen, const char *src)
  * a read's time on a capture with many distinct chains (bench/PROFILE.md)
  * while finding nothing the other two do not; the hashed directory opens
  * <hash>.N directly. */
-static int load_system_store(X509_STORE *store)
+/* The CA bundle is indexed by subject instead of loaded: parsing all of
+ * its ~150 certificates (public keys through OpenSSL's decoders) cost 194 M
+ * instructions, more than reading 1,500 packets of handshakes, while a
+ * capture's chains end in a handful of roots.  The lookup below stands where
+ * the bundle's file lookup stood (first, before the hashed directory) and,
+ * when the verifier asks for a subject the store does not hold, adds every
+ * bundle certificate with that subject, in file order, then answers as the
+ * store does: the certificates a verification can see are the ones an eager
+ * load gave it. */
+
+/* der_subject: the subject Name of a certificate's DER (RFC 5280 4.1:
+ * Certificate { tbsCertificate { [0] version OPTIONAL, serialNumber,
+ * signature, issuer, validity, subject, ... } }), walked with OpenSSL's
+ * ASN1_get_object (bounded by |len|) and decoded with d2i_X509_NAME.
+ * NULL if the DER does not have that shape. */
+static X509_NAME *der_subject(const unsigned char *der, long len)
 {
-    X509_LOOKUP *lk = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-    if (lk == NULL)
+    const unsigned char *p = der, *end = der + len, *q;
+    long l;
+    int tag, cls, r;
+
+    for (int i = 0; i < 2; i++) {
+        r = ASN1_get_object(&p, &l, &tag, &cls, end - p);
+        if ((r & 0x81) != 0 || (r & V_ASN1_CONSTRUCTED) == 0 || tag != V_ASN1_SEQUENCE ||
+            cls != V_ASN1_UNIVERSAL)
+            return NULL;
+    }
+    for (int skipped = 0, first = 1; skipped < 4; first = 0) {
+        q = p;
+        r = ASN1_get_object(&q, &l, &tag, &cls, end - p);
+        if ((r & 0x81) != 0 || l > end - q)
+            return NULL;
+        if (!(first && cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0))
+            skipped++; /* the optional [0] version is not one of the four */
+        p = q + l;
+    }
+    return d2i_X509_NAME(NULL, &p, end - p);
+}
+
+static void bundle_free(struct td_trust *t)
+{
+    for (size_t i = 0; i < t->nb; i++) {
+        OPENSSL_free(t->b[i].der);
+        X509_NAME_free(t->b[i].subject);
+    }
+    free(t->b);
+    t->b = NULL;
+    t->nb = 0;
+}
+
+/* bundle_index reads |file|'s PEM blocks.  False when it holds anything
+ * but plain "CERTIFICATE" blocks (CRLs, trusted certificates with their
+ * auxiliary trust, encrypted blocks) or cannot be read through: the caller
+ * then loads it the eager way, exactly as OpenSSL would. */
+static bool bundle_index(struct td_trust *t, const char *file)
+{
+    BIO *in = BIO_new_file(file, "r");
+    size_t cap = 0;
+    bool ok = true;
+
+    if (in == NULL)
+        return true; /* no bundle: an empty store, as for OpenSSL */
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long len = 0;
+        X509_NAME *subject = NULL;
+
+        if (PEM_read_bio(in, &name, &header, &data, &len) != 1) {
+            unsigned long e = ERR_peek_last_error();
+            ok = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+            break;
+        }
+        if (strcmp(name, PEM_STRING_X509) == 0 && header[0] == '\0')
+            subject = der_subject(data, len);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        if (subject != NULL && t->nb == cap) {
+            size_t ncap = cap != 0 ? cap * 2 : 256;
+            struct bundle_ent *nb = td_realloc(t->b, ncap * sizeof(*nb));
+            if (nb == NULL) {
+                X509_NAME_free(subject);
+                subject = NULL;
+            } else {
+                t->b = nb;
+                cap = ncap;
+            }
+        }
+        if (subject == NULL) {
+            OPENSSL_free(data);
+            ok = false;
+            break;
+        }
+        t->b[t->nb].der = data;
+        t->b[t->nb].len = len;
+        t->b[t->nb].subject = subject;
+        t->b[t->nb].added = false;
+        t->nb++;
+    }
+    BIO_free(in);
+    if (!ok)
+        bundle_free(t);
+    return ok;
+}
+
+static int bundle_by_subject(X509_LOOKUP *lk, X509_LOOKUP_TYPE type, const X509_NAME *name,
+                             X509_OBJECT *ret)
+{
+    struct td_trust *t = X509_LOOKUP_get_method_data(lk);
+    X509_STORE *store = X509_LOOKUP_get_store(lk);
+    X509_OBJECT *o;
+    X509 *x = NULL;
+    bool matched = false;
+    int ok;
+
+    if (t == NULL || store == NULL || type != X509_LU_X509 || name == NULL || ret == NULL)
         return 0;
-    /* a missing bundle is no error (as for OpenSSL): the store stays empty */
-    (void)X509_LOOKUP_load_file(lk, NULL, X509_FILETYPE_DEFAULT);
-    lk = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < t->nb; i++) {
+        struct bundle_ent *b = &t->b[i];
+        const unsigned char *p = b->der;
+        X509 *c;
+
+        if (X509_NAME_cmp(b->subject, name) != 0)
+            continue;
+        matched = true;
+        if (b->added)
+            continue; /* by another thread's lookup: it is in the store */
+        b->added = true;
+        c = d2i_X509(NULL, &p, b->len);
+        if (c != NULL)
+            (void)X509_STORE_add_cert(store, c);
+        X509_free(c);
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (!matched)
+        return 0;
+    /* answer with the store's own first match, as its cache would */
+    if (X509_STORE_lock(store) != 1)
+        return 0;
+    o = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store), X509_LU_X509, name);
+    if (o != NULL)
+        x = X509_OBJECT_get0_X509(o);
+    if (x != NULL && X509_up_ref(x) != 1)
+        x = NULL;
+    X509_STORE_unlock(store);
+    if (x == NULL)
+        return 0;
+    ok = X509_OBJECT_set1_X509(ret, x);
+    X509_free(x);
+    /* X509_STORE_CTX_get_by_subject takes a reference of its own on what
+     * a lookup returns (OpenSSL's by_store lookup does the same) */
+    if (ok == 1)
+        X509_free(x);
+    return ok == 1;
+}
+
+static int load_system_store(struct td_trust *t)
+{
+    X509_LOOKUP *lk;
+
+    t->meth = X509_LOOKUP_meth_new("tlsdiag CA bundle by subject");
+    if (t->meth == NULL || X509_LOOKUP_meth_set_get_by_subject(t->meth, bundle_by_subject) != 1)
+        return 0;
+    lk = X509_STORE_add_lookup(t->store, t->meth);
+    if (lk == NULL || X509_LOOKUP_set_method_data(lk, t) != 1)
+        return 0;
+    /* the bundle is indexed by td_trust_ready, before the first lookup */
+    t->bundle = lk;
+    lk = X509_STORE_add_lookup(t->store, X509_LOOKUP_hash_dir());
     if (lk == NULL)
         return 0;
     (void)X509_LOOKUP_add_dir(lk, NULL, X509_FILETYPE_DEFAULT);
     return 1;
+}
+
+/* td_trust_ready indexes the deferred CA bundle once, whichever thread asks
+ * first; the others wait for it.  Every verification calls it before it
+ * touches the store. */
+static void td_trust_ready(const struct td_trust *ct)
+{
+    struct td_trust *t = (struct td_trust *)ct;
+
+    if (atomic_load_explicit(&t->ready, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&t->mu);
+    if (!atomic_load_explicit(&t->ready, memory_order_relaxed)) {
+        /* the file OpenSSL's default file lookup reads */
+        const char *file = NULL;
+
+        /* as OpenSSL: the environment only when not set-id */
+        if (getuid() == geteuid() && getgid() == getegid())
+            file = getenv(X509_get_default_cert_file_env());
+
+        if (file == NULL)
+            file = X509_get_default_cert_file();
+        ERR_set_mark();
+        if (!bundle_index(t, file)) {
+            /* a missing bundle is no error (as for OpenSSL): the store stays empty */
+            (void)X509_load_cert_crl_file(t->bundle, file, X509_FILETYPE_PEM);
+        }
+        ERR_pop_to_mark();
+        atomic_store_explicit(&t->ready, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+void td_trust_preload(struct td_trust *t)
+{
+    if (t != NULL)
+        td_trust_ready(t);
 }
 
 static void set_err(char *err, size_t errlen, const char *what, const char *path)
@@ -102,6 +324,12 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
         set_err(err, errlen, "out of memory", NULL);
         goto fail;
     }
+    atomic_init(&t->ready, true);
+    if (pthread_mutex_init(&t->mu, NULL) != 0) {
+        set_err(err, errlen, "cannot create trust store", NULL);
+        goto fail;
+    }
+    t->mu_ok = true;
     t->store = X509_STORE_new();
     if (t->store == NULL) {
         set_err(err, errlen, "cannot create trust store", NULL);
@@ -110,11 +338,12 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
     if (ca_file == NULL) {
         /* Missing system paths are not an error for OpenSSL either: the
          * store is then empty and every chain comes out untrusted. */
-        ok = load_system_store(t->store);
+        ok = load_system_store(t);
         if (ok != 1) {
             set_err(err, errlen, "cannot load the system trust store", NULL);
             goto fail;
         }
+        atomic_store(&t->ready, false);
         goto done;
     }
     if (stat(ca_file, &st) != 0) {
@@ -147,6 +376,10 @@ void td_trust_free(struct td_trust *t)
     if (t == NULL)
         return;
     X509_STORE_free(t->store);
+    X509_LOOKUP_meth_free(t->meth);
+    bundle_free(t);
+    if (t->mu_ok)
+        pthread_mutex_destroy(&t->mu);
     free(t);
 }
 
@@ -587,6 +820,7 @@ static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
         if (xs[i] != NULL && sk_X509_push(untrusted, xs[i]) <= 0)
             goto out;
     }
+    td_trust_ready(trust);
     if (X509_STORE_CTX_init(ctx, trust->store, xs[0], untrusted) != 1)
         goto out;
     /* What a TLS client checks: the ssl_server purpose and trust settings
