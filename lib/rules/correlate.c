@@ -46,8 +46,8 @@
 
 /* records kept for fallbacks (the oldest evicted past it) */
 #define TD_CORR_MAX 262144u
-/* server addresses + (address, port) keys kept for controls */
-#define TD_CORR_CTL_MAX 262144u
+/* server addresses + (address, port)s kept for controls (the oldest evicted) */
+#define TD_CORR_CTL_MAX 131072u
 /* a retry this close in time to a failed attempt counts as a fallback */
 #define TD_FALLBACK_WINDOW_NS (30 * 1000000000LL)
 /* how far behind the newest ClientHello a lookup may still look (above) */
@@ -72,9 +72,16 @@ struct pair_rec {
     bool scsv, failed;
 };
 
+/* what the control lookups read of a record */
+struct ctl_rec {
+    uint64_t id, frame;
+    int64_t ts_ns;
+    char sni[sizeof(((struct corr_ent *)0)->sni)];
+};
+
 /* a control key: kind 0 (address, port), kind 1 (address) */
 struct ctl_ent {
-    struct corr_ent *r; /* n records, in the order added */
+    struct ctl_rec *r; /* n records, in the order added */
     uint32_t next;      /* hash chain */
     uint16_t port;
     uint8_t kind, ipver, n;
@@ -252,7 +259,7 @@ static void pair_add(struct td_corr *k, const struct corr_ent *e)
 
 /* ---- controls: per server, the records find_control can return ---- */
 
-static bool same_ident(uint64_t id, uint64_t frame, int64_t ts, const struct corr_ent *e)
+static bool same_ident(uint64_t id, uint64_t frame, int64_t ts, const struct ctl_rec *e)
 {
     return e->id == id && e->frame == frame && e->ts_ns == ts;
 }
@@ -276,13 +283,13 @@ static bool ctl_wanted(const struct ctl_ent *x, const struct corr_ent *r)
 {
     for (uint32_t j = 0; j <= x->n; j++) {
         /* I = the connection of kept record j, or (j == n) one not kept */
-        const struct corr_ent *ij = j < x->n ? &x->r[j] : NULL;
+        const struct ctl_rec *ij = j < x->n ? &x->r[j] : NULL;
         const char *q = NULL;
         bool ok = true;
-        if (ij != NULL && same_ident(ij->id, ij->frame, ij->ts_ns, r))
+        if (ij != NULL && ij->id == r->id && ij->frame == r->frame && ij->ts_ns == r->ts_ns)
             continue;
         for (uint32_t m = 0; m < x->n && ok; m++) {
-            const struct corr_ent *e = &x->r[m];
+            const struct ctl_rec *e = &x->r[m];
             if (ij != NULL && same_ident(ij->id, ij->frame, ij->ts_ns, e))
                 continue;
             if (x->kind == 0)
@@ -365,7 +372,7 @@ static void ctl_add(struct td_corr *k, uint8_t kind, const struct corr_ent *e)
 {
     uint16_t port = kind == 0 ? e->port : 0;
     struct ctl_ent *x = ctl_find(k, kind, e->ipver, e->srv, port);
-    struct corr_ent *nr;
+    struct ctl_rec *nr;
 
     if (x == NULL) {
         uint32_t i;
@@ -391,7 +398,11 @@ static void ctl_add(struct td_corr *k, uint8_t kind, const struct corr_ent *e)
     if (nr == NULL)
         return;
     x->r = nr;
-    x->r[x->n++] = *e;
+    nr += x->n++;
+    nr->id = e->id;
+    nr->frame = e->frame;
+    nr->ts_ns = e->ts_ns;
+    memcpy(nr->sni, e->sni, sizeof(nr->sni));
 }
 
 bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const struct td_verdict *v)
@@ -447,7 +458,7 @@ bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v)
     return c->ch.m != NULL && v->outcome == TD_OUT_FAILED && v->num > 0;
 }
 
-static const struct corr_ent *find_control(const struct td_corr *k, const struct td_conn *c, int want)
+static const struct ctl_rec *find_control(const struct td_corr *k, const struct td_conn *c, int want)
 {
     /* want 0: any SNI that got a ServerHello, on the same port; 1: a
      * different SNI that did, on any port (a filtering device on the path
@@ -458,7 +469,7 @@ static const struct corr_ent *find_control(const struct td_corr *k, const struct
     if (x == NULL)
         return NULL;
     for (uint32_t i = 0; i < x->n; i++) {
-        const struct corr_ent *e = &x->r[i];
+        const struct ctl_rec *e = &x->r[i];
         if (same_ident(c->id, c->ch.frame, c->ch.ts_ns, e))
             continue;
         if (want == 1 && same_sni(e->sni, ch->sni))
@@ -586,7 +597,7 @@ void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_
 static void revise_sni(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v)
 {
     const struct td_client_hello *ch = c->ch.m;
-    const struct corr_ent *ctl;
+    const struct ctl_rec *ctl;
     struct td_diagnosis *d;
     char old[768];
     const char *p;
