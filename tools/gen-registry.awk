@@ -1,5 +1,8 @@
 # gen-registry.awk: turns data/iana/ CSV files (value,name) into C tables sorted by
-# value, one per registry, for td_reg_name's binary search.
+# value, one per registry (td_reg_at walks them in that order), each entry with
+# its name's length, and a two-level direct index for td_reg_name: the high
+# byte of a value picks a page of 256 entry numbers (0: no page), the low byte
+# the entry (entry number + 1, 0: no name).
 # Usage: awk -f tools/gen-registry.awk data/iana/cipher-suites.csv ... > out.c
 # The table a file feeds is chosen by its base name.
 function regof(f,   b) {
@@ -50,9 +53,34 @@ END {
             val[r, j + 1] = tv; nam[r, j + 1] = tn
         }
         printf "const struct td_reg_entry td_reg_tab_%s[] = {\n", tolower(r)
-        for (i = 1; i <= n[r]; i++) printf "    {0x%04x, \"%s\"},\n", val[r, i], nam[r, i]
-        if (n[r] == 0) print "    {0, 0}"
+        for (i = 1; i <= n[r]; i++) {
+            if (length(nam[r, i]) > 255) { print "name too long in " r ": " nam[r, i] > "/dev/stderr"; exit 1 }
+            printf "    {0x%04x, %d, \"%s\"},\n", val[r, i], length(nam[r, i]), nam[r, i]
+        }
+        if (n[r] == 0) print "    {0, 0, 0}"
         print "};"
-        printf "const size_t td_reg_len_%s = %d;\n\n", tolower(r), n[r] + 0
+        printf "const size_t td_reg_len_%s = %d;\n", tolower(r), n[r] + 0
+        # pages: one per high byte in use, in the order of the sorted table
+        np = 0
+        split("", pg)
+        for (i = 1; i <= n[r]; i++) {
+            hb = int(val[r, i] / 256)
+            if (!(hb in pg)) pg[hb] = ++np
+        }
+        printf "const uint8_t td_reg_hi_%s[256] = {", tolower(r)
+        for (hb = 0; hb < 256; hb++) printf "%s%d%s", (hb % 32 == 0 ? "\n    " : " "), (hb in pg ? pg[hb] : 0), (hb < 255 ? "," : "")
+        print "\n};"
+        if (np > 255) { print "too many pages in " r > "/dev/stderr"; exit 1 }
+        split("", slot)
+        for (i = 1; i <= n[r]; i++) slot[pg[int(val[r, i] / 256)], val[r, i] % 256] = i
+        printf "const uint16_t td_reg_pages_%s[][256] = {\n", tolower(r)
+        if (np == 0) print "    {0}"
+        for (k2 = 1; k2 <= np; k2++) {
+            printf "    {"
+            for (lb = 0; lb < 256; lb++)
+                printf "%s%d%s", (lb % 32 == 0 ? "\n        " : " "), ((k2, lb) in slot ? slot[k2, lb] : 0), (lb < 255 ? "," : "")
+            print "\n    },"
+        }
+        print "};\n"
     }
 }

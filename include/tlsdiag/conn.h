@@ -208,9 +208,10 @@ static inline uint8_t td_conn_ep(const struct td_conn *c, enum td_from f)
 void td_conn_free(struct td_conn *c);
 
 /* td_event_what / td_ch_what: one line of text describing an event or a
- * ClientHello ("ClientHello TLS 1.2, 2 cipher suites, no SNI"). */
-void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf, size_t len);
-void td_ch_what(const struct td_client_hello *ch, char *buf, size_t len);
+ * ClientHello ("ClientHello TLS 1.2, 2 cipher suites, no SNI"), truncated
+ * to len - 1 bytes as snprintf does; they return the length written. */
+size_t td_event_what(const struct td_conn *c, const struct td_event *e, char *buf, size_t len);
+size_t td_ch_what(const struct td_client_hello *ch, char *buf, size_t len);
 /* "TLS 1.2", "SSL 3.0", or "0xNNNN" */
 const char *td_version_fmt(uint16_t v, char *buf, size_t len);
 /* "handshake_failure(40)" or "alert(NNN)" */

@@ -20,6 +20,19 @@ enum td_reg {
 
 /* td_reg_name returns the IANA name of |value| in |reg|, or NULL. */
 const char *td_reg_name(enum td_reg reg, uint16_t value);
+/* td_reg_name_n: the same, with the name's length in *len (set only when a
+ * name is returned).  Names are printable ASCII without '"' or '\\'
+ * (tools/gen-registry.awk refuses others): they need no JSON escaping. */
+const char *td_reg_name_n(enum td_reg reg, uint16_t value, size_t *len);
+
+/* td_reg_names looks up |n| values at once: out[i].name is the name of
+ * v[i] (and out[i].len its length) or NULL.  The same names as td_reg_name;
+ * GREASE values are not special here (td_reg_fmt's rule is the caller's). */
+struct td_reg_ref {
+    const char *name;
+    size_t len;
+};
+void td_reg_names(enum td_reg reg, const uint16_t *v, size_t n, struct td_reg_ref *out);
 
 /* td_reg_at: the i-th entry of |reg| in value order (its name, the value in
  * *value), or NULL when i is past the end.  For walking a registry by name
@@ -31,6 +44,8 @@ const char *td_reg_at(enum td_reg reg, size_t i, uint16_t *value);
  * terminated) and returns |buf|.  32 bytes are always enough for numbers;
  * names are truncated to |len|. */
 const char *td_reg_fmt(enum td_reg reg, uint16_t value, char *buf, size_t len);
+/* td_reg_fmt_n: td_reg_fmt returning the length written */
+size_t td_reg_fmt_n(enum td_reg reg, uint16_t value, char *buf, size_t len);
 
 /* td_is_grease: RFC 8701 values 0x?A?A with both bytes equal. */
 static inline int td_is_grease(uint16_t v)

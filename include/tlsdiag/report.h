@@ -57,7 +57,7 @@ void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r);
 void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st,
                             const struct td_report_opts *o);
 
-/* shared by the renderers */
-void td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len);
+/* shared by the renderers; td_fmt_addr returns the length written */
+size_t td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TD_WBUF_SIZE (64 * 1024)
 
@@ -20,9 +21,44 @@ struct td_wbuf {
 
 void td_wb_init(struct td_wbuf *w, td_flush_fn flush, void *ctx);
 void td_wb_flush(struct td_wbuf *w);
-void td_wb_put(struct td_wbuf *w, const char *p, size_t n);
-void td_wb_puts(struct td_wbuf *w, const char *s);
-void td_wb_putc(struct td_wbuf *w, char c);
+/* td_wb_put_slow: td_wb_put for what does not fit in the room left */
+void td_wb_put_slow(struct td_wbuf *w, const char *p, size_t n);
+
+/* The small writes are inline: a report makes hundreds per connection, and
+ * most fit in the room left (one memcpy, no call). */
+static inline void td_wb_put(struct td_wbuf *w, const char *p, size_t n)
+{
+    if (n < sizeof(w->buf) - w->n) {
+        memcpy(w->buf + w->n, p, n);
+        w->n += n;
+    } else {
+        td_wb_put_slow(w, p, n);
+    }
+}
+
+static inline void td_wb_puts(struct td_wbuf *w, const char *s) { td_wb_put(w, s, strlen(s)); }
+
+static inline void td_wb_putc(struct td_wbuf *w, char c)
+{
+    if (w->n == sizeof(w->buf))
+        td_wb_flush(w);
+    w->buf[w->n++] = c;
+}
+
+/* td_wb_lit: a string literal, its length known at compile time */
+#define td_wb_lit(w, lit) td_wb_put((w), "" lit, sizeof(lit) - 1)
+
+/* td_wb_reserve returns room for |n| bytes (n <= TD_WBUF_SIZE) at the end
+ * of the buffer, flushing first if needed; td_wb_commit then says how many
+ * were written. */
+static inline char *td_wb_reserve(struct td_wbuf *w, size_t n)
+{
+    if (n > sizeof(w->buf) - w->n)
+        td_wb_flush(w);
+    return w->buf + w->n;
+}
+
+static inline void td_wb_commit(struct td_wbuf *w, size_t n) { w->n += n; }
 /* td_wb_printf: output longer than the buffer is truncated (never overrun). */
 void td_wb_printf(struct td_wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* td_wb_u64 writes |v| in decimal (printf "%llu" without the parsing). */
@@ -37,6 +73,23 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
  * here, at render time, never at parse time. */
 void td_wb_json_str(struct td_wbuf *w, const char *p, size_t n);
 void td_wb_json_cstr(struct td_wbuf *w, const char *s); /* NULL -> null */
+/* td_wb_json_plain writes |n| bytes known to need no escaping (registry
+ * names, fixed words: printable ASCII without '"' or '\\') between quotes. */
+static inline void td_wb_json_plain(struct td_wbuf *w, const char *s, size_t n)
+{
+    char *o;
+    if (n + 2 > TD_WBUF_SIZE) {
+        td_wb_json_str(w, s, n);
+        return;
+    }
+    o = td_wb_reserve(w, n + 2);
+    o[0] = '"';
+    memcpy(o + 1, s, n);
+    o[n + 1] = '"';
+    td_wb_commit(w, n + 2);
+}
+/* td_wb_hex16 writes |v| as four lowercase hex digits */
+void td_wb_hex16(struct td_wbuf *w, uint16_t v);
 /* td_wb_text_str writes |n| bytes for a terminal: non-printable bytes as \xNN */
 void td_wb_text_str(struct td_wbuf *w, const char *p, size_t n);
 

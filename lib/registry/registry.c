@@ -1,40 +1,83 @@
 #include "tlsdiag/registry.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "registry_tables.h"
 
 static const struct {
     const struct td_reg_entry *tab;
     const size_t *len;
+    const uint8_t *hi;
+    const uint16_t (*pages)[256];
 } tables[TD_REG_COUNT] = {
-    [TD_REG_CIPHER] = {td_reg_tab_cipher, &td_reg_len_cipher},
-    [TD_REG_EXTENSION] = {td_reg_tab_extension, &td_reg_len_extension},
-    [TD_REG_GROUP] = {td_reg_tab_group, &td_reg_len_group},
-    [TD_REG_SIGSCHEME] = {td_reg_tab_sigscheme, &td_reg_len_sigscheme},
-    [TD_REG_ALERT] = {td_reg_tab_alert, &td_reg_len_alert},
-    [TD_REG_VERSION] = {td_reg_tab_version, &td_reg_len_version},
-    [TD_REG_ECPF] = {td_reg_tab_ecpf, &td_reg_len_ecpf},
+#define T(x) {td_reg_tab_##x, &td_reg_len_##x, td_reg_hi_##x, td_reg_pages_##x}
+    [TD_REG_CIPHER] = T(cipher),
+    [TD_REG_EXTENSION] = T(extension),
+    [TD_REG_GROUP] = T(group),
+    [TD_REG_SIGSCHEME] = T(sigscheme),
+    [TD_REG_ALERT] = T(alert),
+    [TD_REG_VERSION] = T(version),
+    [TD_REG_ECPF] = T(ecpf),
+#undef T
 };
 
-const char *td_reg_name(enum td_reg reg, uint16_t value)
+/* by the generated direct index: two loads, no search */
+static const struct td_reg_entry *reg_find(enum td_reg reg, uint16_t value)
 {
-    size_t lo = 0, hi;
+    unsigned page, slot;
 
     if ((unsigned)reg >= TD_REG_COUNT)
         return NULL;
-    hi = *tables[reg].len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        uint16_t v = tables[reg].tab[mid].value;
-        if (v == value)
-            return tables[reg].tab[mid].name;
-        if (v < value)
-            lo = mid + 1;
-        else
-            hi = mid;
+    page = tables[reg].hi[value >> 8];
+    if (page == 0)
+        return NULL;
+    slot = tables[reg].pages[page - 1][value & 0xff];
+    if (slot == 0 || slot > *tables[reg].len)
+        return NULL;
+    return &tables[reg].tab[slot - 1];
+}
+
+const char *td_reg_name(enum td_reg reg, uint16_t value)
+{
+    const struct td_reg_entry *e = reg_find(reg, value);
+    return e != NULL ? e->name : NULL;
+}
+
+const char *td_reg_name_n(enum td_reg reg, uint16_t value, size_t *len)
+{
+    const struct td_reg_entry *e = reg_find(reg, value);
+    if (e == NULL)
+        return NULL;
+    *len = e->len;
+    return e->name;
+}
+
+void td_reg_names(enum td_reg reg, const uint16_t *v, size_t n, struct td_reg_ref *out)
+{
+    const uint8_t *hi;
+    const uint16_t(*pages)[256];
+    const struct td_reg_entry *tab;
+    size_t len;
+
+    if ((unsigned)reg >= TD_REG_COUNT) {
+        for (size_t i = 0; i < n; i++)
+            out[i].name = NULL;
+        return;
     }
-    return NULL;
+    hi = tables[reg].hi;
+    pages = tables[reg].pages;
+    tab = tables[reg].tab;
+    len = *tables[reg].len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned page = hi[v[i] >> 8], slot = page ? pages[page - 1][v[i] & 0xff] : 0;
+        if (slot == 0 || slot > len) {
+            out[i].name = NULL;
+        } else {
+            out[i].name = tab[slot - 1].name;
+            out[i].len = tab[slot - 1].len;
+        }
+    }
 }
 
 const char *td_reg_at(enum td_reg reg, size_t i, uint16_t *value)
@@ -45,23 +88,48 @@ const char *td_reg_at(enum td_reg reg, size_t i, uint16_t *value)
     return tables[reg].tab[i].name;
 }
 
-const char *td_reg_fmt(enum td_reg reg, uint16_t value, char *buf, size_t len)
+static const char hexd[] = "0123456789abcdef";
+
+size_t td_reg_fmt_n(enum td_reg reg, uint16_t value, char *buf, size_t len)
 {
     const char *name;
+    size_t n;
+    char t[16];
 
     if (len == 0)
-        return buf;
+        return 0;
     /* GREASE first: the extensions registry lists GREASE code points under
      * names like grease_0x0A0A, but they mean "ignore me" in every registry. */
     if (td_is_grease(value)) {
-        snprintf(buf, len, "GREASE(0x%04x)", value);
-        return buf;
+        memcpy(t, "GREASE(0x", 9);
+        n = 9;
+    } else if ((name = td_reg_name_n(reg, value, &n)) != NULL) {
+        if (n > len - 1)
+            n = len - 1; /* truncated, as snprintf would */
+        memcpy(buf, name, n);
+        buf[n] = '\0';
+        return n;
+    } else {
+        t[0] = '0';
+        t[1] = 'x';
+        n = 2;
     }
-    name = td_reg_name(reg, value);
-    if (name != NULL)
-        snprintf(buf, len, "%s", name);
-    else
-        snprintf(buf, len, "0x%04x", value);
+    t[n++] = hexd[value >> 12];
+    t[n++] = hexd[(value >> 8) & 0xf];
+    t[n++] = hexd[(value >> 4) & 0xf];
+    t[n++] = hexd[value & 0xf];
+    if (t[0] == 'G')
+        t[n++] = ')';
+    if (n > len - 1)
+        n = len - 1;
+    memcpy(buf, t, n);
+    buf[n] = '\0';
+    return n;
+}
+
+const char *td_reg_fmt(enum td_reg reg, uint16_t value, char *buf, size_t len)
+{
+    td_reg_fmt_n(reg, value, buf, len);
     return buf;
 }
 

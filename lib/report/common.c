@@ -4,14 +4,30 @@
 
 #include "tlsdiag/report.h"
 
-void td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len)
+size_t td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len)
 {
-    if (c->ipver == 6) {
-        if (inet_ntop(AF_INET6, c->addr[ep], buf, (socklen_t)len) == NULL)
-            snprintf(buf, len, "?");
-    } else if (inet_ntop(AF_INET, c->addr[ep], buf, (socklen_t)len) == NULL) {
-        snprintf(buf, len, "?");
+    if (len == 0)
+        return 0;
+    if (c->ipver != 6 && len >= 16) {
+        /* IPv4 by hand: what inet_ntop writes (glibc formats it with
+         * sprintf), dotted decimal without leading zeros */
+        size_t n = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned b = c->addr[ep][i];
+            if (i)
+                buf[n++] = '.';
+            if (b >= 100)
+                buf[n++] = (char)('0' + b / 100);
+            if (b >= 10)
+                buf[n++] = (char)('0' + b / 10 % 10);
+            buf[n++] = (char)('0' + b % 10);
+        }
+        buf[n] = '\0';
+        return n;
     }
+    if (inet_ntop(c->ipver == 6 ? AF_INET6 : AF_INET, c->addr[ep], buf, (socklen_t)len) == NULL)
+        snprintf(buf, len, "?");
+    return strlen(buf);
 }
 
 /* bump counts |k| in a small list; a linear scan is fine for at most

@@ -8,31 +8,97 @@
 #include "tlsdiag/registry.h"
 #include "tlsdiag/report.h"
 
-static void key(struct td_wbuf *w, bool *first, const char *k)
+/* key: ",\"name\":" (no comma before the first); |qk| is the quoted key
+ * with its colon, a literal: the key() macro builds it. */
+static inline void key_lit(struct td_wbuf *w, bool *first, const char *qk, size_t n)
 {
     if (!*first)
         td_wb_putc(w, ',');
     *first = false;
-    td_wb_putc(w, '"');
-    td_wb_puts(w, k);
-    td_wb_puts(w, "\":");
+    td_wb_put(w, qk, n);
+}
+#define key(w, f, k) key_lit((w), (f), "\"" k "\":", sizeof(k) + 2)
+
+static void jbool(struct td_wbuf *w, bool b)
+{
+    if (b)
+        td_wb_lit(w, "true");
+    else
+        td_wb_lit(w, "false");
 }
 
-static void jbool(struct td_wbuf *w, bool b) { td_wb_puts(w, b ? "true" : "false"); }
+static void jnull(struct td_wbuf *w) { td_wb_lit(w, "null"); }
+
+/* a fixed string known to need no escaping (our own words), or null */
+static void jplain(struct td_wbuf *w, const char *s)
+{
+    if (s == NULL)
+        jnull(w);
+    else
+        td_wb_json_plain(w, s, strlen(s));
+}
+
+/* hex_raw: 0xNNNN, as printf's "0x%04x" */
+static void hex_raw(struct td_wbuf *w, uint16_t v)
+{
+    td_wb_lit(w, "0x");
+    td_wb_hex16(w, v);
+}
+
+/* hex_json: "0xNNNN", or "GREASE(0xNNNN)" (td_reg_fmt's forms) */
+static void hex_json(struct td_wbuf *w, uint16_t v, bool grease)
+{
+    if (grease)
+        td_wb_lit(w, "\"GREASE(");
+    else
+        td_wb_putc(w, '"');
+    hex_raw(w, v);
+    if (grease)
+        td_wb_lit(w, ")\"");
+    else
+        td_wb_putc(w, '"');
+}
+
+/* reg_json: td_reg_fmt's text as a JSON string, written in place: a
+ * registry name (no escaping needed), "GREASE(0xNNNN)" or "0xNNNN" */
+static void reg_json(struct td_wbuf *w, enum td_reg reg, uint16_t v)
+{
+    const char *name;
+    size_t n;
+
+    if (td_is_grease(v))
+        hex_json(w, v, true);
+    else if ((name = td_reg_name_n(reg, v, &n)) != NULL)
+        td_wb_json_plain(w, name, n);
+    else
+        hex_json(w, v, false);
+}
+
+static void ju(struct td_wbuf *w, unsigned v) { td_wb_u64(w, v); }
 
 static void jtime(struct td_wbuf *w, const struct td_conn *c, int64_t ts)
 {
     td_wb_ns_fixed(w, ts - c->capture_start_ns, 9, 6);
 }
 
+/* u16_names: a JSON array of td_reg_fmt texts, the names looked up at once */
 static void u16_names(struct td_wbuf *w, enum td_reg reg, const uint16_t *v, uint16_t n)
 {
-    char b[96];
+    struct td_reg_ref r[TD_MAX_CIPHERS];
+
+    if (n > TD_MAX_CIPHERS)
+        n = TD_MAX_CIPHERS; /* the longest list a hello keeps */
+    td_reg_names(reg, v, n, r);
     td_wb_putc(w, '[');
     for (uint16_t i = 0; i < n; i++) {
         if (i)
             td_wb_putc(w, ',');
-        td_wb_json_cstr(w, td_reg_fmt(reg, v[i], b, sizeof(b)));
+        if (td_is_grease(v[i]))
+            hex_json(w, v[i], true);
+        else if (r[i].name != NULL)
+            td_wb_json_plain(w, r[i].name, r[i].len);
+        else
+            hex_json(w, v[i], false);
     }
     td_wb_putc(w, ']');
 }
@@ -49,16 +115,18 @@ static uint16_t max_offered(const struct td_client_hello *ch)
 static void endpoint(struct td_wbuf *w, const struct td_conn *c, uint8_t ep)
 {
     char a[64];
-    td_fmt_addr(c, ep, a, sizeof(a));
-    td_wb_puts(w, "{\"ip\":");
-    td_wb_json_cstr(w, a);
-    td_wb_printf(w, ",\"port\":%u}", c->port[ep]);
+    size_t n = td_fmt_addr(c, ep, a, sizeof(a));
+    td_wb_lit(w, "{\"ip\":");
+    td_wb_json_plain(w, a, n); /* inet_ntop's digits, dots and colons */
+    td_wb_lit(w, ",\"port\":");
+    ju(w, c->port[ep]);
+    td_wb_putc(w, '}');
 }
 
 static void tls_client(struct td_wbuf *w, const struct td_client_hello *ch)
 {
     bool f = true;
-    char h[40], s[1024];
+    char h[40], s[128];
     uint16_t vers[TD_MAX_U16_LIST];
     uint16_t nv = 0;
 
@@ -67,7 +135,7 @@ static void tls_client(struct td_wbuf *w, const struct td_client_hello *ch)
     if (ch->has_sni)
         td_wb_json_str(w, ch->sni, ch->sni_len);
     else
-        td_wb_puts(w, "null");
+        jnull(w);
     key(w, &f, "supported_versions");
     td_wb_putc(w, '[');
     if (ch->has_supported_versions) {
@@ -82,26 +150,25 @@ static void tls_client(struct td_wbuf *w, const struct td_client_hello *ch)
         if (i)
             td_wb_putc(w, ',');
         if (vs)
-            td_wb_json_cstr(w, vs);
+            jplain(w, vs);
         else
-            td_wb_printf(w, "\"0x%04x\"", vers[i]);
+            hex_json(w, vers[i], false);
     }
     td_wb_putc(w, ']');
     key(w, &f, "supported_ciphers");
     u16_names(w, TD_REG_CIPHER, ch->ciphers, ch->num_ciphers);
     if (ch->total_ciphers > ch->num_ciphers) {
         key(w, &f, "supported_ciphers_total");
-        td_wb_printf(w, "%u", ch->total_ciphers);
+        ju(w, ch->total_ciphers);
     }
     key(w, &f, "supported_groups");
     u16_names(w, TD_REG_GROUP, ch->groups.v, ch->groups.n);
     key(w, &f, "key_share_groups");
     td_wb_putc(w, '[');
     for (uint8_t i = 0; i < ch->num_key_shares; i++) {
-        char b[64];
         if (i)
             td_wb_putc(w, ',');
-        td_wb_json_cstr(w, td_reg_fmt(TD_REG_GROUP, ch->key_shares[i].group, b, sizeof(b)));
+        reg_json(w, TD_REG_GROUP, ch->key_shares[i].group);
     }
     td_wb_putc(w, ']');
     key(w, &f, "signature_algorithms");
@@ -117,41 +184,50 @@ static void tls_client(struct td_wbuf *w, const struct td_client_hello *ch)
     }
     td_wb_putc(w, ']');
     key(w, &f, "session_id_length");
-    td_wb_printf(w, "%u", ch->session_id_len);
+    ju(w, ch->session_id_len);
     key(w, &f, "offers_resumption");
     jbool(w, ch->has_psk || (ch->has_session_ticket && ch->session_ticket_len > 0));
     key(w, &f, "ja3");
-    td_ja3(ch, h, s, sizeof(s));
-    td_wb_json_cstr(w, h);
+    td_ja3(ch, h, NULL, 0);
+    td_wb_json_plain(w, h, strlen(h)); /* hex digits */
     key(w, &f, "ja4");
     td_ja4(ch, false, false, s, sizeof(s));
-    td_wb_json_cstr(w, s);
+    td_wb_json_plain(w, s, strlen(s)); /* hex, digits, and ALPN bytes only when alphanumeric */
     td_wb_putc(w, '}');
 }
 
 static void diag_json(struct td_wbuf *w, const struct td_conn *c, const struct td_diagnosis *d)
 {
-    td_wb_puts(w, "{\"code\":");
+    td_wb_lit(w, "{\"code\":");
     td_wb_json_cstr(w, d->code);
-    td_wb_printf(w, ",\"severity\":\"%s\",\"by\":\"%s\",\"confidence\":\"%s\",\"summary\":", td_severity_str(d->severity),
-                 td_by_str(d->by), td_confidence_str(d->confidence));
+    td_wb_lit(w, ",\"severity\":\"");
+    td_wb_puts(w, td_severity_str(d->severity));
+    td_wb_lit(w, "\",\"by\":\"");
+    td_wb_puts(w, td_by_str(d->by));
+    td_wb_lit(w, "\",\"confidence\":\"");
+    td_wb_puts(w, td_confidence_str(d->confidence));
+    td_wb_lit(w, "\",\"summary\":");
     td_wb_json_cstr(w, d->summary);
-    td_wb_puts(w, ",\"explanation\":");
+    td_wb_lit(w, ",\"explanation\":");
     td_wb_json_cstr(w, d->explanation);
-    td_wb_puts(w, ",\"fix\":");
+    td_wb_lit(w, ",\"fix\":");
     td_wb_json_cstr(w, d->fix);
-    td_wb_puts(w, ",\"evidence\":[");
+    td_wb_lit(w, ",\"evidence\":[");
     for (uint8_t i = 0; i < d->num_ev; i++) {
         const struct td_evidence *e = &d->ev[i];
         if (i)
             td_wb_putc(w, ',');
-        td_wb_printf(w, "{\"frame\":%llu,\"time\":", (unsigned long long)e->frame);
+        td_wb_lit(w, "{\"frame\":");
+        td_wb_u64(w, e->frame);
+        td_wb_lit(w, ",\"time\":");
         jtime(w, c, e->ts_ns);
-        td_wb_printf(w, ",\"from\":%s,\"what\":", e->from == TD_FROM_CLIENT ? "\"client\"" : e->from == TD_FROM_SERVER ? "\"server\"" : "null");
+        td_wb_lit(w, ",\"from\":");
+        td_wb_puts(w, e->from == TD_FROM_CLIENT ? "\"client\"" : e->from == TD_FROM_SERVER ? "\"server\"" : "null");
+        td_wb_lit(w, ",\"what\":");
         td_wb_json_cstr(w, e->what);
         td_wb_putc(w, '}');
     }
-    td_wb_puts(w, "]}");
+    td_wb_lit(w, "]}");
 }
 
 void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_verdict *v,
@@ -161,7 +237,6 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     const struct td_server_hello *sh = c->sh.m;
     uint8_t cl = c->client, sv = (uint8_t)(1 - c->client);
     bool f = true, ft;
-    char b[128];
 
     td_wb_putc(w, '{');
     key(w, &f, "id");
@@ -179,7 +254,11 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     key(w, &f, "duration");
     td_wb_ns_fixed(w, c->last_ts_ns - c->first_ts_ns, 9, 6);
     key(w, &f, "network");
-    td_wb_printf(w, "{\"transport\":\"tcp\",\"type\":\"ipv%u\",\"vlan_depth\":%u}", c->ipver, c->vlan_depth);
+    td_wb_lit(w, "{\"transport\":\"tcp\",\"type\":\"ipv");
+    ju(w, c->ipver);
+    td_wb_lit(w, "\",\"vlan_depth\":");
+    ju(w, c->vlan_depth);
+    td_wb_putc(w, '}');
     key(w, &f, "client");
     endpoint(w, c, cl);
     key(w, &f, "server");
@@ -197,24 +276,32 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         /* a pre-standard TLS 1.3 (draft or experiment) is "1.3", as tshark
          * names it; version_detail says which one */
         const char *draft = ver && vs == NULL ? td_version_draft13(ver, dr, sizeof(dr)) : NULL;
-        td_wb_json_cstr(w, draft ? "1.3" : vs);
+        jplain(w, draft ? "1.3" : vs);
         key(w, &ft, "version_detail");
-        if (draft)
-            td_wb_printf(w, "\"%s (0x%04x)\"", draft, ver);
-        else
-            td_wb_puts(w, "null");
+        if (draft) {
+            td_wb_putc(w, '"');
+            td_wb_puts(w, draft);
+            td_wb_lit(w, " (");
+            hex_raw(w, ver);
+            td_wb_lit(w, ")\"");
+        } else {
+            jnull(w);
+        }
         key(w, &ft, "version_protocol");
-        td_wb_json_cstr(w, proto_v == 0 ? NULL : proto_v <= 0x0300 || proto_v == 0x0002 ? "ssl" : "tls");
+        jplain(w, proto_v == 0 ? NULL : proto_v <= 0x0300 || proto_v == 0x0002 ? "ssl" : "tls");
     }
     key(w, &ft, "cipher");
-    td_wb_json_cstr(w, sh ? td_reg_fmt(TD_REG_CIPHER, sh->cipher, b, sizeof(b)) : NULL);
+    if (sh)
+        reg_json(w, TD_REG_CIPHER, sh->cipher);
+    else
+        jnull(w);
     key(w, &ft, "curve");
     if (sh && sh->has_key_share)
-        td_wb_json_cstr(w, td_reg_fmt(TD_REG_GROUP, sh->key_share_group, b, sizeof(b)));
+        reg_json(w, TD_REG_GROUP, sh->key_share_group);
     else if (c->ske.m != NULL && c->ske.m->named_group != 0)
-        td_wb_json_cstr(w, td_reg_fmt(TD_REG_GROUP, c->ske.m->named_group, b, sizeof(b)));
+        reg_json(w, TD_REG_GROUP, c->ske.m->named_group);
     else
-        td_wb_puts(w, "null");
+        jnull(w);
     key(w, &ft, "established");
     jbool(w, v->outcome == TD_OUT_OK);
     key(w, &ft, "resumed");
@@ -225,45 +312,52 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     else if (c->ee.m != NULL && c->ee.m->has_alpn) /* TLS 1.3: decrypted EncryptedExtensions */
         td_wb_json_str(w, (const char *)c->ee.m->alpn.b, c->ee.m->alpn.len);
     else
-        td_wb_puts(w, "null");
+        jnull(w);
     key(w, &ft, "client");
     if (ch)
         tls_client(w, ch);
     else
-        td_wb_puts(w, "null");
+        jnull(w);
     key(w, &ft, "server");
     if (sh) {
-        char h[40], s[1024];
-        td_ja3s(sh, h, s, sizeof(s));
-        td_wb_puts(w, "{\"ja3s\":");
-        td_wb_json_cstr(w, h);
-        td_wb_printf(w, ",\"certificates\":%u}", c->cert[sv].m ? c->cert[sv].m->total_certs : 0);
+        char h[40];
+        td_ja3s(sh, h, NULL, 0);
+        td_wb_lit(w, "{\"ja3s\":");
+        td_wb_json_plain(w, h, strlen(h)); /* hex digits */
+        td_wb_lit(w, ",\"certificates\":");
+        ju(w, c->cert[sv].m ? c->cert[sv].m->total_certs : 0);
+        td_wb_putc(w, '}');
     } else {
-        td_wb_puts(w, "null");
+        jnull(w);
     }
     if (c->keylog) {
         /* decryption with a key log: per side state and the first bytes of
          * application data (peer bytes, escaped here) */
         key(w, &ft, "decryption");
-        td_wb_puts(w, "{\"client\":");
+        td_wb_lit(w, "{\"client\":");
         td_wb_json_cstr(w, td_decrypt_state_str(c->half[cl].decrypt));
-        td_wb_puts(w, ",\"server\":");
+        td_wb_lit(w, ",\"server\":");
         td_wb_json_cstr(w, td_decrypt_state_str(c->half[sv].decrypt));
-        td_wb_printf(w, ",\"records\":{\"client\":%u,\"server\":%u}", c->half[cl].dec_records,
-                     c->half[sv].dec_records);
-        td_wb_printf(w, ",\"key_updates\":{\"client\":%u,\"server\":%u}", c->half[cl].key_updates,
-                     c->half[sv].key_updates);
-        td_wb_puts(w, ",\"application_data\":{\"client\":");
+        td_wb_lit(w, ",\"records\":{\"client\":");
+        ju(w, c->half[cl].dec_records);
+        td_wb_lit(w, ",\"server\":");
+        ju(w, c->half[sv].dec_records);
+        td_wb_lit(w, "},\"key_updates\":{\"client\":");
+        ju(w, c->half[cl].key_updates);
+        td_wb_lit(w, ",\"server\":");
+        ju(w, c->half[sv].key_updates);
+        td_wb_putc(w, '}');
+        td_wb_lit(w, ",\"application_data\":{\"client\":");
         if (c->half[cl].app_preview_len > 0)
             td_wb_json_str(w, (const char *)c->half[cl].app_preview, c->half[cl].app_preview_len);
         else
-            td_wb_puts(w, "null");
-        td_wb_puts(w, ",\"server\":");
+            jnull(w);
+        td_wb_lit(w, ",\"server\":");
         if (c->half[sv].app_preview_len > 0)
             td_wb_json_str(w, (const char *)c->half[sv].app_preview, c->half[sv].app_preview_len);
         else
-            td_wb_puts(w, "null");
-        td_wb_puts(w, "}}");
+            jnull(w);
+        td_wb_lit(w, "}}");
     }
     td_wb_putc(w, '}');
 
@@ -281,21 +375,25 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         td_wb_json_cstr(w, u->state != TD_UPGS_NONE ? u->request : NULL);
         key(w, &fu, "request_frame");
         if (u->req_frame)
-            td_wb_printf(w, "%llu", (unsigned long long)u->req_frame);
+            td_wb_u64(w, u->req_frame);
         else
-            td_wb_puts(w, "null");
+            jnull(w);
         key(w, &fu, "reply");
         td_wb_json_cstr(w, u->state == TD_UPGS_ACCEPTED || u->state == TD_UPGS_REFUSED ? u->reply : NULL);
         key(w, &fu, "reply_frame");
         if (u->reply_frame)
-            td_wb_printf(w, "%llu", (unsigned long long)u->reply_frame);
+            td_wb_u64(w, u->reply_frame);
         else
-            td_wb_puts(w, "null");
+            jnull(w);
         key(w, &fu, "plaintext_bytes");
-        td_wb_printf(w, "{\"client\":%u,\"server\":%u}", u->plain_bytes[c->client], u->plain_bytes[1 - c->client]);
+        td_wb_lit(w, "{\"client\":");
+        ju(w, u->plain_bytes[c->client]);
+        td_wb_lit(w, ",\"server\":");
+        ju(w, u->plain_bytes[1 - c->client]);
+        td_wb_putc(w, '}');
         td_wb_putc(w, '}');
     } else {
-        td_wb_puts(w, "null");
+        jnull(w);
     }
 
     key(w, &f, "alerts");
@@ -304,14 +402,28 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
         const struct td_alert_rec *a = &c->alerts[i];
         if (i)
             td_wb_putc(w, ',');
-        td_wb_printf(w, "{\"frame\":%llu,\"from\":\"%s\",", (unsigned long long)a->frame,
-                     td_conn_from(c, a->ep) == TD_FROM_CLIENT ? "client" : "server");
+        td_wb_lit(w, "{\"frame\":");
+        td_wb_u64(w, a->frame);
+        if (td_conn_from(c, a->ep) == TD_FROM_CLIENT)
+            td_wb_lit(w, ",\"from\":\"client\",");
+        else
+            td_wb_lit(w, ",\"from\":\"server\",");
         if (a->encrypted) {
-            td_wb_printf(w, "\"level\":null,\"code\":null,\"description\":null,\"encrypted\":true,\"length\":%u}", a->len);
+            td_wb_lit(w, "\"level\":null,\"code\":null,\"description\":null,\"encrypted\":true,\"length\":");
+            ju(w, a->len);
+            td_wb_putc(w, '}');
         } else {
-            td_wb_printf(w, "\"level\":\"%s\",\"code\":%u,\"description\":", a->level == 2 ? "fatal" : a->level == 1 ? "warning" : "unknown",
-                         a->desc);
-            td_wb_json_cstr(w, td_reg_name(TD_REG_ALERT, a->desc));
+            const char *an;
+            size_t anl;
+            td_wb_lit(w, "\"level\":\"");
+            td_wb_puts(w, a->level == 2 ? "fatal" : a->level == 1 ? "warning" : "unknown");
+            td_wb_lit(w, "\",\"code\":");
+            ju(w, a->desc);
+            td_wb_lit(w, ",\"description\":");
+            if ((an = td_reg_name_n(TD_REG_ALERT, a->desc, &anl)) != NULL)
+                td_wb_json_plain(w, an, anl);
+            else
+                jnull(w);
             /* a decrypted alert was sent encrypted: say so, with its real code */
             td_wb_puts(w, a->decrypted ? ",\"encrypted\":true,\"decrypted\":true}" : ",\"encrypted\":false}");
         }
@@ -319,24 +431,33 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     td_wb_putc(w, ']');
 
     key(w, &f, "outcome");
-    td_wb_json_cstr(w, td_outcome_str(v->outcome));
+    jplain(w, td_outcome_str(v->outcome));
     key(w, &f, "handshake");
     if (v->outcome == TD_OUT_OK) {
-        td_wb_printf(w, "{\"kind\":\"%s\",\"resumption\":", v->hs.resumed ? "resumed" : "full");
+        if (v->hs.resumed)
+            td_wb_lit(w, "{\"kind\":\"resumed\",\"resumption\":");
+        else
+            td_wb_lit(w, "{\"kind\":\"full\",\"resumption\":");
         if (v->hs.resumed)
             td_wb_json_cstr(w, td_resumption_str(v->hs.resumption));
         else
-            td_wb_puts(w, "null");
-        td_wb_printf(w, ",\"mutual\":%s,\"hello_retry\":%s,\"early_data\":%s,\"round_trips\":%u,\"server_think_ms\":",
-                     v->hs.mutual ? "true" : "false", v->hs.hello_retry ? "true" : "false",
-                     v->hs.early_data ? "true" : "false", v->hs.round_trips);
+            jnull(w);
+        td_wb_lit(w, ",\"mutual\":");
+        jbool(w, v->hs.mutual);
+        td_wb_lit(w, ",\"hello_retry\":");
+        jbool(w, v->hs.hello_retry);
+        td_wb_lit(w, ",\"early_data\":");
+        jbool(w, v->hs.early_data);
+        td_wb_lit(w, ",\"round_trips\":");
+        ju(w, v->hs.round_trips);
+        td_wb_lit(w, ",\"server_think_ms\":");
         if (v->hs.has_think)
             td_wb_ns_fixed(w, v->hs.think_ns, 6, 3);
         else
-            td_wb_puts(w, "null");
+            jnull(w);
         td_wb_putc(w, '}');
     } else {
-        td_wb_puts(w, "null");
+        jnull(w);
     }
     key(w, &f, "diagnoses");
     td_wb_putc(w, '[');
@@ -351,39 +472,45 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     for (uint32_t i = 0; i < c->anomalies.n; i++) {
         if (i)
             td_wb_putc(w, ',');
-        td_wb_puts(w, "{\"code\":");
+        td_wb_lit(w, "{\"code\":");
         td_wb_json_cstr(w, td_anomaly_name(c->anomalies.recs[i].code));
-        td_wb_printf(w, ",\"offset\":%u}", c->anomalies.recs[i].off);
+        td_wb_lit(w, ",\"offset\":");
+        ju(w, c->anomalies.recs[i].off);
+        td_wb_putc(w, '}');
     }
     td_wb_putc(w, ']');
     if (c->anomalies.total > c->anomalies.n || td_diag_has(&c->anomalies, TD_AN_LIMIT_ANOMALIES)) {
         key(w, &f, "anomalies_total");
-        td_wb_printf(w, "%u", c->anomalies.total);
+        ju(w, c->anomalies.total);
     }
     key(w, &f, "timeline");
     td_wb_putc(w, '[');
     for (uint32_t i = 0; i < c->num_events; i++) {
         const struct td_event *e = &c->events[i];
         char what[160];
+        size_t wn;
         if (i)
             td_wb_putc(w, ',');
-        td_event_what(c, e, what, sizeof(what));
-        td_wb_puts(w, "{\"frame\":");
+        wn = td_event_what(c, e, what, sizeof(what));
+        td_wb_lit(w, "{\"frame\":");
         td_wb_u64(w, e->frame);
-        td_wb_puts(w, ",\"time\":");
+        td_wb_lit(w, ",\"time\":");
         jtime(w, c, e->ts_ns);
-        td_wb_puts(w, td_conn_from(c, e->ep) == TD_FROM_CLIENT ? ",\"from\":\"client\",\"what\":" : ",\"from\":\"server\",\"what\":");
-        td_wb_json_cstr(w, what);
+        if (td_conn_from(c, e->ep) == TD_FROM_CLIENT)
+            td_wb_lit(w, ",\"from\":\"client\",\"what\":");
+        else
+            td_wb_lit(w, ",\"from\":\"server\",\"what\":");
+        td_wb_json_str(w, what, wn);
         td_wb_putc(w, '}');
     }
     td_wb_putc(w, ']');
     if (c->total_events > c->num_events) {
         key(w, &f, "timeline_total");
-        td_wb_printf(w, "%u", c->total_events);
+        ju(w, c->total_events);
     }
     if (c->evicted) {
         key(w, &f, "evicted");
-        td_wb_puts(w, "true");
+        td_wb_lit(w, "true");
     }
-    td_wb_puts(w, "}\n");
+    td_wb_lit(w, "}\n");
 }

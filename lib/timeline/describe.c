@@ -1,118 +1,270 @@
 /* describe.c: one line of text for a timeline event or a ClientHello,
- * shared by the rules' evidence and both renderers. */
+ * shared by the rules' evidence and both renderers.
+ *
+ * The text is built with a small bounded appender instead of snprintf: the
+ * JSON report describes every event of every connection, and printf's
+ * format parsing was most of that cost.  The appender truncates exactly as
+ * snprintf does (at len - 1 bytes, always NUL terminated when len > 0), and
+ * a NULL string reads "(null)" as glibc's %s does. */
 #include <stdio.h>
+#include <string.h>
 
 #include "tlsdiag/conn.h"
 #include "tlsdiag/registry.h"
 
+struct sb {
+    char *b;
+    size_t cap; /* the caller's len: room for cap - 1 bytes and the NUL */
+    size_t n;
+};
+
+static void sb_put(struct sb *s, const char *p, size_t n)
+{
+    size_t room;
+
+    if (s->cap == 0)
+        return;
+    room = s->cap - 1 - s->n;
+    if (n > room)
+        n = room;
+    memcpy(s->b + s->n, p, n);
+    s->n += n;
+}
+
+/* sb_lit: a literal; when it fits, a copy of known size (inlined) */
+#define sb_lit(s, lit)                                          \
+    do {                                                        \
+        if ((s)->n + sizeof(lit) <= (s)->cap) {                 \
+            memcpy((s)->b + (s)->n, "" lit, sizeof(lit) - 1);   \
+            (s)->n += sizeof(lit) - 1;                          \
+        } else {                                                \
+            sb_put((s), "" lit, sizeof(lit) - 1);               \
+        }                                                       \
+    } while (0)
+
+static void sb_puts(struct sb *s, const char *p)
+{
+    if (p == NULL)
+        p = "(null)";
+    sb_put(s, p, strlen(p));
+}
+
+static void sb_u(struct sb *s, unsigned v)
+{
+    char t[12];
+    size_t i = sizeof(t);
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    sb_put(s, t + i, sizeof(t) - i);
+}
+
+/* "0x%04x" of a 16-bit value */
+static void sb_hex16(struct sb *s, uint16_t v)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char t[6] = {'0', 'x', hexd[v >> 12], hexd[(v >> 8) & 0xf], hexd[(v >> 4) & 0xf], hexd[v & 0xf]};
+    sb_put(s, t, sizeof(t));
+}
+
+static size_t sb_end(struct sb *s)
+{
+    if (s->cap != 0)
+        s->b[s->n] = '\0';
+    return s->n;
+}
+
+static void sb_init(struct sb *s, char *b, size_t len)
+{
+    s->b = b;
+    s->cap = len;
+    s->n = 0;
+}
+
 /* Pre-standard TLS 1.3 versions print short ("TLS 1.3d23" draft 23,
  * "TLS 1.3fb26" Facebook Fizz draft 26, "TLS 1.3e1" Google experiment 1):
  * callers pass 16-byte buffers; JSON's tls.version_detail has the long name. */
-const char *td_version_fmt(uint16_t v, char *buf, size_t len)
+static size_t version_fmt(uint16_t v, char *buf, size_t len)
 {
     const char *s = td_version_str(v);
-    if (v == 0x0300)
-        snprintf(buf, len, "SSL 3.0");
-    else if (v == 0x0002 || v == 0x0200)
-        snprintf(buf, len, "SSL 2.0");
-    else if (s != NULL)
-        snprintf(buf, len, "TLS %s", s);
-    else if ((v & 0xff00) == 0x7f00 && td_version_draft13(v, buf, len) != NULL)
-        snprintf(buf, len, "TLS 1.3d%u", (unsigned)(v & 0xff)); /* fits the callers' 16 bytes */
-    else if ((v & 0xff00) == 0xfb00 && td_version_draft13(v, buf, len) != NULL)
-        snprintf(buf, len, "TLS 1.3fb%u", (unsigned)(v & 0xff));
-    else if (td_version_draft13(v, buf, len) != NULL)
-        snprintf(buf, len, "TLS 1.3e%u", (unsigned)(v & 0xff));
-    else
-        snprintf(buf, len, "0x%04x", v);
+    struct sb o;
+
+    sb_init(&o, buf, len);
+    if (v == 0x0300) {
+        sb_lit(&o, "SSL 3.0");
+    } else if (v == 0x0002 || v == 0x0200) {
+        sb_lit(&o, "SSL 2.0");
+    } else if (s != NULL) {
+        sb_lit(&o, "TLS ");
+        sb_puts(&o, s);
+    } else if (td_version_draft13(v, buf, len) != NULL) { /* writes buf: rewritten here */
+        if ((v & 0xff00) == 0x7f00)
+            sb_lit(&o, "TLS 1.3d");
+        else if ((v & 0xff00) == 0xfb00)
+            sb_lit(&o, "TLS 1.3fb");
+        else
+            sb_lit(&o, "TLS 1.3e");
+        sb_u(&o, (unsigned)(v & 0xff)); /* fits the callers' 16 bytes */
+    } else {
+        sb_hex16(&o, v);
+    }
+    return sb_end(&o);
+}
+
+const char *td_version_fmt(uint16_t v, char *buf, size_t len)
+{
+    version_fmt(v, buf, len);
     return buf;
 }
 
 const char *td_alert_fmt(uint8_t desc, char *buf, size_t len)
 {
     const char *n = td_reg_name(TD_REG_ALERT, desc);
+    struct sb o;
+
+    sb_init(&o, buf, len);
     if (n != NULL)
-        snprintf(buf, len, "%s(%u)", n, desc);
+        sb_puts(&o, n);
     else
-        snprintf(buf, len, "alert(%u)", desc);
+        sb_lit(&o, "alert");
+    sb_lit(&o, "(");
+    sb_u(&o, desc);
+    sb_lit(&o, ")");
+    sb_end(&o);
     return buf;
 }
 
-void td_ch_what(const struct td_client_hello *ch, char *buf, size_t len)
+static void ch_what(struct sb *o, const struct td_client_hello *ch)
 {
     char v[16];
+    size_t vn;
     uint16_t maxv = ch->legacy_version;
     for (uint16_t i = 0; i < ch->versions.n; i++)
         if (!td_is_grease(ch->versions.v[i]) && ch->versions.v[i] > maxv && ch->versions.v[i] <= 0x0304)
             maxv = ch->versions.v[i];
-    snprintf(buf, len, "ClientHello %s%s, %u cipher suites, %s%s%s", td_version_fmt(maxv, v, sizeof(v)),
-             ch->sslv2_format ? " (SSLv2 format)" : "", ch->total_ciphers,
-             ch->has_sni ? "SNI " : "no SNI", ch->has_sni ? ch->sni : "",
-             ch->has_extensions ? "" : ", no extensions");
+    vn = version_fmt(maxv, v, sizeof(v));
+    sb_lit(o, "ClientHello ");
+    sb_put(o, v, vn);
+    if (ch->sslv2_format)
+        sb_lit(o, " (SSLv2 format)");
+    sb_lit(o, ", ");
+    sb_u(o, ch->total_ciphers);
+    sb_lit(o, " cipher suites, ");
+    if (ch->has_sni) {
+        sb_lit(o, "SNI ");
+        sb_puts(o, ch->sni);
+    } else {
+        sb_lit(o, "no SNI");
+    }
+    if (!ch->has_extensions)
+        sb_lit(o, ", no extensions");
 }
 
-void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf, size_t len)
+size_t td_ch_what(const struct td_client_hello *ch, char *buf, size_t len)
+{
+    struct sb o;
+    sb_init(&o, buf, len);
+    ch_what(&o, ch);
+    return sb_end(&o);
+}
+
+static const char *hs_name(uint8_t t)
+{
+    switch (t) {
+    case TD_HS_HELLO_REQUEST: return "HelloRequest";
+    case TD_HS_CLIENT_HELLO: return "ClientHello";
+    case TD_HS_SERVER_HELLO: return "ServerHello";
+    case TD_HS_NEW_SESSION_TICKET: return "NewSessionTicket";
+    case TD_HS_ENCRYPTED_EXTENSIONS: return "EncryptedExtensions";
+    case TD_HS_CERTIFICATE: return "Certificate";
+    case TD_HS_SERVER_KEY_EXCHANGE: return "ServerKeyExchange";
+    case TD_HS_CERTIFICATE_REQUEST: return "CertificateRequest";
+    case TD_HS_SERVER_HELLO_DONE: return "ServerHelloDone";
+    case TD_HS_CERTIFICATE_VERIFY: return "CertificateVerify";
+    case TD_HS_CLIENT_KEY_EXCHANGE: return "ClientKeyExchange";
+    case TD_HS_FINISHED: return "Finished";
+    case TD_HS_CERTIFICATE_STATUS: return "CertificateStatus";
+    case TD_HS_KEY_UPDATE: return "KeyUpdate";
+    default: return NULL;
+    }
+}
+
+static const char *alert_level(uint8_t l) { return l == 2 ? "fatal" : l == 1 ? "warning" : "level?"; }
+
+/* " (N bytes)" or " (N bytes, decrypted)" */
+static void bytes_tail(struct sb *o, uint32_t len, bool decrypted)
+{
+    sb_lit(o, " (");
+    sb_u(o, len);
+    if (decrypted)
+        sb_lit(o, " bytes, decrypted)");
+    else
+        sb_lit(o, " bytes)");
+}
+
+static void event_what(struct sb *o, const struct td_conn *c, const struct td_event *e)
 {
     char a[48], v[16];
     const char *n;
 
     switch ((enum td_ev_kind)e->kind) {
     case TD_EV_SYN:
-        snprintf(buf, len, "SYN ttl=%u", e->ttl);
+        sb_lit(o, "SYN ttl=");
+        sb_u(o, e->ttl);
         return;
     case TD_EV_SYNACK:
-        snprintf(buf, len, "SYN-ACK ttl=%u", e->ttl);
+        sb_lit(o, "SYN-ACK ttl=");
+        sb_u(o, e->ttl);
         return;
     case TD_EV_FIN:
-        snprintf(buf, len, "FIN ttl=%u", e->ttl);
+        sb_lit(o, "FIN ttl=");
+        sb_u(o, e->ttl);
         return;
     case TD_EV_RST:
-        if (e->has_ipid)
-            snprintf(buf, len, "RST ttl=%u ipid=0x%04x win=%u", e->ttl, e->ipid, e->window);
-        else
-            snprintf(buf, len, "RST hlim=%u win=%u", e->ttl, e->window);
+        if (e->has_ipid) {
+            sb_lit(o, "RST ttl=");
+            sb_u(o, e->ttl);
+            sb_lit(o, " ipid=");
+            sb_hex16(o, e->ipid);
+        } else {
+            sb_lit(o, "RST hlim=");
+            sb_u(o, e->ttl);
+        }
+        sb_lit(o, " win=");
+        sb_u(o, e->window);
         return;
     case TD_EV_RETRANS:
-        snprintf(buf, len, "retransmission (%u bytes)", e->len);
+        sb_lit(o, "retransmission (");
+        sb_u(o, e->len);
+        sb_lit(o, " bytes)");
         return;
     case TD_EV_ZERO_WINDOW:
-        snprintf(buf, len, "zero window");
+        sb_lit(o, "zero window");
         return;
     case TD_EV_GAP:
-        snprintf(buf, len, "%u bytes missing from the capture", e->len);
+        sb_u(o, e->len);
+        sb_lit(o, " bytes missing from the capture");
         return;
     case TD_EV_FRAGMENT:
-        snprintf(buf, len, "IP fragment");
+        sb_lit(o, "IP fragment");
         return;
     case TD_EV_HANDSHAKE:
         if (e->hs_type == TD_HS_CLIENT_HELLO && c->ch.m != NULL && c->ch.frame == e->frame && e->ep == c->ch.ep) {
-            td_ch_what(c->ch.m, buf, len);
+            ch_what(o, c->ch.m);
             return;
         }
         if (e->hs_type == TD_HS_SERVER_HELLO && c->sh.m != NULL && c->sh.frame == e->frame && e->ep == c->sh.ep) {
             char cs[64];
-            snprintf(buf, len, "ServerHello %s %s", td_version_fmt(c->sh.m->selected_version, v, sizeof(v)),
-                     td_reg_fmt(TD_REG_CIPHER, c->sh.m->cipher, cs, sizeof(cs)));
+            size_t vn = version_fmt(c->sh.m->selected_version, v, sizeof(v));
+            size_t cn = td_reg_fmt_n(TD_REG_CIPHER, c->sh.m->cipher, cs, sizeof(cs));
+            sb_lit(o, "ServerHello ");
+            sb_put(o, v, vn);
+            sb_lit(o, " ");
+            sb_put(o, cs, cn);
             return;
         }
-        n = NULL;
-        switch (e->hs_type) {
-        case TD_HS_HELLO_REQUEST: n = "HelloRequest"; break;
-        case TD_HS_CLIENT_HELLO: n = "ClientHello"; break;
-        case TD_HS_SERVER_HELLO: n = "ServerHello"; break;
-        case TD_HS_NEW_SESSION_TICKET: n = "NewSessionTicket"; break;
-        case TD_HS_ENCRYPTED_EXTENSIONS: n = "EncryptedExtensions"; break;
-        case TD_HS_CERTIFICATE: n = "Certificate"; break;
-        case TD_HS_SERVER_KEY_EXCHANGE: n = "ServerKeyExchange"; break;
-        case TD_HS_CERTIFICATE_REQUEST: n = "CertificateRequest"; break;
-        case TD_HS_SERVER_HELLO_DONE: n = "ServerHelloDone"; break;
-        case TD_HS_CERTIFICATE_VERIFY: n = "CertificateVerify"; break;
-        case TD_HS_CLIENT_KEY_EXCHANGE: n = "ClientKeyExchange"; break;
-        case TD_HS_FINISHED: n = "Finished"; break;
-        case TD_HS_CERTIFICATE_STATUS: n = "CertificateStatus"; break;
-        case TD_HS_KEY_UPDATE: n = "KeyUpdate"; break;
-        default: break;
-        }
+        n = hs_name(e->hs_type);
         if (n != NULL && e->hs_type == TD_HS_SERVER_HELLO && c->hrr.m != NULL && c->hrr.frame == e->frame)
             n = "HelloRetryRequest";
         if (e->hs_type == TD_HS_END_OF_EARLY_DATA)
@@ -124,42 +276,50 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
             for (i = 0; ee->has_alpn && i < ee->alpn.len; i++)
                 alpn[i] = (ee->alpn.b[i] >= 0x20 && ee->alpn.b[i] < 0x7f) ? (char)ee->alpn.b[i] : '.';
             alpn[i] = 0;
-            snprintf(buf, len, "EncryptedExtensions%s%s%s (%u bytes, decrypted)", ee->has_alpn ? " ALPN " : "",
-                     ee->has_alpn ? alpn : "",
-                     ee->has_early_data                                 ? ", early_data accepted"
-                     : (c->ch.m != NULL && c->ch.m->has_early_data) ? ", early_data rejected"
-                                                                         : "",
-                     e->len);
+            sb_lit(o, "EncryptedExtensions");
+            if (ee->has_alpn) {
+                sb_lit(o, " ALPN ");
+                sb_puts(o, alpn);
+            }
+            if (ee->has_early_data)
+                sb_lit(o, ", early_data accepted");
+            else if (c->ch.m != NULL && c->ch.m->has_early_data)
+                sb_lit(o, ", early_data rejected");
+            bytes_tail(o, e->len, true);
             return;
         }
         if (e->decrypted && e->hs_type == TD_HS_CERTIFICATE && c->cert[e->ep].m != NULL &&
             c->cert[e->ep].frame == e->frame) {
-            snprintf(buf, len, "Certificate, %u certificate(s) (%u bytes, decrypted)", c->cert[e->ep].m->total_certs,
-                     e->len);
+            sb_lit(o, "Certificate, ");
+            sb_u(o, c->cert[e->ep].m->total_certs);
+            sb_lit(o, " certificate(s)");
+            bytes_tail(o, e->len, true);
             return;
         }
-        if (n != NULL && e->decrypted)
-            snprintf(buf, len, "%s (%u bytes, decrypted)", n, e->len);
-        else if (n != NULL)
-            snprintf(buf, len, "%s (%u bytes)", n, e->len);
-        else
-            snprintf(buf, len, "handshake type %u (%u bytes)", e->hs_type, e->len);
+        if (n != NULL) {
+            sb_puts(o, n);
+        } else {
+            sb_lit(o, "handshake type ");
+            sb_u(o, e->hs_type);
+        }
+        bytes_tail(o, e->len, n != NULL && e->decrypted);
         return;
     case TD_EV_CCS:
-        snprintf(buf, len, "ChangeCipherSpec");
+        sb_lit(o, "ChangeCipherSpec");
         return;
     case TD_EV_ALERT:
-        if (e->decrypted) {
-            snprintf(buf, len, "Alert %s %s (decrypted)",
-                     e->alert_level == 2 ? "fatal" : e->alert_level == 1 ? "warning" : "level?",
-                     td_alert_fmt(e->alert_desc, a, sizeof(a)));
+        if (e->encrypted && !e->decrypted) {
+            sb_lit(o, "encrypted Alert (");
+            sb_u(o, e->len);
+            sb_lit(o, " bytes)");
             return;
         }
-        if (e->encrypted)
-            snprintf(buf, len, "encrypted Alert (%u bytes)", e->len);
-        else
-            snprintf(buf, len, "Alert %s %s", e->alert_level == 2 ? "fatal" : e->alert_level == 1 ? "warning" : "level?",
-                     td_alert_fmt(e->alert_desc, a, sizeof(a)));
+        sb_lit(o, "Alert ");
+        sb_puts(o, alert_level(e->alert_level));
+        sb_lit(o, " ");
+        sb_puts(o, td_alert_fmt(e->alert_desc, a, sizeof(a)));
+        if (e->decrypted)
+            sb_lit(o, " (decrypted)");
         return;
     case TD_EV_ENCRYPTED:
         if (e->decrypted) {
@@ -175,27 +335,48 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
                     p[i] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
                 }
                 p[i] = 0;
-                snprintf(buf, len, "application data (%u bytes, decrypted): \"%s\"", e->len, p);
+                sb_lit(o, "application data (");
+                sb_u(o, e->len);
+                sb_lit(o, " bytes, decrypted): \"");
+                sb_puts(o, p);
+                sb_lit(o, "\"");
             } else {
-                snprintf(buf, len, "%u application data record%s (%u bytes, decrypted)", e->count,
-                         e->count == 1 ? "" : "s", e->len);
+                sb_u(o, e->count);
+                sb_lit(o, " application data record");
+                if (e->count != 1)
+                    sb_lit(o, "s");
+                bytes_tail(o, e->len, true);
             }
             return;
         }
-        if (e->count > 1)
-            snprintf(buf, len, "%u encrypted %s records (%u bytes)", e->count,
-                     e->ct == TD_CT_APPLICATION_DATA ? "application_data" : "handshake", e->len);
-        else
-            snprintf(buf, len, "encrypted %s record (%u bytes)",
-                     e->ct == TD_CT_APPLICATION_DATA ? "application_data" : e->ct == TD_CT_HANDSHAKE ? "handshake" : "other",
-                     e->len);
+        if (e->count > 1) {
+            sb_u(o, e->count);
+            if (e->ct == TD_CT_APPLICATION_DATA)
+                sb_lit(o, " encrypted application_data records");
+            else
+                sb_lit(o, " encrypted handshake records");
+        } else if (e->ct == TD_CT_APPLICATION_DATA) {
+            sb_lit(o, "encrypted application_data record");
+        } else if (e->ct == TD_CT_HANDSHAKE) {
+            sb_lit(o, "encrypted handshake record");
+        } else {
+            sb_lit(o, "encrypted other record");
+        }
+        bytes_tail(o, e->len, false);
         return;
     case TD_EV_UPGRADE_REQ:
-        snprintf(buf, len, "%s plaintext: %s", td_upg_proto_str(c->upgrade.proto), c->upgrade.request);
+        sb_puts(o, td_upg_proto_str(c->upgrade.proto));
+        sb_lit(o, " plaintext: ");
+        sb_puts(o, c->upgrade.request);
         return;
     case TD_EV_UPGRADE_REPLY:
-        snprintf(buf, len, "%s plaintext answer: %s (%s)", td_upg_proto_str(c->upgrade.proto), c->upgrade.reply,
-                 c->upgrade.state == TD_UPGS_ACCEPTED ? "accepted, TLS follows" : "refused");
+        sb_puts(o, td_upg_proto_str(c->upgrade.proto));
+        sb_lit(o, " plaintext answer: ");
+        sb_puts(o, c->upgrade.reply);
+        if (c->upgrade.state == TD_UPGS_ACCEPTED)
+            sb_lit(o, " (accepted, TLS follows)");
+        else
+            sb_lit(o, " (refused)");
         return;
     case TD_EV_NOT_TLS: {
         const struct td_half *h = &c->half[e->ep];
@@ -206,21 +387,33 @@ void td_event_what(const struct td_conn *c, const struct td_event *e, char *buf,
             p[i] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
         }
         p[i] = 0;
-        snprintf(buf, len, "non-TLS bytes \"%s\"", p);
+        sb_lit(o, "non-TLS bytes \"");
+        sb_puts(o, p);
+        sb_lit(o, "\"");
         return;
     }
     case TD_EV_SSL2:
-        snprintf(buf, len, "SSLv2 record");
+        sb_lit(o, "SSLv2 record");
         return;
     case TD_EV_ACK_OF_CH:
-        snprintf(buf, len, "ACK of the whole ClientHello");
+        sb_lit(o, "ACK of the whole ClientHello");
         return;
     case TD_EV_LIMIT: {
         const char *lim = td_anomaly_name(e->len);
-        snprintf(buf, len, "tlsdiag's own limit reached: %s (docs/limits.md)", lim ? lim : "limit");
+        sb_lit(o, "tlsdiag's own limit reached: ");
+        sb_puts(o, lim ? lim : "limit");
+        sb_lit(o, " (docs/limits.md)");
         return;
     }
     }
-    snprintf(buf, len, "event %u", e->kind);
+    sb_lit(o, "event ");
+    sb_u(o, e->kind);
 }
 
+size_t td_event_what(const struct td_conn *c, const struct td_event *e, char *buf, size_t len)
+{
+    struct sb o;
+    sb_init(&o, buf, len);
+    event_what(&o, c, e);
+    return sb_end(&o);
+}

@@ -13,6 +13,9 @@
 
 #define FP_BUF 8192 /* > 512 ciphers * 6 + 3 * 128 u16 * 6 + 32 * 4 + 64 */
 
+/* sb: a bounded string builder.  It keeps at most cap - 1 bytes (what fits
+ * is hashed); sb_str NUL-terminates.  The fast paths write a whole number
+ * at once when it fits, which is always with the caps above. */
 struct sb {
     char *b;
     size_t cap; /* includes the NUL */
@@ -28,39 +31,49 @@ static void sb_init(struct sb *s, char *b, size_t cap)
         b[0] = '\0';
 }
 
-static void sb_putc(struct sb *s, char c)
+static inline void sb_putc(struct sb *s, char c)
 {
-    if (s->cap == 0 || s->len + 1 >= s->cap)
-        return;
-    s->b[s->len++] = c;
-    s->b[s->len] = '\0';
+    if (s->len + 1 < s->cap)
+        s->b[s->len++] = c;
 }
 
-static void sb_puts(struct sb *s, const char *str)
+static const char *sb_str(struct sb *s)
 {
-    for (; *str != '\0'; str++)
-        sb_putc(s, *str);
+    if (s->cap != 0)
+        s->b[s->len] = '\0';
+    return s->b;
 }
+
+static void sb_put(struct sb *s, const char *p, size_t n)
+{
+    if (s->cap == 0)
+        return;
+    if (n > s->cap - 1 - s->len)
+        n = s->cap - 1 - s->len;
+    memcpy(s->b + s->len, p, n);
+    s->len += n;
+}
+
+static void sb_puts(struct sb *s, const char *str) { sb_put(s, str, strlen(str)); }
 
 static void sb_dec(struct sb *s, unsigned v)
 {
     char tmp[12];
-    size_t n = 0;
+    size_t n = sizeof(tmp);
 
     do {
-        tmp[n++] = (char)('0' + v % 10);
+        tmp[--n] = (char)('0' + v % 10);
         v /= 10;
-    } while (v != 0 && n < sizeof(tmp));
-    while (n > 0)
-        sb_putc(s, tmp[--n]);
+    } while (v != 0);
+    sb_put(s, tmp + n, sizeof(tmp) - n);
 }
 
 static const char hexd[] = "0123456789abcdef";
 
 static void sb_hex16(struct sb *s, uint16_t v)
 {
-    for (int sh = 12; sh >= 0; sh -= 4)
-        sb_putc(s, hexd[(v >> sh) & 0xf]);
+    char t[4] = {hexd[v >> 12], hexd[(v >> 8) & 0xf], hexd[(v >> 4) & 0xf], hexd[v & 0xf]};
+    sb_put(s, t, sizeof(t));
 }
 
 /* The digests are fetched once: EVP_md5()/EVP_sha256() make EVP_Digest
@@ -86,19 +99,110 @@ static const EVP_MD *md_get(bool sha256)
     return m;
 }
 
-static void digest_hex(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars)
+static void digest_hex(const EVP_MD *md, const char *in, size_t in_len, char *out, size_t hex_chars, bool *ok)
 {
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     size_t i;
 
-    if (EVP_Digest(in, in_len, dig, &dlen, md, NULL) != 1)
+    *ok = EVP_Digest(in, in_len, dig, &dlen, md, NULL) == 1;
+    if (!*ok)
         dlen = 0;
     for (i = 0; i < hex_chars && i / 2 < dlen; i++)
         out[i] = hexd[(dig[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
     for (; i < hex_chars; i++)
         out[i] = '0';
     out[hex_chars] = '\0';
+}
+
+/* A memo of fingerprints, per thread.  A capture repeats the same few
+ * client and server hellos over and over; building a fingerprint's string
+ * and digesting it through EVP (context, provider lookup, locks) costs far
+ * more than comparing the values it is made of.  The key is those values,
+ * exactly as the fingerprint reads them (a tag for which fingerprint and
+ * variant, then each list with its length), so a hit returns what the
+ * computation would.  Direct-mapped by a hash of the key; failed digests
+ * and keys longer than MEMO_MAX are not kept. */
+#define MEMO_N 64
+#define MEMO_MAX 512
+struct memo_ent {
+    uint16_t len; /* key length; 0: empty */
+    char hex[33];
+    uint8_t key[MEMO_MAX];
+};
+static _Thread_local struct memo_ent memo[MEMO_N];
+
+struct fpkey {
+    size_t n;
+    bool ok; /* false: too long to keep */
+    uint8_t b[MEMO_MAX];
+};
+
+static void key_start(struct fpkey *k, uint8_t tag)
+{
+    k->b[0] = tag;
+    k->n = 1;
+    k->ok = true;
+}
+
+static void key_add(struct fpkey *k, const void *p, size_t n)
+{
+    if (!k->ok || n > MEMO_MAX - k->n) {
+        k->ok = false;
+        return;
+    }
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+
+static void key_u16(struct fpkey *k, uint16_t v) { key_add(k, &v, sizeof(v)); }
+
+static void key_list(struct fpkey *k, const uint16_t *v, size_t n)
+{
+    key_u16(k, (uint16_t)n);
+    key_add(k, v, n * sizeof(v[0]));
+}
+
+static unsigned memo_slot(const uint8_t *in, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ (uint64_t)n;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, in + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ in[i]) * 0x100000001b3u;
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53u;
+    return (unsigned)(h >> 58) % MEMO_N;
+}
+
+/* memo_find: the slot of |k| (NULL when it is not kept) and whether it
+ * holds k's value */
+static struct memo_ent *memo_find(const struct fpkey *k, bool *hit)
+{
+    struct memo_ent *m;
+
+    *hit = false;
+    if (!k->ok)
+        return NULL;
+    m = &memo[memo_slot(k->b, k->n)];
+    *hit = m->len == k->n && memcmp(m->key, k->b, k->n) == 0;
+    return m;
+}
+
+static void memo_store(struct memo_ent *m, const struct fpkey *k, const char *hex, size_t hex_chars)
+{
+    if (m == NULL || hex_chars >= sizeof(m->hex))
+        return;
+    m->len = (uint16_t)k->n;
+    memcpy(m->key, k->b, k->n);
+    memcpy(m->hex, hex, hex_chars);
+    m->hex[hex_chars] = '\0';
 }
 
 static void copy_out(char *full, size_t full_len, const struct sb *s)
@@ -108,7 +212,8 @@ static void copy_out(char *full, size_t full_len, const struct sb *s)
     if (full == NULL || full_len == 0)
         return;
     sb_init(&o, full, full_len);
-    sb_puts(&o, s->b);
+    sb_put(&o, s->b, s->len);
+    sb_str(&o);
 }
 
 /* sb_dec_list appends the non-GREASE values of |v| as decimal, '-'-joined. */
@@ -116,6 +221,28 @@ static void sb_dec_list(struct sb *s, const uint16_t *v, size_t n)
 {
     bool first = true;
 
+    if (s->cap != 0 && n * 6 < s->cap - 1 - s->len) {
+        /* all of it fits ("-65535" is 6 bytes): digits written in place */
+        char *o = s->b + s->len;
+        for (size_t i = 0; i < n; i++) {
+            unsigned x = v[i];
+            char t[5];
+            size_t k = sizeof(t);
+            if (td_is_grease(v[i]))
+                continue;
+            if (!first)
+                *o++ = '-';
+            first = false;
+            do {
+                t[--k] = (char)('0' + x % 10);
+                x /= 10;
+            } while (x != 0);
+            memcpy(o, t + k, sizeof(t) - k);
+            o += sizeof(t) - k;
+        }
+        s->len = (size_t)(o - s->b);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (td_is_grease(v[i]))
             continue;
@@ -132,6 +259,22 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
 {
     char buf[FP_BUF];
     struct sb s;
+    struct fpkey k;
+    struct memo_ent *m;
+    bool hit, ok;
+
+    key_start(&k, 'J');
+    key_u16(&k, ch->legacy_version);
+    key_list(&k, ch->ciphers, ch->num_ciphers);
+    key_list(&k, ch->ext_order.v, ch->ext_order.n);
+    key_list(&k, ch->groups.v, ch->groups.n);
+    key_u16(&k, ch->ec_point_formats.n);
+    key_add(&k, ch->ec_point_formats.v, ch->ec_point_formats.n);
+    m = memo_find(&k, &hit);
+    if (hit && (full == NULL || full_len == 0)) {
+        memcpy(md5hex, m->hex, 33);
+        return;
+    }
 
     sb_init(&s, buf, sizeof(buf));
     sb_dec(&s, ch->legacy_version);
@@ -147,7 +290,13 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
             sb_putc(&s, '-');
         sb_dec(&s, ch->ec_point_formats.v[i]);
     }
-    digest_hex(md_get(false), s.b, s.len, md5hex, 32);
+    if (hit) {
+        memcpy(md5hex, m->hex, 33);
+    } else {
+        digest_hex(md_get(false), s.b, s.len, md5hex, 32, &ok);
+        if (ok)
+            memo_store(m, &k, md5hex, 32);
+    }
     copy_out(full, full_len, &s);
 }
 
@@ -156,6 +305,19 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
 {
     char buf[FP_BUF];
     struct sb s;
+    struct fpkey k;
+    struct memo_ent *m;
+    bool hit, ok;
+
+    key_start(&k, 'S');
+    key_u16(&k, sh->legacy_version);
+    key_u16(&k, sh->cipher);
+    key_list(&k, sh->ext_order.v, sh->ext_order.n);
+    m = memo_find(&k, &hit);
+    if (hit && (full == NULL || full_len == 0)) {
+        memcpy(md5hex, m->hex, 33);
+        return;
+    }
 
     sb_init(&s, buf, sizeof(buf));
     sb_dec(&s, sh->legacy_version);
@@ -163,7 +325,13 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
     sb_dec(&s, sh->cipher);
     sb_putc(&s, ',');
     sb_dec_list(&s, sh->ext_order.v, sh->ext_order.n);
-    digest_hex(md_get(false), s.b, s.len, md5hex, 32);
+    if (hit) {
+        memcpy(md5hex, m->hex, 33);
+    } else {
+        digest_hex(md_get(false), s.b, s.len, md5hex, 32, &ok);
+        if (ok)
+            memo_store(m, &k, md5hex, 32);
+    }
     copy_out(full, full_len, &s);
 }
 
@@ -206,13 +374,39 @@ static size_t filter(const uint16_t *v, size_t n, uint16_t *out, bool drop_sni_a
             continue;
         out[k++] = v[i];
     }
-    if (sort && k > 1)
+    if (sort && k > 64) {
         qsort(out, k, sizeof(out[0]), cmp_u16);
+    } else if (sort) {
+        /* short lists (nearly all): insertion sort, no calls */
+        for (size_t i = 1; i < k; i++) {
+            uint16_t x = out[i];
+            size_t j = i;
+            for (; j > 0 && out[j - 1] > x; j--)
+                out[j] = out[j - 1];
+            out[j] = x;
+        }
+    }
     return k;
 }
 
 static void sb_hex_list(struct sb *s, const uint16_t *v, size_t n)
 {
+    if (s->cap != 0 && n * 5 < s->cap - 1 - s->len) {
+        /* all of it fits: written in place */
+        char *o = s->b + s->len;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t x = v[i];
+            if (i != 0)
+                *o++ = ',';
+            o[0] = hexd[x >> 12];
+            o[1] = hexd[(x >> 8) & 0xf];
+            o[2] = hexd[(x >> 4) & 0xf];
+            o[3] = hexd[x & 0xf];
+            o += 4;
+        }
+        s->len = (size_t)(o - s->b);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i != 0)
             sb_putc(s, ',');
@@ -239,16 +433,83 @@ static void sb_count2(struct sb *s, size_t n)
  * list drops SNI (0) and ALPN (16); the original-order one (_o) keeps them.
  * Signature algorithms keep wire order (GREASE removed).  An empty list
  * hashes to "000000000000". */
-void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out, size_t out_len)
+static size_t count_non_grease(const uint16_t *v, size_t n)
 {
-    uint16_t ciphers[TD_MAX_CIPHERS];
-    uint16_t exts[TD_MAX_U16_LIST];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += !td_is_grease(v[i]);
+    return k;
+}
+
+/* ja4_part appends JA4's second part (ciphers, |ext| false) or third
+ * (extensions "_" signature algorithms, |ext| true): the list itself for
+ * JA4_r, else its truncated SHA-256, or "000000000000" when the (first)
+ * list is empty. */
+static void ja4_part(struct sb *o, const struct td_client_hello *ch, bool raw, bool original, bool ext)
+{
+    uint16_t list[TD_MAX_CIPHERS];
     uint16_t sigs[TD_MAX_U16_LIST];
-    size_t n_ciphers, n_exts, n_sigs, n_ext_count;
-    uint16_t version = ch->legacy_version;
+    size_t n_list, n_sigs = 0;
     char buf[FP_BUF];
     char hash[13];
     struct sb s;
+    struct fpkey k;
+    struct memo_ent *m = NULL;
+    bool hit, ok = true;
+
+    if (!raw) {
+        key_start(&k, ext ? (original ? 'C' : 'c') : (original ? 'B' : 'b'));
+        if (ext) {
+            key_list(&k, ch->ext_order.v, ch->ext_order.n);
+            key_list(&k, ch->sig_algs.v, ch->sig_algs.n);
+        } else {
+            key_list(&k, ch->ciphers, ch->num_ciphers);
+        }
+        m = memo_find(&k, &hit);
+        if (hit) {
+            sb_put(o, m->hex, 12);
+            return;
+        }
+    }
+    if (ext) {
+        n_list = filter(ch->ext_order.v, ch->ext_order.n, list, !original, !original);
+        n_sigs = filter(ch->sig_algs.v, ch->sig_algs.n, sigs, false, false);
+    } else {
+        n_list = filter(ch->ciphers, ch->num_ciphers, list, false, !original);
+    }
+    sb_init(&s, buf, sizeof(buf));
+    sb_hex_list(&s, list, n_list);
+    if (ext && n_sigs != 0) {
+        sb_putc(&s, '_');
+        sb_hex_list(&s, sigs, n_sigs);
+    }
+    if (raw) {
+        sb_put(o, s.b, s.len);
+        return;
+    }
+    if (n_list == 0)
+        memcpy(hash, "000000000000", 13);
+    else
+        digest_hex(md_get(true), s.b, s.len, hash, 12, &ok);
+    sb_put(o, hash, 12);
+    if (ok)
+        memo_store(m, &k, hash, 12);
+}
+
+/* JA4 (FoxIO technical_details/JA4.md), TCP only:
+ *   t | version | d/i | cipher count | extension count | ALPN first+last
+ *   _ sha256_12(ciphers) _ sha256_12(extensions "_" signature algorithms)
+ * version: highest non-GREASE supported_versions value, else
+ * legacy_version.  Counts exclude GREASE and include SNI/ALPN (cap 99).
+ * ALPN: first and last byte of the first value when both are ASCII
+ * alphanumeric, else the first hex digit of the first byte and the last hex
+ * digit of the last byte; "00" when there is none.  The sorted extension
+ * list drops SNI (0) and ALPN (16); the original-order one (_o) keeps them.
+ * Signature algorithms keep wire order (GREASE removed).  An empty list
+ * hashes to "000000000000". */
+void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out, size_t out_len)
+{
+    uint16_t version = ch->legacy_version;
     struct sb o;
 
     if (ch->has_supported_versions) {
@@ -261,19 +522,14 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
         if (best != 0)
             version = best;
     }
-    n_ciphers = filter(ch->ciphers, ch->num_ciphers, ciphers, false, !original);
-    n_ext_count = filter(ch->ext_order.v, ch->ext_order.n, exts, false, false);
-    n_exts = filter(ch->ext_order.v, ch->ext_order.n, exts, !original, !original);
-    n_sigs = filter(ch->sig_algs.v, ch->sig_algs.n, sigs, false, false);
-
     if (out == NULL || out_len == 0)
         return;
     sb_init(&o, out, out_len);
     sb_putc(&o, 't');
     sb_puts(&o, ja4_version(version));
     sb_putc(&o, ch->has_sni ? 'd' : 'i');
-    sb_count2(&o, n_ciphers);
-    sb_count2(&o, n_ext_count);
+    sb_count2(&o, count_non_grease(ch->ciphers, ch->num_ciphers));
+    sb_count2(&o, count_non_grease(ch->ext_order.v, ch->ext_order.n));
     if (ch->num_alpn == 0 || ch->alpn[0].wire_len == 0) {
         sb_puts(&o, "00");
     } else {
@@ -289,31 +545,8 @@ void td_ja4(const struct td_client_hello *ch, bool raw, bool original, char *out
         }
     }
     sb_putc(&o, '_');
-
-    sb_init(&s, buf, sizeof(buf));
-    sb_hex_list(&s, ciphers, n_ciphers);
-    if (raw) {
-        sb_puts(&o, s.b);
-    } else if (n_ciphers == 0) {
-        sb_puts(&o, "000000000000");
-    } else {
-        digest_hex(md_get(true), s.b, s.len, hash, 12);
-        sb_puts(&o, hash);
-    }
+    ja4_part(&o, ch, raw, original, false);
     sb_putc(&o, '_');
-
-    sb_init(&s, buf, sizeof(buf));
-    sb_hex_list(&s, exts, n_exts);
-    if (n_sigs != 0) {
-        sb_putc(&s, '_');
-        sb_hex_list(&s, sigs, n_sigs);
-    }
-    if (raw) {
-        sb_puts(&o, s.b);
-    } else if (n_exts == 0) {
-        sb_puts(&o, "000000000000");
-    } else {
-        digest_hex(md_get(true), s.b, s.len, hash, 12);
-        sb_puts(&o, hash);
-    }
+    ja4_part(&o, ch, raw, original, true);
+    sb_str(&o);
 }

@@ -17,7 +17,7 @@ void td_wb_flush(struct td_wbuf *w)
     w->n = 0;
 }
 
-void td_wb_put(struct td_wbuf *w, const char *p, size_t n)
+void td_wb_put_slow(struct td_wbuf *w, const char *p, size_t n)
 {
     while (n > 0) {
         size_t room = sizeof(w->buf) - w->n, k = n < room ? n : room;
@@ -30,14 +30,6 @@ void td_wb_put(struct td_wbuf *w, const char *p, size_t n)
     }
 }
 
-void td_wb_puts(struct td_wbuf *w, const char *s) { td_wb_put(w, s, strlen(s)); }
-
-void td_wb_putc(struct td_wbuf *w, char c)
-{
-    if (w->n == sizeof(w->buf))
-        td_wb_flush(w);
-    w->buf[w->n++] = c;
-}
 
 void td_wb_printf(struct td_wbuf *w, const char *fmt, ...)
 {
@@ -56,15 +48,49 @@ void td_wb_printf(struct td_wbuf *w, const char *fmt, ...)
     w->n += (size_t)r < room ? (size_t)r : room - 1;
 }
 
+static const char hexd[] = "0123456789abcdef";
+
+void td_wb_hex16(struct td_wbuf *w, uint16_t v)
+{
+    char *o = td_wb_reserve(w, 4);
+    o[0] = hexd[v >> 12];
+    o[1] = hexd[(v >> 8) & 0xf];
+    o[2] = hexd[(v >> 4) & 0xf];
+    o[3] = hexd[v & 0xf];
+    td_wb_commit(w, 4);
+}
+
+static const char dig2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                              "8081828384858687888990919293949596979899";
+
+/* u64_digits writes v in decimal ending at |end| and returns where it starts */
+static inline char *u64_digits(char *end, uint64_t v)
+{
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        end -= 2;
+        memcpy(end, dig2 + 2 * r, 2);
+    }
+    if (v >= 10) {
+        end -= 2;
+        memcpy(end, dig2 + 2 * v, 2);
+    } else {
+        *--end = (char)('0' + v);
+    }
+    return end;
+}
+
+/* The digits are made backwards in a scratch buffer with 32 bytes of
+ * slack after them, then copied with a fixed-size copy (inlined, no call)
+ * into room reserved in the writer; only the digits are committed. */
 void td_wb_u64(struct td_wbuf *w, uint64_t v)
 {
-    char t[24];
-    size_t i = sizeof(t);
-    do {
-        t[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    td_wb_put(w, t + i, sizeof(t) - i);
+    char t[64], *e = t + 32, *b = u64_digits(e, v);
+    char *o = td_wb_reserve(w, 32);
+    memcpy(o, b, 32);
+    td_wb_commit(w, (size_t)(e - b));
 }
 
 void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned decimals)
@@ -75,7 +101,7 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
      * days) cannot cross a rounding boundary, and not an exact half (there
      * the double's representation error decides). */
     uint64_t us, unit, ip, fp;
-    char t[8];
+    char t[64], *b, *e = t + 32, *o;
 
     if (shift - decimals != 3 || ns < 0 || ns >= (int64_t)1 << 50 || ns % 1000 == 500 ||
         (shift != 9 && shift != 6)) {
@@ -87,13 +113,20 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
     unit = decimals == 6 ? 1000000u : 1000u;
     ip = us / unit;
     fp = us % unit;
-    td_wb_u64(w, ip);
-    t[0] = '.';
-    for (unsigned i = decimals; i > 0; i--) {
-        t[i] = (char)('0' + fp % 10);
-        fp /= 10;
+    /* the decimals, zero-padded, then '.', then the integer part */
+    b = e;
+    for (unsigned i = decimals; i >= 2; i -= 2) {
+        b -= 2;
+        memcpy(b, dig2 + 2 * (fp % 100), 2);
+        fp /= 100;
     }
-    td_wb_put(w, t, decimals + 1);
+    if (decimals % 2)
+        *--b = (char)('0' + fp % 10);
+    *--b = '.';
+    b = u64_digits(b, ip);
+    o = td_wb_reserve(w, 32);
+    memcpy(o, b, 32); /* fixed size: t has 32 bytes of slack after e */
+    td_wb_commit(w, (size_t)(e - b));
 }
 
 /* utf8_len: length of a valid UTF-8 sequence at p (RFC 3629), 0 if invalid */
@@ -125,17 +158,66 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+/* plain[c]: byte c goes into a JSON string as itself (printable ASCII
+ * other than '"' and '\\') */
+#define P4(a, b, c, d) a, b, c, d
+#define P16(x) P4(x, x, x, x), P4(x, x, x, x), P4(x, x, x, x), P4(x, x, x, x)
+static const unsigned char plain[256] = {
+    P16(0), P16(0),                                /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: '"' */
+    P16(1), P16(1),                                /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' */
+    P16(1),                                        /* 0x60-0x6f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70-0x7f: DEL */
+    P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0),
+};
+#undef P16
+#undef P4
+
+/* plain8: all 8 bytes of |x| are plain (see plain[]).  Word-at-a-time
+ * tests (each exact for "any byte"): below 0x20, high bit set, equal to
+ * '"', '\\' or DEL. */
+static inline int plain8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * 0x22), b = x ^ (ones * 0x5c), d = x ^ (ones * 0x7f);
+    uint64_t bad = ((x - ones * 0x20) & ~x) | x | ((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d);
+    return (bad & high) == 0;
+}
+
 void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
 
-    td_wb_putc(w, '"');
+    if (n + 2 <= sizeof(w->buf)) {
+        /* the plain prefix (usually all of it) is copied as it is scanned,
+         * eight bytes at a time */
+        char *o = td_wb_reserve(w, n + 2);
+        size_t k = 0;
+        o[k++] = '"';
+        for (; i + 8 <= n; i += 8, k += 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (!plain8(x))
+                break;
+            memcpy(o + k, &x, 8);
+        }
+        for (; i < n && plain[p[i]]; i++)
+            o[k++] = s[i];
+        if (i == n)
+            o[k++] = '"';
+        td_wb_commit(w, k);
+        if (i == n)
+            return;
+    } else {
+        td_wb_putc(w, '"');
+    }
     while (i < n) {
         unsigned char c = p[i];
         size_t l, j;
         /* a run of plain printable ASCII goes out in one piece */
-        for (j = i; j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\'; j++)
+        for (j = i; j < n && plain[p[j]]; j++)
             ;
         if (j > i) {
             td_wb_put(w, s + i, j - i);
@@ -143,22 +225,18 @@ void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
             continue;
         }
         if (c == '"' || c == '\\') {
-            td_wb_putc(w, '\\');
-            td_wb_putc(w, (char)c);
+            char e[2] = {'\\', (char)c};
+            td_wb_put(w, e, 2);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
-            char e[8];
-            snprintf(e, sizeof(e), "\\u%04x", c);
-            td_wb_puts(w, e);
-            i++;
-        } else if (c < 0x80) {
-            td_wb_putc(w, (char)c);
+            char e[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 0xf]};
+            td_wb_put(w, e, 6);
             i++;
         } else if ((l = utf8_len(p + i, n - i)) != 0) {
             td_wb_put(w, s + i, l);
             i += l;
         } else {
-            td_wb_puts(w, "\\ufffd");
+            td_wb_lit(w, "\\ufffd");
             i++;
         }
     }
@@ -168,7 +246,7 @@ void td_wb_json_str(struct td_wbuf *w, const char *s, size_t n)
 void td_wb_json_cstr(struct td_wbuf *w, const char *s)
 {
     if (s == NULL)
-        td_wb_puts(w, "null");
+        td_wb_lit(w, "null");
     else
         td_wb_json_str(w, s, strlen(s));
 }

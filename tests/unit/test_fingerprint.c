@@ -97,6 +97,60 @@ static void test_ja3_md5(void **state)
     assert_string_equal(md5, JA3_SEED_TLS12);
 }
 
+/* The per-thread memo (fingerprint.c) returns what the computation would:
+ * repeated, interleaved and changed hellos. */
+static void test_memo(void **state)
+{
+    char md5[33], md5b[33], full[128], ja4[64], ja4b[64], ja4ssl3[64], ja4r[512];
+    uint16_t saved;
+
+    (void)state;
+    parse_hex_record(SEED_TLS12_CH);
+    td_ja3(&ch, md5, NULL, 0);
+    assert_string_equal(md5, JA3_SEED_TLS12);
+    td_ja4(&ch, false, false, ja4, sizeof(ja4));
+    for (int i = 0; i < 3; i++) {
+        td_ja3(&ch, md5b, NULL, 0); /* a hit */
+        assert_string_equal(md5b, JA3_SEED_TLS12);
+        td_ja3(&ch, md5b, full, sizeof(full)); /* a hit that also wants the string */
+        assert_string_equal(md5b, JA3_SEED_TLS12);
+        assert_string_equal(full, "771,103-255,35-13-15,,");
+        td_ja4(&ch, false, false, ja4b, sizeof(ja4b));
+        assert_string_equal(ja4b, ja4);
+    }
+    /* JA4_r is never memoized, and _o is kept apart from the sorted form */
+    td_ja4(&ch, true, false, ja4r, sizeof(ja4r));
+    assert_memory_equal(ja4r, "t12i020300_0067,00ff_", 21);
+    td_ja4(&ch, false, true, ja4b, sizeof(ja4b));
+    assert_int_equal(strlen(ja4b), strlen(ja4));
+
+    /* another hello in between, then the first again */
+    parse_hex_record(SEED_SSL3_CH);
+    td_ja4(&ch, false, false, ja4ssl3, sizeof(ja4ssl3));
+    assert_string_not_equal(ja4ssl3, ja4);
+    parse_hex_record(SEED_TLS12_CH);
+    td_ja4(&ch, false, false, ja4b, sizeof(ja4b));
+    assert_string_equal(ja4b, ja4);
+
+    /* one cipher changed: a different key, a different value */
+    saved = ch.ciphers[0];
+    ch.ciphers[0] = 0x009c;
+    td_ja3(&ch, md5b, full, sizeof(full));
+    assert_string_equal(full, "771,156-255,35-13-15,,");
+    assert_string_not_equal(md5b, JA3_SEED_TLS12);
+    td_ja4(&ch, false, false, ja4b, sizeof(ja4b));
+    assert_memory_not_equal(ja4b + 11, ja4 + 11, 12);
+    assert_string_equal(ja4b + 23, ja4 + 23); /* extensions unchanged */
+    /* a GREASE cipher: another key, the same value as without it */
+    ch.ciphers[0] = saved;
+    assert_true(ch.num_ciphers < TD_MAX_CIPHERS);
+    ch.ciphers[ch.num_ciphers++] = 0x1a1a;
+    td_ja3(&ch, md5b, NULL, 0);
+    assert_string_equal(md5b, JA3_SEED_TLS12);
+    td_ja4(&ch, false, false, ja4b, sizeof(ja4b));
+    assert_string_equal(ja4b, ja4);
+}
+
 struct corpus_case {
     const char *file;
     const char *ja3; /* tshark 4.0 tls.handshake.ja3 */
@@ -215,6 +269,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_ja3_ja4),
         cmocka_unit_test(test_ja3_md5),
+        cmocka_unit_test(test_memo),
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_ja4_alpn_rules),
         cmocka_unit_test(test_ja3s),
