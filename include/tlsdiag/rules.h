@@ -83,7 +83,9 @@ struct td_rules_opts {
 void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td_rules_opts *o);
 
 /* Cross-connection correlation within one capture: SNI-dependent resets and
- * drops, proxies that need SNI.  Add every connection, then revise. */
+ * drops, proxies that need SNI, version fallbacks.  Add every connection,
+ * then revise.  The store is bounded by the servers and the connections of
+ * the last minutes, not by the length of the capture. */
 struct td_corr;
 struct td_corr *td_corr_new(void);
 /* td_corr_add keeps facts of |c| and whether |v| failed (|v| may be NULL). */
@@ -115,6 +117,15 @@ bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v);
  * connections prove (and says so in the evidence). */
 void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v);
 void td_corr_free(struct td_corr *k);
+/* what the store holds and dropped (lib/rules/correlate.c says how) */
+struct td_corr_stats {
+    uint64_t records;      /* kept for version fallbacks */
+    uint64_t expired;      /* dropped: too old for any later window */
+    uint64_t evicted;      /* dropped over the record cap */
+    uint64_t ctl_keys;     /* servers and (server, port)s kept for SNI controls */
+    uint64_t ctl_evicted;  /* dropped over the key cap */
+};
+void td_corr_stats(const struct td_corr *k, struct td_corr_stats *s);
 
 /* helpers the report uses too */
 const struct td_diagnosis *td_verdict_primary(const struct td_verdict *v);

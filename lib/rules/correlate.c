@@ -12,42 +12,97 @@
  *     explanation and evidence, so the earlier failure is seen as the root.
  * "The same server" is the same address; for sni_required also the same
  * port, since an SNI-routing proxy is one listener.
- * The store is bounded (TD_CORR_MAX entries, oldest kept); past the cap,
- * later connections are still revised against what was kept. */
+ *
+ * The store keeps only what the lookups below can still return, so its size
+ * follows the open flows and the servers seen, not the length of the file.
+ * Two parts:
+ *   - controls (find_control): per server address, and per server address
+ *     and port, the few records with SNI that got a ServerHello and that can
+ *     be the first match of some lookup (see ctl_wanted: at most 2 per port,
+ *     4 per address); at most TD_CORR_CTL_MAX keys, the oldest evicted
+ *     (counted);
+ *   - fallbacks (fallback_from/to): every record while it can still fall in
+ *     the TD_FALLBACK_WINDOW_NS window of a later lookup, in the order added.
+ *     A record whose ClientHello is older than the newest ClientHello added
+ *     minus the window minus TD_CORR_MARGIN_NS is dropped when it reaches the
+ *     front of the queue.  The margin covers what the lookups can lag behind
+ *     the newest record: a failed connection is revised when it ends (a
+ *     silent one after the --idle timeout, 300 s by default), after its whole
+ *     batch of up to 4096 connections was added, and capture time that goes
+ *     backwards a little.  When time jumps forward by more than window +
+ *     margin, everything before the jump expires (a connection that started
+ *     before the jump and ends after it is revised without those records).
+ *     When it jumps back, the newest time stays, so the records after the
+ *     jump are kept until the capture's time passes it again: meanwhile only
+ *     the overall cap (TD_CORR_MAX records, the oldest evicted, counted)
+ *     bounds the queue.
+ * Within those bounds the lookups answer exactly what a store of every
+ * record would: the records dropped are ones no later lookup can return. */
 #include <stdlib.h>
 #include "tlsdiag/alloc.h"
 #include <string.h>
 
 #include "facts.h"
 
+/* records kept for fallbacks (the oldest evicted past it) */
 #define TD_CORR_MAX 262144u
+/* server addresses + (address, port)s kept for controls (the oldest evicted) */
+#define TD_CORR_CTL_MAX 131072u
 /* a retry this close in time to a failed attempt counts as a fallback */
 #define TD_FALLBACK_WINDOW_NS (30 * 1000000000LL)
+/* how far behind the newest ClientHello a lookup may still look (above) */
+#define TD_CORR_MARGIN_NS (900 * 1000000000LL)
+/* records kept per control key: ctl_wanted keeps at most 4 (2 when the SNI
+ * plays no part); a spare slot or two, never used */
+#define CTL_KEEP 6u
 
 #define corr_ent td_corr_rec
-
-/* Two indexes keep the lookups off a scan of the whole store: entries by
- * server address, and by (client, server address, port).  A bucket lists
- * its entries in the order they were added (several keys may share one),
- * so walking a bucket finds the same first/best entry a scan in store
- * order would. */
-/* The bucket arrays grow with the store (one bucket per entry, up to
- * CORR_MAX_BUCKETS) and are rebuilt, in store order, when they do: a store
- * that keeps a handful of connections (a small capture, a fuzz run, a
- * decode) no longer sets up 1 MiB of buckets. */
-#define CORR_MAX_BUCKETS 65536u
 #define CORR_NONE UINT32_MAX
+/* bucket arrays grow with the queues (one bucket per slot, up to this) */
+#define CORR_MAX_BUCKETS 65536u
 
-struct corr_idx {
-    uint32_t *head, *tail;
+/* what the fallback lookups read of a record */
+struct pair_rec {
+    uint64_t id, frame;
+    int64_t ts_ns;
+    const char *code;
+    uint8_t srv[16], cli[16];
+    uint16_t port, max_offered;
+    uint8_t ipver;
+    bool scsv, failed;
 };
 
+/* what the control lookups read of a record */
+struct ctl_rec {
+    uint64_t id, frame;
+    int64_t ts_ns;
+    char sni[sizeof(((struct corr_ent *)0)->sni)];
+};
+
+/* a control key: kind 0 (address, port), kind 1 (address) */
+struct ctl_ent {
+    struct ctl_rec *r; /* n records, in the order added */
+    uint32_t next;      /* hash chain */
+    uint16_t port;
+    uint8_t kind, ipver, n;
+    uint8_t srv[16];
+};
+
+/* A queue is a ring of slots (power of two) in the order added, and hash
+ * buckets listing each key's slots in that order; the front of the ring is
+ * the front of its bucket, so dropping it is a pop. */
 struct td_corr {
-    struct corr_ent *e;
-    uint32_t *next_srv, *next_pair; /* per entry: the next in its bucket */
-    size_t n, cap;
-    uint32_t mask; /* buckets - 1; the arrays are NULL while the store is empty */
-    struct corr_idx srv, pair;
+    /* fallbacks */
+    struct pair_rec *p;
+    uint32_t *pnext, *phead, *ptail;
+    uint32_t pcap, pfront, pn, pmask;
+    int64_t newest;
+    bool have_newest;
+    /* controls */
+    struct ctl_ent *c;
+    uint32_t *cbucket;
+    uint32_t ccap, cfront, cn, cmask;
+    struct td_corr_stats st;
 };
 
 static uint32_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
@@ -57,9 +112,9 @@ static uint32_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
     return (uint32_t)(h ^ (h >> 32));
 }
 
-static uint32_t srv_bucket(uint8_t ipver, const uint8_t srv[16])
+static uint32_t srv_bucket(uint8_t kind, uint8_t ipver, const uint8_t srv[16], uint16_t port)
 {
-    return hash_bytes(0xcbf29ce484222325ULL ^ ipver, srv, 16);
+    return hash_bytes(0xcbf29ce484222325ULL ^ ((uint64_t)kind << 24 | (uint64_t)ipver << 16 | port), srv, 16);
 }
 
 static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port, const uint8_t cli[16])
@@ -74,70 +129,280 @@ struct td_corr *td_corr_new(void)
     return td_calloc(1, sizeof(struct td_corr));
 }
 
-/* the first entry of a bucket (none while nothing is stored) */
-static uint32_t idx_first(const struct td_corr *k, const struct corr_idx *x, uint32_t h)
-{
-    return x->head == NULL ? CORR_NONE : x->head[h & k->mask];
-}
-
-static void idx_add(struct corr_idx *x, uint32_t *next, uint32_t b, uint32_t i)
-{
-    next[i] = CORR_NONE;
-    if (x->tail[b] == CORR_NONE)
-        x->head[b] = i;
-    else
-        next[x->tail[b]] = i;
-    x->tail[b] = i;
-}
-
 void td_corr_free(struct td_corr *k)
 {
     if (k == NULL)
         return;
-    free(k->e);
-    free(k->next_srv);
-    free(k->next_pair);
-    free(k->srv.head);
-    free(k->srv.tail);
-    free(k->pair.head);
-    free(k->pair.tail);
+    for (uint32_t i = 0; i < k->cn; i++)
+        free(k->c[(k->cfront + i) & (k->ccap - 1)].r);
+    free(k->c);
+    free(k->cbucket);
+    free(k->p);
+    free(k->pnext);
+    free(k->phead);
+    free(k->ptail);
     free(k);
 }
 
-static void index_entry(struct td_corr *k, uint32_t i)
+void td_corr_stats(const struct td_corr *k, struct td_corr_stats *s)
 {
-    const struct corr_ent *e = &k->e[i];
-    idx_add(&k->srv, k->next_srv, srv_bucket(e->ipver, e->srv) & k->mask, i);
-    idx_add(&k->pair, k->next_pair, pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->mask, i);
+    memset(s, 0, sizeof(*s));
+    if (k == NULL)
+        return;
+    *s = k->st;
+    s->records = k->pn;
+    s->ctl_keys = k->cn;
 }
 
-/* nb buckets (a power of two), every stored entry re-added in store order */
-static bool rebuild_index(struct td_corr *k, uint32_t nb)
+/* ---- fallbacks: the queue of records by (client, server, port) ---- */
+
+static void pair_index(struct td_corr *k, uint32_t i)
 {
-    uint32_t *a[4];
-    if (k->srv.head != NULL && nb == k->mask + 1)
-        return true; /* same buckets: the entries stay where they are */
-    for (int j = 0; j < 4; j++) {
-        a[j] = td_malloc(nb * sizeof(uint32_t));
-        if (a[j] == NULL) {
-            while (j-- > 0)
-                free(a[j]);
-            return false;
-        }
-        memset(a[j], 0xff, nb * sizeof(uint32_t)); /* CORR_NONE */
+    const struct pair_rec *e = &k->p[i];
+    uint32_t b = pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->pmask;
+    k->pnext[i] = CORR_NONE;
+    if (k->ptail[b] == CORR_NONE)
+        k->phead[b] = i;
+    else
+        k->pnext[k->ptail[b]] = i;
+    k->ptail[b] = i;
+}
+
+static void pair_pop(struct td_corr *k)
+{
+    uint32_t i = k->pfront;
+    const struct pair_rec *e = &k->p[i];
+    uint32_t b = pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->pmask;
+    /* the oldest record is the first of its bucket */
+    k->phead[b] = k->pnext[i];
+    if (k->phead[b] == CORR_NONE)
+        k->ptail[b] = CORR_NONE;
+    k->pfront = (i + 1) & (k->pcap - 1);
+    k->pn--;
+}
+
+/* twice the slots, the records moved to 0..n-1 in order, buckets rebuilt */
+static bool pair_grow(struct td_corr *k)
+{
+    uint32_t ncap = k->pcap ? k->pcap * 2 : 256;
+    uint32_t nb = ncap < CORR_MAX_BUCKETS ? ncap : CORR_MAX_BUCKETS;
+    struct pair_rec *np = td_malloc((size_t)ncap * sizeof(*np));
+    uint32_t *nn = td_malloc((size_t)ncap * sizeof(*nn));
+    uint32_t *nh = td_malloc((size_t)nb * sizeof(*nh));
+    uint32_t *nt = td_malloc((size_t)nb * sizeof(*nt));
+
+    if (np == NULL || nn == NULL || nh == NULL || nt == NULL) {
+        free(np);
+        free(nn);
+        free(nh);
+        free(nt);
+        return false;
     }
-    free(k->srv.head);
-    free(k->srv.tail);
-    free(k->pair.head);
-    free(k->pair.tail);
-    k->srv.head = a[0];
-    k->srv.tail = a[1];
-    k->pair.head = a[2];
-    k->pair.tail = a[3];
-    k->mask = nb - 1;
-    for (size_t i = 0; i < k->n; i++)
-        index_entry(k, (uint32_t)i);
+    for (uint32_t i = 0; i < k->pn; i++)
+        np[i] = k->p[(k->pfront + i) & (k->pcap - 1)];
+    memset(nh, 0xff, (size_t)nb * sizeof(*nh)); /* CORR_NONE */
+    memset(nt, 0xff, (size_t)nb * sizeof(*nt));
+    free(k->p);
+    free(k->pnext);
+    free(k->phead);
+    free(k->ptail);
+    k->p = np;
+    k->pnext = nn;
+    k->phead = nh;
+    k->ptail = nt;
+    k->pcap = ncap;
+    k->pmask = nb - 1;
+    k->pfront = 0;
+    for (uint32_t i = 0; i < k->pn; i++)
+        pair_index(k, i);
     return true;
+}
+
+static void pair_add(struct td_corr *k, const struct corr_ent *e)
+{
+    struct pair_rec *p;
+    uint32_t i;
+    int64_t horizon;
+
+    if (!k->have_newest || e->ts_ns > k->newest)
+        k->newest = e->ts_ns;
+    k->have_newest = true;
+    horizon = k->newest < INT64_MIN + TD_FALLBACK_WINDOW_NS + TD_CORR_MARGIN_NS
+                  ? INT64_MIN
+                  : k->newest - TD_FALLBACK_WINDOW_NS - TD_CORR_MARGIN_NS;
+    while (k->pn > 0 && k->p[k->pfront].ts_ns < horizon) {
+        pair_pop(k);
+        k->st.expired++;
+    }
+    if (k->pn >= TD_CORR_MAX) {
+        pair_pop(k);
+        k->st.evicted++;
+    }
+    if (k->pn == k->pcap && !pair_grow(k))
+        return;
+    i = (k->pfront + k->pn) & (k->pcap - 1);
+    p = &k->p[i];
+    p->id = e->id;
+    p->frame = e->frame;
+    p->ts_ns = e->ts_ns;
+    p->code = e->code;
+    memcpy(p->srv, e->srv, 16);
+    memcpy(p->cli, e->cli, 16);
+    p->port = e->port;
+    p->max_offered = e->max_offered;
+    p->ipver = e->ipver;
+    p->scsv = e->scsv;
+    p->failed = e->failed;
+    k->pn++;
+    pair_index(k, i);
+}
+
+/* ---- controls: per server, the records find_control can return ---- */
+
+static bool same_ident(uint64_t id, uint64_t frame, int64_t ts, const struct ctl_rec *e)
+{
+    return e->id == id && e->frame == frame && e->ts_ns == ts;
+}
+
+static bool same_sni(const char *a, const char *b)
+{
+    return strncmp(a, b, sizeof(((struct corr_ent *)0)->sni) - 1) == 0;
+}
+
+/* find_control returns the first record of a key that is not the lookup's
+ * own connection (the same id, frame and time) and, for kind 1, has another
+ * SNI.  A new record |r| can be that answer for some lookup only if some
+ * (SNI q, connection I), q != r's SNI and I != r, excludes every record kept
+ * so far (the records not kept are never an answer, so they need not be
+ * looked at).  Keeping exactly those keeps every answer.  I is one of the
+ * kept connections or any other; then the kept records I does not exclude
+ * must all share one SNI q (kind 1) or be none (kind 0).  A brute force over
+ * all sequences of up to 6 records from 3 SNIs and 4 connections never kept
+ * more than 4 (2 for kind 0). */
+static bool ctl_wanted(const struct ctl_ent *x, const struct corr_ent *r)
+{
+    for (uint32_t j = 0; j <= x->n; j++) {
+        /* I = the connection of kept record j, or (j == n) one not kept */
+        const struct ctl_rec *ij = j < x->n ? &x->r[j] : NULL;
+        const char *q = NULL;
+        bool ok = true;
+        if (ij != NULL && ij->id == r->id && ij->frame == r->frame && ij->ts_ns == r->ts_ns)
+            continue;
+        for (uint32_t m = 0; m < x->n && ok; m++) {
+            const struct ctl_rec *e = &x->r[m];
+            if (ij != NULL && same_ident(ij->id, ij->frame, ij->ts_ns, e))
+                continue;
+            if (x->kind == 0)
+                ok = false;
+            else if (q == NULL) {
+                q = e->sni;
+                ok = !same_sni(q, r->sni);
+            } else {
+                ok = same_sni(e->sni, q);
+            }
+        }
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+static struct ctl_ent *ctl_find(const struct td_corr *k, uint8_t kind, uint8_t ipver, const uint8_t srv[16], uint16_t port)
+{
+    if (k->cbucket == NULL)
+        return NULL;
+    for (uint32_t i = k->cbucket[srv_bucket(kind, ipver, srv, port) & k->cmask]; i != CORR_NONE; i = k->c[i].next) {
+        struct ctl_ent *x = &k->c[i];
+        if (x->kind == kind && x->ipver == ipver && x->port == port && memcmp(x->srv, srv, 16) == 0)
+            return x;
+    }
+    return NULL;
+}
+
+static void ctl_link(struct td_corr *k, uint32_t i)
+{
+    struct ctl_ent *x = &k->c[i];
+    uint32_t b = srv_bucket(x->kind, x->ipver, x->srv, x->port) & k->cmask;
+    x->next = k->cbucket[b];
+    k->cbucket[b] = i;
+}
+
+static void ctl_pop(struct td_corr *k)
+{
+    uint32_t i = k->cfront;
+    struct ctl_ent *x = &k->c[i];
+    uint32_t *pp = &k->cbucket[srv_bucket(x->kind, x->ipver, x->srv, x->port) & k->cmask];
+    while (*pp != i)
+        pp = &k->c[*pp].next;
+    *pp = x->next;
+    free(x->r);
+    x->r = NULL;
+    k->cfront = (i + 1) & (k->ccap - 1);
+    k->cn--;
+}
+
+static bool ctl_grow(struct td_corr *k)
+{
+    uint32_t ncap = k->ccap ? k->ccap * 2 : 64;
+    uint32_t nb = ncap < CORR_MAX_BUCKETS ? ncap : CORR_MAX_BUCKETS;
+    struct ctl_ent *nc = td_malloc((size_t)ncap * sizeof(*nc));
+    uint32_t *nbk = td_malloc((size_t)nb * sizeof(*nbk));
+
+    if (nc == NULL || nbk == NULL) {
+        free(nc);
+        free(nbk);
+        return false;
+    }
+    for (uint32_t i = 0; i < k->cn; i++)
+        nc[i] = k->c[(k->cfront + i) & (k->ccap - 1)];
+    memset(nbk, 0xff, (size_t)nb * sizeof(*nbk));
+    free(k->c);
+    free(k->cbucket);
+    k->c = nc;
+    k->cbucket = nbk;
+    k->ccap = ncap;
+    k->cmask = nb - 1;
+    k->cfront = 0;
+    for (uint32_t i = 0; i < k->cn; i++)
+        ctl_link(k, i);
+    return true;
+}
+
+static void ctl_add(struct td_corr *k, uint8_t kind, const struct corr_ent *e)
+{
+    uint16_t port = kind == 0 ? e->port : 0;
+    struct ctl_ent *x = ctl_find(k, kind, e->ipver, e->srv, port);
+    struct ctl_rec *nr;
+
+    if (x == NULL) {
+        uint32_t i;
+        if (k->cn >= TD_CORR_CTL_MAX) {
+            ctl_pop(k);
+            k->st.ctl_evicted++;
+        }
+        if (k->cn == k->ccap && !ctl_grow(k))
+            return;
+        i = (k->cfront + k->cn) & (k->ccap - 1);
+        x = &k->c[i];
+        memset(x, 0, sizeof(*x));
+        x->kind = kind;
+        x->ipver = e->ipver;
+        x->port = port;
+        memcpy(x->srv, e->srv, 16);
+        k->cn++;
+        ctl_link(k, i);
+    }
+    if (x->n >= CTL_KEEP || !ctl_wanted(x, e))
+        return;
+    nr = td_realloc(x->r, (size_t)(x->n + 1) * sizeof(*nr));
+    if (nr == NULL)
+        return;
+    x->r = nr;
+    nr += x->n++;
+    nr->id = e->id;
+    nr->frame = e->frame;
+    nr->ts_ns = e->ts_ns;
+    memcpy(nr->sni, e->sni, sizeof(nr->sni));
 }
 
 bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const struct td_verdict *v)
@@ -170,37 +435,20 @@ bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const stru
 
 void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e)
 {
-    if (k == NULL || k->n >= TD_CORR_MAX)
+    if (k == NULL)
         return;
-    if (k->n == k->cap) {
-        size_t ncap = k->cap ? k->cap * 2 : 256;
-        struct corr_ent *ne = td_realloc(k->e, ncap * sizeof(*ne));
-        uint32_t *ns, *np;
-        if (ne == NULL)
-            return;
-        k->e = ne;
-        ns = td_realloc(k->next_srv, ncap * sizeof(*ns));
-        if (ns == NULL)
-            return;
-        k->next_srv = ns;
-        np = td_realloc(k->next_pair, ncap * sizeof(*np));
-        if (np == NULL)
-            return;
-        k->next_pair = np;
-        if (!rebuild_index(k, ncap < CORR_MAX_BUCKETS ? (uint32_t)ncap : CORR_MAX_BUCKETS))
-            return;
-        k->cap = ncap;
+    pair_add(k, e);
+    if (e->got_sh && e->has_sni) {
+        ctl_add(k, 0, e);
+        ctl_add(k, 1, e);
     }
-    k->e[k->n] = *e;
-    index_entry(k, (uint32_t)k->n);
-    k->n++;
 }
 
 void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v)
 {
     struct td_corr_rec e;
 
-    if (k == NULL || k->n >= TD_CORR_MAX || !td_corr_rec_make(&e, c, v))
+    if (k == NULL || !td_corr_rec_make(&e, c, v))
         return;
     td_corr_add_rec(k, &e);
 }
@@ -210,21 +458,21 @@ bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v)
     return c->ch.m != NULL && v->outcome == TD_OUT_FAILED && v->num > 0;
 }
 
-static const struct corr_ent *find_control(const struct td_corr *k, const struct td_conn *c, int want)
+static const struct ctl_rec *find_control(const struct td_corr *k, const struct td_conn *c, int want)
 {
-    /* want 0: any SNI that got a ServerHello; 1: a different SNI that did */
+    /* want 0: any SNI that got a ServerHello, on the same port; 1: a
+     * different SNI that did, on any port (a filtering device on the path
+     * matches the name, whatever the port) */
     uint8_t s = (uint8_t)(1 - c->client);
     const struct td_client_hello *ch = c->ch.m;
-    for (uint32_t i = idx_first(k, &k->srv, srv_bucket(c->ipver, c->addr[s])); i != CORR_NONE; i = k->next_srv[i]) {
-        const struct corr_ent *e = &k->e[i];
-        /* the same server address; the port may differ (a filtering device
-         * on the path matches the name, whatever the port) */
-        if ((e->id == c->id && e->frame == c->ch.frame && e->ts_ns == c->ch.ts_ns) || !e->got_sh || !e->has_sni || e->ipver != c->ipver ||
-            memcmp(e->srv, c->addr[s], 16) != 0)
+    const struct ctl_ent *x = ctl_find(k, want == 0 ? 0 : 1, c->ipver, c->addr[s], want == 0 ? c->port[s] : 0);
+    if (x == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < x->n; i++) {
+        const struct ctl_rec *e = &x->r[i];
+        if (same_ident(c->id, c->ch.frame, c->ch.ts_ns, e))
             continue;
-        if (want == 0 && e->port != c->port[s])
-            continue;
-        if (want == 1 && strncmp(e->sni, ch->sni, sizeof(e->sni) - 1) == 0)
+        if (want == 1 && same_sni(e->sni, ch->sni))
             continue;
         return e;
     }
@@ -239,14 +487,14 @@ static void replace_primary(struct td_verdict *v, const char *code, enum td_by b
     d->confidence = conf;
 }
 
-static bool same_pair(const struct corr_ent *e, const struct td_conn *c)
+static bool same_pair(const struct pair_rec *e, const struct td_conn *c)
 {
     uint8_t s = (uint8_t)(1 - c->client);
     return e->ipver == c->ipver && e->port == c->port[s] && memcmp(e->srv, c->addr[s], 16) == 0 &&
            memcmp(e->cli, c->addr[c->client], 16) == 0;
 }
 
-static bool is_self(const struct corr_ent *e, const struct td_conn *c)
+static bool is_self(const struct pair_rec *e, const struct td_conn *c)
 {
     return e->id == c->id && e->frame == c->ch.frame && e->ts_ns == c->ch.ts_ns;
 }
@@ -254,13 +502,15 @@ static bool is_self(const struct corr_ent *e, const struct td_conn *c)
 /* The failed attempt this hello falls back from: the latest earlier
  * connection of the same client to the same server, within the window,
  * that failed while offering a higher version. */
-static const struct corr_ent *fallback_from(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
+static const struct pair_rec *fallback_from(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
 {
-    const struct corr_ent *best = NULL;
+    const struct pair_rec *best = NULL;
     uint8_t s = (uint8_t)(1 - c->client);
-    for (uint32_t i = idx_first(k, &k->pair, pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])); i != CORR_NONE;
-         i = k->next_pair[i]) {
-        const struct corr_ent *e = &k->e[i];
+    if (k->phead == NULL)
+        return NULL;
+    for (uint32_t i = k->phead[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client]) & k->pmask]; i != CORR_NONE;
+         i = k->pnext[i]) {
+        const struct pair_rec *e = &k->p[i];
         if (is_self(e, c) || !same_pair(e, c) || !e->failed || e->max_offered <= mine || e->ts_ns > c->ch.ts_ns ||
             c->ch.ts_ns - e->ts_ns > TD_FALLBACK_WINDOW_NS)
             continue;
@@ -271,13 +521,15 @@ static const struct corr_ent *fallback_from(const struct td_corr *k, const struc
 }
 
 /* The first retry that falls back from this failed attempt. */
-static const struct corr_ent *fallback_to(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
+static const struct pair_rec *fallback_to(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
 {
-    const struct corr_ent *best = NULL;
+    const struct pair_rec *best = NULL;
     uint8_t s = (uint8_t)(1 - c->client);
-    for (uint32_t i = idx_first(k, &k->pair, pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client])); i != CORR_NONE;
-         i = k->next_pair[i]) {
-        const struct corr_ent *e = &k->e[i];
+    if (k->phead == NULL)
+        return NULL;
+    for (uint32_t i = k->phead[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client]) & k->pmask]; i != CORR_NONE;
+         i = k->pnext[i]) {
+        const struct pair_rec *e = &k->p[i];
         if (is_self(e, c) || !same_pair(e, c) || e->max_offered >= mine || e->ts_ns < c->ch.ts_ns ||
             e->ts_ns - c->ch.ts_ns > TD_FALLBACK_WINDOW_NS)
             continue;
@@ -298,7 +550,7 @@ static void revise_fallback(const struct td_corr *k, const struct td_conn *c, st
 {
     struct td_diagnosis *d = &v->d[0];
     uint16_t mine = ch_max_offered(c->ch.m);
-    const struct corr_ent *e;
+    const struct pair_rec *e;
     char a[16], b[16], add[384];
 
     e = fallback_from(k, c, mine);
@@ -345,7 +597,7 @@ void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_
 static void revise_sni(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v)
 {
     const struct td_client_hello *ch = c->ch.m;
-    const struct corr_ent *ctl;
+    const struct ctl_rec *ctl;
     struct td_diagnosis *d;
     char old[768];
     const char *p;
