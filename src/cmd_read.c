@@ -1011,8 +1011,13 @@ int cmd_read(int argc, char **argv, bool live)
                 rc = frc;
         }
     }
-    if (!r.json && !r.no_summary)
+    if (!r.json && !r.no_summary) {
+        struct td_corr_stats cs;
+        td_corr_stats(r.corr, &cs);
+        r.sum.corr_evicted = cs.evicted;
+        r.sum.corr_ctl_evicted = cs.ctl_evicted;
         td_report_summary_text(w, &r.sum, &r.st_total, &r.ro);
+    }
     td_wb_flush(w);
     if (rc == TD_EXIT_OK && r.fail && r.sum.by_outcome[TD_OUT_FAILED] > 0)
         rc = TD_EXIT_FAILURES;

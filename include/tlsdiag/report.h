@@ -39,6 +39,9 @@ struct td_summary {
     /* connections (shown or not) that hit each of our caps, by anomaly
      * code - 80 (LIMIT_* codes are 80..99) */
     uint64_t limit_conns[20];
+    /* the correlation store's caps (docs/limits.md): records and server
+     * keys dropped because it was full, set by the caller before printing */
+    uint64_t corr_evicted, corr_ctl_evicted;
 };
 void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v);
 /* The same in two steps, for `read -j`: what one connection adds, made on

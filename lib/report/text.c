@@ -236,4 +236,9 @@ void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const
         if (any)
             td_wb_puts(w, "; results for those connections may be partial (docs/limits.md)\n");
     }
+    if (s->corr_evicted || s->corr_ctl_evicted)
+        td_wb_printf(w, "  correlation store full: %llu fallback records and %llu server keys dropped, oldest first; "
+                        "causes proved by other connections (sni_required, middlebox_*, fallbacks) may be missed "
+                        "(docs/limits.md)\n",
+                     (unsigned long long)s->corr_evicted, (unsigned long long)s->corr_ctl_evicted);
 }
