@@ -216,6 +216,22 @@ static void copy_out(char *full, size_t full_len, const struct sb *s)
     sb_str(&o);
 }
 
+/* JA3 and JA3S end alike: the digest from the memo or made and kept, then
+ * the full string for whoever asked for it */
+static void md5_finish(struct memo_ent *m, const struct fpkey *k, bool hit, const struct sb *s, char md5hex[33],
+                       char *full, size_t full_len)
+{
+    bool ok;
+    if (hit) {
+        memcpy(md5hex, m->hex, 33);
+    } else {
+        digest_hex(md_get(false), s->b, s->len, md5hex, 32, &ok);
+        if (ok)
+            memo_store(m, k, md5hex, 32);
+    }
+    copy_out(full, full_len, s);
+}
+
 /* sb_dec_list appends the non-GREASE values of |v| as decimal, '-'-joined. */
 static void sb_dec_list(struct sb *s, const uint16_t *v, size_t n)
 {
@@ -261,7 +277,7 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
     struct sb s;
     struct fpkey k;
     struct memo_ent *m;
-    bool hit, ok;
+    bool hit;
 
     key_start(&k, 'J');
     key_u16(&k, ch->legacy_version);
@@ -290,14 +306,7 @@ void td_ja3(const struct td_client_hello *ch, char md5hex[33], char *full, size_
             sb_putc(&s, '-');
         sb_dec(&s, ch->ec_point_formats.v[i]);
     }
-    if (hit) {
-        memcpy(md5hex, m->hex, 33);
-    } else {
-        digest_hex(md_get(false), s.b, s.len, md5hex, 32, &ok);
-        if (ok)
-            memo_store(m, &k, md5hex, 32);
-    }
-    copy_out(full, full_len, &s);
+    md5_finish(m, &k, hit, &s, md5hex, full, full_len);
 }
 
 /* JA3S: SSLVersion,Cipher,Extensions */
@@ -307,7 +316,7 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
     struct sb s;
     struct fpkey k;
     struct memo_ent *m;
-    bool hit, ok;
+    bool hit;
 
     key_start(&k, 'S');
     key_u16(&k, sh->legacy_version);
@@ -325,14 +334,7 @@ void td_ja3s(const struct td_server_hello *sh, char md5hex[33], char *full, size
     sb_dec(&s, sh->cipher);
     sb_putc(&s, ',');
     sb_dec_list(&s, sh->ext_order.v, sh->ext_order.n);
-    if (hit) {
-        memcpy(md5hex, m->hex, 33);
-    } else {
-        digest_hex(md_get(false), s.b, s.len, md5hex, 32, &ok);
-        if (ok)
-            memo_store(m, &k, md5hex, 32);
-    }
-    copy_out(full, full_len, &s);
+    md5_finish(m, &k, hit, &s, md5hex, full, full_len);
 }
 
 static const char *ja4_version(uint16_t v)
