@@ -27,6 +27,8 @@ void td_pool_free(void *p, size_t n);
  * which goes back to the pool.  NULL on failure, |p| then untouched.
  * One counted allocation, like td_realloc. */
 void *td_pool_grow(void *p, size_t old, size_t n);
+/* td_pool_held: bytes this thread's stacks keep for reuse (at most 16 MiB) */
+size_t td_pool_held(void);
 
 /* td_alloc_failures: allocations that failed (for real or injected) since
  * the process started or td_alloc_reset. */

@@ -64,9 +64,14 @@ void td_alloc_fail_at(uint64_t n) { fail_at = n == 0 ? 0 : count + n; }
  * end in bursts (a load balancer's capture, the bench capture), and a
  * short stack overflowed at every burst (64: 36% of allocations reused;
  * 4096: 99.5%).  What it keeps is bounded by the peak of blocks in use, as
- * malloc's own free lists would be (peak RSS on the bench capture: the same). */
+ * malloc's own free lists would be (peak RSS on the bench capture: the same),
+ * and by POOL_MAX_BYTES per thread: without it, a hostile capture whose flows
+ * grow their buffers to a new size class in each phase would leave a
+ * --max-memory's worth of blocks parked in every class (9 classes from 1 KB
+ * to 256 KB), none of it counted by the engine's memory cap. */
 #define POOL_SLOTS 12
 #define POOL_MAX 4096
+#define POOL_MAX_BYTES (16u << 20)
 
 struct pool_blk {
     struct pool_blk *next;
@@ -78,6 +83,7 @@ static _Thread_local struct pool_slot {
     unsigned n;
 } pool[POOL_SLOTS];
 static _Thread_local bool pool_keyed;
+static _Thread_local size_t pool_bytes; /* held by this thread's stacks */
 static pthread_key_t pool_key;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static bool pool_key_ok;
@@ -93,6 +99,7 @@ static void pool_drain(void *unused)
         }
         pool[i].n = 0;
     }
+    pool_bytes = 0;
 }
 
 static void pool_key_init(void) { pool_key_ok = pthread_key_create(&pool_key, pool_drain) == 0; }
@@ -106,6 +113,7 @@ void *td_pool_alloc(size_t n)
             struct pool_blk *b = pool[i].head;
             pool[i].head = b->next;
             pool[i].n--;
+            pool_bytes -= n;
 #if defined(__GNUC__)
             /* the next one's link is read at the next pop: a block freed
              * long ago is out of the cache (5% of a read stalled here) */
@@ -132,7 +140,7 @@ void td_pool_free(void *p, size_t n)
             pool[i].size = n;
             s = &pool[i];
         }
-    if (s == NULL || s->n >= POOL_MAX || n < sizeof(struct pool_blk)) {
+    if (s == NULL || s->n >= POOL_MAX || n < sizeof(struct pool_blk) || n > POOL_MAX_BYTES - pool_bytes) {
         free(p);
         return;
     }
@@ -148,7 +156,10 @@ void td_pool_free(void *p, size_t n)
     ((struct pool_blk *)p)->next = s->head;
     s->head = p;
     s->n++;
+    pool_bytes += n;
 }
+
+size_t td_pool_held(void) { return pool_bytes; }
 
 void *td_pool_grow(void *p, size_t old, size_t n)
 {

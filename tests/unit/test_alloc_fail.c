@@ -330,10 +330,39 @@ static void test_probe_classify(void **state)
     walk(probe_fn, NULL, 1, "res=alert alert=40 outcome=failed");
 }
 
+/* the per-thread reuse stacks keep at most 16 MiB, whatever sizes pass
+ * through them, and hand their blocks out again */
+static void test_pool_bounded(void **state)
+{
+    void *b[64];
+    size_t sizes[] = {1024, 65536, 262144, 1u << 20};
+    (void)state;
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        for (int i = 0; i < 64; i++) {
+            b[i] = td_pool_alloc(sizes[k]);
+            assert_non_null(b[i]);
+            memset(b[i], 0x5a, sizes[k]);
+        }
+        for (int i = 0; i < 64; i++)
+            td_pool_free(b[i], sizes[k]);
+        assert_true(td_pool_held() <= (16u << 20));
+    }
+    assert_true(td_pool_held() >= 64u * 1024u); /* something was kept */
+    {
+        size_t before = td_pool_held();
+        void *p = td_pool_alloc(1024); /* from the stack: held shrinks */
+        assert_non_null(p);
+        assert_int_equal(td_pool_held(), before - 1024);
+        td_pool_free(p, 1024);
+        assert_int_equal(td_pool_held(), before);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capture_tls12),
+        cmocka_unit_test(test_pool_bounded),
         cmocka_unit_test(test_capture_ssl3),
         cmocka_unit_test(test_capture_pcapng),
         cmocka_unit_test(test_capture_decrypt),
