@@ -61,6 +61,28 @@ static inline char *td_wb_reserve(struct td_wbuf *w, size_t n)
 static inline void td_wb_commit(struct td_wbuf *w, size_t n) { w->n += n; }
 /* td_wb_printf: output longer than the buffer is truncated (never overrun). */
 void td_wb_printf(struct td_wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* td_u64_digits writes |v| in decimal ending at |end| (at most 20 digits,
+ * two at a time from a table) and returns where they start: the one
+ * integer-to-text routine of the library (the writer, the timeline texts
+ * and the fingerprint strings use it). */
+extern const char td_dig2[201];
+static inline char *td_u64_digits(char *end, uint64_t v)
+{
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        end -= 2;
+        memcpy(end, td_dig2 + 2 * r, 2);
+    }
+    if (v >= 10) {
+        end -= 2;
+        memcpy(end, td_dig2 + 2 * v, 2);
+    } else {
+        *--end = (char)('0' + v);
+    }
+    return end;
+}
+
 /* td_wb_u64 writes |v| in decimal (printf "%llu" without the parsing). */
 void td_wb_u64(struct td_wbuf *w, uint64_t v);
 /* td_wb_ns_fixed writes |ns| / 10^|shift| with |decimals| digits, exactly as

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tlsdiag/wbuf.h"
 #include "tlsdiag/conn.h"
 #include "tlsdiag/registry.h"
 
@@ -51,13 +52,8 @@ static void sb_puts(struct sb *s, const char *p)
 
 static void sb_u(struct sb *s, unsigned v)
 {
-    char t[12];
-    size_t i = sizeof(t);
-    do {
-        t[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    sb_put(s, t + i, sizeof(t) - i);
+    char t[24], *b = td_u64_digits(t + sizeof(t), v);
+    sb_put(s, b, (size_t)(t + sizeof(t) - b));
 }
 
 /* "0x%04x" of a 16-bit value */

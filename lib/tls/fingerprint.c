@@ -2,6 +2,7 @@
  * fingerprints.  Strings are built in bounded local buffers; a fingerprint
  * whose input would not fit (impossible with the caps in tls.h) is hashed
  * over what fits. */
+#include "tlsdiag/wbuf.h"
 #include "tlsdiag/tls.h"
 
 #include <openssl/evp.h>
@@ -58,14 +59,8 @@ static void sb_puts(struct sb *s, const char *str) { sb_put(s, str, strlen(str))
 
 static void sb_dec(struct sb *s, unsigned v)
 {
-    char tmp[12];
-    size_t n = sizeof(tmp);
-
-    do {
-        tmp[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    sb_put(s, tmp + n, sizeof(tmp) - n);
+    char tmp[24], *b = td_u64_digits(tmp + sizeof(tmp), v);
+    sb_put(s, b, (size_t)(tmp + sizeof(tmp) - b));
 }
 
 static const char hexd[] = "0123456789abcdef";

@@ -60,34 +60,16 @@ void td_wb_hex16(struct td_wbuf *w, uint16_t v)
     td_wb_commit(w, 4);
 }
 
-static const char dig2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                              "8081828384858687888990919293949596979899";
-
-/* u64_digits writes v in decimal ending at |end| and returns where it starts */
-static inline char *u64_digits(char *end, uint64_t v)
-{
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        end -= 2;
-        memcpy(end, dig2 + 2 * r, 2);
-    }
-    if (v >= 10) {
-        end -= 2;
-        memcpy(end, dig2 + 2 * v, 2);
-    } else {
-        *--end = (char)('0' + v);
-    }
-    return end;
-}
+const char td_dig2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                         "8081828384858687888990919293949596979899";
 
 /* The digits are made backwards in a scratch buffer with 32 bytes of
  * slack after them, then copied with a fixed-size copy (inlined, no call)
  * into room reserved in the writer; only the digits are committed. */
 void td_wb_u64(struct td_wbuf *w, uint64_t v)
 {
-    char t[64], *e = t + 32, *b = u64_digits(e, v);
+    char t[64], *e = t + 32, *b = td_u64_digits(e, v);
     char *o = td_wb_reserve(w, 32);
     memcpy(o, b, 32);
     td_wb_commit(w, (size_t)(e - b));
@@ -117,13 +99,13 @@ void td_wb_ns_fixed(struct td_wbuf *w, int64_t ns, unsigned shift, unsigned deci
     b = e;
     for (unsigned i = decimals; i >= 2; i -= 2) {
         b -= 2;
-        memcpy(b, dig2 + 2 * (fp % 100), 2);
+        memcpy(b, td_dig2 + 2 * (fp % 100), 2);
         fp /= 100;
     }
     if (decimals % 2)
         *--b = (char)('0' + fp % 10);
     *--b = '.';
-    b = u64_digits(b, ip);
+    b = td_u64_digits(b, ip);
     o = td_wb_reserve(w, 32);
     memcpy(o, b, 32); /* fixed size: t has 32 bytes of slack after e */
     td_wb_commit(w, (size_t)(e - b));
