@@ -132,6 +132,12 @@ has "16 MiB: the cap is named in the diagnosis" "$tmp/out" "tlsdiag's own limit 
 has "16 MiB: the cap is in the summary" "$tmp/out" "limits hit (connections): limit_handshake_message 1"
 check "16 MiB handshake message, JSON" 0 "$T" read --json "$tmp/h_bighs.pcap"
 has "16 MiB: JSON anomaly" "$tmp/out" '"anomalies":\[{"code":"limit_handshake_message"'
+# the correlation store's cap (262,144 records within its window): the
+# summary names what it dropped; below the cap there is no such line
+check "correlation store over its cap" 0 sh -c "$H hellos 263000 | \"$T\" read -q -"
+has "correlation store: evictions in the summary" "$tmp/out" "correlation store full: 856 fallback records and 0 server keys dropped"
+check "correlation store under its cap" 0 sh -c "$H hellos 2000 | \"$T\" read -q -"
+if grep -q "correlation store full" "$tmp/out"; then echo "FAIL correlation store line without evictions"; fails=$((fails + 1)); else echo "ok   no correlation store line below the cap"; fi
 $H tinyrec >"$tmp/h_tiny.pcap"
 check "ClientHello in 1-byte records" 0 "$T" read -t "$tmp/h_tiny.pcap"
 has "1-byte records: the hello is read" "$tmp/out" "ClientHello TLS 1.2, 1 cipher suites"

@@ -190,5 +190,8 @@ const struct td_chain_facts *td_chain_cache_analyze(struct td_chain_cache *cc,
                                                     const struct td_certificate *chain,
                                                     const struct td_trust *trust, int64_t now,
                                                     const char *host);
+/* How many td_chain_cache_analyze calls were answered from the cache and
+ * how many were computed (for tests and benchmarks). */
+void td_chain_cache_counts(const struct td_chain_cache *cc, uint64_t *hits, uint64_t *misses);
 
 #endif

@@ -1014,6 +1014,12 @@ void td_chain_cache_free(struct td_chain_cache *cc)
     free(cc);
 }
 
+void td_chain_cache_counts(const struct td_chain_cache *cc, uint64_t *hits, uint64_t *misses)
+{
+    *hits = cc->hits;
+    *misses = cc->misses;
+}
+
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
     const uint8_t *b = p;

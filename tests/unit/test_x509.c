@@ -464,6 +464,84 @@ static void test_wildcard(void **state)
     free(f);
 }
 
+/* ---- the chain cache (td_chain_cache_analyze) ---- */
+
+/* a hit must be byte for byte what td_chain_analyze computes */
+static void expect_cached_eq(struct td_chain_cache *cc, const struct td_certificate *c,
+                             const struct td_trust *t, int64_t now, const char *host)
+{
+    struct td_chain_facts *want = facts_new();
+    const struct td_chain_facts *got;
+
+    td_chain_analyze(want, c, t, now, host);
+    got = td_chain_cache_analyze(cc, c, t, now, host);
+    assert_memory_equal(got, want, sizeof(*want));
+    free(want);
+}
+
+static void expect_counts(const struct td_chain_cache *cc, uint64_t hits, uint64_t misses)
+{
+    uint64_t h, m;
+    td_chain_cache_counts(cc, &h, &m);
+    assert_int_equal(h, hits);
+    assert_int_equal(m, misses);
+}
+
+static void test_chain_cache_exact(void **state)
+{
+    struct td_certificate c, e;
+    struct td_chain_cache *cc = td_chain_cache_new();
+    (void)state;
+
+    assert_non_null(cc);
+    chain_make(&c, fx.leaf, fx.inter, NULL);
+    chain_make(&e, fx.leaf_expired, fx.inter, NULL);
+    expect_cached_eq(cc, &c, fx.ca, T0, "server.lab.test"); /* computed */
+    expect_cached_eq(cc, &c, fx.ca, T0, "server.lab.test"); /* the same input: kept */
+    expect_counts(cc, 1, 1);
+    expect_cached_eq(cc, &c, fx.ca, T0 + DAY, "server.lab.test"); /* no date crossed */
+    expect_counts(cc, 2, 1);
+    /* any difference in the input is another entry */
+    expect_cached_eq(cc, &c, fx.ca, T0, "other.lab.test");
+    expect_cached_eq(cc, &c, fx.ca, T0, NULL);
+    expect_cached_eq(cc, &c, fx.other, T0, "server.lab.test");
+    expect_cached_eq(cc, &e, fx.ca, T0, "server.lab.test");
+    expect_counts(cc, 2, 5);
+    /* past a date some comparison depends on, the facts change: computed
+     * again (the leaf expires 60 days after T0, see test_validity_edges) */
+    expect_cached_eq(cc, &c, fx.ca, T0 + 6 * YEAR, "server.lab.test");
+    expect_counts(cc, 2, 6);
+    expect_cached_eq(cc, &e, fx.ca, T0, "server.lab.test");
+    expect_counts(cc, 3, 6);
+    chain_free(&c);
+    chain_free(&e);
+    td_chain_cache_free(cc);
+}
+
+/* Twenty chains in turn, three rounds: only the first round computes.  The
+ * cache has 64 entries in sets of 4, chosen by a hash of the input alone;
+ * with these inputs no set gets more than 4.  A direct-mapped cache of the
+ * same size (what it was) misses again in every round here: two of the
+ * twenty share a slot. */
+static void test_chain_cache_many(void **state)
+{
+    struct td_certificate c;
+    struct td_chain_cache *cc = td_chain_cache_new();
+    char host[32];
+    (void)state;
+
+    assert_non_null(cc);
+    chain_make(&c, fx.leaf_wild, fx.inter, NULL);
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 20; i++) {
+            snprintf(host, sizeof(host), "h%d.lab.test", i);
+            expect_cached_eq(cc, &c, fx.ca, T0, host);
+        }
+    expect_counts(cc, 40, 20);
+    chain_free(&c);
+    td_chain_cache_free(cc);
+}
+
 static void test_expired_and_untrusted(void **state)
 {
     struct td_certificate c;
@@ -974,6 +1052,8 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_capture_cert),
+        cmocka_unit_test(test_chain_cache_exact),
+        cmocka_unit_test(test_chain_cache_many),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
