@@ -17,6 +17,7 @@
 
 #include "tlsdiag/capture.h"
 #include "pcapw.h"
+#include "readercmp.h"
 
 #define MAXBUF 4096
 
@@ -47,44 +48,41 @@ struct seen {
     uint32_t caplen;
 };
 
+struct seen_all {
+    struct seen *s;
+    int n;
+};
+
+static void keep(const struct td_pkt *pb, void *ctx)
+{
+    struct seen_all *sa = ctx;
+    struct seen *x;
+
+    assert_true(sa->n < 100000);
+    x = &sa->s[sa->n++];
+    x->data = pb->data;
+    x->caplen = pb->caplen;
+    x->copy = malloc(pb->caplen ? pb->caplen : 1);
+    assert_non_null(x->copy);
+    memcpy(x->copy, pb->data, pb->caplen);
+}
+
 static void same_packets(const char *path)
 {
     struct td_input_error err;
     struct pool *pl = calloc(1, sizeof(*pl));
     struct td_reader *a = td_reader_open(path, &err), *b = td_reader_open(path, &err);
-    struct seen *s = calloc(100000, sizeof(*s));
-    struct td_pkt pa, pb;
-    int ra, rb, n = 0;
+    struct seen_all sa = {calloc(100000, sizeof(struct seen)), 0};
+    struct seen *s = sa.s;
+    int n;
 
     assert_non_null(pl);
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(s);
     td_reader_set_pool(b, pool_get, pool_put, pl);
-    do {
-        ra = td_reader_next(a, &pa);
-        rb = td_reader_next(b, &pb);
-        assert_int_equal(ra, rb);
-        if (ra == 1) {
-            assert_int_equal(pa.frame, pb.frame);
-            assert_int_equal(pa.caplen, pb.caplen);
-            assert_int_equal(pa.ts_sec, pb.ts_sec);
-            assert_int_equal(pa.ts_nsec, pb.ts_nsec);
-            assert_int_equal(pa.file_off, pb.file_off);
-            assert_memory_equal(pa.data, pb.data, pa.caplen);
-            assert_true(n < 100000);
-            s[n].data = pb.data;
-            s[n].caplen = pb.caplen;
-            s[n].copy = malloc(pb.caplen ? pb.caplen : 1);
-            assert_non_null(s[n].copy);
-            memcpy(s[n].copy, pb.data, pb.caplen);
-            n++;
-        }
-        assert_int_equal(td_reader_offset(a), td_reader_offset(b));
-    } while (ra == 1);
-    if (ra < 0)
-        assert_string_equal(td_reader_error(a)->msg, td_reader_error(b)->msg);
-    assert_true(n > 0);
+    n = readercmp_same(a, b, keep, &sa);
+    assert_int_equal(n, sa.n);
     if (n > 100)
         assert_true(pl->n_get > 100); /* the buffer did change, many times */
     /* every packet still where it was handed out */
