@@ -1016,6 +1016,7 @@ int cmd_read(int argc, char **argv, bool live)
         td_corr_stats(r.corr, &cs);
         r.sum.corr_evicted = cs.evicted;
         r.sum.corr_ctl_evicted = cs.ctl_evicted;
+        r.sum.corr_pair_dropped = cs.pair_dropped;
         td_report_summary_text(w, &r.sum, &r.st_total, &r.ro);
     }
     td_wb_flush(w);

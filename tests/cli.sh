@@ -138,6 +138,11 @@ check "correlation store over its cap" 0 sh -c "$H hellos 263000 | \"$T\" read -
 has "correlation store: evictions in the summary" "$tmp/out" "correlation store full: 856 fallback records and 0 server keys dropped"
 check "correlation store under its cap" 0 sh -c "$H hellos 2000 | \"$T\" read -q -"
 if grep -q "correlation store full" "$tmp/out"; then echo "FAIL correlation store line without evictions"; fails=$((fails + 1)); else echo "ok   no correlation store line below the cap"; fi
+# one client retrying one server 40,000 times: a fallback lookup walks at
+# most the newest 256 records of that pair (before, every lookup walked all
+# of them: quadratic), and the summary says how many it no longer looks at
+check "one client's retry storm" 0 sh -c "$H hellos 40000 1 | \"$T\" read -q -"
+has "retry storm: records past 256 per pair counted" "$tmp/out" "correlation store: 39744 fallback records not looked at"
 $H tinyrec >"$tmp/h_tiny.pcap"
 check "ClientHello in 1-byte records" 0 "$T" read -t "$tmp/h_tiny.pcap"
 has "1-byte records: the hello is read" "$tmp/out" "ClientHello TLS 1.2, 1 cipher suites"

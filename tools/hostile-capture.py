@@ -7,9 +7,11 @@ tool, not this script.  Raw IPv4 (LINKTYPE_RAW), TCP checksums left zero.
   flows N        N distinct flows that never finish: a SYN and the first 64
                  bytes of a ClientHello record that claims 512 bytes, so each
                  flow holds a record buffer until it is evicted or closed
-  hellos N       N short connections to one server, each a SYN, a whole
-                 ClientHello and a RST from the server, 1 ms apart: more than
-                 the correlation store keeps (262,144) within its window
+  hellos N [C]   N short connections to one server, each a SYN, a whole
+                 ClientHello and a RST from the server, 1 ms apart, from C
+                 client addresses (default N): over 262,144 is more than the
+                 correlation store keeps within its window; C = 1 is one
+                 client's retry storm
   bighs          one flow whose ClientHello claims a 16 MiB handshake message
                  (u24 length 0xffffff), then 300 KB of it and a FIN
   tinyrec        a complete ClientHello cut into 1-byte handshake records
@@ -71,13 +73,14 @@ def flows(n):
         ts += 2
 
 
-def hellos(n):
+def hellos(n, clients):
     pcap_header()
     ch = client_hello_start(43, 47, 43)  # a whole ClientHello, no extensions
     ts = 1700000000 * 1000000
     for i in range(n):
-        src = bytes([10, 64 + (i >> 24 & 63), i >> 16 & 255, i >> 8 & 255])
-        sport = 1024 + (i & 0xFFFF) % 64000
+        a = i % clients
+        src = bytes([10, 64 + (a >> 16 & 63), a >> 8 & 255, a & 255])
+        sport = 1024 + i % 64000
         seq = (i * 2654435761) & 0xFFFFFFFF
         rec(ts, ip_tcp(src, SRV, sport, 443, seq, 0, 0x02))
         rec(ts + 1, ip_tcp(src, SRV, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
@@ -166,7 +169,7 @@ def main():
     if kind == "flows":
         flows(int(sys.argv[2]))
     elif kind == "hellos":
-        hellos(int(sys.argv[2]))
+        hellos(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else int(sys.argv[2]))
     elif kind == "bighs":
         bighs()
     elif kind == "tinyrec":

@@ -41,7 +41,7 @@ struct td_summary {
     uint64_t limit_conns[20];
     /* the correlation store's caps (docs/limits.md): records and server
      * keys dropped because it was full, set by the caller before printing */
-    uint64_t corr_evicted, corr_ctl_evicted;
+    uint64_t corr_evicted, corr_ctl_evicted, corr_pair_dropped;
 };
 void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v);
 /* The same in two steps, for `read -j`: what one connection adds, made on

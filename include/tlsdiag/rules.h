@@ -122,6 +122,7 @@ struct td_corr_stats {
     uint64_t records;      /* kept for version fallbacks */
     uint64_t expired;      /* dropped: too old for any later window */
     uint64_t evicted;      /* dropped over the record cap */
+    uint64_t pair_dropped; /* no longer looked at: over PAIR_KEEP of one client and server */
     uint64_t ctl_keys;     /* servers and (server, port)s kept for SNI controls */
     uint64_t ctl_evicted;  /* dropped over the key cap */
 };

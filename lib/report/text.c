@@ -241,4 +241,8 @@ void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const
                         "causes proved by other connections (sni_required, middlebox_*, fallbacks) may be missed "
                         "(docs/limits.md)\n",
                      (unsigned long long)s->corr_evicted, (unsigned long long)s->corr_ctl_evicted);
+    if (s->corr_pair_dropped)
+        td_wb_printf(w, "  correlation store: %llu fallback records not looked at, past the newest 256 of one client and "
+                        "server; a version fallback among them may be missed (docs/limits.md)\n",
+                     (unsigned long long)s->corr_pair_dropped);
 }

@@ -55,6 +55,14 @@
 /* records kept per control key: ctl_wanted keeps at most 4 (2 when the SNI
  * plays no part); a spare slot or two, never used */
 #define CTL_KEEP 6u
+/* records a fallback lookup walks: at most this many per bucket, the oldest
+ * unlinked past it (counted).  Every lookup walks its whole bucket, so
+ * without a bound one client retrying one server all day (a retry storm, a
+ * proxy's health checks) made each lookup walk every record of that pair
+ * in the store: 40,000 such failures took 7 s, 262,144 would take minutes.
+ * A bucket holds the records of one (client, server, port), plus rare hash
+ * collisions (65,536 buckets for at most 262,144 records). */
+#define PAIR_KEEP 256u
 
 #define corr_ent td_corr_rec
 #define CORR_NONE UINT32_MAX
@@ -70,6 +78,7 @@ struct pair_rec {
     uint16_t port, max_offered;
     uint8_t ipver;
     bool scsv, failed;
+    bool unlinked; /* dropped from its bucket (PAIR_KEEP): no lookup finds it */
 };
 
 /* what the control lookups read of a record */
@@ -94,7 +103,7 @@ struct ctl_ent {
 struct td_corr {
     /* fallbacks */
     struct pair_rec *p;
-    uint32_t *pnext, *phead, *ptail;
+    uint32_t *pnext, *phead, *ptail, *plen;
     uint32_t pcap, pfront, pn, pmask;
     int64_t newest;
     bool have_newest;
@@ -141,6 +150,7 @@ void td_corr_free(struct td_corr *k)
     free(k->pnext);
     free(k->phead);
     free(k->ptail);
+    free(k->plen);
     free(k);
 }
 
@@ -160,23 +170,35 @@ static void pair_index(struct td_corr *k, uint32_t i)
 {
     const struct pair_rec *e = &k->p[i];
     uint32_t b = pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->pmask;
+    if (k->plen[b] >= PAIR_KEEP) { /* unlink the bucket's oldest */
+        uint32_t h = k->phead[b];
+        k->p[h].unlinked = true;
+        k->phead[b] = k->pnext[h];
+        k->plen[b]--;
+        k->st.pair_dropped++;
+    }
     k->pnext[i] = CORR_NONE;
-    if (k->ptail[b] == CORR_NONE)
+    if (k->phead[b] == CORR_NONE)
         k->phead[b] = i;
     else
         k->pnext[k->ptail[b]] = i;
     k->ptail[b] = i;
+    k->plen[b]++;
 }
 
 static void pair_pop(struct td_corr *k)
 {
     uint32_t i = k->pfront;
     const struct pair_rec *e = &k->p[i];
-    uint32_t b = pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->pmask;
-    /* the oldest record is the first of its bucket */
-    k->phead[b] = k->pnext[i];
-    if (k->phead[b] == CORR_NONE)
-        k->ptail[b] = CORR_NONE;
+    if (!e->unlinked) {
+        uint32_t b = pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->pmask;
+        /* the oldest record is the first of its bucket (older ones of the
+         * bucket were popped or unlinked before it) */
+        k->phead[b] = k->pnext[i];
+        if (k->phead[b] == CORR_NONE)
+            k->ptail[b] = CORR_NONE;
+        k->plen[b]--;
+    }
     k->pfront = (i + 1) & (k->pcap - 1);
     k->pn--;
 }
@@ -190,12 +212,14 @@ static bool pair_grow(struct td_corr *k)
     uint32_t *nn = td_malloc((size_t)ncap * sizeof(*nn));
     uint32_t *nh = td_malloc((size_t)nb * sizeof(*nh));
     uint32_t *nt = td_malloc((size_t)nb * sizeof(*nt));
+    uint32_t *nl = td_calloc(nb, sizeof(*nl));
 
-    if (np == NULL || nn == NULL || nh == NULL || nt == NULL) {
+    if (np == NULL || nn == NULL || nh == NULL || nt == NULL || nl == NULL) {
         free(np);
         free(nn);
         free(nh);
         free(nt);
+        free(nl);
         return false;
     }
     for (uint32_t i = 0; i < k->pn; i++)
@@ -206,15 +230,19 @@ static bool pair_grow(struct td_corr *k)
     free(k->pnext);
     free(k->phead);
     free(k->ptail);
+    free(k->plen);
     k->p = np;
     k->pnext = nn;
     k->phead = nh;
     k->ptail = nt;
+    k->plen = nl;
     k->pcap = ncap;
     k->pmask = nb - 1;
     k->pfront = 0;
+    /* the buckets only split (or stay): none goes over PAIR_KEEP here */
     for (uint32_t i = 0; i < k->pn; i++)
-        pair_index(k, i);
+        if (!k->p[i].unlinked)
+            pair_index(k, i);
     return true;
 }
 
@@ -253,6 +281,7 @@ static void pair_add(struct td_corr *k, const struct corr_ent *e)
     p->ipver = e->ipver;
     p->scsv = e->scsv;
     p->failed = e->failed;
+    p->unlinked = false;
     k->pn++;
     pair_index(k, i);
 }

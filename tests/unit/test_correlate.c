@@ -9,6 +9,10 @@
  *     fail with the old store);
  *   - day_long: a connection a second for a day: the store stays small and
  *     a fallback at the end is still found;
+ *   - busy_pair: one client fails 10,000 times against one server (a
+ *     retry storm); a lookup walks at most the newest 256 records of the
+ *     pair, the rest are counted, and the fallback among the newest is
+ *     still found both ways;
  *   - controls_exact: random records for one server (few names, ports and
  *     connection ids, repeated ids as when files are read twice) against a
  *     plain list: the control each lookup finds is the one a store of every
@@ -171,6 +175,42 @@ static void late_fallback(void **state)
     td_corr_free(k);
 }
 
+static void busy_pair(void **state)
+{
+    struct td_corr *k = td_corr_new();
+    struct td_corr_rec first, retry;
+    struct conn_buf b;
+    struct td_verdict v;
+    struct td_corr_stats st;
+    const uint32_t n = 10000;
+    (void)state;
+
+    assert_non_null(k);
+    /* 10,000 failures in 10 s from one client to one server, all offering
+     * TLS 1.3; then one that fails too, and its retry offering TLS 1.2 */
+    for (uint32_t i = 1; i <= n; i++) {
+        struct td_corr_rec e = rec(i, T0 + (int64_t)i * (SEC / 1000), 0x0b000009u, 0xcb007109u, 443, NULL, false, 0x0304,
+                                   "closed_without_alert");
+        td_corr_add_rec(k, &e);
+    }
+    first = rec(n + 1, T0 + 11 * SEC, 0x0b000009u, 0xcb007109u, 443, NULL, false, 0x0304, "handshake_failure");
+    retry = rec(n + 2, T0 + 12 * SEC, 0x0b000009u, 0xcb007109u, 443, NULL, false, 0x0303, "inappropriate_fallback");
+    td_corr_add_rec(k, &first);
+    td_corr_add_rec(k, &retry);
+    td_corr_stats(k, &st);
+    assert_int_equal(st.records, n + 2);
+    assert_int_equal(st.pair_dropped, n + 2 - 256);
+    conn_of(&b, &retry);
+    failed_verdict(&v, "inappropriate_fallback");
+    td_corr_revise(k, &b.c, &v);
+    assert_int_equal(ev_conn(&v, "earlier attempt:"), n + 1); /* the latest earlier failure */
+    conn_of(&b, &first);
+    failed_verdict(&v, "handshake_failure");
+    td_corr_revise(k, &b.c, &v);
+    assert_int_equal(ev_conn(&v, "fallback retry:"), n + 2);
+    td_corr_free(k);
+}
+
 static void day_long(void **state)
 {
     struct td_corr *k = td_corr_new();
@@ -286,6 +326,7 @@ int main(void)
         cmocka_unit_test(late_sni_required),
         cmocka_unit_test(late_fallback),
         cmocka_unit_test(day_long),
+        cmocka_unit_test(busy_pair),
         cmocka_unit_test(controls_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
