@@ -12,6 +12,10 @@ tool, not this script.  Raw IPv4 (LINKTYPE_RAW), TCP checksums left zero.
                  client addresses (default N): over 262,144 is more than the
                  correlation store keeps within its window; C = 1 is one
                  client's retry storm
+  hashflood N    N IPv6 flows (a SYN each) whose flow keys all have one hash
+                 under tlsdiag's flow hash with a zero seed (what it was
+                 before the seed): with an unseeded hash every lookup walks
+                 one chain of all of them
   bighs          one flow whose ClientHello claims a 16 MiB handshake message
                  (u24 length 0xffffff), then 300 KB of it and a FIN
   tinyrec        a complete ClientHello cut into 1-byte handshake records
@@ -86,6 +90,41 @@ def hellos(n, clients):
         rec(ts + 1, ip_tcp(src, SRV, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
         rec(ts + 2, ip_tcp(SRV, src, 443, sport, 1, (seq + 1 + len(ch)) & 0xFFFFFFFF, 0x14))
         ts += 1000
+
+
+M64 = (1 << 64) - 1
+
+
+def rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M64
+
+
+def rotr(x, r):
+    return ((x >> r) | (x << (64 - r))) & M64
+
+
+def ip6_tcp(src, dst, sport, dport, seq, ack, flags):
+    tcp = struct.pack(">HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    ip = struct.pack(">IHBB", 6 << 28, len(tcp), 6, 64) + src + dst
+    return ip + tcp
+
+
+def hashflood(n):
+    # lib/tcp/flowtab.c td_flow_key_hash over the key's words w0..w4 (w1, w2:
+    # the lower address, little-endian): with the other words fixed, w2 is
+    # solved so that rotl(w1*C1, 13) ^ rotl(w2*C2, 27) stays the same
+    c1, c2 = 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+    c2inv = pow(c2, -1, 1 << 64)
+    target = rotl(0x20 * c1 & M64, 13)  # the value for w1 = 0x20, w2 = 0
+    srv = bytes([0xFF, 0x02]) + bytes(13) + b"\x01"
+    pcap_header()
+    ts = 1700000000 * 1000000
+    for i in range(n):
+        w1 = 0x20 | (i + 1) << 8
+        w2 = c2inv * rotr(target ^ rotl(w1 * c1 & M64, 13), 27) & M64
+        src = struct.pack("<QQ", w1, w2)
+        rec(ts, ip6_tcp(src, srv, 40000, 443, 1000, 0, 0x02))
+        ts += 10
 
 
 def bighs():
@@ -170,6 +209,8 @@ def main():
         flows(int(sys.argv[2]))
     elif kind == "hellos":
         hellos(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else int(sys.argv[2]))
+    elif kind == "hashflood":
+        hashflood(int(sys.argv[2]))
     elif kind == "bighs":
         bighs()
     elif kind == "tinyrec":

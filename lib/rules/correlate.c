@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "facts.h"
+#include "util/seed.h"
 
 /* records kept for fallbacks (the oldest evicted past it) */
 #define TD_CORR_MAX 262144u
@@ -121,9 +122,13 @@ static uint32_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
     return (uint32_t)(h ^ (h >> 32));
 }
 
+/* keyed (util/seed.h): the server keys' chains are not bounded otherwise.
+ * pair_bucket needs no key: a fallback lookup walks at most PAIR_KEEP
+ * records whatever lands in its bucket, and unkeyed, which records
+ * PAIR_KEEP unlinks is the same in every run. */
 static uint32_t srv_bucket(uint8_t kind, uint8_t ipver, const uint8_t srv[16], uint16_t port)
 {
-    return hash_bytes(0xcbf29ce484222325ULL ^ ((uint64_t)kind << 24 | (uint64_t)ipver << 16 | port), srv, 16);
+    return hash_bytes(0xcbf29ce484222325ULL ^ td_seed[5] ^ ((uint64_t)kind << 24 | (uint64_t)ipver << 16 | port), srv, 16);
 }
 
 static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port, const uint8_t cli[16])
@@ -135,6 +140,7 @@ static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port,
 
 struct td_corr *td_corr_new(void)
 {
+    td_seed_init(); /* srv_bucket's key */
     return td_calloc(1, sizeof(struct td_corr));
 }
 

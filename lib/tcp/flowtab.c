@@ -2,6 +2,7 @@
  * plus an intrusive LRU list.  No allocation per lookup. */
 #include "flowtab.h"
 #include "tlsdiag/alloc.h"
+#include "util/seed.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -41,30 +42,42 @@ int td_flow_key_make(struct td_flow_key *k, uint8_t ipver, const uint8_t src[16]
 
 static uint64_t rotl(uint64_t v, unsigned r) { return (v << r) | (v >> (64 - r)); }
 
-/* td_flow_key_hash: each 8-byte word multiplied by its own odd constant
- * (independent products, so they overlap in the pipeline instead of
- * waiting on each other as a chained mix did), rotated apart, folded, then
- * one finalising round (splitmix64's) so the low bits that pick a bucket
- * depend on every input bit. */
-uint64_t td_flow_key_hash(const struct td_flow_key *k)
+/* key_mix: each 8-byte word (XORed with its key word) multiplied by its own
+ * odd constant (independent products, so they overlap in the pipeline
+ * instead of waiting on each other as a chained mix did), rotated apart,
+ * folded, then one finalising round (splitmix64's) so the low bits that
+ * pick a bucket depend on every input bit. */
+static inline uint64_t key_mix(const struct td_flow_key *k, const uint64_t s[5])
 {
     uint64_t w[5], h;
     memcpy(w, k, sizeof(w)); /* the key is 40 bytes, no padding holes left unset */
-    h = w[0] * 0x9e3779b97f4a7c15ULL;
-    h ^= rotl(w[1] * 0xc2b2ae3d27d4eb4fULL, 13);
-    h ^= rotl(w[2] * 0x165667b19e3779f9ULL, 27);
-    h ^= rotl(w[3] * 0xd6e8feb86659fd93ULL, 41);
-    h ^= rotl(w[4] * 0xff51afd7ed558ccdULL, 53);
+    h = (w[0] ^ s[0]) * 0x9e3779b97f4a7c15ULL;
+    h ^= rotl((w[1] ^ s[1]) * 0xc2b2ae3d27d4eb4fULL, 13);
+    h ^= rotl((w[2] ^ s[2]) * 0x165667b19e3779f9ULL, 27);
+    h ^= rotl((w[3] ^ s[3]) * 0xd6e8feb86659fd93ULL, 41);
+    h ^= rotl((w[4] ^ s[4]) * 0xff51afd7ed558ccdULL, 53);
     h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
     return h ^ (h >> 31);
 }
 
-_Static_assert(sizeof(struct td_flow_key) == 40, "flow key layout");
+/* td_flow_key_hash: keyed by the process's td_seed (util/seed.h), so that a
+ * crafted capture cannot aim its flows at one bucket: without the key,
+ * with the two halves of an IPv6 address free, solving for a colliding
+ * second half takes one multiplication (hostile-capture.py hashflood). */
+uint64_t td_flow_key_hash(const struct td_flow_key *k) { return key_mix(k, td_seed); }
+
+/* the same without the key: the same for every run */
+uint64_t td_flow_key_hash_fixed(const struct td_flow_key *k)
+{
+    static const uint64_t zero[5];
+    return key_mix(k, zero);
+}
 
 bool td_flowtab_init(struct td_flowtab *t, size_t initial)
 {
     size_t n = 1024;
+    td_seed_init(); /* before the first td_flow_key_hash */
     memset(t, 0, sizeof(*t));
     while (n < initial)
         n *= 2;

@@ -759,7 +759,9 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
         f->node.key = k;
         f->node.hash = h;
         f->id = new_id = ++p->next_id;
-        f->shard = (unsigned)((h >> 32) % p->n);
+        /* not the table's keyed hash: the same worker in every run, so that
+         * what --max-memory evicts under -j is the same every run */
+        f->shard = (unsigned)((td_flow_key_hash_fixed(&k) >> 32) % p->n);
         td_flowtab_insert(&p->tab, &f->node);
         p->st.flows++;
         p->st.open_flows++;
