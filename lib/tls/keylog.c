@@ -12,6 +12,7 @@
 
 #include "tlsdiag/alloc.h"
 #include "tlsdiag/decrypt.h"
+#include "util/seed.h"
 
 struct kl_entry {
     uint8_t random[32];
@@ -43,7 +44,10 @@ static const struct {
 
 struct td_keylog *td_keylog_new(void)
 {
-    struct td_keylog *kl = td_calloc(1, sizeof(*kl));
+    struct td_keylog *kl;
+
+    td_seed_init(); /* hash_random's key */
+    kl = td_calloc(1, sizeof(*kl));
     if (kl == NULL)
         return NULL;
     kl->cap = 64;
@@ -65,16 +69,22 @@ void td_keylog_free(struct td_keylog *kl)
     free(kl);
 }
 
+/* The randoms are the peers' and the log may come from the capture itself
+ * (a pcapng Decryption Secrets Block): neither may pile entries in one run
+ * of the probe.  An unkeyed FNV-1a did not stop that (its low bits, which
+ * pick the slot, can be steered by the last bytes of a random); each 8-byte
+ * word is mixed with the process's key (util/seed.h) instead. */
 static uint32_t hash_random(const uint8_t r[32])
 {
-    /* FNV-1a over the whole random: the randoms are the peers', the log
-     * is the user's; neither should be able to pile entries in one chain */
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 32; i++) {
-        h ^= r[i];
-        h *= 16777619u;
-    }
-    return h;
+    uint64_t w[4], h;
+    memcpy(w, r, sizeof(w));
+    h = (w[0] ^ td_seed[0]) * 0x9e3779b97f4a7c15ULL;
+    h ^= ((w[1] ^ td_seed[1]) * 0xc2b2ae3d27d4eb4fULL) >> 7;
+    h += (w[2] ^ td_seed[2]) * 0x165667b19e3779f9ULL;
+    h ^= ((w[3] ^ td_seed[3]) * 0xd6e8feb86659fd93ULL) >> 11;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return (uint32_t)(h ^ (h >> 31));
 }
 
 static struct kl_entry **slot_for(struct kl_entry **slots, uint32_t cap, const uint8_t r[32])
