@@ -1011,13 +1011,18 @@ int cmd_read(int argc, char **argv, bool live)
                 rc = frc;
         }
     }
-    if (!r.json && !r.no_summary) {
+    /* --json prints connections only, except with -q: then the summary
+     * alone, as one JSON line */
+    if (!r.no_summary && (!r.json || r.quiet)) {
         struct td_corr_stats cs;
         td_corr_stats(r.corr, &cs);
         r.sum.corr_evicted = cs.evicted;
         r.sum.corr_ctl_evicted = cs.ctl_evicted;
         r.sum.corr_pair_dropped = cs.pair_dropped;
-        td_report_summary_text(w, &r.sum, &r.st_total, &r.ro);
+        if (r.json)
+            td_report_summary_json(w, &r.sum, &r.st_total);
+        else
+            td_report_summary_text(w, &r.sum, &r.st_total, &r.ro);
     }
     td_wb_flush(w);
     if (rc == TD_EXIT_OK && r.fail && r.sum.by_outcome[TD_OUT_FAILED] > 0)

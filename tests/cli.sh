@@ -150,6 +150,15 @@ has "retry storm: records past 256 per pair counted" "$tmp/out" "correlation sto
 # with a wide margin, not a speed test.
 check "crafted flow-hash collisions are not a hang" 0 sh -c "$H hashflood 100000 | timeout 60 \"$T\" read -q -"
 has "hash flood: every flow read" "$tmp/out" "TCP flows 100000"
+# -q --json: the summary alone, one JSON line, the same counts as the text
+check "read -q --json prints the summary as JSON" 0 "$T" read -q --json "$D/fail_alpn_refused.pcap" "$D/ok_tls12_full.pcap"
+if [ "$(wc -l < "$tmp/out")" = 1 ] && python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+assert (s["connections"], s["ok"], s["failed"]) == (2, 1, 1), s
+assert s["causes"] == {"alpn_mismatch": 1}, s
+assert s["failing_servers"][0]["connections"] == 1, s
+' "$tmp/out"; then echo "ok   summary JSON: one line, counts and causes"; else echo "FAIL summary JSON"; cat "$tmp/out"; fails=$((fails + 1)); fi
 $H tinyrec >"$tmp/h_tiny.pcap"
 check "ClientHello in 1-byte records" 0 "$T" read -t "$tmp/h_tiny.pcap"
 has "1-byte records: the hello is read" "$tmp/out" "ClientHello TLS 1.2, 1 cipher suites"

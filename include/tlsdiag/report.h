@@ -59,6 +59,10 @@ void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct
 void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r);
 void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st,
                             const struct td_report_opts *o);
+/* td_report_summary_json: the same facts as one JSON line (read -q --json):
+ * {"summary":{connections, ok, failed, incomplete, partial, warnings, causes{code:n},
+ * failing_servers[{name,connections}], failing_snis[...], not_tls, packets, tcp_flows, ...}} */
+void td_report_summary_json(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st);
 
 /* shared by the renderers; td_fmt_addr returns the length written */
 size_t td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len);

@@ -514,3 +514,87 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
     }
     td_wb_lit(w, "}\n");
 }
+
+/* ---- the summary (read -q --json) ---- */
+
+static void json_u64_field(struct td_wbuf *w, const char *name, uint64_t v, bool comma)
+{
+    if (comma)
+        td_wb_putc(w, ',');
+    td_wb_putc(w, '"');
+    td_wb_puts(w, name);
+    td_wb_puts(w, "\":");
+    td_wb_u64(w, v);
+}
+
+/* every counted server or SNI, most failures first (ties: first seen) */
+static void json_counts(struct td_wbuf *w, const char *name, const struct td_count *c, uint32_t n)
+{
+    bool used[TD_SUMMARY_TOP] = {false};
+
+    td_wb_puts(w, ",\"");
+    td_wb_puts(w, name);
+    td_wb_puts(w, "\":[");
+    for (uint32_t k = 0; k < n && k < TD_SUMMARY_TOP; k++) {
+        int best = -1;
+        for (uint32_t i = 0; i < n && i < TD_SUMMARY_TOP; i++)
+            if (!used[i] && (best < 0 || c[i].n > c[best].n))
+                best = (int)i;
+        used[best] = true;
+        td_wb_puts(w, k ? ",{\"name\":" : "{\"name\":");
+        td_wb_json_str(w, c[best].key, strnlen(c[best].key, sizeof(c[best].key)));
+        json_u64_field(w, "connections", c[best].n, true);
+        td_wb_putc(w, '}');
+    }
+    td_wb_putc(w, ']');
+}
+
+void td_report_summary_json(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st)
+{
+    bool any = false;
+
+    td_wb_puts(w, "{\"summary\":{");
+    json_u64_field(w, "connections", s->conns, false);
+    json_u64_field(w, "ok", s->by_outcome[TD_OUT_OK], true);
+    json_u64_field(w, "failed", s->by_outcome[TD_OUT_FAILED], true);
+    json_u64_field(w, "incomplete", s->by_outcome[TD_OUT_INCOMPLETE], true);
+    json_u64_field(w, "partial", s->by_outcome[TD_OUT_PARTIAL], true);
+    json_u64_field(w, "warnings", s->warnings, true);
+    td_wb_puts(w, ",\"causes\":{");
+    for (uint32_t i = 0; i < s->num_codes; i++) {
+        if (i)
+            td_wb_putc(w, ',');
+        td_wb_json_cstr(w, s->codes[i].code);
+        td_wb_putc(w, ':');
+        td_wb_u64(w, s->codes[i].n);
+    }
+    td_wb_putc(w, '}');
+    json_counts(w, "failing_servers", s->servers, s->num_servers);
+    json_counts(w, "failing_snis", s->snis, s->num_snis);
+    json_u64_field(w, "not_tls", s->hidden, true);
+    if (st != NULL) {
+        json_u64_field(w, "packets", st->packets, true);
+        json_u64_field(w, "tcp_flows", st->flows, true);
+        json_u64_field(w, "ip_fragments", st->fragments, true);
+        json_u64_field(w, "malformed_packets", st->malformed, true);
+        json_u64_field(w, "flows_evicted_max_flows", st->evicted - st->evicted_memory, true);
+        json_u64_field(w, "flows_evicted_max_memory", st->evicted_memory, true);
+    }
+    td_wb_puts(w, ",\"limits_hit\":{");
+    for (unsigned i = 0; i < 20; i++) {
+        const char *name = td_anomaly_name(80 + i);
+        if (s->limit_conns[i] == 0 || name == NULL)
+            continue;
+        if (any)
+            td_wb_putc(w, ',');
+        td_wb_json_cstr(w, name);
+        td_wb_putc(w, ':');
+        td_wb_u64(w, s->limit_conns[i]);
+        any = true;
+    }
+    td_wb_puts(w, "},\"correlation_store\":{");
+    json_u64_field(w, "fallback_records_dropped", s->corr_evicted, false);
+    json_u64_field(w, "server_keys_dropped", s->corr_ctl_evicted, true);
+    json_u64_field(w, "fallback_records_not_looked_at", s->corr_pair_dropped, true);
+    td_wb_puts(w, "}}}\n");
+}

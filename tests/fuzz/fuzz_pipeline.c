@@ -4,7 +4,8 @@
  * Small caps (16 open flows, 128 events, 1 MiB of flow memory) so eviction
  * and LIMIT_* paths run.
  * Invariants: every JSON line is valid JSON (bounded checker in
- * fuzz_common.h), one JSON line per shown connection; text output holds no
+ * fuzz_common.h), one JSON line per shown connection and one for the
+ * summary (read -q --json); text output holds no
  * raw control bytes; stats add up (evicted <= flows, open <= peak). */
 #include "fuzz_common.h"
 #include "tlsdiag/capture.h"
@@ -134,10 +135,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(st.tcp_packets <= st.packets);
     FUZZ_CHECK(r.conns == st.flows);
     td_report_summary_text(&wt, &r.sum, &st, &r.rep);
+    td_report_summary_json(&wj, &r.sum, &st); /* read -q --json */
     td_wb_flush(&wj);
     td_wb_flush(&wt);
     lines = json_check_lines(oj.p, oj.n);
-    FUZZ_CHECK(lines == r.conns);
+    FUZZ_CHECK(lines == r.conns + 1);
     fuzz_check_text(ot.p, ot.n);
     td_engine_free(e);
     td_keylog_free(dsb.kl);
