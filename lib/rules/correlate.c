@@ -115,11 +115,24 @@ struct td_corr {
     struct td_corr_stats st;
 };
 
-static uint32_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+/* Bucket hashes: each 8-byte word of the addresses multiplied by its own
+ * odd constant and rotated apart, then splitmix64's finaliser (the byte-wise
+ * FNV-1a these replaced cost 4% of a summary-only read: 32 dependent
+ * multiplications per record added and per lookup). */
+static uint64_t w64(const uint8_t *p)
 {
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return (uint32_t)(h ^ (h >> 32));
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static uint64_t rotl64(uint64_t v, unsigned r) { return (v << r) | (v >> (64 - r)); }
+
+static uint32_t fin32(uint64_t h)
+{
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return (uint32_t)(h ^ (h >> 31));
 }
 
 /* keyed (util/seed.h): the server keys' chains are not bounded otherwise.
@@ -128,14 +141,20 @@ static uint32_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
  * PAIR_KEEP unlinks is the same in every run. */
 static uint32_t srv_bucket(uint8_t kind, uint8_t ipver, const uint8_t srv[16], uint16_t port)
 {
-    return hash_bytes(0xcbf29ce484222325ULL ^ td_seed[5] ^ ((uint64_t)kind << 24 | (uint64_t)ipver << 16 | port), srv, 16);
+    uint64_t h = (((uint64_t)kind << 24 | (uint64_t)ipver << 16 | port) ^ td_seed[5]) * 0x9e3779b97f4a7c15ULL;
+    h ^= rotl64((w64(srv) ^ td_seed[4]) * 0xc2b2ae3d27d4eb4fULL, 21);
+    h ^= rotl64((w64(srv + 8) ^ td_seed[3]) * 0x165667b19e3779f9ULL, 43);
+    return fin32(h);
 }
 
 static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port, const uint8_t cli[16])
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)ipver << 16 | port);
-    h = (h ^ hash_bytes(h, srv, 16)) * 0x100000001b3ULL;
-    return hash_bytes(h, cli, 16);
+    uint64_t h = ((uint64_t)ipver << 16 | port) * 0x9e3779b97f4a7c15ULL;
+    h ^= rotl64(w64(srv) * 0xc2b2ae3d27d4eb4fULL, 13);
+    h ^= rotl64(w64(srv + 8) * 0x165667b19e3779f9ULL, 27);
+    h ^= rotl64(w64(cli) * 0xd6e8feb86659fd93ULL, 41);
+    h ^= rotl64(w64(cli + 8) * 0xff51afd7ed558ccdULL, 53);
+    return fin32(h);
 }
 
 struct td_corr *td_corr_new(void)
