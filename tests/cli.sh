@@ -159,6 +159,11 @@ assert (s["connections"], s["ok"], s["failed"]) == (2, 1, 1), s
 assert s["causes"] == {"alpn_mismatch": 1}, s
 assert s["failing_servers"][0]["connections"] == 1, s
 ' "$tmp/out"; then echo "ok   summary JSON: one line, counts and causes"; else echo "FAIL summary JSON"; cat "$tmp/out"; fails=$((fails + 1)); fi
+# a mid-stream flow of 60,000 one-byte segments that are never TLS: the
+# resynchronisation goes on from where it stopped (it rescanned its whole
+# window for every byte: 20,000 took 12 s in a release build).  Hang check.
+check "mid-stream resync a byte at a time is not a hang" 0 sh -c "$H dribble 60000 | timeout 60 \"$T\" read -q -"
+has "dribble: read to the end" "$tmp/out" "packets 60000, TCP flows 1"
 $H tinyrec >"$tmp/h_tiny.pcap"
 check "ClientHello in 1-byte records" 0 "$T" read -t "$tmp/h_tiny.pcap"
 has "1-byte records: the hello is read" "$tmp/out" "ClientHello TLS 1.2, 1 cipher suites"

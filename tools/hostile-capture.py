@@ -16,6 +16,9 @@ tool, not this script.  Raw IPv4 (LINKTYPE_RAW), TCP checksums left zero.
                  under tlsdiag's flow hash with a zero seed (what it was
                  before the seed): with an unseeded hash every lookup walks
                  one chain of all of them
+  dribble N      a flow seen mid-stream (no SYN) whose client sends N bytes
+                 that are never a TLS record, one byte per segment: the
+                 resynchronisation window fills a byte at a time
   bighs          one flow whose ClientHello claims a 16 MiB handshake message
                  (u24 length 0xffffff), then 300 KB of it and a FIN
   tinyrec        a complete ClientHello cut into 1-byte handshake records
@@ -127,6 +130,17 @@ def hashflood(n):
         ts += 10
 
 
+def dribble(n):
+    pcap_header()
+    ts = 1700000000 * 1000000
+    seq = 1000
+    for i in range(n):
+        b = bytes([(i * 7) % 20])  # 0..19: never a record type
+        rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, 5000, 0x18, b))
+        seq += 1
+        ts += 10
+
+
 def bighs():
     pcap_header()
     ts = 1700000000 * 1000000
@@ -211,6 +225,8 @@ def main():
         hellos(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else int(sys.argv[2]))
     elif kind == "hashflood":
         hashflood(int(sys.argv[2]))
+    elif kind == "dribble":
+        dribble(int(sys.argv[2]))
     elif kind == "bighs":
         bighs()
     elif kind == "tinyrec":

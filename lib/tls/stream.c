@@ -417,10 +417,18 @@ static void feed_records(struct td_tls_stream *s, struct td_cur *in, const struc
 
 /* Mid-stream start: find an offset where a record header is followed,
  * exactly at the end of its body, by another plausible header (or by the end
- * of what we have).  Bytes before it are counted, not judged. */
+ * of what we have).  Bytes before it are counted, not judged.
+ *
+ * An offset is ruled out for good once its header is implausible or the
+ * header after its body is: those bytes never change.  Only an offset whose
+ * body runs past the window waits for more bytes.  So each call goes on
+ * from resync_pos instead of from the start of the window: a stream of
+ * 1-byte segments used to rescan the whole window for every byte (20,000 of
+ * them took 12 s, a 1 MiB stream hours). */
 static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_tls_sink *k)
 {
     size_t n = td_cur_len(in);
+    uint32_t i;
 
     if (n > RESYNC_CAP - s->hs_len)
         n = RESYNC_CAP - s->hs_len;
@@ -432,12 +440,14 @@ static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_t
     }
     s->hs_len += (uint32_t)n;
     s->off += n;
-    for (uint32_t i = 0; i + 5 <= s->hs_len; i++) {
+    for (i = s->resync_pos; i + 5 <= s->hs_len; i++) {
         struct td_cur c, nx;
         struct td_record_hdr h, h2;
-        struct td_diag d = {0};
+        struct td_diag d;
         size_t next;
 
+        d.n = 0; /* td_record_header only adds; nothing below n is read */
+        d.total = 0;
         td_cur_init(&c, s->hs + i, s->hs_len - i);
         if (td_record_header(&h, &c, false, &d) != TD_REC_OK || d.n != 0)
             continue;
@@ -460,6 +470,7 @@ static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_t
             }
             memcpy(win, s->hs + i, len);
             s->hs_len = 0;
+            s->resync_pos = 0;
             s->state = TD_TS_HEADER;
             s->started = true;
             s->off -= len;
@@ -469,6 +480,7 @@ static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_t
             return;
         }
     }
+    s->resync_pos = i; /* where the loop stopped: waiting there, or the last 4 bytes */
     s->resync_scanned += (uint32_t)n;
     if (s->resync_scanned > RESYNC_GIVE_UP) {
         go_dead(s);
@@ -476,9 +488,10 @@ static void resync(struct td_tls_stream *s, struct td_cur *in, const struct td_t
     }
     if (s->hs_len >= RESYNC_CAP) {
         /* keep the last 4 KiB: a header may straddle the window edge */
-        uint32_t keep = 4096;
-        memmove(s->hs, s->hs + (s->hs_len - keep), keep);
+        uint32_t keep = 4096, drop = s->hs_len - keep;
+        memmove(s->hs, s->hs + drop, keep);
         s->hs_len = keep;
+        s->resync_pos = s->resync_pos > drop ? s->resync_pos - drop : 0;
     }
 }
 

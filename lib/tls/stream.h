@@ -59,6 +59,7 @@ struct td_tls_stream {
     uint32_t hs_skip;        /* bytes of an over-cap message still to skip */
     uint64_t off;            /* stream offset of the next byte */
     uint32_t resync_scanned;
+    uint32_t resync_pos; /* window offsets before it are ruled out for good */
     uint32_t records;
     uint32_t max_records;    /* records one handshake message may span
                                 (TD_TLS_MAX_RECORDS unless the owner sets it) */
