@@ -61,6 +61,8 @@ static inline uint64_t key_mix(const struct td_flow_key *k, const uint64_t s[5])
     return h ^ (h >> 31);
 }
 
+_Static_assert(sizeof(struct td_flow_key) == 40, "flow key layout");
+
 /* td_flow_key_hash: keyed by the process's td_seed (util/seed.h), so that a
  * crafted capture cannot aim its flows at one bucket: without the key,
  * with the two halves of an IPv6 address free, solving for a colliding
