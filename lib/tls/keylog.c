@@ -71,9 +71,10 @@ void td_keylog_free(struct td_keylog *kl)
 
 /* The randoms are the peers' and the log may come from the capture itself
  * (a pcapng Decryption Secrets Block): neither may pile entries into one
- * long probe sequence of the open-addressing table.  An unkeyed FNV-1a did not stop that (its low bits, which
- * pick the slot, can be steered by the last bytes of a random); each 8-byte
- * word is mixed with the process's key (util/seed.h) instead. */
+ * long probe sequence of the open-addressing table.  An unkeyed FNV-1a did
+ * not stop that (its low bits, which pick the slot, can be steered by the
+ * last bytes of a random); each 8-byte word is mixed with the process's key
+ * (util/seed.h) instead. */
 static uint32_t hash_random(const uint8_t r[32])
 {
     uint64_t w[4], h;
