@@ -107,11 +107,19 @@ static void printable(char *dst, size_t cap, const uint8_t *p, size_t n)
 
 /* the line at |pos| ending in '\n': returns its length with the '\n', 0 if
  * incomplete */
-static size_t line_at(const struct td_upgrade *u, uint8_t ep, uint32_t pos)
+static size_t line_at(struct td_upgrade *u, uint8_t ep, uint32_t pos)
 {
-    for (uint32_t i = pos; i < u->len[ep]; i++)
-        if (u->buf[ep][i] == '\n')
-            return (size_t)(i - pos) + 1;
+    bool inside = pos >= u->nl_from[ep] && pos <= u->nl_to[ep];
+    const uint8_t *nl;
+
+    if (inside && u->nl_to[ep] >= u->len[ep])
+        return 0; /* nothing new since the last search */
+    nl = memchr(u->buf[ep] + (inside ? u->nl_to[ep] : pos), '\n', u->len[ep] - (inside ? u->nl_to[ep] : pos));
+    if (nl != NULL)
+        return (size_t)(nl - (u->buf[ep] + pos)) + 1;
+    if (!inside)
+        u->nl_from[ep] = pos;
+    u->nl_to[ep] = u->len[ep];
     return 0;
 }
 
@@ -398,6 +406,8 @@ static uint32_t server_text(struct td_upgrade *u, struct td_upgrade_info *info, 
                 /* the TLS begins after the header block: wait for all of it */
                 uint32_t start = end - (uint32_t)l, q = end;
                 size_t hl;
+                if (u->hdr_start[ep] == start && u->hdr_resume[ep] > q)
+                    q = u->hdr_resume[ep]; /* the lines before it were read */
                 while ((hl = line_at(u, ep, q)) > 0) {
                     const uint8_t *h = u->buf[ep] + q;
                     q += (uint32_t)hl;
@@ -406,6 +416,8 @@ static uint32_t server_text(struct td_upgrade *u, struct td_upgrade_info *info, 
                 }
                 if (hl == 0) {
                     u->pos[ep] = start; /* read again with more bytes */
+                    u->hdr_start[ep] = start;
+                    u->hdr_resume[ep] = q;
                     return 0;
                 }
                 u->pos[ep] = q;

@@ -31,6 +31,12 @@ struct td_upgrade {
     uint8_t dstate[2];    /* enum td_up_dir_state, by endpoint */
     uint8_t *buf[2];      /* plaintext kept, by endpoint */
     uint32_t len[2], pos[2];
+    /* no '\n' in buf[ep][nl_from[ep], nl_to[ep]): a line that arrives a byte
+     * at a time is not searched again from its start for every byte */
+    uint32_t nl_from[2], nl_to[2];
+    /* HTTP CONNECT: the header lines after the status line at hdr_start
+     * were read up to hdr_resume (all complete, none blank) */
+    uint32_t hdr_start[2], hdr_resume[2];
     uint32_t cli_tls_at;  /* client offset where TLS may start (0: not yet) */
     bool cli_req_done;    /* the client's request is complete */
     char tag[24];         /* IMAP tag of the STARTTLS command */
