@@ -93,6 +93,25 @@ for j in 2 3; do
         fails=$((fails + 1))
     fi
 done
+# hostile captures (tools/hostile-capture.py): one client's retry storm (the
+# correlation store, on the delivering thread), crafted flow-hash collisions
+# (the directory's table and the workers'), a byte-at-a-time mid-stream flow
+H="python3 $root/tools/hostile-capture.py"
+$H hellos 3000 1 > "$tmp/storm.pcap"
+$H hashflood 3000 > "$tmp/flood.pcap"
+$H dribble 3000 > "$tmp/dribble.pcap"
+for f in storm flood dribble; do
+    for mode in "--json" "-q"; do
+        run 1 "$tmp/h1" $mode "$tmp/$f.pcap"
+        for j in 2 3; do
+            run $j "$tmp/hj" $mode "$tmp/$f.pcap"
+            if ! cmp -s "$tmp/h1" "$tmp/hj"; then
+                echo "FAIL -j $j differs from -j 1 ($mode): hostile $f"
+                fails=$((fails + 1))
+            fi
+        done
+    done
+done
 # a usage error is one
 "$T" read -j 0 "$root/tests/data/lab/ok_tls13_full.pcap" >/dev/null 2>&1
 if [ $? != 2 ]; then echo "FAIL -j 0 is not a usage error"; fails=$((fails + 1)); fi
