@@ -987,6 +987,7 @@ int cmd_read(int argc, char **argv, bool live)
     }
     r.progress = !no_progress && !live && isatty(STDERR_FILENO);
     r.corr = td_corr_new();
+    td_corr_set_idle(r.corr, r.lim.idle_timeout_s);
     r.pbatch = calloc(BATCH_MAX, sizeof(*r.pbatch));
     r.wc0 = calloc(1, sizeof(*r.wc0));
     if (r.wc0 != NULL) {

@@ -88,6 +88,10 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
  * the last minutes, not by the length of the capture. */
 struct td_corr;
 struct td_corr *td_corr_new(void);
+/* td_corr_set_idle: the flow idle timeout in use (--idle).  A failed
+ * connection may be revised that long after its last packet, so the store
+ * keeps records that much longer (plus slack); 300 s unless set. */
+void td_corr_set_idle(struct td_corr *k, uint32_t idle_s);
 /* td_corr_add keeps facts of |c| and whether |v| failed (|v| may be NULL). */
 void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v);
 /* The same in two steps, for `read -j`: a worker thread makes the record

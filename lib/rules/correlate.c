@@ -24,10 +24,11 @@
  *   - fallbacks (fallback_from/to): every record while it can still fall in
  *     the TD_FALLBACK_WINDOW_NS window of a later lookup, in the order added.
  *     A record whose ClientHello is older than the newest ClientHello added
- *     minus the window minus TD_CORR_MARGIN_NS is dropped when it reaches the
+ *     minus the window minus the margin is dropped when it reaches the
  *     front of the queue.  The margin covers what the lookups can lag behind
  *     the newest record: a failed connection is revised when it ends (a
- *     silent one after the --idle timeout, 300 s by default), after its whole
+ *     silent one after the --idle timeout, 300 s by default: the margin is
+ *     that timeout + TD_CORR_SLACK_NS), after its whole
  *     batch of up to 4096 connections was added, and capture time that goes
  *     backwards a little.  When time jumps forward by more than window +
  *     margin, everything before the jump expires (a connection that started
@@ -51,8 +52,11 @@
 #define TD_CORR_CTL_MAX 131072u
 /* a retry this close in time to a failed attempt counts as a fallback */
 #define TD_FALLBACK_WINDOW_NS (30 * 1000000000LL)
-/* how far behind the newest ClientHello a lookup may still look (above) */
-#define TD_CORR_MARGIN_NS (900 * 1000000000LL)
+/* how far behind the newest ClientHello a lookup may still look (above):
+ * the --idle timeout (td_corr_set_idle; 300 s unless set) plus this slack
+ * for the batch and time going back a little; 900 s in all by default */
+#define TD_CORR_SLACK_NS (600 * 1000000000LL)
+#define TD_CORR_IDLE_DEFAULT_NS (300 * 1000000000LL)
 /* records kept per control key: ctl_wanted keeps at most 4 (2 when the SNI
  * plays no part); a spare slot or two, never used */
 #define CTL_KEEP 6u
@@ -108,6 +112,7 @@ struct td_corr {
     uint32_t pcap, pfront, pn, pmask;
     int64_t newest;
     bool have_newest;
+    int64_t margin_ns; /* --idle + TD_CORR_SLACK_NS */
     /* controls */
     struct ctl_ent *c;
     uint32_t *cbucket;
@@ -159,8 +164,19 @@ static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port,
 
 struct td_corr *td_corr_new(void)
 {
+    struct td_corr *k;
+
     td_seed_init(); /* srv_bucket's key */
-    return td_calloc(1, sizeof(struct td_corr));
+    k = td_calloc(1, sizeof(struct td_corr));
+    if (k != NULL)
+        k->margin_ns = TD_CORR_IDLE_DEFAULT_NS + TD_CORR_SLACK_NS;
+    return k;
+}
+
+void td_corr_set_idle(struct td_corr *k, uint32_t idle_s)
+{
+    if (k != NULL)
+        k->margin_ns = (int64_t)idle_s * 1000000000LL + TD_CORR_SLACK_NS;
 }
 
 void td_corr_free(struct td_corr *k)
@@ -280,9 +296,9 @@ static void pair_add(struct td_corr *k, const struct corr_ent *e)
     if (!k->have_newest || e->ts_ns > k->newest)
         k->newest = e->ts_ns;
     k->have_newest = true;
-    horizon = k->newest < INT64_MIN + TD_FALLBACK_WINDOW_NS + TD_CORR_MARGIN_NS
+    horizon = k->newest < INT64_MIN + TD_FALLBACK_WINDOW_NS + k->margin_ns
                   ? INT64_MIN
-                  : k->newest - TD_FALLBACK_WINDOW_NS - TD_CORR_MARGIN_NS;
+                  : k->newest - TD_FALLBACK_WINDOW_NS - k->margin_ns;
     while (k->pn > 0 && k->p[k->pfront].ts_ns < horizon) {
         pair_pop(k);
         k->st.expired++;

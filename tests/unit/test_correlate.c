@@ -13,6 +13,9 @@
  *     retry storm); a lookup walks at most the newest 256 records of the
  *     pair, the rest are counted, and the fallback among the newest is
  *     still found both ways;
+ *   - long_idle: with --idle 3600 a fallback is still found when the retry
+ *     is revised 2,000 s after its ClientHello (with the default 300 s the
+ *     records are gone by then);
  *   - controls_exact: random records for one server (few names, ports and
  *     connection ids, repeated ids as when files are read twice) against a
  *     plain list: the control each lookup finds is the one a store of every
@@ -211,6 +214,41 @@ static void busy_pair(void **state)
     td_corr_free(k);
 }
 
+static bool fallback_found_after(uint32_t idle_s, bool set)
+{
+    struct td_corr *k = td_corr_new();
+    struct td_corr_rec first, retry;
+    struct conn_buf b;
+    struct td_verdict v;
+    bool found;
+
+    assert_non_null(k);
+    if (set)
+        td_corr_set_idle(k, idle_s);
+    first = rec(1, T0, 0x0b000007u, 0xcb007107u, 443, NULL, false, 0x0304, "handshake_failure");
+    retry = rec(2, T0 + 1 * SEC, 0x0b000007u, 0xcb007107u, 443, NULL, false, 0x0303, "inappropriate_fallback");
+    td_corr_add_rec(k, &first);
+    td_corr_add_rec(k, &retry);
+    /* other clients for 2,000 s while the retry's connection stays open */
+    for (uint32_t i = 0; i < 2000; i++) {
+        struct td_corr_rec e = rec(10 + i, T0 + (int64_t)(2 + i) * SEC, 0x0a000000u + i, 0xc0000001u, 443, "x.example", true, 0x0304, NULL);
+        td_corr_add_rec(k, &e);
+    }
+    conn_of(&b, &retry);
+    failed_verdict(&v, "inappropriate_fallback");
+    td_corr_revise(k, &b.c, &v);
+    found = ev_conn(&v, "earlier attempt:") == 1;
+    td_corr_free(k);
+    return found;
+}
+
+static void long_idle(void **state)
+{
+    (void)state;
+    assert_true(fallback_found_after(3600, true));
+    assert_false(fallback_found_after(0, false)); /* 300 s + slack: expired */
+}
+
 static void day_long(void **state)
 {
     struct td_corr *k = td_corr_new();
@@ -327,6 +365,7 @@ int main(void)
         cmocka_unit_test(late_fallback),
         cmocka_unit_test(day_long),
         cmocka_unit_test(busy_pair),
+        cmocka_unit_test(long_idle),
         cmocka_unit_test(controls_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
