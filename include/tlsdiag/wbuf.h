@@ -16,6 +16,7 @@ struct td_wbuf {
     td_flush_fn flush;
     void *ctx;
     size_t n;
+    uint64_t flushes; /* td_wb_flush calls: a caller can tell its bytes are still in buf */
     char buf[TD_WBUF_SIZE];
 };
 

@@ -2,7 +2,9 @@
  * Common Schema where ECS has one (client.ip, tls.version, tls.cipher, ...);
  * the fixed names are listed in docs/json.md.  Peer strings are escaped
  * here and only here. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tlsdiag/registry.h"
@@ -123,12 +125,158 @@ static void endpoint(struct td_wbuf *w, const struct td_conn *c, uint8_t ep)
     td_wb_putc(w, '}');
 }
 
+/* ---- the ClientHello's lists, rendered once per distinct hello ----
+ *
+ * A capture holds a few client stacks, each sending the same versions,
+ * suites, groups, key share groups, signature algorithms and extensions in
+ * every hello: that part of tls.client (about half of a record's bytes and
+ * 15% of --json's instructions) is kept per thread, keyed by the exact
+ * lists, and copied when they come again.  A hit is the bytes the renderer
+ * would write: the key holds every value the part is made of.
+ *
+ * Bounded: 64 entries of at most LM_OUT_MAX rendered bytes per thread
+ * (about 1.2 MB at worst).  Its memory comes from plain malloc, not the
+ * counted td_malloc: what it holds carries over from run to run, so counted
+ * it would make the allocations of one run depend on the runs before, which
+ * the allocation-failure walk (test_alloc_fail) must not see; when malloc
+ * fails the part is rendered directly, the same bytes. */
+#define LM_SLOTS 64u
+#define LM_OUT_MAX (16u * 1024u)
+#define LM_KEY_MAX (2u * (16u + TD_MAX_CIPHERS + 4u * TD_MAX_U16_LIST + TD_MAX_KEY_SHARES))
+
+struct lm_entry {
+    uint64_t h;
+    uint32_t klen, olen;
+    uint8_t *blob; /* key, then the rendered bytes */
+};
+
+static _Thread_local struct lm_entry *lm_tab;
+static pthread_key_t lm_key;
+static pthread_once_t lm_once = PTHREAD_ONCE_INIT;
+static bool lm_key_ok;
+
+static void lm_drain(void *tab)
+{
+    struct lm_entry *t = tab;
+    for (unsigned i = 0; i < LM_SLOTS; i++)
+        free(t[i].blob);
+    free(t);
+}
+
+static void lm_key_init(void) { lm_key_ok = pthread_key_create(&lm_key, lm_drain) == 0; }
+
+/* the table of this thread, NULL when it cannot be had (render directly) */
+static struct lm_entry *lm_get(void)
+{
+    if (lm_tab == NULL) {
+        pthread_once(&lm_once, lm_key_init);
+        if (!lm_key_ok)
+            return NULL;
+        lm_tab = calloc(LM_SLOTS, sizeof(*lm_tab));
+        if (lm_tab != NULL && pthread_setspecific(lm_key, lm_tab) != 0) {
+            free(lm_tab);
+            lm_tab = NULL;
+        }
+    }
+    return lm_tab;
+}
+
+static size_t lm_put16(uint8_t *k, size_t n, uint16_t v)
+{
+    k[n] = (uint8_t)(v >> 8);
+    k[n + 1] = (uint8_t)v;
+    return n + 2;
+}
+
+static size_t lm_list(uint8_t *k, size_t n, const uint16_t *v, uint16_t cnt)
+{
+    n = lm_put16(k, n, cnt);
+    for (uint16_t i = 0; i < cnt; i++)
+        n = lm_put16(k, n, v[i]);
+    return n;
+}
+
+/* 0: a list is longer than its array (never, by the parsers): no memo */
+static size_t lm_make_key(uint8_t *k, const struct td_client_hello *ch)
+{
+    size_t n = 0;
+
+    if (ch->num_ciphers > TD_MAX_CIPHERS || ch->versions.n > TD_MAX_U16_LIST || ch->groups.n > TD_MAX_U16_LIST ||
+        ch->sig_algs.n > TD_MAX_U16_LIST || ch->ext_order.n > TD_MAX_U16_LIST || ch->num_key_shares > TD_MAX_KEY_SHARES)
+        return 0;
+    n = lm_put16(k, n, ch->legacy_version);
+    n = lm_put16(k, n, ch->has_supported_versions);
+    n = lm_list(k, n, ch->versions.v, ch->versions.n);
+    n = lm_put16(k, n, ch->total_ciphers);
+    n = lm_list(k, n, ch->ciphers, ch->num_ciphers);
+    n = lm_list(k, n, ch->groups.v, ch->groups.n);
+    n = lm_put16(k, n, ch->num_key_shares);
+    for (uint8_t i = 0; i < ch->num_key_shares; i++)
+        n = lm_put16(k, n, ch->key_shares[i].group);
+    n = lm_list(k, n, ch->sig_algs.v, ch->sig_algs.n);
+    n = lm_list(k, n, ch->ext_order.v, ch->ext_order.n);
+    return n;
+}
+
+static uint64_t lm_hash(const uint8_t *k, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, k + i, 8);
+        h = (h ^ v) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ k[i]) * 0x100000001b3ULL;
+    return h ^ (h >> 31);
+}
+
+static void tls_client_lists(struct td_wbuf *w, bool *fp, const struct td_client_hello *ch);
+
+static void tls_client_lists_memo(struct td_wbuf *w, bool *fp, const struct td_client_hello *ch)
+{
+    uint8_t k[LM_KEY_MAX];
+    struct lm_entry *t = lm_get(), *e;
+    size_t klen, start;
+    uint64_t h, flushes;
+
+    klen = t != NULL ? lm_make_key(k, ch) : 0;
+    if (klen == 0) {
+        tls_client_lists(w, fp, ch);
+        return;
+    }
+    h = lm_hash(k, klen);
+    e = &t[h % LM_SLOTS];
+    if (e->blob != NULL && e->h == h && e->klen == klen && memcmp(e->blob, k, klen) == 0) {
+        td_wb_put(w, (const char *)e->blob + klen, e->olen);
+        *fp = false;
+        return;
+    }
+    start = w->n;
+    flushes = w->flushes;
+    tls_client_lists(w, fp, ch);
+    /* the bytes are all still in the buffer (no flush in between): keep them */
+    if (w->flushes == flushes && w->n > start && w->n - start <= LM_OUT_MAX) {
+        size_t olen = w->n - start;
+        uint8_t *b = malloc(klen + olen);
+        if (b != NULL) {
+            free(e->blob);
+            memcpy(b, k, klen);
+            memcpy(b + klen, w->buf + start, olen);
+            e->blob = b;
+            e->h = h;
+            e->klen = (uint32_t)klen;
+            e->olen = (uint32_t)olen;
+        }
+    }
+}
+
 static void tls_client(struct td_wbuf *w, const struct td_client_hello *ch)
 {
     bool f = true;
     char h[40], s[128];
-    uint16_t vers[TD_MAX_U16_LIST];
-    uint16_t nv = 0;
 
     td_wb_putc(w, '{');
     key(w, &f, "server_name");
@@ -136,6 +284,35 @@ static void tls_client(struct td_wbuf *w, const struct td_client_hello *ch)
         td_wb_json_str(w, ch->sni, ch->sni_len);
     else
         jnull(w);
+    tls_client_lists_memo(w, &f, ch);
+    key(w, &f, "alpn");
+    td_wb_putc(w, '[');
+    for (uint8_t i = 0; i < ch->num_alpn; i++) {
+        if (i)
+            td_wb_putc(w, ',');
+        td_wb_json_str(w, (const char *)ch->alpn[i].b, ch->alpn[i].len);
+    }
+    td_wb_putc(w, ']');
+    key(w, &f, "session_id_length");
+    ju(w, ch->session_id_len);
+    key(w, &f, "offers_resumption");
+    jbool(w, ch->has_psk || (ch->has_session_ticket && ch->session_ticket_len > 0));
+    key(w, &f, "ja3");
+    td_ja3(ch, h, NULL, 0);
+    td_wb_json_plain(w, h, strlen(h)); /* hex digits */
+    key(w, &f, "ja4");
+    td_ja4(ch, false, false, s, sizeof(s));
+    td_wb_json_plain(w, s, strlen(s)); /* hex, digits, and ALPN bytes only when alphanumeric */
+    td_wb_putc(w, '}');
+}
+
+/* supported_versions .. extensions: what tls_client_lists_memo keeps */
+static void tls_client_lists(struct td_wbuf *w, bool *fp, const struct td_client_hello *ch)
+{
+    bool f = *fp;
+    uint16_t vers[TD_MAX_U16_LIST];
+    uint16_t nv = 0;
+
     key(w, &f, "supported_versions");
     td_wb_putc(w, '[');
     if (ch->has_supported_versions) {
@@ -175,25 +352,7 @@ static void tls_client(struct td_wbuf *w, const struct td_client_hello *ch)
     u16_names(w, TD_REG_SIGSCHEME, ch->sig_algs.v, ch->sig_algs.n);
     key(w, &f, "extensions");
     u16_names(w, TD_REG_EXTENSION, ch->ext_order.v, ch->ext_order.n);
-    key(w, &f, "alpn");
-    td_wb_putc(w, '[');
-    for (uint8_t i = 0; i < ch->num_alpn; i++) {
-        if (i)
-            td_wb_putc(w, ',');
-        td_wb_json_str(w, (const char *)ch->alpn[i].b, ch->alpn[i].len);
-    }
-    td_wb_putc(w, ']');
-    key(w, &f, "session_id_length");
-    ju(w, ch->session_id_len);
-    key(w, &f, "offers_resumption");
-    jbool(w, ch->has_psk || (ch->has_session_ticket && ch->session_ticket_len > 0));
-    key(w, &f, "ja3");
-    td_ja3(ch, h, NULL, 0);
-    td_wb_json_plain(w, h, strlen(h)); /* hex digits */
-    key(w, &f, "ja4");
-    td_ja4(ch, false, false, s, sizeof(s));
-    td_wb_json_plain(w, s, strlen(s)); /* hex, digits, and ALPN bytes only when alphanumeric */
-    td_wb_putc(w, '}');
+    *fp = f;
 }
 
 static void diag_json(struct td_wbuf *w, const struct td_conn *c, const struct td_diagnosis *d)

@@ -8,10 +8,12 @@ void td_wb_init(struct td_wbuf *w, td_flush_fn flush, void *ctx)
     w->flush = flush;
     w->ctx = ctx;
     w->n = 0;
+    w->flushes = 0;
 }
 
 void td_wb_flush(struct td_wbuf *w)
 {
+    w->flushes++;
     if (w->n > 0 && w->flush != NULL)
         w->flush(w->ctx, w->buf, w->n);
     w->n = 0;

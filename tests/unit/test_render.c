@@ -1,7 +1,10 @@
 /* test_render.c: the hand-written renderers against what they replace:
  * td_wb_json_str against a byte-at-a-time reference escaper, td_wb_u64 and
  * td_wb_ns_fixed against printf, the registry's direct index against its
- * sorted table, td_reg_fmt and td_event_what's snprintf-style truncation. */
+ * sorted table, td_reg_fmt and td_event_what's snprintf-style truncation;
+ * and the JSON renderer's memo of a ClientHello's lists (json.c): a hello
+ * seen again, or one that differs in a single value, prints what it would
+ * have printed the first time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +17,8 @@
 
 #include "tlsdiag/conn.h"
 #include "tlsdiag/registry.h"
+#include "tlsdiag/report.h"
+#include "tlsdiag/rules.h"
 #include "tlsdiag/wbuf.h"
 
 /* a growable sink the writer flushes into */
@@ -325,6 +330,99 @@ static void test_event_what(void **state)
     assert_string_equal(td_alert_fmt(200, t, 16), "alert(200)");
 }
 
+/* ---- the ClientHello lists memo ---- */
+
+static struct td_client_hello hello_a;
+
+static void make_hello(struct td_client_hello *ch)
+{
+    static const uint16_t cs[] = {0x1301, 0x1302, 0xc02f, 0x009c};
+    static const uint16_t ext[] = {0x0000, 0x000a, 0x000d, 0x002b, 0x0033};
+    memset(ch, 0, sizeof(*ch));
+    ch->legacy_version = 0x0303;
+    ch->has_supported_versions = true;
+    ch->versions.n = 2;
+    ch->versions.v[0] = 0x0304;
+    ch->versions.v[1] = 0x0303;
+    memcpy(ch->ciphers, cs, sizeof(cs));
+    ch->num_ciphers = ch->total_ciphers = 4;
+    ch->groups.n = 2;
+    ch->groups.v[0] = 0x001d;
+    ch->groups.v[1] = 0x0017;
+    ch->num_key_shares = 1;
+    ch->key_shares[0].group = 0x001d;
+    ch->sig_algs.n = 1;
+    ch->sig_algs.v[0] = 0x0403;
+    memcpy(ch->ext_order.v, ext, sizeof(ext));
+    ch->ext_order.n = 5;
+}
+
+/* the JSON line of a connection whose ClientHello is |ch|, as a new string */
+static char *render_with(struct td_client_hello *ch, size_t fill)
+{
+    static struct td_conn c;
+    static struct td_verdict v;
+    struct td_report_opts o;
+    char *r;
+
+    memset(&c, 0, sizeof(c));
+    memset(&v, 0, sizeof(v));
+    memset(&o, 0, sizeof(o));
+    c.ch.m = ch;
+    reset();
+    /* |fill| bytes first, so the hello's lists can fall across a flush */
+    for (size_t i = 0; i < fill; i++)
+        td_wb_putc(&wb, 'x');
+    td_report_json(&wb, &c, &v, &o);
+    td_wb_flush(&wb);
+    assert_true(out.n > fill);
+    r = malloc(out.n - fill + 1);
+    assert_non_null(r);
+    memcpy(r, out.b + fill, out.n - fill);
+    r[out.n - fill] = 0;
+    return r;
+}
+
+static void test_hello_memo(void **state)
+{
+    struct td_client_hello b;
+    char *a1, *b1, *a2, *b2, *a3;
+    (void)state;
+
+    make_hello(&hello_a);
+    make_hello(&b);
+    b.key_shares[0].group = 0x0017; /* one value differs */
+    a1 = render_with(&hello_a, 0);
+    b1 = render_with(&b, 0);
+    assert_non_null(strstr(a1, "\"key_share_groups\":[\"x25519\"]"));
+    assert_non_null(strstr(b1, "\"key_share_groups\":[\"secp256r1\"]"));
+    a2 = render_with(&hello_a, 0);
+    b2 = render_with(&b, 0);
+    assert_string_equal(a1, a2);
+    assert_string_equal(b1, b2);
+    /* the lists across a flush of the writer: not kept, the same bytes */
+    a3 = render_with(&hello_a, TD_WBUF_SIZE - 40);
+    assert_string_equal(a1, a3);
+    /* every list is part of the key */
+    free(b1);
+    free(b2);
+    b = hello_a;
+    b.ext_order.v[3] = 0x002d;
+    b1 = render_with(&b, 0);
+    assert_null(strstr(b1, "supported_versions\",\"key_share"));
+    assert_non_null(strstr(b1, "psk_key_exchange_modes"));
+    b = hello_a;
+    b.total_ciphers = 9;
+    b2 = render_with(&b, 0);
+    assert_non_null(strstr(b2, "\"supported_ciphers_total\":9"));
+    assert_null(strstr(a1, "supported_ciphers_total"));
+    free(a1);
+    free(a2);
+    free(a3);
+    free(b1);
+    free(b2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_registry_index),
         cmocka_unit_test(test_reg_fmt),
         cmocka_unit_test(test_event_what),
+        cmocka_unit_test(test_hello_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
