@@ -9,6 +9,7 @@
 
 #include "tlsdiag/registry.h"
 #include "tlsdiag/report.h"
+#include "util/hash.h"
 
 /* key: ",\"name\":" (no comma before the first); |qk| is the quoted key
  * with its colon, a literal: the key() macro builds it. */
@@ -218,21 +219,6 @@ static size_t lm_make_key(uint8_t *k, const struct td_client_hello *ch)
     return n;
 }
 
-static uint64_t lm_hash(const uint8_t *k, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v;
-        memcpy(&v, k + i, 8);
-        h = (h ^ v) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++)
-        h = (h ^ k[i]) * 0x100000001b3ULL;
-    return h ^ (h >> 31);
-}
-
 static void tls_client_lists(struct td_wbuf *w, bool *fp, const struct td_client_hello *ch);
 
 static void tls_client_lists_memo(struct td_wbuf *w, bool *fp, const struct td_client_hello *ch)
@@ -247,7 +233,7 @@ static void tls_client_lists_memo(struct td_wbuf *w, bool *fp, const struct td_c
         tls_client_lists(w, fp, ch);
         return;
     }
-    h = lm_hash(k, klen);
+    h = td_hash_bytes(k, klen);
     e = &t[h % LM_SLOTS];
     if (e->blob != NULL && e->h == h && e->klen == klen && memcmp(e->blob, k, klen) == 0) {
         td_wb_put(w, (const char *)e->blob + klen, e->olen);

@@ -2,8 +2,8 @@
  * fingerprints.  Strings are built in bounded local buffers; a fingerprint
  * whose input would not fit (impossible with the caps in tls.h) is hashed
  * over what fits. */
-#include "tlsdiag/wbuf.h"
 #include "tlsdiag/tls.h"
+#include "tlsdiag/wbuf.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tlsdiag/registry.h"
+#include "util/hash.h"
 
 #define FP_BUF 8192 /* > 512 ciphers * 6 + 3 * 128 u16 * 6 + 32 * 4 + 64 */
 
@@ -158,23 +159,7 @@ static void key_list(struct fpkey *k, const uint16_t *v, size_t n)
     key_add(k, v, n * sizeof(v[0]));
 }
 
-static unsigned memo_slot(const uint8_t *in, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15u ^ (uint64_t)n;
-    size_t i = 0;
-
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, in + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdu;
-        h ^= h >> 32;
-    }
-    for (; i < n; i++)
-        h = (h ^ in[i]) * 0x100000001b3u;
-    h ^= h >> 29;
-    h *= 0xc4ceb9fe1a85ec53u;
-    return (unsigned)(h >> 58) % MEMO_N;
-}
+static unsigned memo_slot(const uint8_t *in, size_t n) { return (unsigned)(td_hash_bytes(in, n) >> 58) % MEMO_N; }
 
 /* memo_find: the slot of |k| (NULL when it is not kept) and whether it
  * holds k's value */
