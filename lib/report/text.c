@@ -17,6 +17,16 @@
 
 static const char *col(const struct td_report_opts *o, const char *c) { return o && o->color ? c : ""; }
 
+/* an SNI as text: an empty name (a hello whose server_name extension names
+ * nothing) is shown as such, not as a gap */
+static void sni_text(struct td_wbuf *w, const char *s, size_t n)
+{
+    if (n == 0)
+        td_wb_puts(w, "(empty)");
+    else
+        td_wb_text_str(w, s, n);
+}
+
 /* safe writes a line the library composed, which may quote peer bytes (an
  * SNI or certificate name inside an evidence line or a summary): control
  * bytes become \xNN here, at render time, so a hostile name cannot move the
@@ -51,7 +61,7 @@ static void header(struct td_wbuf *w, const struct td_conn *c, const struct td_r
     if (ch != NULL) {
         td_wb_puts(w, "  SNI ");
         if (ch->has_sni)
-            td_wb_text_str(w, ch->sni, ch->sni_len);
+            sni_text(w, ch->sni, ch->sni_len);
         else
             td_wb_puts(w, "(none)");
     }
@@ -201,7 +211,7 @@ void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const
                 break;
             used[best] = true;
             td_wb_putc(w, ' ');
-            td_wb_text_str(w, s->snis[best].key, strlen(s->snis[best].key));
+            sni_text(w, s->snis[best].key, strlen(s->snis[best].key));
             td_wb_printf(w, " (%llu)", (unsigned long long)s->snis[best].n);
         }
         td_wb_putc(w, '\n');

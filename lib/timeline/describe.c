@@ -147,7 +147,9 @@ static void ch_what(struct sb *o, const struct td_client_hello *ch)
     sb_lit(o, ", ");
     sb_u(o, ch->total_ciphers);
     sb_lit(o, " cipher suites, ");
-    if (ch->has_sni) {
+    if (ch->has_sni && ch->sni_len == 0) {
+        sb_lit(o, "SNI (empty)"); /* the extension names nothing */
+    } else if (ch->has_sni) {
         sb_lit(o, "SNI ");
         sb_puts(o, ch->sni);
     } else {
