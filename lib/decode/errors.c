@@ -737,9 +737,9 @@ static long ffind(const char *fl, size_t n, const char *needle)
  * line gets a set of the character pairs it contains (4096 bits, hashed): a
  * needle whose first or last pair is absent cannot occur, so memmem runs
  * only for the few needles that may.  A necessary condition only: what
- * matches is exactly what ffind would find.  (Under the fuzzer this made
- * fuzz_decode several times faster; folding every needle for every line
- * was half its time.) */
+ * matches is exactly what ffind would find.  (fuzz_decode runs about 1.8x
+ * the executions per second since: folding each needle again for every
+ * line, under the fuzzer's comparison tracing, was its largest cost.) */
 #define PAIR_BITS 4096u
 #define NEEDLE_KEEP 128u /* longer needles (none today) are folded per call */
 
