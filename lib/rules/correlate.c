@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "facts.h"
+#include "util/hash.h"
 #include "util/seed.h"
 
 /* records kept for fallbacks (the oldest evicted past it) */
@@ -120,46 +121,28 @@ struct td_corr {
     struct td_corr_stats st;
 };
 
-/* Bucket hashes: each 8-byte word of the addresses multiplied by its own
- * odd constant and rotated apart, then splitmix64's finaliser (the byte-wise
- * FNV-1a these replaced cost 4% of a summary-only read: 32 dependent
- * multiplications per record added and per lookup). */
-static uint64_t w64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rotl64(uint64_t v, unsigned r) { return (v << r) | (v >> (64 - r)); }
-
-static uint32_t fin32(uint64_t h)
-{
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    return (uint32_t)(h ^ (h >> 31));
-}
-
-/* keyed (util/seed.h): the server keys' chains are not bounded otherwise.
- * pair_bucket needs no key: a fallback lookup walks at most PAIR_KEEP
- * records whatever lands in its bucket, and unkeyed, which records
- * PAIR_KEEP unlinks is the same in every run. */
+/* Bucket hashes: the addresses' 8-byte words through td_hash_words5
+ * (util/hash.h; the byte-wise FNV-1a it replaced cost 4% of a summary-only
+ * read: 32 dependent multiplications per record added and per lookup).
+ *
+ * srv_bucket is keyed (util/seed.h): the server keys' chains are not
+ * bounded otherwise.  pair_bucket needs no key: a fallback lookup walks at
+ * most PAIR_KEEP records whatever lands in its bucket, and unkeyed, which
+ * records PAIR_KEEP unlinks is the same in every run. */
 static uint32_t srv_bucket(uint8_t kind, uint8_t ipver, const uint8_t srv[16], uint16_t port)
 {
-    uint64_t h = (((uint64_t)kind << 24 | (uint64_t)ipver << 16 | port) ^ td_seed[5]) * 0x9e3779b97f4a7c15ULL;
-    h ^= rotl64((w64(srv) ^ td_seed[4]) * 0xc2b2ae3d27d4eb4fULL, 21);
-    h ^= rotl64((w64(srv + 8) ^ td_seed[3]) * 0x165667b19e3779f9ULL, 43);
-    return fin32(h);
+    uint64_t w[5] = {(uint64_t)kind << 24 | (uint64_t)ipver << 16 | port, 0, 0, 0, 0};
+    memcpy(&w[1], srv, 16);
+    return (uint32_t)td_hash_words5(w, td_seed);
 }
 
 static uint32_t pair_bucket(uint8_t ipver, const uint8_t srv[16], uint16_t port, const uint8_t cli[16])
 {
-    uint64_t h = ((uint64_t)ipver << 16 | port) * 0x9e3779b97f4a7c15ULL;
-    h ^= rotl64(w64(srv) * 0xc2b2ae3d27d4eb4fULL, 13);
-    h ^= rotl64(w64(srv + 8) * 0x165667b19e3779f9ULL, 27);
-    h ^= rotl64(w64(cli) * 0xd6e8feb86659fd93ULL, 41);
-    h ^= rotl64(w64(cli + 8) * 0xff51afd7ed558ccdULL, 53);
-    return fin32(h);
+    static const uint64_t unkeyed[5];
+    uint64_t w[5] = {(uint64_t)ipver << 16 | port, 0, 0, 0, 0};
+    memcpy(&w[1], srv, 16);
+    memcpy(&w[3], cli, 16);
+    return (uint32_t)td_hash_words5(w, unkeyed);
 }
 
 struct td_corr *td_corr_new(void)
@@ -356,7 +339,7 @@ static bool ctl_wanted(const struct ctl_ent *x, const struct corr_ent *r)
         const struct ctl_rec *ij = j < x->n ? &x->r[j] : NULL;
         const char *q = NULL;
         bool ok = true;
-        if (ij != NULL && ij->id == r->id && ij->frame == r->frame && ij->ts_ns == r->ts_ns)
+        if (ij != NULL && same_ident(r->id, r->frame, r->ts_ns, ij))
             continue;
         for (uint32_t m = 0; m < x->n && ok; m++) {
             const struct ctl_rec *e = &x->r[m];
@@ -569,17 +552,22 @@ static bool is_self(const struct pair_rec *e, const struct td_conn *c)
     return e->id == c->id && e->frame == c->ch.frame && e->ts_ns == c->ch.ts_ns;
 }
 
+/* the first record of |c|'s (client, server, port) bucket */
+static uint32_t pair_first(const struct td_corr *k, const struct td_conn *c)
+{
+    uint8_t s = (uint8_t)(1 - c->client);
+    if (k->phead == NULL)
+        return CORR_NONE;
+    return k->phead[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client]) & k->pmask];
+}
+
 /* The failed attempt this hello falls back from: the latest earlier
  * connection of the same client to the same server, within the window,
  * that failed while offering a higher version. */
 static const struct pair_rec *fallback_from(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
 {
     const struct pair_rec *best = NULL;
-    uint8_t s = (uint8_t)(1 - c->client);
-    if (k->phead == NULL)
-        return NULL;
-    for (uint32_t i = k->phead[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client]) & k->pmask]; i != CORR_NONE;
-         i = k->pnext[i]) {
+    for (uint32_t i = pair_first(k, c); i != CORR_NONE; i = k->pnext[i]) {
         const struct pair_rec *e = &k->p[i];
         if (is_self(e, c) || !same_pair(e, c) || !e->failed || e->max_offered <= mine || e->ts_ns > c->ch.ts_ns ||
             c->ch.ts_ns - e->ts_ns > TD_FALLBACK_WINDOW_NS)
@@ -594,11 +582,7 @@ static const struct pair_rec *fallback_from(const struct td_corr *k, const struc
 static const struct pair_rec *fallback_to(const struct td_corr *k, const struct td_conn *c, uint16_t mine)
 {
     const struct pair_rec *best = NULL;
-    uint8_t s = (uint8_t)(1 - c->client);
-    if (k->phead == NULL)
-        return NULL;
-    for (uint32_t i = k->phead[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client]) & k->pmask]; i != CORR_NONE;
-         i = k->pnext[i]) {
+    for (uint32_t i = pair_first(k, c); i != CORR_NONE; i = k->pnext[i]) {
         const struct pair_rec *e = &k->p[i];
         if (is_self(e, c) || !same_pair(e, c) || e->max_offered >= mine || e->ts_ns < c->ch.ts_ns ||
             e->ts_ns - c->ch.ts_ns > TD_FALLBACK_WINDOW_NS)

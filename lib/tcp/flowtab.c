@@ -2,6 +2,7 @@
  * plus an intrusive LRU list.  No allocation per lookup. */
 #include "flowtab.h"
 #include "tlsdiag/alloc.h"
+#include "util/hash.h"
 #include "util/seed.h"
 
 #include <stddef.h>
@@ -40,25 +41,12 @@ int td_flow_key_make(struct td_flow_key *k, uint8_t ipver, const uint8_t src[16]
     return swap;
 }
 
-static uint64_t rotl(uint64_t v, unsigned r) { return (v << r) | (v >> (64 - r)); }
-
-/* key_mix: each 8-byte word (XORed with its key word) multiplied by its own
- * odd constant (independent products, so they overlap in the pipeline
- * instead of waiting on each other as a chained mix did), rotated apart,
- * folded, then one finalising round (splitmix64's) so the low bits that
- * pick a bucket depend on every input bit. */
+/* key_mix: the key's five words through td_hash_words5 (util/hash.h) */
 static inline uint64_t key_mix(const struct td_flow_key *k, const uint64_t s[5])
 {
-    uint64_t w[5], h;
+    uint64_t w[5];
     memcpy(w, k, sizeof(w)); /* the key is 40 bytes, no padding holes left unset */
-    h = (w[0] ^ s[0]) * 0x9e3779b97f4a7c15ULL;
-    h ^= rotl((w[1] ^ s[1]) * 0xc2b2ae3d27d4eb4fULL, 13);
-    h ^= rotl((w[2] ^ s[2]) * 0x165667b19e3779f9ULL, 27);
-    h ^= rotl((w[3] ^ s[3]) * 0xd6e8feb86659fd93ULL, 41);
-    h ^= rotl((w[4] ^ s[4]) * 0xff51afd7ed558ccdULL, 53);
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
+    return td_hash_words5(w, s);
 }
 
 _Static_assert(sizeof(struct td_flow_key) == 40, "flow key layout");

@@ -12,6 +12,7 @@
 
 #include "tlsdiag/alloc.h"
 #include "tlsdiag/decrypt.h"
+#include "util/hash.h"
 #include "util/seed.h"
 
 struct kl_entry {
@@ -73,19 +74,13 @@ void td_keylog_free(struct td_keylog *kl)
  * (a pcapng Decryption Secrets Block): neither may pile entries into one
  * long probe sequence of the open-addressing table.  An unkeyed FNV-1a did
  * not stop that (its low bits, which pick the slot, can be steered by the
- * last bytes of a random); each 8-byte word is mixed with the process's key
- * (util/seed.h) instead. */
+ * last bytes of a random); its words go through td_hash_words5 with the
+ * process's key (util/seed.h) instead. */
 static uint32_t hash_random(const uint8_t r[32])
 {
-    uint64_t w[4], h;
-    memcpy(w, r, sizeof(w));
-    h = (w[0] ^ td_seed[0]) * 0x9e3779b97f4a7c15ULL;
-    h ^= ((w[1] ^ td_seed[1]) * 0xc2b2ae3d27d4eb4fULL) >> 7;
-    h += (w[2] ^ td_seed[2]) * 0x165667b19e3779f9ULL;
-    h ^= ((w[3] ^ td_seed[3]) * 0xd6e8feb86659fd93ULL) >> 11;
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    return (uint32_t)(h ^ (h >> 31));
+    uint64_t w[5] = {0, 0, 0, 0, 0};
+    memcpy(w, r, 32);
+    return (uint32_t)td_hash_words5(w, td_seed);
 }
 
 static struct kl_entry **slot_for(struct kl_entry **slots, uint32_t cap, const uint8_t r[32])

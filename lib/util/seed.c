@@ -7,15 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/hash.h"
+
 uint64_t td_seed[TD_SEED_WORDS];
 static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
-
-static uint64_t mix64(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
 
 static void seed_fill(void)
 {
@@ -24,7 +19,7 @@ static void seed_fill(void)
 #ifdef TD_FUZZING
     /* the fuzzers replay an input exactly: same keys every run */
     for (int i = 0; i < TD_SEED_WORDS; i++)
-        s[i] = mix64(0x5eed0000u + (uint64_t)i);
+        s[i] = td_mix64(0x5eed0000u + (uint64_t)i);
 #else
     if (getrandom(s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
         /* no entropy pool yet (early boot): weaker, but not known ahead */
@@ -34,7 +29,7 @@ static void seed_fill(void)
         x = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         x ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&ts;
         for (int i = 0; i < TD_SEED_WORDS; i++)
-            s[i] = x = mix64(x + 0x9e3779b97f4a7c15ULL);
+            s[i] = x = td_mix64(x + 0x9e3779b97f4a7c15ULL);
     }
 #endif
     memcpy(td_seed, s, sizeof(s));

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define TD_SEED_WORDS 6
+#define TD_SEED_WORDS 5 /* td_hash_words5's key */
 extern uint64_t td_seed[TD_SEED_WORDS];
 /* td_seed_init fills td_seed once per process (later calls do nothing);
  * call it before the first hash, e.g. when a table is made. */
