@@ -164,6 +164,12 @@ assert s["failing_servers"][0]["connections"] == 1, s
 # window for every byte: 20,000 took 12 s in a release build).  Hang check.
 check "mid-stream resync a byte at a time is not a hang" 0 sh -c "$H dribble 60000 | timeout 60 \"$T\" read -q -"
 has "dribble: read to the end" "$tmp/out" "packets 60000, TCP flows 1"
+# an SNI extension that names nothing is shown as such, not as a gap
+check "empty SNI in the header and timeline" 0 "$T" read -t "$D/fail_malformed_hello.pcap"
+has "empty SNI: header" "$tmp/out" "SNI (empty)  frames"
+has "empty SNI: timeline" "$tmp/out" "2 cipher suites, SNI (empty)"
+check "empty SNI in the summary" 0 "$T" read -q "$D/fail_malformed_hello.pcap"
+has "empty SNI: summary" "$tmp/out" "failing SNIs: (empty) (1)"
 $H tinyrec >"$tmp/h_tiny.pcap"
 check "ClientHello in 1-byte records" 0 "$T" read -t "$tmp/h_tiny.pcap"
 has "1-byte records: the hello is read" "$tmp/out" "ClientHello TLS 1.2, 1 cipher suites"

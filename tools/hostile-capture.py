@@ -113,7 +113,7 @@ def ip6_tcp(src, dst, sport, dport, seq, ack, flags):
 
 
 def hashflood(n):
-    # lib/tcp/flowtab.c td_flow_key_hash over the key's words w0..w4 (w1, w2:
+    # td_hash_words5 (lib/util/hash.h), the flow table's hash, over the key's words w0..w4 (w1, w2:
     # the lower address, little-endian): with the other words fixed, w2 is
     # solved so that rotl(w1*C1, 13) ^ rotl(w2*C2, 27) stays the same
     c1, c2 = 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
