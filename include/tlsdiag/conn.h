@@ -157,6 +157,11 @@ struct td_conn {
     uint8_t client;          /* endpoint index of the client */
     bool client_known;       /* decided by a ClientHello or SYN */
     uint64_t first_frame, last_frame;
+    /* where it ended: the number of the packet at which it was closed
+     * (UINT64_MAX at the end of input) and at which step of that packet
+     * (TD_END_*, engine_int.h); with last_frame, the order of ends */
+    uint64_t end_frame;
+    uint8_t end_phase;
     int64_t first_ts_ns, last_ts_ns;
     int64_t capture_start_ns; /* first packet of the capture, for relative times */
     struct td_half half[2];

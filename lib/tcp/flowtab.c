@@ -1,5 +1,5 @@
 /* flowtab.c: chained hash table (power-of-two buckets, doubling at load 1)
- * plus an intrusive LRU list.  No allocation per lookup. */
+ * plus two intrusive recency lists (flowtab.h).  No allocation per lookup. */
 #include "flowtab.h"
 #include "tlsdiag/alloc.h"
 #include "util/hash.h"
@@ -128,23 +128,23 @@ static void lru_unlink(struct td_flowtab *t, struct td_flow_node *n)
     if (n->lprev != NULL)
         n->lprev->lnext = n->lnext;
     else
-        t->lru_head = n->lnext;
+        t->head[n->list] = n->lnext;
     if (n->lnext != NULL)
         n->lnext->lprev = n->lprev;
     else
-        t->lru_tail = n->lprev;
+        t->tail[n->list] = n->lprev;
     n->lprev = n->lnext = NULL;
 }
 
 static void lru_append(struct td_flowtab *t, struct td_flow_node *n)
 {
     n->lnext = NULL;
-    n->lprev = t->lru_tail;
-    if (t->lru_tail != NULL)
-        t->lru_tail->lnext = n;
+    n->lprev = t->tail[n->list];
+    if (t->tail[n->list] != NULL)
+        t->tail[n->list]->lnext = n;
     else
-        t->lru_head = n;
-    t->lru_tail = n;
+        t->head[n->list] = n;
+    t->tail[n->list] = n;
 }
 
 void td_flowtab_insert(struct td_flowtab *t, struct td_flow_node *n)
@@ -156,6 +156,7 @@ void td_flowtab_insert(struct td_flowtab *t, struct td_flow_node *n)
     n->hnext = t->buckets[b];
     t->buckets[b] = n;
     t->count++;
+    n->list = TD_FL_OPEN;
     lru_append(t, n);
 }
 
@@ -170,11 +171,43 @@ void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n)
     lru_unlink(t, n);
 }
 
-void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t ts_ns)
+void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t clock_ns, uint64_t seq)
 {
-    n->last_ts_ns = ts_ns;
-    if (t->lru_tail != n) {
+    n->last_ts_ns = clock_ns;
+    n->tseq = seq;
+    if (t->tail[n->list] != n) {
         lru_unlink(t, n);
         lru_append(t, n);
     }
+}
+
+void td_flowtab_end(struct td_flowtab *t, struct td_flow_node *n)
+{
+    if (n->list == TD_FL_ENDED)
+        return;
+    lru_unlink(t, n);
+    n->list = TD_FL_ENDED;
+    lru_append(t, n); /* just touched: the latest of the ended list too */
+}
+
+static struct td_flow_node *older(struct td_flow_node *a, struct td_flow_node *b)
+{
+    if (a == NULL)
+        return b;
+    if (b == NULL)
+        return a;
+    return a->tseq <= b->tseq ? a : b;
+}
+
+struct td_flow_node *td_flowtab_oldest(const struct td_flowtab *t) { return older(t->head[0], t->head[1]); }
+
+struct td_flow_node *td_flowtab_due(const struct td_flowtab *t, int64_t now_ns, const int64_t limit_ns[2])
+{
+    struct td_flow_node *due[2];
+
+    for (int l = 0; l < 2; l++) {
+        struct td_flow_node *h = t->head[l];
+        due[l] = h != NULL && now_ns - h->last_ts_ns > limit_ns[l] ? h : NULL;
+    }
+    return older(due[0], due[1]);
 }

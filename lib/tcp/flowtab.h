@@ -1,6 +1,15 @@
-/* flowtab.h (internal): flows keyed by the TCP 5-tuple, with an LRU list
- * for idle expiry and eviction.  Nodes are intrusive: embed td_flow_node as
- * the first member of the owner's struct. */
+/* flowtab.h (internal): flows keyed by the TCP 5-tuple, with two recency
+ * lists for expiry and eviction: open flows, and flows that have ended
+ * (FIN both ways, RST) and only linger for late packets.  Nodes are
+ * intrusive: embed td_flow_node as the first member of the owner's struct.
+ *
+ * Expiry is a decision about one flow alone: a flow is due when the
+ * capture clock has passed its last packet by its list's limit.  Touches
+ * stamp the capture clock (the latest time seen, never going back), so
+ * each list is in order of last packet and of last time at once, and the
+ * due flows are a prefix of each list.  That makes the set of flows due at
+ * a packet, and their order (by last packet, tseq), the same whether one
+ * table holds every flow or each of `read -j`'s workers holds its shard. */
 #ifndef TD_TCP_FLOWTAB_H
 #define TD_TCP_FLOWTAB_H
 
@@ -21,14 +30,18 @@ struct td_flow_node {
     struct td_flow_node *lprev, *lnext;
     uint64_t hash;
     struct td_flow_key key;
-    int64_t last_ts_ns;
+    int64_t last_ts_ns; /* the capture clock at its last packet */
+    uint64_t tseq;      /* its last packet's number: the order of touches */
+    uint8_t list;       /* TD_FL_OPEN or TD_FL_ENDED */
 };
+
+enum { TD_FL_OPEN = 0, TD_FL_ENDED = 1 };
 
 struct td_flowtab {
     struct td_flow_node **buckets;
     size_t nbuckets;   /* power of two */
     size_t count;
-    struct td_flow_node *lru_head, *lru_tail; /* head = least recently used */
+    struct td_flow_node *head[2], *tail[2]; /* by list; head = least recently used */
 };
 
 /* td_flow_key_make fills |k| for a packet from (src,sport) to (dst,dport)
@@ -47,7 +60,15 @@ struct td_flow_node *td_flowtab_find(struct td_flowtab *t, const struct td_flow_
 /* td_flowtab_insert links |n| (key and hash already set); may grow the table. */
 void td_flowtab_insert(struct td_flowtab *t, struct td_flow_node *n);
 void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n);
-/* td_flowtab_touch moves |n| to the most-recently-used end. */
-void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t ts_ns);
+/* td_flowtab_touch moves |n| to the most-recently-used end of its list;
+ * |clock_ns| must not go back from touch to touch, |seq| must grow. */
+void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t clock_ns, uint64_t seq);
+/* td_flowtab_end moves a flow just touched to the ended list. */
+void td_flowtab_end(struct td_flowtab *t, struct td_flow_node *n);
+/* td_flowtab_oldest: the least recently touched flow of both lists. */
+struct td_flow_node *td_flowtab_oldest(const struct td_flowtab *t);
+/* td_flowtab_due: of the flows whose last packet is more than |limit_ns|
+ * of their list before |now_ns|, the least recently touched; NULL if none. */
+struct td_flow_node *td_flowtab_due(const struct td_flowtab *t, int64_t now_ns, const int64_t limit_ns[2]);
 
 #endif

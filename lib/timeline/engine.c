@@ -70,6 +70,11 @@ struct td_engine {
     int64_t start_ns;
     bool started;
     bool driven;        /* flows opened and closed by a td_par directory */
+    uint64_t frame_now; /* the packet being read (its end_frame for closes) */
+    unsigned shard_idx, shard_n; /* td_engine_shard; shard_n 0: every flow */
+    bool counts_packets;         /* false in a sharded engine but the primary */
+    td_engine_new_fn on_new;
+    void *on_new_ctx;
     struct pkt_ctx cur;
     const struct td_keylog *kl; /* not owned; may grow between packets */
 };
@@ -956,6 +961,14 @@ static void flow_close(struct td_engine *e, struct flow *f)
     e->done(e->done_ctx, c);
 }
 
+/* close_at ends |f| at step |phase| of the current packet (engine_int.h) */
+static void close_at(struct td_engine *e, struct flow *f, uint8_t phase)
+{
+    f->conn->end_frame = phase == TD_END_FLUSH ? UINT64_MAX : e->frame_now;
+    f->conn->end_phase = phase;
+    flow_close(e, f);
+}
+
 struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done, void *ctx)
 {
     struct td_engine *e = td_calloc(1, sizeof(*e));
@@ -968,6 +981,7 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
         td_limits_default(&e->lim);
     e->done = done;
     e->done_ctx = ctx;
+    e->counts_packets = true;
     if (!td_flowtab_init(&e->tab, 4096)) {
         free(e);
         return NULL;
@@ -995,7 +1009,8 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     /* conn endpoint 0 is the sender of the first packet */
     f->conn_ep_of_key[key_ep] = 0;
     f->conn_ep_of_key[1 - key_ep] = 1;
-    c->id = ++e->next_id;
+    if (e->on_new == NULL)
+        c->id = ++e->next_id;
     c->ipver = t->ipver;
     memcpy(c->addr[0], t->src, 16);
     memcpy(c->addr[1], t->dst, 16);
@@ -1020,6 +1035,8 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     e->st.open_flows++;
     if (e->st.open_flows > e->st.peak_flows)
         e->st.peak_flows = e->st.open_flows;
+    if (e->on_new != NULL)
+        e->on_new(e->on_new_ctx, c);
     return f;
 }
 
@@ -1091,45 +1108,40 @@ static void evict_for_memory(struct td_engine *e)
     /* driven (-j): each worker's engine holds its share of the cap (par.c) */
     if (lim == 0 || engine_bytes(e) <= lim)
         return;
-    while (engine_bytes(e) > low && e->tab.lru_head != NULL) {
-        struct flow *f = (struct flow *)e->tab.lru_head;
+    while (engine_bytes(e) > low && td_flowtab_oldest(&e->tab) != NULL) {
+        struct flow *f = (struct flow *)td_flowtab_oldest(&e->tab);
         f->conn->evicted = true;
         limit_hit(e, f->conn, TD_AN_LIMIT_MEMORY, 0);
         e->st.evicted++;
         e->st.evicted_memory++;
-        flow_close(e, f);
+        close_at(e, f, TD_END_MEMORY);
     }
 }
 
-/* expire_n looks at the least recently used flows, at most |max|: one
- * that has ended (FIN both ways, RST) closes after LINGER_NS without
- * packets, an open one after the idle timeout, and over the cap the oldest
- * is evicted.  Only the head is looked at: an ended flow behind a quiet
- * open one waits for it (late packets of a closed connection then still
- * join it).  A td_par directory (par.c) applies the same rule. */
-static void expire_n(struct td_engine *e, int max)
+/* expire ends every flow that is due (flowtab.h): one that has ended
+ * (FIN both ways, RST) after LINGER_NS without packets, an open one after
+ * the idle timeout; then, over the cap, the oldest is evicted.  Each flow
+ * is judged alone, not behind the others, so that `read -j`'s shards
+ * (which hold only their flows) end the same flows at the same packet.
+ * A td_par directory (par.c) applies the same rule. */
+static void expire(struct td_engine *e)
 {
+    const int64_t lim[2] = {(int64_t)e->lim.idle_timeout_s * 1000000000LL, LINGER_NS};
+    struct td_flow_node *n;
+
     if (e->driven)
         return;
-    /* the LRU head is the flow idle longest; look at a few per packet */
-    for (int i = 0; i < max; i++) {
-        struct flow *f = (struct flow *)e->tab.lru_head;
-        int64_t limit;
-        if (f == NULL)
-            return;
-        limit = f->closing ? LINGER_NS : (int64_t)e->lim.idle_timeout_s * 1000000000LL;
-        if (e->now_ns - f->node.last_ts_ns <= limit && e->tab.count <= e->lim.max_flows)
-            return;
-        if (e->tab.count > e->lim.max_flows) {
-            f->conn->evicted = true;
-            limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
-            e->st.evicted++;
-        }
-        flow_close(e, f);
+    while ((n = td_flowtab_due(&e->tab, e->now_ns, lim)) != NULL)
+        close_at(e, (struct flow *)n, TD_END_EXPIRE);
+    while (e->tab.count > e->lim.max_flows && (n = td_flowtab_oldest(&e->tab)) != NULL) {
+        struct flow *f = (struct flow *)n;
+        f->conn->evicted = true;
+        limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
+        e->st.evicted++;
+        close_at(e, f, TD_END_EXPIRE);
     }
 }
 
-static void expire(struct td_engine *e) { expire_n(e, 4); }
 
 /* retry_keys: live capture reads the key log while clients write it, and a
  * client logs its secrets only after it has read the ServerHello we may
@@ -1218,12 +1230,15 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
         h->rst = true;
         ev_add(e, c, TD_EV_RST, ep);
         f->closing = true;
+        td_flowtab_end(&e->tab, &f->node);
     }
     if ((t->flags & TD_TCP_FIN) && !h->fin) {
         h->fin = true;
         ev_add(e, c, TD_EV_FIN, ep);
-        if (c->half[1 - ep].fin)
+        if (c->half[1 - ep].fin) {
             f->closing = true;
+            td_flowtab_end(&e->tab, &f->node);
+        }
     }
     if (t->window == 0 && !(t->flags & (TD_TCP_RST | TD_TCP_SYN)))
         ev_add(e, c, TD_EV_ZERO_WINDOW, ep);
@@ -1241,24 +1256,23 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
 /* engine_tcp runs one decoded TCP segment through its flow.  Driven: |id|
  * is the directory's id of the connection, |fresh| says this segment opens
  * it, |h| is the key's hash (the directory has it). */
-static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *tp, uint64_t id,
-                       bool fresh, uint64_t h)
+static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *tp,
+                       const struct td_flow_key *kp, int key_ep, uint64_t id, bool fresh, uint64_t h)
 {
     const struct td_tcp_pkt *t = tp; /* read in place, not copied */
-    struct td_flow_key k;
+    const struct td_flow_key k = *kp;
     struct flow *f;
-    int key_ep;
     uint8_t ep;
     int64_t ts = pkt_ts(pkt);
 
-    key_ep = td_flow_key_make(&k, t->ipver, t->src, t->sport, t->dst, t->dport);
-    if (!e->driven)
-        h = td_flow_key_hash(&k);
+    e->frame_now = pkt->frame;
+    if (ts > e->now_ns)
+        e->now_ns = ts;
     f = (struct flow *)td_flowtab_find(&e->tab, &k, h);
 
     if (e->driven) {
         if (fresh && f != NULL) { /* the directory closes a reused flow first */
-            flow_close(e, f);
+            close_at(e, f, TD_END_REUSE);
             f = NULL;
         }
         /* not fresh and not here: this engine evicted it for memory; as
@@ -1273,7 +1287,7 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
     } else {
         /* A new SYN on a flow that has closed is a new connection (port reuse). */
         if (f != NULL && (t->flags & TD_TCP_SYN) && !(t->flags & TD_TCP_ACK) && f->closing) {
-            flow_close(e, f);
+            close_at(e, f, TD_END_REUSE);
             f = NULL;
         }
         if (f == NULL) {
@@ -1283,7 +1297,7 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
         }
     }
     ep = f->conn_ep_of_key[key_ep];
-    td_flowtab_touch(&e->tab, &f->node, ts);
+    td_flowtab_touch(&e->tab, &f->node, e->now_ns, pkt->frame);
     f->conn->last_frame = pkt->frame;
     f->conn->last_ts_ns = ts;
     if (t->num_vlans > f->conn->vlan_depth)
@@ -1336,41 +1350,68 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
 {
     struct td_tcp_pkt t;
     struct td_diag d;
+    struct td_flow_key k;
+    int key_ep;
+    enum td_decode_res res;
     int64_t ts = pkt_ts(pkt);
 
     /* td_diag_add and td_diag_has only look below n: no need to clear the
      * records (136 bytes per packet) */
     d.n = 0;
     d.total = 0;
-    e->st.packets++;
-    e->st.bytes += pkt->caplen;
     if (!e->started) {
         e->started = true;
         e->start_ns = ts;
     }
     if (ts > e->now_ns)
         e->now_ns = ts;
-
-    switch (td_decode_tcp(&t, pkt, &d)) {
-    case TD_DEC_TCP:
-        break;
-    case TD_DEC_FRAGMENT:
-        e->st.fragments++;
-        return;
-    case TD_DEC_MALFORMED:
-        e->st.malformed++;
-        return;
-    case TD_DEC_UNKNOWN_LINK:
-        e->st.unknown_link++;
-        return;
-    case TD_DEC_NOT_TCP:
-    default:
-        e->st.non_tcp++;
-        return;
+    e->frame_now = pkt->frame;
+    res = td_decode_tcp(&t, pkt, &d);
+    if (e->counts_packets) {
+        e->st.packets++;
+        e->st.bytes += pkt->caplen;
+        switch (res) {
+        case TD_DEC_TCP:
+            e->st.tcp_packets++;
+            break;
+        case TD_DEC_FRAGMENT:
+            e->st.fragments++;
+            break;
+        case TD_DEC_MALFORMED:
+            e->st.malformed++;
+            break;
+        case TD_DEC_UNKNOWN_LINK:
+            e->st.unknown_link++;
+            break;
+        case TD_DEC_NOT_TCP:
+        default:
+            e->st.non_tcp++;
+            break;
+        }
     }
-    e->st.tcp_packets++;
-    engine_tcp(e, pkt, &t, 0, false, 0);
+    if (res != TD_DEC_TCP)
+        return;
+    key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
+    /* another shard's flow: only its time matters here (expiry) */
+    if (e->shard_n == 0 || td_engine_shard_of(&k, e->shard_n) == e->shard_idx)
+        engine_tcp(e, pkt, &t, &k, key_ep, 0, false, td_flow_key_hash(&k));
     expire(e);
+}
+
+void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, bool primary, td_engine_new_fn on_new, void *ctx)
+{
+    e->shard_idx = idx;
+    e->shard_n = n;
+    e->counts_packets = primary;
+    e->on_new = on_new;
+    e->on_new_ctx = ctx;
+}
+
+/* not the table's keyed hash: the same shard in every run, so that what
+ * the per-shard caps evict is the same every run */
+unsigned td_engine_shard_of(const struct td_flow_key *k, unsigned n)
+{
+    return (unsigned)((td_flow_key_hash_fixed(k) >> 32) % n);
 }
 
 /* ---- driven by a directory (lib/timeline/par.c) ---- */
@@ -1385,7 +1426,10 @@ void td_engine_drive(struct td_engine *e, int64_t start_ns)
 void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *t, uint64_t id,
                           bool fresh, uint64_t hash)
 {
-    engine_tcp(e, pkt, t, id, fresh, hash);
+    struct td_flow_key k;
+    int key_ep = td_flow_key_make(&k, t->ipver, t->src, t->sport, t->dst, t->dport);
+
+    engine_tcp(e, pkt, t, &k, key_ep, id, fresh, hash);
 }
 
 void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted)
@@ -1397,20 +1441,22 @@ void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, ui
         f->conn->evicted = true;
         e->st.evicted++;
     }
-    flow_close(e, f);
+    close_at(e, f, TD_END_EXPIRE);
 }
 
 void td_engine_advance(struct td_engine *e, int64_t now_ns)
 {
     if (now_ns > e->now_ns)
         e->now_ns = now_ns;
-    expire_n(e, 1 << 20);
+    expire(e);
 }
 
 void td_engine_flush(struct td_engine *e)
 {
-    while (e->tab.lru_head != NULL)
-        flow_close(e, (struct flow *)e->tab.lru_head);
+    struct td_flow_node *n;
+
+    while ((n = td_flowtab_oldest(&e->tab)) != NULL)
+        close_at(e, (struct flow *)n, TD_END_FLUSH);
 }
 
 void td_engine_stats(const struct td_engine *e, struct td_stats *s) { *s = e->st; }

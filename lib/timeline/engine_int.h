@@ -13,6 +13,28 @@
 /* A closed connection lingers this long (capture time) for late packets. */
 #define TD_LINGER_NS (2LL * 1000000000LL)
 
+/* The steps of a packet at which connections end, in order: a new SYN
+ * reusing an ended flow's ports closes it before the packet is read; the
+ * engine's own memory cap evicts after; then every flow that is due
+ * (flowtab.h) and, over --max-flows, the oldest.  Whatever is left ends at
+ * the end of input (end_frame UINT64_MAX).  Within a step connections end
+ * in order of their last packet.  So (end_frame, end_phase, last_frame)
+ * orders the ends of one engine, and merges those of sharded engines into
+ * the same order. */
+enum { TD_END_REUSE = 0, TD_END_MEMORY = 1, TD_END_EXPIRE = 2, TD_END_FLUSH = 3 };
+
+/* td_engine_shard makes |e| one of |n| engines that each read every packet
+ * but only build the TCP flows whose unkeyed key hash picks shard |idx|
+ * (td_engine_shard_of).  Expiry still runs at every TCP packet, so flows
+ * end where one engine would end them (flowtab.h).  Only the |primary|
+ * engine counts packets (and what decoding found) in its stats.  A new
+ * flow's connection has id 0 and is passed to |on_new|: ids are given
+ * across the shards, in order of first packet (lib/timeline/shard.c). */
+typedef void (*td_engine_new_fn)(void *ctx, struct td_conn *c);
+void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, bool primary, td_engine_new_fn on_new,
+                     void *ctx);
+unsigned td_engine_shard_of(const struct td_flow_key *k, unsigned n);
+
 /* td_engine_drive puts a new engine in driven mode: no expiry, flows opened
  * and closed only as told; relative times count from |start_ns|. */
 void td_engine_drive(struct td_engine *e, int64_t start_ns);

@@ -2,8 +2,8 @@
  *
  * Reader thread (the caller): decode, directory, dispatch.  The directory
  * mirrors td_engine_packet's flow-level decisions exactly (engine.c: port
- * reuse, closing on RST or FIN both ways, expire_n's four LRU-head checks
- * per TCP packet, eviction over max_flows, the end-of-input flush in LRU
+ * reuse, closing on RST or FIN both ways, expiry of every due flow after
+ * each TCP packet, eviction over max_flows, the end-of-input flush in LRU
  * order), so a connection gets the same id, the same packets and ends at
  * the same point as with one engine.  Every end gets a sequence number;
  * results are handed back in that order.
@@ -682,20 +682,16 @@ static void dclose(struct td_par *p, struct dflow *f, bool evicted)
     p->free_flows = f;
 }
 
-/* the same checks as engine.c expire_n(e, 4) */
+/* the same rule as engine.c expire */
 static void dexpire(struct td_par *p)
 {
-    int64_t idle = (int64_t)p->lim.idle_timeout_s * 1000000000LL;
-    for (int i = 0; i < 4; i++) {
-        struct dflow *f = (struct dflow *)p->tab.lru_head;
-        int64_t limit;
-        if (f == NULL)
-            return;
-        limit = f->closing ? TD_LINGER_NS : idle;
-        if (p->now_ns - f->node.last_ts_ns <= limit && p->tab.count <= p->lim.max_flows)
-            return;
-        dclose(p, f, p->tab.count > p->lim.max_flows);
-    }
+    const int64_t lim[2] = {(int64_t)p->lim.idle_timeout_s * 1000000000LL, TD_LINGER_NS};
+    struct td_flow_node *n;
+
+    while ((n = td_flowtab_due(&p->tab, p->now_ns, lim)) != NULL)
+        dclose(p, (struct dflow *)n, false);
+    while (p->tab.count > p->lim.max_flows && (n = td_flowtab_oldest(&p->tab)) != NULL)
+        dclose(p, (struct dflow *)n, true);
 }
 
 void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
@@ -768,7 +764,7 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
         if (p->st.open_flows > p->st.peak_flows)
             p->st.peak_flows = p->st.open_flows;
     }
-    td_flowtab_touch(&p->tab, &f->node, ts);
+    td_flowtab_touch(&p->tab, &f->node, p->now_ns, pkt->frame);
     if ((t.flags & TD_TCP_RST) && f->rst < 4) {
         f->rst++;
         f->closing = true;
@@ -778,6 +774,8 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
         if (f->fin[1 - key_ep])
             f->closing = true;
     }
+    if (f->closing)
+        td_flowtab_end(&p->tab, &f->node);
 
     m = (struct m_tcp *)(void *)put(p, f->shard, M_TCP, sizeof(*m));
     m->id = f->id;
@@ -862,8 +860,8 @@ void td_par_finish(struct td_par *p)
     if (p == NULL || p->finished)
         return;
     /* end of input: like td_engine_flush, in LRU order */
-    while (p->tab.lru_head != NULL)
-        dclose(p, (struct dflow *)p->tab.lru_head, false);
+    while (td_flowtab_oldest(&p->tab) != NULL)
+        dclose(p, (struct dflow *)td_flowtab_oldest(&p->tab), false);
     for (unsigned i = 0; i < p->n; i++) {
         uint8_t *dst = put(p, i, M_END, sizeof(struct m_hdr));
         (void)dst;
