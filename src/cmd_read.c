@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,12 +41,14 @@
 /* a connection judged and rendered on a worker thread (-j) */
 struct pres {
     struct td_par_res base;  /* first */
+    struct worker_ctx *owner; /* -j N: freed on the thread that made it */
     uint64_t id;
     struct td_conn *conn;    /* set when the correlation may revise it: revised in order */
     size_t vlen;             /* with conn: the worker's verdict (its used part) in text */
     bool has_corr;
     struct td_corr_rec corr;
     struct td_sum_rec sum;
+    size_t id_at; /* rendered with id 0 (td_shards): where the id goes */
     size_t len;
     char text[];
 };
@@ -61,9 +64,28 @@ struct trust_load {
     char err[256];
 };
 
+/* what the reading loop counts besides the engine (the first worker's,
+ * under -j N of a mapped file) */
+struct scan {
+    uint64_t packets, unknown_link, unknown_off;
+    uint32_t unknown_type;
+};
+
 struct worker_ctx {
     struct run *r;
     bool trust_set;
+    /* -j N of a mapped file (td_shards): this worker's reading */
+    bool primary;              /* counts for the notes (worker 0) */
+    struct scan sc;
+    struct td_filter *flt;     /* its own: libpcap's filter compiles lazily */
+    struct td_engine *eng;
+    struct td_keylog *kl;      /* its own once the capture carries secrets */
+    /* results delivered and handed back to be freed here: a block freed
+     * on another thread goes back to this thread's malloc arena under its
+     * lock, for every result (bench/PROFILE.md) */
+    pthread_mutex_t back_mu;
+    struct pres *back;         /* under back_mu */
+    unsigned calls, idx;
     struct td_rules_opts rules; /* own chain cache */
     struct td_verdict v;
     struct td_wbuf w;
@@ -84,10 +106,13 @@ struct run {
     struct td_stats st_total;
     struct td_corr *corr;
     struct worker_ctx *wc0; /* -j 1 */
+    struct pres *back_head[TD_PAR_MAX], *back_tail[TD_PAR_MAX]; /* give_back */
     size_t nbatch;
     const char *source;
     struct td_keylog *kl;        /* --keylog and pcapng secrets */
     bool kl_given;               /* --keylog: decrypt from the start */
+    const char *kl_path;         /* that file */
+    const char *filter;          /* the filter expression, or NULL */
     struct td_engine *eng;       /* the engine of the file being read */
     struct td_par *par;          /* or its -j workers */
     struct trust_load *tl;       /* -j N: the trust store still loading */
@@ -204,6 +229,18 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     struct pres *res;
     bool may = false;
 
+    if (x != r->wc0 && (++x->calls & 63) == 0) {
+        struct pres *b;
+        pthread_mutex_lock(&x->back_mu);
+        b = x->back;
+        x->back = NULL;
+        pthread_mutex_unlock(&x->back_mu);
+        while (b != NULL) {
+            struct pres *next = (struct pres *)(void *)b->base.next;
+            free(b);
+            b = next;
+        }
+    }
     if (!x->trust_set) {
         x->rules.trust = get_trust(r);
         x->trust_set = true;
@@ -229,6 +266,7 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
         exit(TD_EXIT_INTERNAL);
     }
     memset(res, 0, sizeof(*res));
+    res->owner = x != r->wc0 ? x : NULL;
     res->id = c->id;
     res->has_corr = td_corr_rec_make(&res->corr, c, &x->v);
     if (may) {
@@ -240,6 +278,7 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     td_sum_rec_make(&res->sum, c, &x->v);
     res->len = x->len;
     td_memcpy(res->text, x->out, x->len);
+    res->id_at = c->id == 0 && x->len > 0 ? td_report_id_at(res->text, res->len) : SIZE_MAX;
     td_conn_free(c);
     return &res->base;
 }
@@ -248,6 +287,38 @@ static int by_pres_id(const void *a, const void *b)
 {
     const struct pres *x = *(struct pres *const *)a, *y = *(struct pres *const *)b;
     return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* give_back frees |p| here or hands it back to the worker that made it */
+static void give_back(struct run *r, struct pres *p)
+{
+    struct worker_ctx *x = p->owner;
+    unsigned i;
+
+    if (x == NULL) {
+        free(p);
+        return;
+    }
+    i = x->idx;
+    p->base.next = (struct td_par_res *)(void *)r->back_head[i];
+    r->back_head[i] = p;
+    if (r->back_tail[i] == NULL)
+        r->back_tail[i] = p;
+}
+
+static void give_back_done(struct run *r)
+{
+    for (unsigned i = 0; i < TD_PAR_MAX; i++) {
+        struct worker_ctx *x;
+        if (r->back_head[i] == NULL)
+            continue;
+        x = r->back_head[i]->owner;
+        pthread_mutex_lock(&x->back_mu);
+        r->back_tail[i]->base.next = (struct td_par_res *)(void *)x->back;
+        x->back = r->back_head[i];
+        pthread_mutex_unlock(&x->back_mu);
+        r->back_head[i] = r->back_tail[i] = NULL;
+    }
 }
 
 /* a batch: sorted by id, the correlation store sees all of it, then each
@@ -267,17 +338,32 @@ static void flush_pbatch(struct run *r)
             td_conn_free(p->conn);
         } else {
             td_summary_add_rec(&r->sum, &p->sum);
-            td_wb_put(r->w, p->text, p->len);
+            if (p->id_at < p->len) { /* the 0 it was rendered with, replaced */
+                td_wb_put(r->w, p->text, p->id_at);
+                td_wb_u64(r->w, p->id);
+                td_wb_put(r->w, p->text + p->id_at + 1, p->len - p->id_at - 1);
+            } else {
+                td_wb_put(r->w, p->text, p->len);
+            }
         }
-        free(p);
+        give_back(r, p);
     }
+    give_back_done(r);
     r->nbatch = 0;
 }
 
 static void par_deliver(void *ctx, struct td_par_res *res)
 {
     struct run *r = ctx;
-    r->pbatch[r->nbatch++] = (struct pres *)res;
+    struct pres *p = (struct pres *)res;
+
+    if (res->id != 0) { /* td_shards: the id only now known */
+        p->id = res->id;
+        p->corr.id = res->id;
+        if (p->conn != NULL)
+            p->conn->id = res->id;
+    }
+    r->pbatch[r->nbatch++] = p;
     if (r->nbatch == BATCH_MAX)
         flush_pbatch(r);
 }
@@ -332,10 +418,218 @@ static void free_workers(struct worker_ctx **wc, unsigned n)
         if (wc[i] == NULL)
             continue;
         td_chain_cache_free(wc[i]->rules.chain_cache);
+        while (wc[i]->back != NULL) {
+            struct pres *next = (struct pres *)(void *)wc[i]->back->base.next;
+            free(wc[i]->back);
+            wc[i]->back = next;
+        }
+        pthread_mutex_destroy(&wc[i]->back_mu);
+        td_filter_free(wc[i]->flt);
+        td_keylog_free(wc[i]->kl);
         free(wc[i]->out);
         free(wc[i]);
         wc[i] = NULL;
     }
+}
+
+static void scan_count(struct scan *sc, const struct td_pkt *pkt)
+{
+    sc->packets++;
+    if (!td_link_supported(pkt->linktype) && sc->unknown_link++ == 0) {
+        sc->unknown_off = pkt->file_off;
+        sc->unknown_type = pkt->linktype;
+    }
+}
+
+/* input_notes says on stderr how the input ended (|ie|: a read error) and
+ * what could not be read; returns the exit code so far */
+static int input_notes(struct run *r, const char *path, const struct td_input_error *ie, const struct scan *sc,
+                       struct td_filter *flt)
+{
+    int rc = TD_EXIT_OK;
+
+    if (r->tl != NULL && !r->tl->told) {
+        r->tl->told = true;
+        if (get_trust(r) == NULL)
+            fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", r->tl->err);
+    }
+    if (ie != NULL) {
+        fprintf(stderr, "tlsdiag: %s: offset %llu: %s (connections read so far are reported)\n", path,
+                (unsigned long long)ie->off, ie->msg);
+        rc = TD_EXIT_CORRUPT;
+    }
+    if (sc->unknown_link > 0) {
+        /* not corrupt, but not readable by us: say which and where */
+        fprintf(stderr, "tlsdiag: %s: offset %llu: link type %u is not decoded (%llu of %llu packets skipped)\n", path,
+                (unsigned long long)sc->unknown_off, sc->unknown_type, (unsigned long long)sc->unknown_link,
+                (unsigned long long)sc->packets);
+        if (sc->unknown_link == sc->packets && rc == TD_EXIT_OK)
+            rc = TD_EXIT_INPUT;
+    }
+    if (flt != NULL) {
+        const char *fe = td_filter_take_error(flt);
+        if (fe != NULL)
+            fprintf(stderr, "tlsdiag: %s: filter: %s\n", path, fe);
+    }
+    return rc;
+}
+
+static void progress_line(const char *path, uint64_t off, uint64_t packets, uint64_t flows, double secs)
+{
+    fprintf(stderr, "\r  %s: %.0f MB, %llu packets, %llu connections, %.0f MB/s   ", path, (double)off / 1e6,
+            (unsigned long long)packets, (unsigned long long)flows, (double)off / 1e6 / secs);
+}
+
+static void thread_times(double reader, unsigned n, double (*worker)(const void *, unsigned), const void *p,
+                         double output)
+{
+    /* for bench/: the critical path on an idle machine */
+    fprintf(stderr, "tlsdiag: thread CPU s: reader %.3f", reader);
+    for (unsigned i = 0; i < n; i++)
+        fprintf(stderr, ", worker %.3f", worker(p, i));
+    fprintf(stderr, ", output %.3f", output);
+    fputc('\n', stderr);
+}
+
+static double self_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double par_wcpu(const void *p, unsigned i) { return td_par_worker_cpu(p, i); }
+static double shards_wcpu(const void *s, unsigned i) { return td_shards_worker_cpu(s, i); }
+
+/* new_workers: one context per -j worker (own chain cache, own output) */
+static bool new_workers(struct run *r, struct worker_ctx **wc)
+{
+    for (unsigned i = 0; i < r->jobs; i++) {
+        wc[i] = calloc(1, sizeof(*wc[i]));
+        if (wc[i] == NULL)
+            return false;
+        wc[i]->r = r;
+        wc[i]->idx = i;
+        pthread_mutex_init(&wc[i]->back_mu, NULL);
+        wc[i]->primary = i == 0;
+        wc[i]->rules = r->rules;
+        wc[i]->rules.chain_cache = td_chain_cache_new();
+        td_wb_init(&wc[i]->w, worker_flush, wc[i]);
+    }
+    return true;
+}
+
+/* ---- -j N of a file: every worker reads it (lib/timeline/shard.c) ---- */
+
+/* shardable: a regular file that is not gzip can be read once per worker;
+ * stdin, pipes and gzip (decompressing N times costs more than it
+ * spreads) go through one reader and the flow directory (par.c) */
+static bool shardable(const char *path)
+{
+    struct stat sb;
+    uint8_t m[2];
+    bool ok;
+    int fd;
+
+    if (strcmp(path, "-") == 0 || getenv("TLSDIAG_ONE_READER") != NULL)
+        return false;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && read(fd, m, 2) == 2 && !(m[0] == 0x1f && m[1] == 0x8b);
+    close(fd);
+    return ok;
+}
+
+/* pcapng secrets under td_shards: each worker reads the block itself, at
+ * the same packet, into a key log of its own (the shared one is only read) */
+static void shard_secrets(void *ctx, uint32_t type, const uint8_t *data, size_t len)
+{
+    struct worker_ctx *x = ctx;
+    struct run *r = x->r;
+
+    if (type != SECRETS_TLS_KEYLOG || r->kl == NULL)
+        return;
+    if (x->kl == NULL) {
+        char err[256];
+        x->kl = td_keylog_new();
+        if (x->kl == NULL)
+            return;
+        if (r->kl_path != NULL && td_keylog_load_file(x->kl, r->kl_path, err, sizeof(err)) != 0) {
+            /* read once already at start; keep what this copy has */
+        }
+    }
+    td_keylog_add_text(x->kl, data, len);
+    if (x->primary)
+        r->dsb_blocks++;
+    td_engine_set_keylog(x->eng, x->kl);
+}
+
+static void shard_start(void *wctx, struct td_reader *rd, struct td_engine *e)
+{
+    struct worker_ctx *x = wctx;
+
+    x->eng = e;
+    if (x->r->kl_given)
+        td_engine_set_keylog(e, x->r->kl);
+    td_reader_on_secrets(rd, shard_secrets, x);
+}
+
+static bool shard_packet(void *wctx, const struct td_pkt *pkt)
+{
+    struct worker_ctx *x = wctx;
+
+    if (x->primary)
+        scan_count(&x->sc, pkt);
+    return x->flt == NULL || td_filter_match(x->flt, pkt);
+}
+
+/* read_sharded: the file |path| opened fine as a capture (read_file) */
+static int read_sharded(struct run *r, const char *path)
+{
+    static const struct td_shard_hooks hooks = {shard_start, shard_packet};
+    struct worker_ctx *wc[TD_PAR_MAX] = {0};
+    struct td_input_error err;
+    struct td_shards *s = NULL;
+    struct td_stats st;
+    double t0 = mono_now();
+    bool shown = false;
+    int rc;
+
+    if (new_workers(r, wc)) {
+        bool ok = true;
+        for (unsigned i = 0; i < r->jobs && r->filter != NULL; i++) {
+            char ferr[256];
+            wc[i]->flt = td_filter_new(r->filter, ferr, sizeof(ferr));
+            ok = ok && wc[i]->flt != NULL;
+        }
+        if (ok)
+            s = td_shards_new(r->jobs, &r->lim, path, &hooks, par_work, (void *const *)wc, par_deliver, r);
+    }
+    if (s == NULL) {
+        free_workers(wc, r->jobs);
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        return TD_EXIT_INTERNAL;
+    }
+    while (!td_shards_wait(s, 0.5)) {
+        if (r->progress) {
+            uint64_t off, packets, flows;
+            td_shards_progress(s, &off, &packets, &flows);
+            progress_line(path, off, packets, flows, mono_now() - t0);
+            shown = true;
+        }
+    }
+    if (shown)
+        fputs("\r\033[K", stderr);
+    rc = input_notes(r, path, td_shards_result(s, &err) < 0 ? &err : NULL, &wc[0]->sc, wc[0]->flt);
+    flush_pbatch(r);
+    td_shards_stats(s, &st);
+    if (getenv("TLSDIAG_THREAD_TIMES") != NULL)
+        thread_times(self_cpu(), r->jobs, shards_wcpu, s, td_shards_deliver_cpu(s));
+    td_shards_free(s);
+    free_workers(wc, r->jobs);
+    add_stats(&r->st_total, &st);
+    return rc;
 }
 
 /* returns an exit code */
@@ -350,8 +644,8 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
     struct td_stats st;
     int rc = TD_EXIT_OK, n;
     double t0 = mono_now(), last = t0;
-    uint64_t count = 0, unknown_link = 0, unknown_off = 0, packets = 0;
-    uint32_t unknown_type = 0;
+    uint64_t count = 0;
+    struct scan sc = {0};
 
     if (rd == NULL) {
         fprintf(stderr, "tlsdiag: %s: offset %llu: %s\n", path, (unsigned long long)err.off, err.msg);
@@ -359,16 +653,12 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
     }
     r->ro.source = path;
     if (r->jobs > 1) {
-        for (unsigned i = 0; i < r->jobs; i++) {
-            wc[i] = calloc(1, sizeof(*wc[i]));
-            if (wc[i] == NULL)
-                break;
-            wc[i]->r = r;
-            wc[i]->rules = r->rules;
-            wc[i]->rules.chain_cache = td_chain_cache_new();
-            td_wb_init(&wc[i]->w, worker_flush, wc[i]);
+        if (shardable(path)) {
+            td_reader_close(rd);
+            return read_sharded(r, path);
         }
-        par = td_par_new(r->jobs, &r->lim, par_work, (void *const *)wc, par_deliver, r);
+        if (new_workers(r, wc))
+            par = td_par_new(r->jobs, &r->lim, par_work, (void *const *)wc, par_deliver, r);
         e = NULL;
     } else {
         e = td_engine_new(&r->lim, on_done, r);
@@ -391,11 +681,7 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
     }
     td_reader_on_secrets(rd, on_secrets, r);
     while ((n = td_reader_next(rd, &pkt)) == 1) {
-        packets++;
-        if (!td_link_supported(pkt.linktype) && unknown_link++ == 0) {
-            unknown_off = pkt.file_off;
-            unknown_type = pkt.linktype;
-        }
+        scan_count(&sc, &pkt);
         if (flt != NULL && !td_filter_match(flt, &pkt))
             continue;
         if (par != NULL)
@@ -409,53 +695,20 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
                     td_par_stats(par, &st);
                 else
                     td_engine_stats(e, &st);
-                fprintf(stderr, "\r  %s: %.0f MB, %llu packets, %llu connections, %.0f MB/s   ", path,
-                        (double)td_reader_offset(rd) / 1e6, (unsigned long long)st.packets,
-                        (unsigned long long)st.flows, (double)td_reader_offset(rd) / 1e6 / (now - t0));
+                progress_line(path, td_reader_offset(rd), st.packets, st.flows, now - t0);
                 last = now;
             }
         }
     }
     if (r->progress && last != t0)
         fputs("\r\033[K", stderr);
-    if (r->tl != NULL && !r->tl->told) {
-        r->tl->told = true;
-        if (get_trust(r) == NULL)
-            fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", r->tl->err);
-    }
-    if (n < 0) {
-        const struct td_input_error *ie = td_reader_error(rd);
-        fprintf(stderr, "tlsdiag: %s: offset %llu: %s (connections read so far are reported)\n", path,
-                (unsigned long long)ie->off, ie->msg);
-        rc = TD_EXIT_CORRUPT;
-    }
-    if (unknown_link > 0) {
-        /* not corrupt, but not readable by us: say which and where */
-        fprintf(stderr, "tlsdiag: %s: offset %llu: link type %u is not decoded (%llu of %llu packets skipped)\n", path,
-                (unsigned long long)unknown_off, unknown_type, (unsigned long long)unknown_link,
-                (unsigned long long)packets);
-        if (unknown_link == packets && rc == TD_EXIT_OK)
-            rc = TD_EXIT_INPUT;
-    }
-    if (flt != NULL) {
-        const char *fe = td_filter_take_error(flt);
-        if (fe != NULL)
-            fprintf(stderr, "tlsdiag: %s: filter: %s\n", path, fe);
-    }
+    rc = input_notes(r, path, n < 0 ? td_reader_error(rd) : NULL, &sc, flt);
     if (par != NULL) {
         td_par_finish(par);
         flush_pbatch(r);
         td_par_stats(par, &st);
-        if (getenv("TLSDIAG_THREAD_TIMES") != NULL) {
-            /* for bench/: the critical path on an idle machine */
-            struct timespec ts;
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-            fprintf(stderr, "tlsdiag: thread CPU s: reader %.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-            for (unsigned i = 0; i < r->jobs; i++)
-                fprintf(stderr, ", worker %.3f", td_par_worker_cpu(par, i));
-            fprintf(stderr, ", output %.3f", td_par_deliver_cpu(par));
-            fputc('\n', stderr);
-        }
+        if (getenv("TLSDIAG_THREAD_TIMES") != NULL)
+            thread_times(self_cpu(), r->jobs, par_wcpu, par, td_par_deliver_cpu(par));
         td_reader_close(rd); /* its buffers are par's */
         rd = NULL;
         td_par_free(par);
@@ -907,6 +1160,7 @@ int cmd_read(int argc, char **argv, bool live)
     }
     if (filter[0] != '\0' && !live) {
         char err[256];
+        r.filter = filter;
         flt = td_filter_new(filter, err, sizeof(err));
         if (flt == NULL) {
             fprintf(stderr, "tlsdiag: filter '%s': %s\n", filter, err);
@@ -966,6 +1220,7 @@ int cmd_read(int argc, char **argv, bool live)
         char err[256];
         struct td_keylog_stats ks;
         r.kl_given = true;
+        r.kl_path = keylog;
         if (live) {
             kp->fp = fopen(keylog, "rb");
             if (kp->fp == NULL) {

@@ -3,9 +3,11 @@
 # Every lab fixture and corpus file (when ../shared/corpus is there), as
 # NDJSON and as text with timelines and non-TLS connections, exit code and
 # stderr included, compared byte for byte between -j 1, -j 2 and -j 3.
-# Also all fixtures read in one run (several files: ids restart, batches
-# and the correlation store carry over), and a flow cap of 3 and an idle
-# timeout of 1 s on some files (eviction and expiry decided by the directory).
+# A file is mapped and read by every worker (lib/timeline/shard.c); stdin
+# and gzip go through one reader and the flow directory (par.c): both are
+# compared.  Also all fixtures read in one run (several files: ids restart,
+# batches and the correlation store carry over), and a flow cap of 3 and an
+# idle timeout of 1 s on some files.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 T=${1:-$root/build/tlsdiag}
@@ -19,6 +21,12 @@ run() { # JOBS OUT ARGS...
     j=$1 o=$2
     shift 2
     "$T" read -j "$j" "$@" > "$o" 2>&1
+    echo "exit $?" >> "$o"
+}
+run_in() { # JOBS OUT FILE ARGS...: the capture on stdin (the stream path)
+    j=$1 o=$2 f=$3
+    shift 3
+    "$T" read -j "$j" "$@" - < "$f" 2>&1 | sed "s|^tlsdiag: -:|tlsdiag: FILE:|; s|\"source\":\"-\"|\"source\":\"FILE\"|" > "$o"
     echo "exit $?" >> "$o"
 }
 while read -r f; do
@@ -48,17 +56,34 @@ if [ "$lines" -lt 40 ]; then
     echo "FAIL: all fixtures gave only $lines lines"
     fails=$((fails + 1))
 fi
-# eviction under a tiny flow cap and a short idle timeout: the directory
-# must end connections where the engine does
-for f in $(head -60 "$tmp/list" | tail -20); do
-    for opt in "--max-flows 3" "--idle 1"; do
-        run 1 "$tmp/c1" --json $opt "$f"
-        run 2 "$tmp/c2" --json $opt "$f"
-        if ! cmp -s "$tmp/c1" "$tmp/c2"; then
-            echo "FAIL -j 2 differs from -j 1 with $opt: $f"
+# the stream path: every lab fixture on stdin, -j 2 and -j 3 against -j 1
+for f in "$root"/tests/data/lab/*.pcap*; do
+    run_in 1 "$tmp/s1" "$f" --json
+    for j in 2 3; do
+        run_in $j "$tmp/s$j" "$f" --json
+        if ! cmp -s "$tmp/s1" "$tmp/s$j"; then
+            echo "FAIL -j $j differs from -j 1 on stdin: $f"
+            diff "$tmp/s1" "$tmp/s$j" | head -5
             fails=$((fails + 1))
         fi
     done
+done
+# a short idle timeout: each shard ends its flows where one engine does;
+# a tiny flow cap: the directory evicts what one engine evicts (the shards
+# split the cap, as they split --max-memory: checked below)
+for f in $(head -60 "$tmp/list" | tail -20); do
+    run 1 "$tmp/c1" --json --idle 1 "$f"
+    run 2 "$tmp/c2" --json --idle 1 "$f"
+    if ! cmp -s "$tmp/c1" "$tmp/c2"; then
+        echo "FAIL -j 2 differs from -j 1 with --idle 1: $f"
+        fails=$((fails + 1))
+    fi
+    run_in 1 "$tmp/c1" "$f" --json --max-flows 3
+    run_in 2 "$tmp/c2" "$f" --json --max-flows 3
+    if ! cmp -s "$tmp/c1" "$tmp/c2"; then
+        echo "FAIL -j 2 differs from -j 1 with --max-flows 3 on stdin: $f"
+        fails=$((fails + 1))
+    fi
 done
 # decryption: --keylog files and pcapng Decryption Secrets Blocks (the
 # workers wait while secrets are added mid-file)
@@ -90,6 +115,17 @@ for j in 2 3; do
     set -- $ev
     if [ -z "$ev" ] || [ "$1" -lt 100 ] || [ "$1" != "$2" ] || [ "$recs" != 3000 ] || [ "$evj" != "$1" ]; then
         echo "FAIL -j $j --max-memory 1: evicted '$ev', $recs records, $evj marked evicted"
+        fails=$((fails + 1))
+    fi
+done
+# --max-flows on a mapped file: each shard holds max_flows / N
+for j in 2 3; do
+    run $j "$tmp/f1" --max-flows 10 --json -a "$tmp/flows.pcap"
+    run $j "$tmp/f2" --max-flows 10 --json -a "$tmp/flows.pcap"
+    recs=$(grep -c '^{' "$tmp/f1")
+    evj=$(grep -c '"evicted":true' "$tmp/f1")
+    if ! cmp -s "$tmp/f1" "$tmp/f2" || [ "$recs" != 3000 ] || [ "$evj" -lt 100 ]; then
+        echo "FAIL -j $j --max-flows 10: runs differ, or $recs records, $evj marked evicted"
         fails=$((fails + 1))
     fi
 done

@@ -142,6 +142,18 @@ enum td_decode_res {
  * offload on the capturing host) means "the captured bytes".  Fragments
  * record IP_FRAGMENT; an IPv6 atomic fragment (RFC 6946) is decoded. */
 enum td_decode_res td_decode_tcp(struct td_tcp_pkt *out, const struct td_pkt *pkt, struct td_diag *d);
+/* td_decode_ends: for the commonest frame only (Ethernet, IPv4, protocol
+ * TCP), the two endpoints read at their fixed offsets, nothing judged: the
+ * frame may still be a fragment or malformed to td_decode_tcp, but when it
+ * is a TCP segment these are its endpoints.  False for any other frame.
+ * `read -j` uses it to tell, for a few instructions, that a packet belongs
+ * to another worker's flows. */
+struct td_ends {
+    uint8_t ipver;
+    uint8_t src[16], dst[16]; /* as in td_tcp_pkt */
+    uint16_t sport, dport;
+};
+bool td_decode_ends(const struct td_pkt *pkt, struct td_ends *e);
 /* td_link_supported: td_decode_tcp decodes this link type (the others give
  * TD_DEC_UNKNOWN_LINK), so a caller can report a file it cannot read. */
 bool td_link_supported(uint32_t linktype);

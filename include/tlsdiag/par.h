@@ -27,6 +27,11 @@ struct td_par_res {
     struct td_par_res *next;
     uint64_t seq;
     bool last, empty; /* par.c's own */
+    uint8_t end_phase; /* shard.c's own: the order of ends */
+    uint64_t end_frame, last_frame, first_frame;
+    /* td_shards: the connection's id, for |deliver| to put in place of the
+     * 0 its worker saw (td_report_id_at); 0 from td_par (the worker knew it) */
+    uint64_t id;
 };
 
 /* On a worker thread: |c| is finished and owned by |work|, which returns
@@ -68,5 +73,40 @@ void td_par_free(struct td_par *p);
  * td_par_finish), for benchmarks. */
 double td_par_worker_cpu(const struct td_par *p, unsigned i);
 double td_par_deliver_cpu(const struct td_par *p);
+
+/* ---- td_shards (lib/timeline/shard.c): `read -j N` of a capture file
+ * that can be read more than once (a regular file, not compressed).  No
+ * thread reads for the others: each of the N workers reads the whole
+ * capture itself and runs an ordinary td_engine that builds only its shard
+ * of the TCP flows (td_engine_shard) but sees every packet's time, so it
+ * ends its flows where one engine would (flowtab.h).  Nothing crosses
+ * cores per packet.  Ids in order of first packet are given across the
+ * shards by the delivering thread, which also merges the results in the
+ * order the connections ended (end_frame, end_phase, last_frame): the
+ * output is that of one engine, except under --max-flows and --max-memory,
+ * which each worker applies to its share. */
+struct td_shards;
+struct td_engine;
+struct td_shard_hooks {
+    /* once on each worker's thread before it reads: |rd| and |e| are its */
+    void (*start)(void *wctx, struct td_reader *rd, struct td_engine *e);
+    /* every packet, on each worker: false skips it (a filter) */
+    bool (*packet)(void *wctx, const struct td_pkt *pkt);
+};
+struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const char *path,
+                                const struct td_shard_hooks *hooks, td_par_work_fn work, void *const *wctx,
+                                td_par_deliver_fn deliver, void *ctx);
+/* td_shards_wait returns when |timeout_s| has passed (false) or when every
+ * result is delivered and the threads have ended (true). */
+bool td_shards_wait(struct td_shards *s, double timeout_s);
+/* progress of worker 0 so far: file offset, packets, connections */
+void td_shards_progress(struct td_shards *s, uint64_t *off, uint64_t *packets, uint64_t *flows);
+/* after td_shards_wait: how worker 0's reader ended (td_reader_next's 0 or
+ * -1, with |err| then), the summed counters, CPU seconds per thread */
+int td_shards_result(const struct td_shards *s, struct td_input_error *err);
+void td_shards_stats(const struct td_shards *s, struct td_stats *st);
+double td_shards_worker_cpu(const struct td_shards *s, unsigned i);
+double td_shards_deliver_cpu(const struct td_shards *s);
+void td_shards_free(struct td_shards *s);
 
 #endif

@@ -64,6 +64,12 @@ void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const
  * failing_servers[{name,connections}], failing_snis[...], not_tls, packets, tcp_flows, ...}} */
 void td_report_summary_json(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st);
 
+/* td_report_id_at: where the connection id is in one connection rendered
+ * by td_report_json or td_report_text (|n| bytes at |p|, from its start);
+ * SIZE_MAX if it is not there.  `read -j` renders a connection before its
+ * id is known (as 0) and writes the id there when it prints it. */
+size_t td_report_id_at(const char *p, size_t n);
+
 /* shared by the renderers; td_fmt_addr returns the length written */
 size_t td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len);
 

@@ -416,6 +416,31 @@ enum td_decode_res td_decode_tcp(struct td_tcp_pkt *out, const struct td_pkt *pk
     }
 }
 
+bool td_decode_ends(const struct td_pkt *pkt, struct td_ends *e)
+{
+    struct td_cur c, ip;
+    uint16_t type;
+    uint8_t vihl, proto;
+    size_t hlen;
+
+    if (pkt->linktype != TD_LINK_ETHERNET)
+        return false;
+    td_cur_init(&c, pkt->data, pkt->caplen);
+    if (!td_cur_skip(&c, 12) || !td_cur_get_u16(&c, &type) || type != 0x0800)
+        return false;
+    ip = c;
+    if (!td_cur_get_u8(&c, &vihl) || (vihl >> 4) != 4 || !td_cur_skip(&c, 8) || !td_cur_get_u8(&c, &proto) ||
+        proto != IPPROTO_TCP_ || !td_cur_skip(&c, 2))
+        return false;
+    memset(e, 0, sizeof(*e));
+    e->ipver = 4;
+    hlen = (size_t)(vihl & 0x0f) * 4;
+    if (hlen < 20 || !td_cur_copy(&c, e->src, 4) || !td_cur_copy(&c, e->dst, 4) || !td_cur_skip(&ip, hlen) ||
+        !td_cur_get_u16(&ip, &e->sport) || !td_cur_get_u16(&ip, &e->dport))
+        return false;
+    return true;
+}
+
 bool td_link_supported(uint32_t linktype)
 {
     switch (linktype) {

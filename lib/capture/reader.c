@@ -271,12 +271,42 @@ static bool pcap_open_hdr(struct td_reader *r, uint32_t magic)
  *   u32 ts_sec; u32 ts_frac (us or ns); u32 captured_len; u32 original_len;
  *   u8 data[captured_len];
  */
+static void pcap_pkt(struct td_reader *r, struct td_pkt *pkt, const uint32_t h[4], const struct td_cur *data,
+                     uint64_t off)
+{
+    uint32_t sec = h[0], frac = h[1];
+
+    pkt->frame = ++r->frame;
+    if (r->nsec) {
+        pkt->ts_sec = clamp_sec((uint64_t)sec + frac / 1000000000u, 0);
+        pkt->ts_nsec = frac % 1000000000u;
+    } else {
+        pkt->ts_sec = clamp_sec((uint64_t)sec + frac / 1000000u, 0);
+        pkt->ts_nsec = (frac % 1000000u) * 1000u;
+    }
+    pkt->linktype = r->linktype;
+    pkt->ifindex = 0;
+    pkt->caplen = h[2];
+    pkt->origlen = h[3];
+    pkt->data = data->p;
+    pkt->file_off = off;
+    r->pos += 16 + (size_t)h[2];
+}
+
 static int pcap_read_next(struct td_reader *r, struct td_pkt *pkt)
 {
     struct td_cur c, data;
-    uint32_t sec, frac, caplen, origlen;
+    uint32_t sec, frac, caplen, origlen, h[4];
     uint64_t off;
 
+    /* the whole record already in the buffer (nearly always): one cursor
+     * over it, no refill; the checks below handle the rest */
+    td_cur_init(&c, r->buf + r->pos, avail(r));
+    if (get32(&c, r->swap, &h[0]) && get32(&c, r->swap, &h[1]) && get32(&c, r->swap, &h[2]) &&
+        get32(&c, r->swap, &h[3]) && h[2] <= TD_MAX_PACKET && td_cur_get_bytes(&c, &data, h[2])) {
+        pcap_pkt(r, pkt, h, &data, cur_off(r));
+        return 1;
+    }
     if (!fill(r, 16))
         return -1;
     off = cur_off(r);
@@ -309,21 +339,11 @@ static int pcap_read_next(struct td_reader *r, struct td_pkt *pkt)
         set_err(r, off, "truncated packet record");
         return -1;
     }
-    pkt->frame = ++r->frame;
-    if (r->nsec) {
-        pkt->ts_sec = clamp_sec((uint64_t)sec + frac / 1000000000u, 0);
-        pkt->ts_nsec = frac % 1000000000u;
-    } else {
-        pkt->ts_sec = clamp_sec((uint64_t)sec + frac / 1000000u, 0);
-        pkt->ts_nsec = (frac % 1000000u) * 1000u;
-    }
-    pkt->linktype = r->linktype;
-    pkt->ifindex = 0;
-    pkt->caplen = caplen;
-    pkt->origlen = origlen;
-    pkt->data = data.p;
-    pkt->file_off = off;
-    r->pos += 16 + (size_t)caplen;
+    h[0] = sec;
+    h[1] = frac;
+    h[2] = caplen;
+    h[3] = origlen;
+    pcap_pkt(r, pkt, h, &data, off);
     return 1;
 }
 

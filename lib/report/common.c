@@ -124,3 +124,14 @@ void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct 
     td_sum_rec_make(&r, c, v);
     td_summary_add_rec(s, &r);
 }
+
+size_t td_report_id_at(const char *p, size_t n)
+{
+    /* td_report_json begins {"id":N, td_report_text [bold]#N (header) */
+    if (n >= 6 && memcmp(p, "{\"id\":", 6) == 0)
+        return 6;
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (p[i] == '#')
+            return i + 1;
+    return SIZE_MAX;
+}

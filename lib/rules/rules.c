@@ -1088,6 +1088,12 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
         return;
     }
     v->shown = tls || (f.syn != NULL || f.synack != NULL);
+    /* no SYN, no bytes: the tail of a connection the capture did not see
+     * begin (a late FIN or ACK after its flow ended); nothing to judge */
+    if (!v->shown && !f.any_payload) {
+        v->outcome = TD_OUT_PARTIAL;
+        return;
+    }
     if (tls && f.ch == NULL && f.sh == NULL && (f.hc->midstream || f.hs->midstream)) {
         v->outcome = TD_OUT_PARTIAL;
         return;

@@ -14,6 +14,7 @@
 #include "tcp/flowtab.h"
 #include "timeline/engine_int.h"
 #include "tcp/reasm.h"
+#include "util/hash.h"
 #include "tls/stream.h"
 #include "upgrade.h"
 #include "tlsdiag/conn.h"
@@ -72,7 +73,6 @@ struct td_engine {
     bool driven;        /* flows opened and closed by a td_par directory */
     uint64_t frame_now; /* the packet being read (its end_frame for closes) */
     unsigned shard_idx, shard_n; /* td_engine_shard; shard_n 0: every flow */
-    bool counts_packets;         /* false in a sharded engine but the primary */
     td_engine_new_fn on_new;
     void *on_new_ctx;
     struct pkt_ctx cur;
@@ -981,7 +981,6 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
         td_limits_default(&e->lim);
     e->done = done;
     e->done_ctx = ctx;
-    e->counts_packets = true;
     if (!td_flowtab_init(&e->tab, 4096)) {
         free(e);
         return NULL;
@@ -1346,6 +1345,23 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
     evict_for_memory(e);
 }
 
+/* shard_of: which of |n| shards a flow is, from its two endpoints in
+ * either order (XOR is symmetric: no sorting).  Not keyed: the same shard
+ * in every run, so that what the per-shard caps evict is the same every
+ * run; crafted endpoints can only unbalance the shards. */
+static unsigned shard_of(uint8_t ipver, const uint8_t a[16], const uint8_t b[16], uint16_t pa, uint16_t pb,
+                         unsigned n)
+{
+    uint64_t a0, a1, b0, b1, h;
+
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    h = td_mix64((a0 ^ b0) ^ td_rotl64(a1 ^ b1, 29) ^ ((uint64_t)(pa ^ pb) << 32 | ipver));
+    return (unsigned)((h >> 32) % n);
+}
+
 void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
 {
     struct td_tcp_pkt t;
@@ -1353,6 +1369,7 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     struct td_flow_key k;
     int key_ep;
     enum td_decode_res res;
+    bool mine = false;
     int64_t ts = pkt_ts(pkt);
 
     /* td_diag_add and td_diag_has only look below n: no need to clear the
@@ -1366,8 +1383,26 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     if (ts > e->now_ns)
         e->now_ns = ts;
     e->frame_now = pkt->frame;
+    if (e->shard_n != 0) {
+        /* sharded: a segment of another shard's flow only moves the clock;
+         * told by its endpoints at fixed offsets when it can be */
+        struct td_ends en;
+        if (td_decode_ends(pkt, &en)) {
+            if (shard_of(en.ipver, en.src, en.dst, en.sport, en.dport, e->shard_n) != e->shard_idx) {
+                expire(e);
+                return;
+            }
+            mine = true; /* its owner counts it, whatever the decode finds */
+        }
+    }
     res = td_decode_tcp(&t, pkt, &d);
-    if (e->counts_packets) {
+    if (e->shard_n != 0 && !mine) {
+        /* the full decode, done by every shard: a TCP segment is its
+         * flow's shard's, anything else the first shard's */
+        mine = res == TD_DEC_TCP ? shard_of(t.ipver, t.src, t.dst, t.sport, t.dport, e->shard_n) == e->shard_idx
+                                 : e->shard_idx == 0;
+    }
+    if (e->shard_n == 0 || mine) {
         e->st.packets++;
         e->st.bytes += pkt->caplen;
         switch (res) {
@@ -1389,29 +1424,20 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
             break;
         }
     }
-    if (res != TD_DEC_TCP)
-        return;
-    key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
-    /* another shard's flow: only its time matters here (expiry) */
-    if (e->shard_n == 0 || td_engine_shard_of(&k, e->shard_n) == e->shard_idx)
+    if (res == TD_DEC_TCP && (e->shard_n == 0 || mine)) {
+        key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
         engine_tcp(e, pkt, &t, &k, key_ep, 0, false, td_flow_key_hash(&k));
+    }
+    /* after every packet, of any kind: every shard sees every packet */
     expire(e);
 }
 
-void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, bool primary, td_engine_new_fn on_new, void *ctx)
+void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, td_engine_new_fn on_new, void *ctx)
 {
     e->shard_idx = idx;
     e->shard_n = n;
-    e->counts_packets = primary;
     e->on_new = on_new;
     e->on_new_ctx = ctx;
-}
-
-/* not the table's keyed hash: the same shard in every run, so that what
- * the per-shard caps evict is the same every run */
-unsigned td_engine_shard_of(const struct td_flow_key *k, unsigned n)
-{
-    return (unsigned)((td_flow_key_hash_fixed(k) >> 32) % n);
 }
 
 /* ---- driven by a directory (lib/timeline/par.c) ---- */

@@ -24,16 +24,15 @@
 enum { TD_END_REUSE = 0, TD_END_MEMORY = 1, TD_END_EXPIRE = 2, TD_END_FLUSH = 3 };
 
 /* td_engine_shard makes |e| one of |n| engines that each read every packet
- * but only build the TCP flows whose unkeyed key hash picks shard |idx|
- * (td_engine_shard_of).  Expiry still runs at every TCP packet, so flows
- * end where one engine would end them (flowtab.h).  Only the |primary|
- * engine counts packets (and what decoding found) in its stats.  A new
- * flow's connection has id 0 and is passed to |on_new|: ids are given
- * across the shards, in order of first packet (lib/timeline/shard.c). */
+ * but only build the TCP flows of shard |idx| (a hash of the endpoints).
+ * Expiry still runs at every packet, so flows end where one engine would
+ * end them (flowtab.h).  Each packet is counted in the stats of one shard
+ * (its flow's, or the first shard's when it is not TCP): the shards' stats
+ * add up to one engine's.  A new flow's connection has id 0 and is passed
+ * to |on_new|: ids are given across the shards, in order of first packet
+ * (lib/timeline/shard.c). */
 typedef void (*td_engine_new_fn)(void *ctx, struct td_conn *c);
-void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, bool primary, td_engine_new_fn on_new,
-                     void *ctx);
-unsigned td_engine_shard_of(const struct td_flow_key *k, unsigned n);
+void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, td_engine_new_fn on_new, void *ctx);
 
 /* td_engine_drive puts a new engine in driven mode: no expiry, flows opened
  * and closed only as told; relative times count from |start_ns|. */

@@ -3,7 +3,7 @@
  * Reader thread (the caller): decode, directory, dispatch.  The directory
  * mirrors td_engine_packet's flow-level decisions exactly (engine.c: port
  * reuse, closing on RST or FIN both ways, expiry of every due flow after
- * each TCP packet, eviction over max_flows, the end-of-input flush in LRU
+ * each packet, eviction over max_flows, the end-of-input flush in LRU
  * order), so a connection gets the same id, the same packets and ends at
  * the same point as with one engine.  Every end gets a sequence number;
  * results are handed back in that order.
@@ -727,16 +727,20 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
         break;
     case TD_DEC_FRAGMENT:
         p->st.fragments++;
+        dexpire(p);
         return;
     case TD_DEC_MALFORMED:
         p->st.malformed++;
+        dexpire(p);
         return;
     case TD_DEC_UNKNOWN_LINK:
         p->st.unknown_link++;
+        dexpire(p);
         return;
     case TD_DEC_NOT_TCP:
     default:
         p->st.non_tcp++;
+        dexpire(p);
         return;
     }
     p->st.tcp_packets++;
