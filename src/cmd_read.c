@@ -5,10 +5,11 @@
  * holds, or 4096 connections, taken in the order the connections ended,
  * when a file holds more (the cross-connection rules then see what came
  * before, not what comes after).  With -j N the order is the same: the
- * flow directory ends connections exactly where one engine would
- * (par.h), and results are batched in that order (once --max-memory is
- * reached, each worker evicts within its share: par.c).  In live mode each
- * connection is printed when it ends. */
+ * sharded engines of a file (shard.c) or the flow directory of a stream
+ * (par.c) end connections exactly where one engine would (par.h), and
+ * results are batched in that order (once a cap is reached, each worker
+ * evicts within its share).  In live mode each connection is printed when
+ * it ends. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <getopt.h>
@@ -65,7 +66,7 @@ struct trust_load {
 };
 
 /* what the reading loop counts besides the engine (the first worker's,
- * under -j N of a mapped file) */
+ * under -j N of a file) */
 struct scan {
     uint64_t packets, unknown_link, unknown_off;
     uint32_t unknown_type;
@@ -74,7 +75,7 @@ struct scan {
 struct worker_ctx {
     struct run *r;
     bool trust_set;
-    /* -j N of a mapped file (td_shards): this worker's reading */
+    /* -j N of a file (td_shards): this worker's reading */
     bool primary;              /* counts for the notes (worker 0) */
     struct scan sc;
     struct td_filter *flt;     /* its own: libpcap's filter compiles lazily */
@@ -948,7 +949,8 @@ static void usage_read(FILE *f, bool live)
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
           "  -j, --jobs N    (read) N worker threads, flows shared out by a hash of their\n"
           "                  addresses and ports; same output as -j 1 (default 1), except\n"
-          "                  that each worker holds --max-memory / N for its flows\n"
+          "                  that each worker holds --max-memory / N (and, reading a\n"
+          "                  file, --max-flows / N) for its flows\n"
           "  --no-progress   no progress line on stderr\n"
           "  -h, --help      this help\n",
           f);

@@ -1,10 +1,12 @@
 /* par.h: `tlsdiag read -j N`, the pipeline below the rules on N worker
- * threads (lib/timeline/par.c).
+ * threads.  Two ways: td_shards (below; lib/timeline/shard.c) for a file
+ * every worker can read itself, and td_par (lib/timeline/par.c) for a
+ * stream read once (stdin, gzip):
  *
  * The calling thread reads packets and keeps a flow directory: it decodes
  * each packet, finds its connection with the same rules as td_engine
  * (new connection, port reuse, FIN/RST linger, idle timeout, eviction,
- * the same LRU checks), assigns connection ids in order of first packet,
+ * every due flow ended after each packet), assigns connection ids in order of first packet,
  * and decides when each connection ends.  Packets and end orders go, by a
  * hash of the 5-tuple, in batches through bounded queues to the workers;
  * each worker owns a driven td_engine and runs |work| on every connection
