@@ -98,7 +98,7 @@ struct worker_ctx {
 struct run {
     bool json, all, quiet, no_summary, fail, live, progress;
     unsigned jobs;
-    struct pres **pbatch;
+    struct pent *pbatch; /* the batch: sorted by id at its end */
     struct td_report_opts ro;
     struct td_rules_opts rules;
     struct td_limits lim;
@@ -284,9 +284,16 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     return &res->base;
 }
 
-static int by_pres_id(const void *a, const void *b)
+/* the sort key beside the pointer: sorting touches 16-byte entries in one
+ * array, not the results (written on other cores under -j) */
+struct pent {
+    uint64_t id;
+    struct pres *p;
+};
+
+static int by_pent_id(const void *a, const void *b)
 {
-    const struct pres *x = *(struct pres *const *)a, *y = *(struct pres *const *)b;
+    const struct pent *x = a, *y = b;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -326,12 +333,12 @@ static void give_back_done(struct run *r)
  * connection in order (judged again when the store may revise it) */
 static void flush_pbatch(struct run *r)
 {
-    qsort(r->pbatch, r->nbatch, sizeof(r->pbatch[0]), by_pres_id);
+    qsort(r->pbatch, r->nbatch, sizeof(r->pbatch[0]), by_pent_id);
     for (size_t i = 0; i < r->nbatch; i++)
-        if (r->pbatch[i]->has_corr)
-            td_corr_add_rec(r->corr, &r->pbatch[i]->corr);
+        if (r->pbatch[i].p->has_corr)
+            td_corr_add_rec(r->corr, &r->pbatch[i].p->corr);
     for (size_t i = 0; i < r->nbatch; i++) {
-        struct pres *p = r->pbatch[i];
+        struct pres *p = r->pbatch[i].p;
         if (p->conn != NULL) {
             struct td_verdict v;
             memcpy(&v, p->text, p->vlen);
@@ -364,7 +371,8 @@ static void par_deliver(void *ctx, struct td_par_res *res)
         if (p->conn != NULL)
             p->conn->id = res->id;
     }
-    r->pbatch[r->nbatch++] = p;
+    r->pbatch[r->nbatch].id = p->id;
+    r->pbatch[r->nbatch++].p = p;
     if (r->nbatch == BATCH_MAX)
         flush_pbatch(r);
 }

@@ -136,7 +136,8 @@ H="python3 $root/tools/hostile-capture.py"
 $H hellos 3000 1 > "$tmp/storm.pcap"
 $H hashflood 3000 > "$tmp/flood.pcap"
 $H dribble 3000 > "$tmp/dribble.pcap"
-for f in storm flood dribble; do
+$H hellos 30000 > "$tmp/many.pcap" # many flows: many hand-overs, the id table grows
+for f in storm flood dribble many; do
     for mode in "--json" "-q"; do
         run 1 "$tmp/h1" $mode "$tmp/$f.pcap"
         for j in 2 3; do
