@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "timeline/engine_int.h"
@@ -114,6 +115,7 @@ struct sworker {
 struct td_shards {
     unsigned n;
     char *path;
+    uint64_t size; /* the file's size when opened: what every worker reads */
     struct td_shard_hooks hooks;
     td_par_work_fn work;
     td_par_deliver_fn deliver;
@@ -125,6 +127,7 @@ struct td_shards {
     bool dth_started;
     bool finished; /* under mu: every result delivered */
     bool dwaits;   /* under mu: the delivering thread waits for work */
+    unsigned nwaiting; /* under mu: workers waiting for results to be delivered */
     bool joined;
     uint64_t next_id; /* delivering thread */
     struct idtab ids; /* delivering thread */
@@ -242,11 +245,12 @@ static void on_done(void *ctx, struct td_conn *c)
 /* publish hands over what the worker made since the last time; |frame| is
  * the last packet it has read (UINT64_MAX: all, and flushed).  It waits
  * while too many of its results are not yet delivered. */
-static void publish(struct sworker *w, uint64_t frame, bool final)
+static void publish(struct sworker *w, uint64_t frame, uint64_t off, bool final)
 {
     struct td_shards *s = w->s;
 
     pthread_mutex_lock(&s->mu);
+    w->p_off = off;
     crev_move(&w->cre_sh, &w->cre_lo);
     w->pending += w->res_lo.n;
     w->unwoken += w->res_lo.n;
@@ -260,14 +264,17 @@ static void publish(struct sworker *w, uint64_t frame, bool final)
     }
     if (final)
         w->done = true;
-    /* wake the delivering thread for a batch, not for every hand-over */
-    if (s->dwaits && (final || w->unwoken >= WAKE_EVERY || w->pending > PEND_HIGH)) {
+    /* wake the delivering thread for a batch, not for every hand-over;
+     * at once when a worker waits for it */
+    if (s->dwaits && (final || w->unwoken >= WAKE_EVERY || w->pending > PEND_HIGH || s->nwaiting > 0)) {
         w->unwoken = 0;
         pthread_cond_signal(&s->dcv);
     }
     while (w->pending > PEND_HIGH && !final) {
         w->waits = true;
+        s->nwaiting++;
         pthread_cond_wait(&w->cv, &s->mu);
+        s->nwaiting--;
         w->waits = false;
     }
     pthread_mutex_unlock(&s->mu);
@@ -293,27 +300,27 @@ static void *worker_main(void *arg)
         if (s->hooks.start != NULL)
             s->hooks.start(w->wctx, rd, w->e);
         while ((w->rc = td_reader_next(rd, &pkt)) == 1) {
+            /* a capture still being written: every worker stops where the
+             * file ended when the read began, so all see the same packets */
+            if (s->size != 0 && td_reader_offset(rd) > s->size) {
+                w->rc = 0;
+                break;
+            }
             w->packets++;
             last = pkt.frame;
             if (s->hooks.packet == NULL || s->hooks.packet(w->wctx, &pkt))
                 td_engine_packet(w->e, &pkt);
             if (++k == PUBLISH_EVERY) {
                 k = 0;
-                if (w->idx == 0) {
-                    pthread_mutex_lock(&s->mu);
-                    w->p_off = td_reader_offset(rd);
-                    pthread_mutex_unlock(&s->mu);
-                }
-                publish(w, last, false);
+                publish(w, last, td_reader_offset(rd), false);
             }
         }
         if (w->rc < 0)
             w->err = *td_reader_error(rd);
         td_reader_close(rd);
     }
-    (void)last;
     td_engine_flush(w->e);
-    publish(w, UINT64_MAX, true);
+    publish(w, UINT64_MAX, w->p_off, true);
     {
         struct timespec ts;
         if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
@@ -494,6 +501,11 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
     if (s->path == NULL) {
         free(s);
         return NULL;
+    }
+    {
+        struct stat sb;
+        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+            s->size = (uint64_t)sb.st_size;
     }
     if (hooks != NULL)
         s->hooks = *hooks;
