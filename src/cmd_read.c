@@ -24,6 +24,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,12 +46,12 @@ struct pres {
     struct worker_ctx *owner; /* -j N: freed on the thread that made it */
     uint64_t id;
     struct td_conn *conn;    /* set when the correlation may revise it: revised in order */
-    size_t vlen;             /* with conn: the worker's verdict (its used part) in text */
+    size_t vlen;             /* with conn: the worker's verdict (its used part), first in text */
     bool has_corr;
     struct td_corr_rec corr;
     struct td_sum_rec sum;
     size_t id_at; /* rendered with id 0 (td_shards): where the id goes */
-    size_t len;
+    size_t len;   /* the rendered connection, in text after the verdict */
     char text[];
 };
 
@@ -95,6 +96,22 @@ struct worker_ctx {
     bool oom;
 };
 
+/* A batch's output, written with writev: the connections' rendered text
+ * where it is (each result's own bytes), and what is written around it
+ * (ids, connections rendered here) copied into |scratch|.  The texts are
+ * half of what --json costs: copying them once more into the output buffer
+ * was a quarter of the delivering thread's time under -j. */
+struct seg {
+    const char *p; /* NULL: |n| bytes at |off| in scratch */
+    size_t off, n;
+};
+struct gather {
+    struct seg *s;
+    size_t n, cap;
+    char *scratch;
+    size_t slen, scap;
+};
+
 struct run {
     bool json, all, quiet, no_summary, fail, live, progress;
     unsigned jobs;
@@ -108,6 +125,8 @@ struct run {
     struct td_corr *corr;
     struct worker_ctx *wc0; /* -j 1 */
     struct pres *back_head[TD_PAR_MAX], *back_tail[TD_PAR_MAX]; /* give_back */
+    struct pres *free_after;     /* -j 1: results freed once their batch is written */
+    struct gather g;             /* a batch's output (gather_write) */
     size_t nbatch;
     const char *source;
     struct td_keylog *kl;        /* --keylog and pcapng secrets */
@@ -176,10 +195,9 @@ static const struct td_trust *get_trust(struct run *r)
     return tl->t;
 }
 
-/* emit_v: |v| is td_rules_run's verdict on |c| */
-static void emit_v(struct run *r, struct td_conn *c, struct td_verdict *v)
+/* emit_final: |v| is the final verdict on |c| */
+static void emit_final(struct run *r, struct td_conn *c, struct td_verdict *v)
 {
-    td_corr_revise(r->corr, c, v);
     td_summary_add(&r->sum, c, v);
     if ((v->shown || r->all) && !r->quiet) {
         if (r->json)
@@ -189,6 +207,13 @@ static void emit_v(struct run *r, struct td_conn *c, struct td_verdict *v)
     }
     if (r->live)
         td_wb_flush(r->w);
+}
+
+/* emit_v: |v| is td_rules_run's verdict on |c| */
+static void emit_v(struct run *r, struct td_conn *c, struct td_verdict *v)
+{
+    td_corr_revise(r->corr, c, v);
+    emit_final(r, c, v);
 }
 
 static void emit(struct run *r, struct td_conn *c)
@@ -228,7 +253,8 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     struct worker_ctx *x = wctx;
     struct run *r = x->r;
     struct pres *res;
-    bool may = false;
+    size_t vlen;
+    bool may;
 
     if (x != r->wc0 && (++x->calls & 63) == 0) {
         struct pres *b;
@@ -248,20 +274,22 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     }
     td_rules_run(&x->v, c, &x->rules);
     x->len = 0;
-    if (td_corr_may_revise(c, &x->v)) {
-        /* revised on the delivering thread against the store, in order:
-         * td_rules_run is pure, so the verdict travels instead of being
-         * judged again; only its used part (the diagnoses up to num) */
-        may = true;
-        x->len = offsetof(struct td_verdict, d) + x->v.num * sizeof(x->v.d[0]);
-    } else if ((x->v.shown || r->all) && !r->quiet) {
+    /* A connection the correlation may revise is revised on the delivering
+     * thread against the store, in order: td_rules_run is pure, so the
+     * verdict travels (its used part, the diagnoses up to num) instead of
+     * being judged again.  It is rendered here all the same: most are not
+     * revised, and the delivering thread then prints this text instead of
+     * rendering on the one thread all results go through. */
+    may = td_corr_may_revise(c, &x->v);
+    vlen = may ? offsetof(struct td_verdict, d) + x->v.num * sizeof(x->v.d[0]) : 0;
+    if ((x->v.shown || r->all) && !r->quiet) {
         if (r->json)
             td_report_json(&x->w, c, &x->v, &r->ro);
         else
             td_report_text(&x->w, c, &x->v, &r->ro);
         td_wb_flush(&x->w);
     }
-    res = malloc(sizeof(*res) + x->len);
+    res = malloc(sizeof(*res) + vlen + x->len);
     if (res == NULL || x->oom) {
         fprintf(stderr, "tlsdiag: out of memory\n");
         exit(TD_EXIT_INTERNAL);
@@ -270,16 +298,16 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     res->owner = x != r->wc0 ? x : NULL;
     res->id = c->id;
     res->has_corr = td_corr_rec_make(&res->corr, c, &x->v);
+    res->vlen = vlen;
+    memcpy(res->text, &x->v, vlen);
+    res->len = x->len;
+    td_memcpy(res->text + vlen, x->out, x->len);
+    res->id_at = c->id == 0 && x->len > 0 ? td_report_id_at(res->text + vlen, res->len) : SIZE_MAX;
     if (may) {
         res->conn = c;
-        res->vlen = x->len;
-        memcpy(res->text, &x->v, x->len);
         return &res->base;
     }
     td_sum_rec_make(&res->sum, c, &x->v);
-    res->len = x->len;
-    td_memcpy(res->text, x->out, x->len);
-    res->id_at = c->id == 0 && x->len > 0 ? td_report_id_at(res->text, res->len) : SIZE_MAX;
     td_conn_free(c);
     return &res->base;
 }
@@ -297,14 +325,16 @@ static int by_pent_id(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* give_back frees |p| here or hands it back to the worker that made it */
+/* give_back frees |p| (after the batch is written: its text may be in
+ * it) or hands it back to the worker that made it */
 static void give_back(struct run *r, struct pres *p)
 {
     struct worker_ctx *x = p->owner;
     unsigned i;
 
     if (x == NULL) {
-        free(p);
+        p->base.next = (struct td_par_res *)(void *)r->free_after;
+        r->free_after = p;
         return;
     }
     i = x->idx;
@@ -316,6 +346,11 @@ static void give_back(struct run *r, struct pres *p)
 
 static void give_back_done(struct run *r)
 {
+    while (r->free_after != NULL) {
+        struct pres *next = (struct pres *)(void *)r->free_after->base.next;
+        free(r->free_after);
+        r->free_after = next;
+    }
     for (unsigned i = 0; i < TD_PAR_MAX; i++) {
         struct worker_ctx *x;
         if (r->back_head[i] == NULL)
@@ -329,33 +364,138 @@ static void give_back_done(struct run *r)
     }
 }
 
+static void *grow(void *v, size_t *cap, size_t need, size_t size)
+{
+    size_t ncap = *cap != 0 ? *cap : 256;
+    void *nv;
+
+    while (ncap < need)
+        ncap *= 2;
+    nv = realloc(v, ncap * size);
+    if (nv == NULL) {
+        fprintf(stderr, "tlsdiag: out of memory\n");
+        exit(TD_EXIT_INTERNAL);
+    }
+    *cap = ncap;
+    return nv;
+}
+
+static void gather_seg(struct gather *g, const char *p, size_t off, size_t n)
+{
+    if (n == 0)
+        return;
+    if (p == NULL && g->n > 0 && g->s[g->n - 1].p == NULL && g->s[g->n - 1].off + g->s[g->n - 1].n == off) {
+        g->s[g->n - 1].n += n;
+        return;
+    }
+    if (g->n == g->cap)
+        g->s = grow(g->s, &g->cap, g->n + 1, sizeof(g->s[0]));
+    g->s[g->n].p = p;
+    g->s[g->n].off = off;
+    g->s[g->n].n = n;
+    g->n++;
+}
+
+/* the flush of the output buffer during a batch: into scratch */
+static void gather_small(void *ctx, const char *p, size_t n)
+{
+    struct gather *g = &((struct run *)ctx)->g;
+
+    if (g->slen + n > g->scap)
+        g->scratch = grow(g->scratch, &g->scap, g->slen + n, 1);
+    memcpy(g->scratch + g->slen, p, n);
+    gather_seg(g, NULL, g->slen, n);
+    g->slen += n;
+}
+
+static void gather_write(struct gather *g)
+{
+    struct iovec iov[512];
+    size_t i = 0;
+
+    fflush(stdout); /* what was printed before, through stdio */
+    while (i < g->n) {
+        int k = 0;
+        size_t skip = 0;
+        for (; k < 512 && i + (size_t)k < g->n; k++) {
+            const struct seg *sg = &g->s[i + (size_t)k];
+            iov[k].iov_base = (void *)(uintptr_t)(sg->p != NULL ? sg->p : g->scratch + sg->off);
+            iov[k].iov_len = sg->n;
+        }
+        i += (size_t)k;
+        while (k > 0) {
+            ssize_t w = writev(STDOUT_FILENO, iov + skip, k);
+            size_t left;
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                exit(TD_EXIT_OK); /* a closed pipe (| head): stop quietly, as flush_stdout */
+            }
+            left = (size_t)w;
+            while (k > 0 && left >= iov[skip].iov_len) { /* a short write: go on after it */
+                left -= iov[skip].iov_len;
+                skip++;
+                k--;
+            }
+            if (k > 0) {
+                iov[skip].iov_base = (char *)iov[skip].iov_base + left;
+                iov[skip].iov_len -= left;
+            }
+        }
+    }
+    g->n = 0;
+    g->slen = 0;
+}
+
 /* a batch: sorted by id, the correlation store sees all of it, then each
  * connection in order (judged again when the store may revise it) */
 static void flush_pbatch(struct run *r)
 {
+    td_flush_fn out = r->w->flush;
+    void *out_ctx = r->w->ctx;
+
+    td_wb_flush(r->w);
+    r->w->flush = gather_small;
+    r->w->ctx = r;
     qsort(r->pbatch, r->nbatch, sizeof(r->pbatch[0]), by_pent_id);
     for (size_t i = 0; i < r->nbatch; i++)
         if (r->pbatch[i].p->has_corr)
             td_corr_add_rec(r->corr, &r->pbatch[i].p->corr);
     for (size_t i = 0; i < r->nbatch; i++) {
         struct pres *p = r->pbatch[i].p;
+        bool rendered = true;
         if (p->conn != NULL) {
             struct td_verdict v;
             memcpy(&v, p->text, p->vlen);
-            emit_v(r, p->conn, &v);
+            td_corr_revise(r->corr, p->conn, &v);
+            if (memcmp(&v, p->text, p->vlen) != 0) { /* revised: rendered again */
+                emit_final(r, p->conn, &v);
+                rendered = false;
+            } else {
+                td_summary_add(&r->sum, p->conn, &v);
+            }
             td_conn_free(p->conn);
         } else {
             td_summary_add_rec(&r->sum, &p->sum);
+        }
+        if (rendered && p->len > 0) {
+            const char *t = p->text + p->vlen;
+            td_wb_flush(r->w); /* what came before it, in order */
             if (p->id_at < p->len) { /* the 0 it was rendered with, replaced */
-                td_wb_put(r->w, p->text, p->id_at);
+                gather_seg(&r->g, t, 0, p->id_at);
                 td_wb_u64(r->w, p->id);
-                td_wb_put(r->w, p->text + p->id_at + 1, p->len - p->id_at - 1);
+                td_wb_flush(r->w);
+                gather_seg(&r->g, t + p->id_at + 1, 0, p->len - p->id_at - 1);
             } else {
-                td_wb_put(r->w, p->text, p->len);
+                gather_seg(&r->g, t, 0, p->len);
             }
         }
         give_back(r, p);
     }
+    td_wb_flush(r->w);
+    gather_write(&r->g);
+    r->w->flush = out;
+    r->w->ctx = out_ctx;
     give_back_done(r);
     r->nbatch = 0;
 }
@@ -1318,6 +1458,8 @@ int cmd_read(int argc, char **argv, bool live)
         free(r.wc0->out);
     free(r.wc0);
     free(r.pbatch);
+    free(r.g.s);
+    free(r.g.scratch);
     free(w);
     return rc;
 }
