@@ -54,6 +54,7 @@ struct flow {
 
 struct pkt_ctx { /* the packet being processed, for event stamps */
     const struct td_pkt *pkt;
+    int64_t ts_ns; /* pkt_ts(pkt), once per packet */
     const struct td_tcp_pkt *tcp;
     struct flow *f;
     uint8_t ep;
@@ -169,7 +170,7 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     ev->count = 1;
     if (e->cur.pkt != NULL) {
         ev->frame = e->cur.pkt->frame;
-        ev->ts_ns = pkt_ts(e->cur.pkt);
+        ev->ts_ns = e->cur.ts_ns;
     }
     if (e->cur.tcp != NULL) {
         ev->ttl = e->cur.tcp->ttl;
@@ -200,7 +201,7 @@ static bool negotiated_tls13(const struct td_conn *c)
     do {                                                    \
         (slot).m = (ptr);                                   \
         (slot).frame = e->cur.pkt ? e->cur.pkt->frame : 0;  \
-        (slot).ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0; \
+        (slot).ts_ns = e->cur.pkt ? e->cur.ts_ns : 0; \
         (slot).ep = (ep_);                                  \
     } while (0)
 
@@ -612,7 +613,7 @@ static void add_alert(struct td_engine *e, struct td_conn *c, uint8_t ep, uint8_
         return;
     a = &c->alerts[c->num_alerts++];
     a->frame = e->cur.pkt ? e->cur.pkt->frame : 0;
-    a->ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+    a->ts_ns = e->cur.pkt ? e->cur.ts_ns : 0;
     a->ep = ep;
     a->level = level;
     a->desc = desc;
@@ -646,7 +647,7 @@ static void ev_fold(struct td_engine *e, struct td_event *last, uint32_t len)
     last->len += len;
     if (e->cur.pkt != NULL) {
         last->frame = e->cur.pkt->frame;
-        last->ts_ns = pkt_ts(e->cur.pkt);
+        last->ts_ns = e->cur.ts_ns;
     }
 }
 
@@ -853,13 +854,13 @@ static bool up_feed(struct flow *f, const uint8_t **p, size_t *n)
     if (evs.req) {
         struct td_event *ev = ev_add(e, c, TD_EV_UPGRADE_REQ, e->cur.ep);
         c->upgrade.req_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
-        c->upgrade.req_ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+        c->upgrade.req_ts_ns = e->cur.pkt ? e->cur.ts_ns : 0;
         (void)ev;
     }
     if (evs.reply) {
         struct td_event *ev = ev_add(e, c, TD_EV_UPGRADE_REPLY, e->cur.ep);
         c->upgrade.reply_frame = e->cur.pkt ? e->cur.pkt->frame : 0;
-        c->upgrade.reply_ts_ns = e->cur.pkt ? pkt_ts(e->cur.pkt) : 0;
+        c->upgrade.reply_ts_ns = e->cur.pkt ? e->cur.ts_ns : 0;
         (void)ev;
     }
     switch (r) {
@@ -1247,7 +1248,7 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
         (int32_t)(t->ack - f->ch_end_seq) >= 0) {
         f->ch_ack_seen = true;
         c->ch_acked_frame = e->cur.pkt->frame;
-        c->ch_acked_ts_ns = pkt_ts(e->cur.pkt);
+        c->ch_acked_ts_ns = e->cur.ts_ns;
         ev_add(e, c, TD_EV_ACK_OF_CH, ep);
     }
 }
@@ -1255,14 +1256,13 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
 /* engine_tcp runs one decoded TCP segment through its flow.  Driven: |id|
  * is the directory's id of the connection, |fresh| says this segment opens
  * it, |h| is the key's hash (the directory has it). */
-static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *tp,
+static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, int64_t ts, const struct td_tcp_pkt *tp,
                        const struct td_flow_key *kp, int key_ep, uint64_t id, bool fresh, uint64_t h)
 {
     const struct td_tcp_pkt *t = tp; /* read in place, not copied */
     const struct td_flow_key k = *kp;
     struct flow *f;
     uint8_t ep;
-    int64_t ts = pkt_ts(pkt);
 
     e->frame_now = pkt->frame;
     if (ts > e->now_ns)
@@ -1303,6 +1303,7 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, const stru
         f->conn->vlan_depth = t->num_vlans;
 
     e->cur.pkt = pkt;
+    e->cur.ts_ns = ts;
     e->cur.tcp = t;
     e->cur.f = f;
     e->cur.ep = ep;
@@ -1426,7 +1427,7 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     }
     if (res == TD_DEC_TCP && (e->shard_n == 0 || mine)) {
         key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
-        engine_tcp(e, pkt, &t, &k, key_ep, 0, false, td_flow_key_hash(&k));
+        engine_tcp(e, pkt, ts, &t, &k, key_ep, 0, false, td_flow_key_hash(&k));
     }
     /* after every packet, of any kind: every shard sees every packet */
     expire(e);
@@ -1455,7 +1456,7 @@ void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const s
     struct td_flow_key k;
     int key_ep = td_flow_key_make(&k, t->ipver, t->src, t->sport, t->dst, t->dport);
 
-    engine_tcp(e, pkt, t, &k, key_ep, id, fresh, hash);
+    engine_tcp(e, pkt, pkt_ts(pkt), t, &k, key_ep, id, fresh, hash);
 }
 
 void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted)
