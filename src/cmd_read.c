@@ -253,7 +253,8 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     struct worker_ctx *x = wctx;
     struct run *r = x->r;
     struct pres *res;
-    size_t vlen;
+    size_t vlen, len;
+    const char *text;
     bool may;
 
     if (x != r->wc0 && (++x->calls & 63) == 0) {
@@ -282,14 +283,23 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
      * rendering on the one thread all results go through. */
     may = td_corr_may_revise(c, &x->v);
     vlen = may ? offsetof(struct td_verdict, d) + x->v.num * sizeof(x->v.d[0]) : 0;
+    text = x->w.buf;
+    len = 0;
     if ((x->v.shown || r->all) && !r->quiet) {
+        uint64_t fl = x->w.flushes;
         if (r->json)
             td_report_json(&x->w, c, &x->v, &r->ro);
         else
             td_report_text(&x->w, c, &x->v, &r->ro);
-        td_wb_flush(&x->w);
+        if (x->w.flushes == fl) { /* all of it still in the buffer: copied from there */
+            len = x->w.n;
+        } else {
+            td_wb_flush(&x->w);
+            text = x->out;
+            len = x->len;
+        }
     }
-    res = malloc(sizeof(*res) + vlen + x->len);
+    res = malloc(sizeof(*res) + vlen + len);
     if (res == NULL || x->oom) {
         fprintf(stderr, "tlsdiag: out of memory\n");
         exit(TD_EXIT_INTERNAL);
@@ -300,9 +310,11 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     res->has_corr = td_corr_rec_make(&res->corr, c, &x->v);
     res->vlen = vlen;
     memcpy(res->text, &x->v, vlen);
-    res->len = x->len;
-    td_memcpy(res->text + vlen, x->out, x->len);
-    res->id_at = c->id == 0 && x->len > 0 ? td_report_id_at(res->text + vlen, res->len) : SIZE_MAX;
+    res->len = len;
+    td_memcpy(res->text + vlen, text, len);
+    if (text == x->w.buf)
+        td_wb_drop(&x->w);
+    res->id_at = c->id == 0 && len > 0 ? td_report_id_at(res->text + vlen, len) : SIZE_MAX;
     if (may) {
         res->conn = c;
         return &res->base;

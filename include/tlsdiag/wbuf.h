@@ -21,6 +21,14 @@ struct td_wbuf {
 };
 
 void td_wb_init(struct td_wbuf *w, td_flush_fn flush, void *ctx);
+/* td_wb_drop forgets what is in the buffer without writing it (its owner
+ * has copied it out of buf); it counts as a flush, for what remembers
+ * where its bytes were in buf */
+static inline void td_wb_drop(struct td_wbuf *w)
+{
+    w->n = 0;
+    w->flushes++;
+}
 void td_wb_flush(struct td_wbuf *w);
 /* td_wb_put_slow: td_wb_put for what does not fit in the room left */
 void td_wb_put_slow(struct td_wbuf *w, const char *p, size_t n);
