@@ -39,6 +39,11 @@
 #include "tlsdiag/x509.h"
 
 #define BATCH_MAX 4096u
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
 
 /* a connection judged and rendered on a worker thread (-j) */
 struct pres {
@@ -470,11 +475,17 @@ static void flush_pbatch(struct run *r)
     r->w->flush = gather_small;
     r->w->ctx = r;
     qsort(r->pbatch, r->nbatch, sizeof(r->pbatch[0]), by_pent_id);
-    for (size_t i = 0; i < r->nbatch; i++)
+    /* the results were written on other cores (-j): ask for a few ahead */
+    for (size_t i = 0; i < r->nbatch; i++) {
+        if (i + 4 < r->nbatch)
+            PREFETCH(&r->pbatch[i + 4].p->corr);
         if (r->pbatch[i].p->has_corr)
             td_corr_add_rec(r->corr, &r->pbatch[i].p->corr);
+    }
     for (size_t i = 0; i < r->nbatch; i++) {
         struct pres *p = r->pbatch[i].p;
+        if (i + 4 < r->nbatch)
+            PREFETCH(&r->pbatch[i + 4].p->sum);
         bool rendered = true;
         if (p->conn != NULL) {
             struct td_verdict v;

@@ -101,7 +101,7 @@ void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r)
     if (r->code != NULL) {
         uint32_t j;
         for (j = 0; j < s->num_codes; j++)
-            if (strcmp(s->codes[j].code, r->code) == 0)
+            if (s->codes[j].code == r->code || strcmp(s->codes[j].code, r->code) == 0) /* codes are the rules' literals */
                 break;
         if (j == s->num_codes && j < sizeof(s->codes) / sizeof(s->codes[0])) {
             s->codes[j].code = r->code;

@@ -463,6 +463,10 @@ static void *deliver_main(void *arg)
             w->res_d.head = r->next;
             if (w->res_d.head == NULL)
                 w->res_d.tail = NULL;
+#if defined(__GNUC__)
+            else /* written on another core: its line while this one is delivered */
+                __builtin_prefetch(w->res_d.head);
+#endif
             w->res_d.n--;
             r->next = NULL;
             r->id = ids_take(&s->ids, r->first_frame);
