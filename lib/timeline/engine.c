@@ -112,7 +112,8 @@ static int64_t pkt_ts(const struct td_pkt *p)
         s = 0;
     if (s > (int64_t)TD_MAX_TS_SEC)
         s = (int64_t)TD_MAX_TS_SEC;
-    return s * 1000000000LL + (int64_t)(p->ts_nsec % 1000000000u);
+    /* the reader gives ts_nsec below 10^9; others may not (no division when it is) */
+    return s * 1000000000LL + (int64_t)(p->ts_nsec < 1000000000u ? p->ts_nsec : p->ts_nsec % 1000000000u);
 }
 
 /* ---- connection objects ---- */
@@ -1349,18 +1350,30 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, int64_t ts
 /* shard_of: which of |n| shards a flow is, from its two endpoints in
  * either order (XOR is symmetric: no sorting).  Not keyed: the same shard
  * in every run, so that what the per-shard caps evict is the same every
- * run; crafted endpoints can only unbalance the shards. */
+ * run; crafted endpoints can only unbalance the shards.  It runs on every
+ * packet in every worker, so: IPv4 addresses read as the 4 bytes the
+ * decoder stored (8-byte loads across its smaller stores stalled), and the
+ * range reduced by a multiplication, not a division. */
 static unsigned shard_of(uint8_t ipver, const uint8_t a[16], const uint8_t b[16], uint16_t pa, uint16_t pb,
                          unsigned n)
 {
-    uint64_t a0, a1, b0, b1, h;
+    uint64_t x, h;
 
-    memcpy(&a0, a, 8);
-    memcpy(&a1, a + 8, 8);
-    memcpy(&b0, b, 8);
-    memcpy(&b1, b + 8, 8);
-    h = td_mix64((a0 ^ b0) ^ td_rotl64(a1 ^ b1, 29) ^ ((uint64_t)(pa ^ pb) << 32 | ipver));
-    return (unsigned)((h >> 32) % n);
+    if (ipver == 4) {
+        uint32_t a0, b0;
+        memcpy(&a0, a, 4);
+        memcpy(&b0, b, 4);
+        x = a0 ^ b0;
+    } else {
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&a1, a + 8, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&b1, b + 8, 8);
+        x = (a0 ^ b0) ^ td_rotl64(a1 ^ b1, 29);
+    }
+    h = td_mix64(x ^ ((uint64_t)(uint16_t)(pa ^ pb) << 40 | ipver));
+    return (unsigned)(((h >> 32) * n) >> 32);
 }
 
 void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
