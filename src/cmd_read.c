@@ -37,6 +37,7 @@
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
 #include "tlsdiag/x509.h"
+#include "util/cputime.h"
 
 #define BATCH_MAX 4096u
 #if defined(__GNUC__)
@@ -663,13 +664,6 @@ static void thread_times(double reader, unsigned n, double (*worker)(const void 
     fputc('\n', stderr);
 }
 
-static double self_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double par_wcpu(const void *p, unsigned i) { return td_par_worker_cpu(p, i); }
 static double shards_wcpu(const void *s, unsigned i) { return td_shards_worker_cpu(s, i); }
 
@@ -703,7 +697,7 @@ static bool shardable(const char *path)
     bool ok;
     int fd;
 
-    if (strcmp(path, "-") == 0 || getenv("TLSDIAG_ONE_READER") != NULL)
+    if (strcmp(path, "-") == 0)
         return false;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -797,7 +791,7 @@ static int read_sharded(struct run *r, const char *path)
     flush_pbatch(r);
     td_shards_stats(s, &st);
     if (getenv("TLSDIAG_THREAD_TIMES") != NULL)
-        thread_times(self_cpu(), r->jobs, shards_wcpu, s, td_shards_deliver_cpu(s));
+        thread_times(td_thread_cpu_s(), r->jobs, shards_wcpu, s, td_shards_deliver_cpu(s));
     td_shards_free(s);
     free_workers(wc, r->jobs);
     add_stats(&r->st_total, &st);
@@ -880,7 +874,7 @@ static int read_file(struct run *r, const char *path, struct td_filter *flt)
         flush_pbatch(r);
         td_par_stats(par, &st);
         if (getenv("TLSDIAG_THREAD_TIMES") != NULL)
-            thread_times(self_cpu(), r->jobs, par_wcpu, par, td_par_deliver_cpu(par));
+            thread_times(td_thread_cpu_s(), r->jobs, par_wcpu, par, td_par_deliver_cpu(par));
         td_reader_close(rd); /* its buffers are par's */
         rd = NULL;
         td_par_free(par);

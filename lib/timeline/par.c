@@ -38,6 +38,7 @@
 
 #include "tcp/flowtab.h"
 #include "tlsdiag/alloc.h"
+#include "util/cputime.h"
 #include "timeline/engine_int.h"
 
 #define PAD 128u /* bytes between the fields of different threads */
@@ -350,11 +351,7 @@ static void *worker_main(void *arg)
         pthread_cond_signal(&p->rcv);
         pthread_mutex_unlock(&p->mu);
     }
-    {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-            w->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    }
+    w->cpu_s = td_thread_cpu_s();
     return NULL;
 }
 
@@ -433,11 +430,7 @@ static void *deliver_main(void *arg)
 
     while (collect(p))
         deliver_ready(p);
-    {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-            p->dcpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    }
+    p->dcpu_s = td_thread_cpu_s();
     return NULL;
 }
 

@@ -52,6 +52,7 @@
 
 #include "timeline/engine_int.h"
 #include "tlsdiag/alloc.h"
+#include "util/cputime.h"
 
 #define PAD 128u
 #define PUBLISH_EVERY 512u /* packets between a worker's hand-overs */
@@ -321,11 +322,7 @@ static void *worker_main(void *arg)
     }
     td_engine_flush(w->e);
     publish(w, UINT64_MAX, w->p_off, true);
-    {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-            w->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    }
+    w->cpu_s = td_thread_cpu_s();
     return NULL;
 }
 
@@ -478,11 +475,7 @@ static void *deliver_main(void *arg)
     s->finished = true;
     pthread_cond_broadcast(&s->endcv);
     pthread_mutex_unlock(&s->mu);
-    {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-            s->dcpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    }
+    s->dcpu_s = td_thread_cpu_s();
     return NULL;
 }
 
