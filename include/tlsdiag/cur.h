@@ -16,8 +16,12 @@
 
 #if defined(__GNUC__)
 #define TD_MUST_CHECK __attribute__((warn_unused_result))
+/* the getters every parser calls per field: GCC left td_cur_get_u16 out of
+ * line in decode.c, where `read -j` workers call it on every packet */
+#define TD_CUR_INLINE __attribute__((always_inline)) inline
 #else
 #define TD_MUST_CHECK
+#define TD_CUR_INLINE inline
 #endif
 
 struct td_cur {
@@ -45,7 +49,7 @@ static inline bool td_cur_empty(const struct td_cur *c) { return c->len == 0; }
 
 /* td__cur_take consumes |n| bytes.  It never adds to a NULL pointer: NULL + 0
  * is undefined in C, and an empty view may have p == NULL. */
-static inline bool td__cur_take(struct td_cur *c, size_t n, const uint8_t **out)
+static TD_CUR_INLINE bool td__cur_take(struct td_cur *c, size_t n, const uint8_t **out)
 {
     if (c->len < n)
         return false;
@@ -58,7 +62,7 @@ static inline bool td__cur_take(struct td_cur *c, size_t n, const uint8_t **out)
     return true;
 }
 
-static inline bool td__cur_get_be(struct td_cur *c, size_t n, uint32_t *out)
+static TD_CUR_INLINE bool td__cur_get_be(struct td_cur *c, size_t n, uint32_t *out)
 {
     const uint8_t *b;
     uint32_t v = 0;
@@ -88,7 +92,7 @@ static inline bool td__cur_get_be(struct td_cur *c, size_t n, uint32_t *out)
     return true;
 }
 
-TD_MUST_CHECK static inline bool td_cur_get_u8(struct td_cur *c, uint8_t *out)
+TD_MUST_CHECK static TD_CUR_INLINE bool td_cur_get_u8(struct td_cur *c, uint8_t *out)
 {
     if (c->len < 1)
         return false;
@@ -99,7 +103,7 @@ TD_MUST_CHECK static inline bool td_cur_get_u8(struct td_cur *c, uint8_t *out)
     return true;
 }
 
-TD_MUST_CHECK static inline bool td_cur_get_u16(struct td_cur *c, uint16_t *out)
+TD_MUST_CHECK static TD_CUR_INLINE bool td_cur_get_u16(struct td_cur *c, uint16_t *out)
 {
     uint32_t v;
     if (!td__cur_get_be(c, 2, &v))
@@ -109,10 +113,10 @@ TD_MUST_CHECK static inline bool td_cur_get_u16(struct td_cur *c, uint16_t *out)
 }
 
 TD_MUST_CHECK static inline bool td_cur_get_u24(struct td_cur *c, uint32_t *out) { return td__cur_get_be(c, 3, out); }
-TD_MUST_CHECK static inline bool td_cur_get_u32(struct td_cur *c, uint32_t *out) { return td__cur_get_be(c, 4, out); }
+TD_MUST_CHECK static TD_CUR_INLINE bool td_cur_get_u32(struct td_cur *c, uint32_t *out) { return td__cur_get_be(c, 4, out); }
 
 /* td_cur_get_bytes splits the next |n| bytes off as the sub-view |out|. */
-TD_MUST_CHECK static inline bool td_cur_get_bytes(struct td_cur *c, struct td_cur *out, size_t n)
+TD_MUST_CHECK static TD_CUR_INLINE bool td_cur_get_bytes(struct td_cur *c, struct td_cur *out, size_t n)
 {
     size_t off = c->off;
     const uint8_t *b;
