@@ -103,8 +103,9 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
 bool td_shards_wait(struct td_shards *s, double timeout_s);
 /* progress of worker 0 so far: file offset, packets, connections */
 void td_shards_progress(struct td_shards *s, uint64_t *off, uint64_t *packets, uint64_t *flows);
-/* after td_shards_wait: how worker 0's reader ended (td_reader_next's 0 or
- * -1, with |err| then), the summed counters, CPU seconds per thread */
+/* after td_shards_wait: how the reading ended (0, or -1 with |err|: the
+ * earliest error of any worker's reader), the summed counters, CPU seconds
+ * per thread */
 int td_shards_result(const struct td_shards *s, struct td_input_error *err);
 void td_shards_stats(const struct td_shards *s, struct td_stats *st);
 double td_shards_worker_cpu(const struct td_shards *s, unsigned i);

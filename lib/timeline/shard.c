@@ -126,6 +126,7 @@ struct td_shards {
     pthread_cond_t endcv; /* td_shards_wait waits here */
     pthread_t dth;
     bool dth_started;
+    bool go, abort; /* under mu: every thread is up / one could not start */
     bool finished; /* under mu: every result delivered */
     bool dwaits;   /* under mu: the delivering thread waits for work */
     unsigned nwaiting; /* under mu: workers waiting for results to be delivered */
@@ -281,6 +282,20 @@ static void publish(struct sworker *w, uint64_t frame, uint64_t off, bool final)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* started_all waits until td_shards_new has started every thread: false
+ * if one could not be (then nothing is read) */
+static bool started_all(struct td_shards *s, pthread_cond_t *cv)
+{
+    bool go;
+
+    pthread_mutex_lock(&s->mu);
+    while (!s->go && !s->abort)
+        pthread_cond_wait(cv, &s->mu);
+    go = s->go;
+    pthread_mutex_unlock(&s->mu);
+    return go;
+}
+
 static void *worker_main(void *arg)
 {
     struct sworker *w = arg;
@@ -294,6 +309,10 @@ static void *worker_main(void *arg)
 
     snprintf(name, sizeof(name), "tlsdiag-w%u", w->idx);
     pthread_setname_np(pthread_self(), name); /* top -H, perf */
+    if (!started_all(s, &w->cv)) {
+        td_reader_close(rd);
+        return NULL;
+    }
     if (rd == NULL) {
         w->rc = -1;
         w->err = err;
@@ -425,6 +444,8 @@ static void *deliver_main(void *arg)
     struct td_shards *s = arg;
 
     pthread_setname_np(pthread_self(), "tlsdiag-out");
+    if (!started_all(s, &s->dcv))
+        return NULL;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         uint64_t min = UINT64_MAX;
@@ -526,27 +547,42 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
         w->idx = i;
         w->wctx = wctx[i];
         pthread_cond_init(&w->cv, NULL);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct sworker *w = &s->w[i];
         w->e = td_engine_new(&wlim, on_done, w);
         if (w->e == NULL)
             goto fail;
         td_engine_shard(w->e, i, n, on_new, w);
     }
+    /* the threads wait for |go|: if one cannot be started, none reads */
+    if (pthread_create(&s->dth, NULL, deliver_main, s) != 0)
+        goto fail;
+    s->dth_started = true;
     for (unsigned i = 0; i < n; i++) {
         if (pthread_create(&s->w[i].th, NULL, worker_main, &s->w[i]) != 0)
             goto fail;
         s->w[i].started = true;
     }
-    if (pthread_create(&s->dth, NULL, deliver_main, s) != 0)
-        goto fail;
-    s->dth_started = true;
+    pthread_mutex_lock(&s->mu);
+    s->go = true;
+    pthread_cond_signal(&s->dcv);
+    for (unsigned i = 0; i < n; i++)
+        pthread_cond_signal(&s->w[i].cv);
+    pthread_mutex_unlock(&s->mu);
     return s;
 fail:
-    /* threads started here run to the end of the input; wait for them */
-    if (s->w[0].started) {
-        for (unsigned i = 0; i < n; i++)
-            if (s->w[i].started)
-                pthread_join(s->w[i].th, NULL);
-    }
+    pthread_mutex_lock(&s->mu);
+    s->abort = true;
+    pthread_cond_signal(&s->dcv);
+    for (unsigned i = 0; i < n; i++)
+        pthread_cond_signal(&s->w[i].cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->dth_started)
+        pthread_join(s->dth, NULL);
+    for (unsigned i = 0; i < n; i++)
+        if (s->w[i].started)
+            pthread_join(s->w[i].th, NULL);
     s->joined = true;
     td_shards_free(s);
     return NULL;
@@ -596,9 +632,16 @@ void td_shards_progress(struct td_shards *s, uint64_t *off, uint64_t *packets, u
 
 int td_shards_result(const struct td_shards *s, struct td_input_error *err)
 {
-    if (s->w[0].rc < 0 && err != NULL)
-        *err = s->w[0].err;
-    return s->w[0].rc < 0 ? -1 : 0;
+    const struct sworker *bad = NULL;
+
+    /* they read the same bytes, so they fail at the same place; should one
+     * fail alone (a read error of its own), it is said all the same */
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->w[i].rc < 0 && (bad == NULL || s->w[i].err.off < bad->err.off))
+            bad = &s->w[i];
+    if (bad != NULL && err != NULL)
+        *err = bad->err;
+    return bad != NULL ? -1 : 0;
 }
 
 void td_shards_stats(const struct td_shards *s, struct td_stats *st)
