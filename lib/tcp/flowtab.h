@@ -65,6 +65,8 @@ void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n);
 void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t clock_ns, uint64_t seq);
 /* td_flowtab_end moves a flow just touched to the ended list. */
 void td_flowtab_end(struct td_flowtab *t, struct td_flow_node *n);
+/* td_flowtab_ended: |n| has been moved to the ended list (it stays there) */
+static inline bool td_flowtab_ended(const struct td_flow_node *n) { return n->list == TD_FL_ENDED; }
 /* td_flowtab_oldest: the least recently touched flow of both lists. */
 struct td_flow_node *td_flowtab_oldest(const struct td_flowtab *t);
 /* td_flowtab_due: of the flows whose last packet is more than |limit_ns|

@@ -33,7 +33,6 @@ struct flow {
     uint8_t conn_ep_of_key[2]; /* key endpoint -> conn endpoint */
     struct td_reasm rs[2];     /* by conn endpoint */
     struct td_tls_stream ts[2];
-    bool closing;
     bool ch_done;
     bool ch_ack_seen;
     uint32_t ch_end_seq;       /* client's next seq after its ClientHello */
@@ -1230,16 +1229,13 @@ static void tcp_events(struct td_engine *e, struct flow *f, const struct td_tcp_
         f->rst_events++;
         h->rst = true;
         ev_add(e, c, TD_EV_RST, ep);
-        f->closing = true;
-        td_flowtab_end(&e->tab, &f->node);
+        td_flowtab_end(&e->tab, &f->node); /* closing: lingers for late packets */
     }
     if ((t->flags & TD_TCP_FIN) && !h->fin) {
         h->fin = true;
         ev_add(e, c, TD_EV_FIN, ep);
-        if (c->half[1 - ep].fin) {
-            f->closing = true;
+        if (c->half[1 - ep].fin)
             td_flowtab_end(&e->tab, &f->node);
-        }
     }
     if (t->window == 0 && !(t->flags & (TD_TCP_RST | TD_TCP_SYN)))
         ev_add(e, c, TD_EV_ZERO_WINDOW, ep);
@@ -1286,7 +1282,7 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, int64_t ts
         }
     } else {
         /* A new SYN on a flow that has closed is a new connection (port reuse). */
-        if (f != NULL && (t->flags & TD_TCP_SYN) && !(t->flags & TD_TCP_ACK) && f->closing) {
+        if (f != NULL && (t->flags & TD_TCP_SYN) && !(t->flags & TD_TCP_ACK) && td_flowtab_ended(&f->node)) {
             close_at(e, f, TD_END_REUSE);
             f = NULL;
         }

@@ -100,7 +100,6 @@ struct dflow { /* a directory entry */
     struct dflow *free_next;
     uint64_t id;
     unsigned shard;
-    bool closing;
     bool fin[2];
     uint8_t rst;
 };
@@ -741,7 +740,7 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
     key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
     h = td_flow_key_hash(&k);
     f = (struct dflow *)td_flowtab_find(&p->tab, &k, h);
-    if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && f->closing) {
+    if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && td_flowtab_ended(&f->node)) {
         dclose(p, f, false);
         f = NULL;
     }
@@ -764,15 +763,13 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
     td_flowtab_touch(&p->tab, &f->node, p->now_ns, pkt->frame);
     if ((t.flags & TD_TCP_RST) && f->rst < 4) {
         f->rst++;
-        f->closing = true;
+        td_flowtab_end(&p->tab, &f->node);
     }
     if ((t.flags & TD_TCP_FIN) && !f->fin[key_ep]) {
         f->fin[key_ep] = true;
         if (f->fin[1 - key_ep])
-            f->closing = true;
+            td_flowtab_end(&p->tab, &f->node);
     }
-    if (f->closing)
-        td_flowtab_end(&p->tab, &f->node);
 
     m = (struct m_tcp *)(void *)put(p, f->shard, M_TCP, sizeof(*m));
     m->id = f->id;
