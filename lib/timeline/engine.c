@@ -1343,6 +1343,30 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, int64_t ts
     evict_for_memory(e);
 }
 
+void td_stats_count(struct td_stats *st, const struct td_pkt *pkt, enum td_decode_res res)
+{
+    st->packets++;
+    st->bytes += pkt->caplen;
+    switch (res) {
+    case TD_DEC_TCP:
+        st->tcp_packets++;
+        break;
+    case TD_DEC_FRAGMENT:
+        st->fragments++;
+        break;
+    case TD_DEC_MALFORMED:
+        st->malformed++;
+        break;
+    case TD_DEC_UNKNOWN_LINK:
+        st->unknown_link++;
+        break;
+    case TD_DEC_NOT_TCP:
+    default:
+        st->non_tcp++;
+        break;
+    }
+}
+
 /* shard_of: which of |n| shards a flow is, from its two endpoints in
  * either order (XOR is symmetric: no sorting).  Not keyed: the same shard
  * in every run, so that what the per-shard caps evict is the same every
@@ -1412,28 +1436,8 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
         mine = res == TD_DEC_TCP ? shard_of(t.ipver, t.src, t.dst, t.sport, t.dport, e->shard_n) == e->shard_idx
                                  : e->shard_idx == 0;
     }
-    if (e->shard_n == 0 || mine) {
-        e->st.packets++;
-        e->st.bytes += pkt->caplen;
-        switch (res) {
-        case TD_DEC_TCP:
-            e->st.tcp_packets++;
-            break;
-        case TD_DEC_FRAGMENT:
-            e->st.fragments++;
-            break;
-        case TD_DEC_MALFORMED:
-            e->st.malformed++;
-            break;
-        case TD_DEC_UNKNOWN_LINK:
-            e->st.unknown_link++;
-            break;
-        case TD_DEC_NOT_TCP:
-        default:
-            e->st.non_tcp++;
-            break;
-        }
-    }
+    if (e->shard_n == 0 || mine)
+        td_stats_count(&e->st, pkt, res);
     if (res == TD_DEC_TCP && (e->shard_n == 0 || mine)) {
         key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
         engine_tcp(e, pkt, ts, &t, &k, key_ep, 0, false, td_flow_key_hash(&k));

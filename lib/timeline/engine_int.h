@@ -34,6 +34,10 @@ enum { TD_END_REUSE = 0, TD_END_MEMORY = 1, TD_END_EXPIRE = 2, TD_END_FLUSH = 3 
 typedef void (*td_engine_new_fn)(void *ctx, struct td_conn *c);
 void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, td_engine_new_fn on_new, void *ctx);
 
+/* td_stats_count counts one packet read and what decoding found in it
+ * (the engine's and the flow directory's counters) */
+void td_stats_count(struct td_stats *st, const struct td_pkt *pkt, enum td_decode_res res);
+
 /* td_engine_drive puts a new engine in driven mode: no expiry, flows opened
  * and closed only as told; relative times count from |start_ns|. */
 void td_engine_drive(struct td_engine *e, int64_t start_ns);

@@ -696,9 +696,8 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
     int key_ep;
     int64_t ts = pkt->ts_sec * 1000000000LL + pkt->ts_nsec;
     struct m_tcp *m;
+    enum td_decode_res res;
 
-    p->st.packets++;
-    p->st.bytes += pkt->caplen;
     if (!p->started) {
         p->started = true;
         p->start_ns = ts;
@@ -714,28 +713,12 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
     }
     if (ts > p->now_ns)
         p->now_ns = ts;
-    switch (td_decode_tcp(&t, pkt, &d)) {
-    case TD_DEC_TCP:
-        break;
-    case TD_DEC_FRAGMENT:
-        p->st.fragments++;
-        dexpire(p);
-        return;
-    case TD_DEC_MALFORMED:
-        p->st.malformed++;
-        dexpire(p);
-        return;
-    case TD_DEC_UNKNOWN_LINK:
-        p->st.unknown_link++;
-        dexpire(p);
-        return;
-    case TD_DEC_NOT_TCP:
-    default:
-        p->st.non_tcp++;
-        dexpire(p);
+    res = td_decode_tcp(&t, pkt, &d);
+    td_stats_count(&p->st, pkt, res);
+    if (res != TD_DEC_TCP) {
+        dexpire(p); /* only time moves */
         return;
     }
-    p->st.tcp_packets++;
 
     key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
     h = td_flow_key_hash(&k);
