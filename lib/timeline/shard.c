@@ -296,6 +296,21 @@ static bool started_all(struct td_shards *s, pthread_cond_t *cv)
     return go;
 }
 
+/* release_all lets the threads waiting in started_all go on: to read
+ * (|go|), or to end without reading */
+static void release_all(struct td_shards *s, bool go)
+{
+    pthread_mutex_lock(&s->mu);
+    if (go)
+        s->go = true;
+    else
+        s->abort = true;
+    pthread_cond_signal(&s->dcv);
+    for (unsigned i = 0; i < s->n; i++)
+        pthread_cond_signal(&s->w[i].cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void *worker_main(void *arg)
 {
     struct sworker *w = arg;
@@ -564,20 +579,10 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
             goto fail;
         s->w[i].started = true;
     }
-    pthread_mutex_lock(&s->mu);
-    s->go = true;
-    pthread_cond_signal(&s->dcv);
-    for (unsigned i = 0; i < n; i++)
-        pthread_cond_signal(&s->w[i].cv);
-    pthread_mutex_unlock(&s->mu);
+    release_all(s, true);
     return s;
 fail:
-    pthread_mutex_lock(&s->mu);
-    s->abort = true;
-    pthread_cond_signal(&s->dcv);
-    for (unsigned i = 0; i < n; i++)
-        pthread_cond_signal(&s->w[i].cv);
-    pthread_mutex_unlock(&s->mu);
+    release_all(s, false);
     if (s->dth_started)
         pthread_join(s->dth, NULL);
     for (unsigned i = 0; i < n; i++)
