@@ -112,6 +112,15 @@ $H jumbo >"$tmp/h_jumbo.pcap"
 check "jumbo packet record" 4 "$T" read --json "$tmp/h_jumbo.pcap"
 has "jumbo: file and offset" "$tmp/err" "h_jumbo.pcap: offset 136: packet of 300000 captured bytes exceeds the cap"
 has "jumbo: packets before it reported" "$tmp/out" '"server":{"ip":"10.77.0.1"'
+# each flow expires alone: an ended connection closes once past its 2 s
+# linger although an older open flow is quiet, so a FIN 6 s later is a flow
+# of its own, teardown only, hence partial (before: it joined the ended one)
+$H latefin >"$tmp/latefin.pcap"
+check "late FIN after the linger" 0 "$T" read -a --json "$tmp/latefin.pcap"
+has "late FIN: the ended connection ends at its own FINs" "$tmp/out" '"first_frame":2,"last_frame":6,'
+has "late FIN: a flow of its own, partial" "$tmp/out" '"first_frame":8,"last_frame":8,.*"outcome":"partial"'
+check "late FIN, -j 2" 0 "$T" read -j 2 -a --json "$tmp/latefin.pcap"
+has "late FIN, -j 2: the same flows" "$tmp/out" '"first_frame":8,"last_frame":8,.*"outcome":"partial"'
 $H truncated >"$tmp/h_trunc.pcap"
 check "truncated mid-packet" 4 "$T" read --json "$tmp/h_trunc.pcap"
 has "truncated: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"

@@ -29,6 +29,12 @@ tool, not this script.  Raw IPv4 (LINKTYPE_RAW), TCP checksums left zero.
   badmagic       eight bytes that are neither pcap nor pcapng
   ngblock        a pcapng file whose second block's length is corrupt
   truncated      a good handshake start cut in the middle of a packet
+  latefin        not hostile, but odd: a quiet open flow, then a connection
+                 to :443 that ends (FIN both ways), another flow's SYN 3 s
+                 later, then a FIN of that client 6 s later; the ended
+                 connection closes at the SYN, past its 2 s linger, although
+                 the quiet flow is older, so the late FIN is a flow of its
+                 own (teardown only: `partial`)
 """
 import struct
 import sys
@@ -141,6 +147,25 @@ def dribble(n):
         ts += 10
 
 
+def latefin():
+    pcap_header()
+    ts = 1700000000 * 1000000
+    cli2 = bytes([10, 77, 0, 3])
+    rec(ts, ip_tcp(cli2, SRV, 41000, 8443, 1, 0, 0x02)); ts += 1000  # quiet, open
+    seq, sseq = 1000, 5000
+    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, 0, 0x02)); ts += 10
+    rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x12)); ts += 10
+    seq += 1
+    sseq += 1
+    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x10)); ts += 10
+    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x11)); ts += 10
+    rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x11)); ts += 10
+    ts += 3 * 1000000  # another flow's packet: the clock moves past the linger
+    rec(ts, ip_tcp(bytes([10, 77, 0, 4]), SRV, 42000, 8443, 1, 0, 0x02))
+    ts += 3 * 1000000
+    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq + 1, 0x11))
+
+
 def bighs():
     pcap_header()
     ts = 1700000000 * 1000000
@@ -229,6 +254,8 @@ def main():
         dribble(int(sys.argv[2]))
     elif kind == "bighs":
         bighs()
+    elif kind == "latefin":
+        latefin()
     elif kind == "tinyrec":
         tinyrec()
     elif kind in ("backwards", "zero", "jumbo", "linktype", "badmagic", "ngblock", "truncated"):
