@@ -124,6 +124,10 @@ has "late FIN, -j 2: the same flows" "$tmp/out" '"first_frame":8,"last_frame":8,
 $H truncated >"$tmp/h_trunc.pcap"
 check "truncated mid-packet" 4 "$T" read --json "$tmp/h_trunc.pcap"
 has "truncated: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"
+# -j 2 reads the file in every worker: the same error, named once
+check "truncated mid-packet, -j 2" 4 "$T" read -j 2 --json "$tmp/h_trunc.pcap"
+has "truncated, -j 2: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"
+if [ "$(grep -c 'truncated packet record' "$tmp/err")" = 1 ]; then echo "ok   truncated, -j 2: said once"; else echo "FAIL truncated, -j 2: said $(grep -c 'truncated packet record' "$tmp/err") times"; fails=$((fails + 1)); fi
 has "truncated: partial results" "$tmp/out" '"outcome":"incomplete"'
 $H zero >"$tmp/h_zero.pcap"
 check "zero-length packet record is read on" 0 "$T" read "$tmp/h_zero.pcap"
