@@ -170,6 +170,20 @@ static enum td_decode_res decode_udp_gtpu(struct td_tcp_pkt *out, struct td_cur 
     return decode_ip(out, &c, origlen, d);
 }
 
+/* put_v4 writes an IPv4 address into the 16-byte field together with the
+ * zeros after it, as the two 8-byte words that the flow key reads
+ * (flowtab.c td_flow_key_make).  Written as the memset's stores plus a
+ * 4-byte store, those loads spanned two stores, could not be forwarded,
+ * and waited for the stores to reach the cache. */
+TD_MUST_CHECK static inline bool put_v4(struct td_cur *c, uint8_t dst[16])
+{
+    uint8_t a[16] = {0};
+    if (!td_cur_copy(c, a, 4))
+        return false;
+    memcpy(dst, a, 16);
+    return true;
+}
+
 /* IPv4 header (RFC 791 section 3.1):
  *   u4 version; u4 ihl; u8 tos; u16 total_length; u16 identification;
  *   u3 flags; u13 fragment_offset; u8 ttl; u8 protocol; u16 checksum;
@@ -192,7 +206,7 @@ static enum td_decode_res decode_ipv4(struct td_tcp_pkt *out, struct td_cur *cin
     if (!td_cur_get_u8(c, &vihl) || !td_cur_get_u8(c, &tos) || !td_cur_get_u16(c, &total) ||
         !td_cur_get_u16(c, &out->ipid) || !td_cur_get_u16(c, &frag) ||
         !td_cur_get_u8(c, &out->ttl) || !td_cur_get_u8(c, &proto) ||
-        !td_cur_get_u16(c, &csum) || !td_cur_copy(c, out->src, 4) || !td_cur_copy(c, out->dst, 4))
+        !td_cur_get_u16(c, &csum) || !put_v4(c, out->src) || !put_v4(c, out->dst))
         return malformed(d, TD_AN_PKT_TRUNCATED, c);
     out->ipver = 4;
     out->has_ipid = true;

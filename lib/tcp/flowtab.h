@@ -48,6 +48,10 @@ struct td_flowtab {
  * and returns which key endpoint (0/1) the sender is. */
 int td_flow_key_make(struct td_flow_key *k, uint8_t ipver, const uint8_t src[16],
                      uint16_t sport, const uint8_t dst[16], uint16_t dport);
+/* td_flow_key_make_hashed: td_flow_key_make, and td_flow_key_hash of the
+ * key in |h| */
+int td_flow_key_make_hashed(struct td_flow_key *k, uint64_t *h, uint8_t ipver, const uint8_t src[16],
+                            uint16_t sport, const uint8_t dst[16], uint16_t dport);
 /* td_flow_key_hash is keyed per process (util/seed.h; td_flowtab_init sets
  * the key): for tables.  td_flow_key_hash_fixed is not: for what must be
  * the same in every run (read -j's choice of worker). */

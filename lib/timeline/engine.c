@@ -1439,8 +1439,9 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     if (e->shard_n == 0 || mine)
         td_stats_count(&e->st, pkt, res);
     if (res == TD_DEC_TCP && (e->shard_n == 0 || mine)) {
-        key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
-        engine_tcp(e, pkt, ts, &t, &k, key_ep, 0, false, td_flow_key_hash(&k));
+        uint64_t h;
+        key_ep = td_flow_key_make_hashed(&k, &h, t.ipver, t.src, t.sport, t.dst, t.dport);
+        engine_tcp(e, pkt, ts, &t, &k, key_ep, 0, false, h);
     }
     /* after every packet, of any kind: every shard sees every packet */
     expire(e);

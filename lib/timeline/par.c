@@ -720,8 +720,7 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
         return;
     }
 
-    key_ep = td_flow_key_make(&k, t.ipver, t.src, t.sport, t.dst, t.dport);
-    h = td_flow_key_hash(&k);
+    key_ep = td_flow_key_make_hashed(&k, &h, t.ipver, t.src, t.sport, t.dst, t.dport);
     f = (struct dflow *)td_flowtab_find(&p->tab, &k, h);
     if (f != NULL && (t.flags & TD_TCP_SYN) && !(t.flags & TD_TCP_ACK) && td_flowtab_ended(&f->node)) {
         dclose(p, f, false);
