@@ -61,6 +61,16 @@ struct pres {
     char text[];
 };
 
+/* pres_free: a result and the connection it kept for the correlation, on
+ * the thread that made them (freed on another, each block went back to this
+ * thread's malloc arena under its lock) */
+static void pres_free(struct pres *p)
+{
+    if (p->conn != NULL)
+        td_conn_free(p->conn);
+    free(p);
+}
+
 /* -j N: the system trust store loads on a thread of its own while the
  * reading starts; whoever judges first waits for it (get_trust). */
 struct trust_load {
@@ -271,7 +281,7 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
         pthread_mutex_unlock(&x->back_mu);
         while (b != NULL) {
             struct pres *next = (struct pres *)(void *)b->base.next;
-            free(b);
+            pres_free(b);
             b = next;
         }
     }
@@ -321,11 +331,13 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     if (text == x->w.buf)
         td_wb_drop(&x->w);
     res->id_at = c->id == 0 && len > 0 ? td_report_id_at(res->text + vlen, len) : SIZE_MAX;
+    /* made for the worker's verdict even when the delivering thread may
+     * revise it: it nearly never does, and then uses this */
+    td_sum_rec_make(&res->sum, c, &x->v);
     if (may) {
-        res->conn = c;
+        res->conn = c; /* freed with the result, on this thread */
         return &res->base;
     }
-    td_sum_rec_make(&res->sum, c, &x->v);
     td_conn_free(c);
     return &res->base;
 }
@@ -366,7 +378,7 @@ static void give_back_done(struct run *r)
 {
     while (r->free_after != NULL) {
         struct pres *next = (struct pres *)(void *)r->free_after->base.next;
-        free(r->free_after);
+        pres_free(r->free_after);
         r->free_after = next;
     }
     for (unsigned i = 0; i < TD_PAR_MAX; i++) {
@@ -496,9 +508,8 @@ static void flush_pbatch(struct run *r)
                 emit_final(r, p->conn, &v);
                 rendered = false;
             } else {
-                td_summary_add(&r->sum, p->conn, &v);
+                td_summary_add_rec(&r->sum, &p->sum);
             }
-            td_conn_free(p->conn);
         } else {
             td_summary_add_rec(&r->sum, &p->sum);
         }
@@ -593,7 +604,7 @@ static void free_workers(struct worker_ctx **wc, unsigned n)
         td_chain_cache_free(wc[i]->rules.chain_cache);
         while (wc[i]->back != NULL) {
             struct pres *next = (struct pres *)(void *)wc[i]->back->base.next;
-            free(wc[i]->back);
+            pres_free(wc[i]->back);
             wc[i]->back = next;
         }
         pthread_mutex_destroy(&wc[i]->back_mu);
