@@ -132,6 +132,7 @@ struct run {
     bool json, all, quiet, no_summary, fail, live, progress;
     unsigned jobs;
     struct pent *pbatch; /* the batch: sorted by id at its end */
+    struct pent *ptmp;   /* the sort's other half */
     struct td_report_opts ro;
     struct td_rules_opts rules;
     struct td_limits lim;
@@ -349,10 +350,39 @@ struct pent {
     struct pres *p;
 };
 
-static int by_pent_id(const void *a, const void *b)
+/* sort_pents: the batch by id, an LSD radix sort a byte at a time (stable),
+ * skipping the bytes that are the same in every id of the batch (most:
+ * a batch's ids are close).  qsort's merge sort through a comparison
+ * callback was 6% of `read -q` (callgrind, 2,000 instructions per
+ * connection); this is a few dozen. */
+static void sort_pents(struct pent *a, struct pent *tmp, size_t n)
 {
-    const struct pent *x = a, *y = b;
-    return x->id < y->id ? -1 : x->id > y->id;
+    struct pent *src = a, *dst = tmp;
+    uint64_t vary = 0;
+
+    for (size_t i = 1; i < n; i++)
+        vary |= a[i].id ^ a[0].id;
+    for (unsigned sh = 0; sh < 64; sh += 8) {
+        size_t pos[256] = {0}, sum = 0;
+        if (((vary >> sh) & 0xff) == 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            pos[(src[i].id >> sh) & 0xff]++;
+        for (unsigned b = 0; b < 256; b++) {
+            size_t c = pos[b];
+            pos[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[pos[(src[i].id >> sh) & 0xff]++] = src[i];
+        {
+            struct pent *t = src;
+            src = dst;
+            dst = t;
+        }
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof(*a));
 }
 
 /* give_back frees |p| (after the batch is written: its text may be in
@@ -487,7 +517,7 @@ static void flush_pbatch(struct run *r)
     td_wb_flush(r->w);
     r->w->flush = gather_small;
     r->w->ctx = r;
-    qsort(r->pbatch, r->nbatch, sizeof(r->pbatch[0]), by_pent_id);
+    sort_pents(r->pbatch, r->ptmp, r->nbatch);
     /* the results were written on other cores (-j): ask for a few ahead */
     for (size_t i = 0; i < r->nbatch; i++) {
         if (i + 4 < r->nbatch)
@@ -1422,6 +1452,7 @@ int cmd_read(int argc, char **argv, bool live)
     r.corr = td_corr_new();
     td_corr_set_idle(r.corr, r.lim.idle_timeout_s);
     r.pbatch = calloc(BATCH_MAX, sizeof(*r.pbatch));
+    r.ptmp = calloc(BATCH_MAX, sizeof(*r.ptmp));
     r.wc0 = calloc(1, sizeof(*r.wc0));
     if (r.wc0 != NULL) {
         r.wc0->r = &r;
@@ -1429,7 +1460,7 @@ int cmd_read(int argc, char **argv, bool live)
         td_wb_init(&r.wc0->w, worker_flush, r.wc0);
     }
     w = malloc(sizeof(*w));
-    if (r.corr == NULL || r.wc0 == NULL || r.pbatch == NULL || w == NULL) {
+    if (r.corr == NULL || r.wc0 == NULL || r.pbatch == NULL || r.ptmp == NULL || w == NULL) {
         fprintf(stderr, "tlsdiag: out of memory\n");
         return TD_EXIT_INTERNAL;
     }
@@ -1486,6 +1517,7 @@ int cmd_read(int argc, char **argv, bool live)
         free(r.wc0->out);
     free(r.wc0);
     free(r.pbatch);
+    free(r.ptmp);
     free(r.g.s);
     free(r.g.scratch);
     free(w);
