@@ -86,8 +86,9 @@ void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct
 
 void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r)
 {
-    for (unsigned b = 0; b < 32; b++)
-        if ((r->limit_mask & (1u << b)) && b < sizeof(s->limit_conns) / sizeof(s->limit_conns[0]))
+    /* up to the highest bit set: nearly always none, no turn of the loop */
+    for (uint32_t m = r->limit_mask, b = 0; m != 0; m >>= 1, b++)
+        if ((m & 1u) && b < sizeof(s->limit_conns) / sizeof(s->limit_conns[0]))
             s->limit_conns[b]++;
     if (!r->shown) {
         s->hidden++;
