@@ -1509,6 +1509,7 @@ int cmd_read(int argc, char **argv, bool live)
         free(r.tl);
     }
     td_corr_free(r.corr);
+    td_summary_free(&r.sum);
     td_keylog_free(r.kl);
     if (kp->fp != NULL)
         fclose(kp->fp);

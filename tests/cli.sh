@@ -121,6 +121,13 @@ has "late FIN: the ended connection ends at its own FINs" "$tmp/out" '"first_fra
 has "late FIN: a flow of its own, partial" "$tmp/out" '"first_frame":8,"last_frame":8,.*"outcome":"partial"'
 check "late FIN, -j 2" 0 "$T" read -j 2 -a --json "$tmp/latefin.pcap"
 has "late FIN, -j 2: the same flows" "$tmp/out" '"first_frame":8,"last_frame":8,.*"outcome":"partial"'
+# the summary counts every failing server: 100 fail once, then one fails
+# 5 times; counting only the first 64 names seen, it was not listed at all
+$H servers 100 5 >"$tmp/servers.pcap"
+check "101 failing servers" 0 "$T" read -q "$tmp/servers.pcap"
+has "101 failing servers: the one failing most first" "$tmp/out" "failing servers: 10.201.0.1:443 (5) 10.200.0.0:443 (1) "
+check "101 failing servers, -j 2 --json" 0 "$T" read -j 2 -q --json "$tmp/servers.pcap"
+has "101 failing servers, JSON: the one failing most first" "$tmp/out" '"failing_servers":\[{"name":"10.201.0.1:443","connections":5},{"name":"10.200.0.0:443","connections":1}'
 $H truncated >"$tmp/h_trunc.pcap"
 check "truncated mid-packet" 4 "$T" read --json "$tmp/h_trunc.pcap"
 has "truncated: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"

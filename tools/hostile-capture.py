@@ -12,6 +12,10 @@ tool, not this script.  Raw IPv4 (LINKTYPE_RAW), TCP checksums left zero.
                  client addresses (default N): over 262,144 is more than the
                  correlation store keeps within its window; C = 1 is one
                  client's retry storm
+  servers N M    not hostile, but large: N servers each fail one connection
+                 (a ClientHello answered by a RST), then one more server
+                 fails M: the summary must count every name to put the last
+                 server first (it once counted only the first 64 seen)
   hashflood N    N IPv6 flows (a SYN each) whose flow keys all have one hash
                  under tlsdiag's flow hash with a zero seed (what it was
                  before the seed): with an unseeded hash every lookup walks
@@ -98,6 +102,20 @@ def hellos(n, clients):
         rec(ts, ip_tcp(src, SRV, sport, 443, seq, 0, 0x02))
         rec(ts + 1, ip_tcp(src, SRV, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
         rec(ts + 2, ip_tcp(SRV, src, 443, sport, 1, (seq + 1 + len(ch)) & 0xFFFFFFFF, 0x14))
+        ts += 1000
+
+
+def servers(n, m):
+    pcap_header()
+    ch = client_hello_start(43, 47, 43)
+    ts = 1700000000 * 1000000
+    for i in range(n + m):
+        dst = bytes([10, 200, i >> 8 & 255, i & 255]) if i < n else bytes([10, 201, 0, 1])
+        sport = 1024 + i % 64000
+        seq = (i * 2654435761) & 0xFFFFFFFF
+        rec(ts, ip_tcp(CLI, dst, sport, 443, seq, 0, 0x02))
+        rec(ts + 1, ip_tcp(CLI, dst, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
+        rec(ts + 2, ip_tcp(dst, CLI, 443, sport, 1, (seq + 1 + len(ch)) & 0xFFFFFFFF, 0x14))
         ts += 1000
 
 
@@ -248,6 +266,8 @@ def main():
         flows(int(sys.argv[2]))
     elif kind == "hellos":
         hellos(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else int(sys.argv[2]))
+    elif kind == "servers":
+        servers(int(sys.argv[2]), int(sys.argv[3]))
     elif kind == "hashflood":
         hashflood(int(sys.argv[2]))
     elif kind == "dribble":

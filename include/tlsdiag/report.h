@@ -23,18 +23,32 @@ void td_report_json(struct td_wbuf *w, const struct td_conn *c, const struct td_
 void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_verdict *v,
                     const struct td_report_opts *o);
 
+/* TD_SUMMARY_TOP: the failing servers and SNIs listed in the JSON summary
+ * (the text lists five), most failures first, ties in the order first seen.
+ * Every distinct name is counted, up to TD_SUMMARY_KEYS of each (about
+ * 6 MiB at most); the connections of names past that are counted in
+ * |over|. */
 #define TD_SUMMARY_TOP 64
+#define TD_SUMMARY_KEYS 65536u
 struct td_count {
     char key[80];
     uint64_t n;
 };
+struct td_counts {
+    struct td_count *v; /* n names, in the order first seen */
+    uint32_t *slot;     /* open addressing: index into v + 1, 0 empty */
+    uint32_t n, cap, mask;
+    uint64_t over;      /* connections not counted: the table was full */
+};
+/* td_counts_top: the indexes of the (at most) |k| names with the most
+ * connections, most first, ties in the order first seen; returns how many */
+uint32_t td_counts_top(const struct td_counts *c, uint32_t *out, uint32_t k);
 struct td_summary {
     uint64_t conns, by_outcome[5], hidden;
     uint64_t warnings;
     struct { const char *code; uint64_t n; } codes[48];
     uint32_t num_codes;
-    struct td_count servers[TD_SUMMARY_TOP], snis[TD_SUMMARY_TOP];
-    uint32_t num_servers, num_snis;
+    struct td_counts servers, snis; /* failed connections by server, by SNI */
     uint64_t anomalies, limit_hits;
     /* connections (shown or not) that hit each of our caps, by anomaly
      * code - 80 (LIMIT_* codes are 80..99) */
@@ -43,7 +57,9 @@ struct td_summary {
      * keys dropped because it was full, set by the caller before printing */
     uint64_t corr_evicted, corr_ctl_evicted, corr_pair_dropped;
 };
+/* A summary starts zeroed; td_summary_free frees what it counted. */
 void td_summary_add(struct td_summary *s, const struct td_conn *c, const struct td_verdict *v);
+void td_summary_free(struct td_summary *s);
 /* The same in two steps, for `read -j`: what one connection adds, made on
  * a worker thread, added in order on the reader thread. */
 struct td_sum_rec {

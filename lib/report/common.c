@@ -1,8 +1,11 @@
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "tlsdiag/alloc.h"
 #include "tlsdiag/report.h"
+#include "util/hash.h"
 
 size_t td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len)
 {
@@ -30,21 +33,94 @@ size_t td_fmt_addr(const struct td_conn *c, uint8_t ep, char *buf, size_t len)
     return strlen(buf);
 }
 
-/* bump counts |k| in a small list; a linear scan is fine for at most
- * TD_SUMMARY_TOP keys, and keys past the cap are not counted. */
-static void bump(struct td_count *arr, uint32_t *num, const char *k)
+/* counts_grow: room for the table's next name (v doubled, and the slots
+ * kept at twice the names or more) */
+static bool counts_grow(struct td_counts *c)
 {
-    for (uint32_t i = 0; i < *num; i++) {
-        if (strcmp(arr[i].key, k) == 0) {
-            arr[i].n++;
-            return;
+    uint32_t ncap = c->cap ? c->cap * 2 : 64, nslots = ncap * 2;
+    struct td_count *nv;
+    uint32_t *ns;
+
+    if (ncap > TD_SUMMARY_KEYS)
+        return false;
+    nv = td_realloc(c->v, (size_t)ncap * sizeof(*nv));
+    if (nv == NULL)
+        return false;
+    c->v = nv;
+    ns = td_calloc(nslots, sizeof(*ns));
+    if (ns == NULL)
+        return false;
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t j = (uint32_t)td_hash_bytes(c->v[i].key, strlen(c->v[i].key)) & (nslots - 1);
+        while (ns[j] != 0)
+            j = (j + 1) & (nslots - 1);
+        ns[j] = i + 1;
+    }
+    free(c->slot);
+    c->slot = ns;
+    c->cap = ncap;
+    c->mask = nslots - 1;
+    return true;
+}
+
+/* bump counts one connection for |k| (cut to the key's size as stored).
+ * Before, only the first 64 names seen were counted at all, so in a large
+ * capture the name failing most could be missing from the list. */
+static void bump(struct td_counts *c, const char *k)
+{
+    size_t len = strnlen(k, sizeof(c->v[0].key) - 1);
+    uint32_t h = (uint32_t)td_hash_bytes(k, len), j;
+
+    if (c->slot != NULL) {
+        for (j = h & c->mask; c->slot[j] != 0; j = (j + 1) & c->mask) {
+            struct td_count *e = &c->v[c->slot[j] - 1];
+            if (strncmp(e->key, k, len) == 0 && e->key[len] == '\0') {
+                e->n++;
+                return;
+            }
         }
     }
-    if (*num >= TD_SUMMARY_TOP)
+    if (c->n == c->cap && !counts_grow(c)) {
+        c->over++;
         return;
-    snprintf(arr[*num].key, sizeof(arr[*num].key), "%s", k);
-    arr[*num].n = 1;
-    (*num)++;
+    }
+    for (j = h & c->mask; c->slot[j] != 0; j = (j + 1) & c->mask) {
+    }
+    memcpy(c->v[c->n].key, k, len);
+    c->v[c->n].key[len] = '\0';
+    c->v[c->n].n = 1;
+    c->slot[j] = ++c->n;
+}
+
+uint32_t td_counts_top(const struct td_counts *c, uint32_t *out, uint32_t k)
+{
+    uint32_t m = 0;
+
+    if (k == 0)
+        return 0;
+    /* insertion into a list of at most k (k is small: 5 or 64) */
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t p = m;
+        if (m == k && c->v[i].n <= c->v[out[m - 1]].n)
+            continue;
+        while (p > 0 && c->v[out[p - 1]].n < c->v[i].n)
+            p--;
+        if (m < k)
+            m++;
+        memmove(out + p + 1, out + p, (size_t)(m - 1 - p) * sizeof(*out));
+        out[p] = i;
+    }
+    return m;
+}
+
+void td_summary_free(struct td_summary *s)
+{
+    free(s->servers.v);
+    free(s->servers.slot);
+    free(s->snis.v);
+    free(s->snis.slot);
+    memset(&s->servers, 0, sizeof(s->servers));
+    memset(&s->snis, 0, sizeof(s->snis));
 }
 
 void td_sum_rec_make(struct td_sum_rec *r, const struct td_conn *c, const struct td_verdict *v)
@@ -113,9 +189,9 @@ void td_summary_add_rec(struct td_summary *s, const struct td_sum_rec *r)
             s->codes[j].n++;
     }
     if (r->failed) {
-        bump(s->servers, &s->num_servers, r->server);
+        bump(&s->servers, r->server);
         if (r->has_sni)
-            bump(s->snis, &s->num_snis, r->sni);
+            bump(&s->snis, r->sni);
     }
 }
 

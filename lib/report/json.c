@@ -672,26 +672,29 @@ static void json_u64_field(struct td_wbuf *w, const char *name, uint64_t v, bool
     td_wb_u64(w, v);
 }
 
-/* every counted server or SNI, most failures first (ties: first seen) */
-static void json_counts(struct td_wbuf *w, const char *name, const struct td_count *c, uint32_t n)
+/* the TD_SUMMARY_TOP servers or SNIs with the most failures, most first
+ * (ties: first seen) */
+static void json_counts(struct td_wbuf *w, const char *name, const struct td_counts *c)
 {
-    bool used[TD_SUMMARY_TOP] = {false};
+    uint32_t top[TD_SUMMARY_TOP], m = td_counts_top(c, top, TD_SUMMARY_TOP);
 
     td_wb_puts(w, ",\"");
     td_wb_puts(w, name);
     td_wb_puts(w, "\":[");
-    for (uint32_t k = 0; k < n && k < TD_SUMMARY_TOP; k++) {
-        int best = -1;
-        for (uint32_t i = 0; i < n && i < TD_SUMMARY_TOP; i++)
-            if (!used[i] && (best < 0 || c[i].n > c[best].n))
-                best = (int)i;
-        used[best] = true;
+    for (uint32_t k = 0; k < m; k++) {
+        const struct td_count *e = &c->v[top[k]];
         td_wb_puts(w, k ? ",{\"name\":" : "{\"name\":");
-        td_wb_json_str(w, c[best].key, strnlen(c[best].key, sizeof(c[best].key)));
-        json_u64_field(w, "connections", c[best].n, true);
+        td_wb_json_str(w, e->key, strnlen(e->key, sizeof(e->key)));
+        json_u64_field(w, "connections", e->n, true);
         td_wb_putc(w, '}');
     }
     td_wb_putc(w, ']');
+    if (c->over > 0) {
+        td_wb_puts(w, ",\"");
+        td_wb_puts(w, name);
+        td_wb_puts(w, "_not_counted\":");
+        td_wb_u64(w, c->over);
+    }
 }
 
 void td_report_summary_json(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st)
@@ -714,8 +717,8 @@ void td_report_summary_json(struct td_wbuf *w, const struct td_summary *s, const
         td_wb_u64(w, s->codes[i].n);
     }
     td_wb_putc(w, '}');
-    json_counts(w, "failing_servers", s->servers, s->num_servers);
-    json_counts(w, "failing_snis", s->snis, s->num_snis);
+    json_counts(w, "failing_servers", &s->servers);
+    json_counts(w, "failing_snis", &s->snis);
     json_u64_field(w, "not_tls", s->hidden, true);
     if (st != NULL) {
         json_u64_field(w, "packets", st->packets, true);

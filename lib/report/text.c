@@ -166,6 +166,14 @@ void td_report_text(struct td_wbuf *w, const struct td_conn *c, const struct td_
     td_wb_putc(w, '\n');
 }
 
+/* the failures of names the summary could not count (TD_SUMMARY_KEYS) */
+static void not_counted(struct td_wbuf *w, const struct td_counts *c)
+{
+    if (c->over > 0)
+        td_wb_printf(w, " (+%llu failures of names past %u not counted)", (unsigned long long)c->over,
+                     (unsigned)TD_SUMMARY_KEYS);
+}
+
 void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const struct td_stats *st,
                             const struct td_report_opts *o)
 {
@@ -183,37 +191,26 @@ void td_report_summary_text(struct td_wbuf *w, const struct td_summary *s, const
             td_wb_printf(w, " %s %llu%s", s->codes[i].code, (unsigned long long)s->codes[i].n, i + 1 < s->num_codes ? "," : "");
         td_wb_putc(w, '\n');
     }
-    if (s->num_servers > 0) {
-        /* top five by count */
-        bool used[TD_SUMMARY_TOP] = {false};
+    if (s->servers.n > 0) {
+        uint32_t top[5], m = td_counts_top(&s->servers, top, 5);
         td_wb_puts(w, "  failing servers:");
-        for (int k = 0; k < 5; k++) {
-            int best = -1;
-            for (uint32_t i = 0; i < s->num_servers; i++)
-                if (!used[i] && (best < 0 || s->servers[i].n > s->servers[best].n))
-                    best = (int)i;
-            if (best < 0)
-                break;
-            used[best] = true;
-            td_wb_printf(w, " %s (%llu)", s->servers[best].key, (unsigned long long)s->servers[best].n);
+        for (uint32_t k = 0; k < m; k++) {
+            const struct td_count *e = &s->servers.v[top[k]];
+            td_wb_printf(w, " %s (%llu)", e->key, (unsigned long long)e->n);
         }
+        not_counted(w, &s->servers);
         td_wb_putc(w, '\n');
     }
-    if (s->num_snis > 0) {
-        bool used[TD_SUMMARY_TOP] = {false};
+    if (s->snis.n > 0) {
+        uint32_t top[5], m = td_counts_top(&s->snis, top, 5);
         td_wb_puts(w, "  failing SNIs:");
-        for (int k = 0; k < 5; k++) {
-            int best = -1;
-            for (uint32_t i = 0; i < s->num_snis; i++)
-                if (!used[i] && (best < 0 || s->snis[i].n > s->snis[best].n))
-                    best = (int)i;
-            if (best < 0)
-                break;
-            used[best] = true;
+        for (uint32_t k = 0; k < m; k++) {
+            const struct td_count *e = &s->snis.v[top[k]];
             td_wb_putc(w, ' ');
-            sni_text(w, s->snis[best].key, strlen(s->snis[best].key));
-            td_wb_printf(w, " (%llu)", (unsigned long long)s->snis[best].n);
+            sni_text(w, e->key, strlen(e->key));
+            td_wb_printf(w, " (%llu)", (unsigned long long)e->n);
         }
+        not_counted(w, &s->snis);
         td_wb_putc(w, '\n');
     }
     if (st != NULL) {

@@ -144,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     td_engine_free(e);
     td_keylog_free(dsb.kl);
     td_corr_free(r.corr);
+    td_summary_free(&r.sum);
     td_reader_close(rd);
     free(oj.p);
     free(ot.p);
