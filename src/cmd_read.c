@@ -520,8 +520,10 @@ static void flush_pbatch(struct run *r)
     sort_pents(r->pbatch, r->ptmp, r->nbatch);
     /* the results were written on other cores (-j): ask for a few ahead */
     for (size_t i = 0; i < r->nbatch; i++) {
-        if (i + 4 < r->nbatch)
-            PREFETCH(&r->pbatch[i + 4].p->corr);
+        if (i + 8 < r->nbatch)
+            PREFETCH(&r->pbatch[i + 8].p->corr);
+        if (i + 4 < r->nbatch && r->pbatch[i + 4].p->has_corr)
+            td_corr_prefetch(r->corr, &r->pbatch[i + 4].p->corr);
         if (r->pbatch[i].p->has_corr)
             td_corr_add_rec(r->corr, &r->pbatch[i].p->corr);
     }

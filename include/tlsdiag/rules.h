@@ -114,6 +114,9 @@ struct td_corr_rec {
 };
 bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const struct td_verdict *v);
 void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e);
+/* td_corr_prefetch asks for the cache lines td_corr_add_rec of |e| will
+ * touch in the store (a hint, nothing else) */
+void td_corr_prefetch(const struct td_corr *k, const struct td_corr_rec *e);
 /* td_corr_may_revise: false when td_corr_revise leaves |v| as it is
  * whatever the store holds. */
 bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v);

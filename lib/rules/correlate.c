@@ -510,6 +510,23 @@ bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const stru
     return true;
 }
 
+void td_corr_prefetch(const struct td_corr *k, const struct td_corr_rec *e)
+{
+#if defined(__GNUC__)
+    if (k == NULL || k->phead == NULL)
+        return;
+    {
+        uint32_t b = pair_bucket(e->ipver, e->srv, e->port, e->cli) & k->pmask;
+        __builtin_prefetch(&k->phead[b], 1);
+        __builtin_prefetch(&k->ptail[b], 1);
+        __builtin_prefetch(&k->plen[b], 1);
+    }
+#else
+    (void)k;
+    (void)e;
+#endif
+}
+
 void td_corr_add_rec(struct td_corr *k, const struct td_corr_rec *e)
 {
     if (k == NULL)
