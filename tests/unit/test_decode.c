@@ -549,6 +549,65 @@ static const char *shared_dir(void)
     return s != NULL ? s : "../shared";
 }
 
+/* ends_agree: td_decode_ends on the first |caplen| bytes; when it tells
+ * endpoints they are td_decode_tcp's (read -j sends each packet to the
+ * worker they name) */
+static bool ends_agree(const struct pktb *b, uint32_t linktype, size_t caplen)
+{
+    struct td_pkt p;
+    struct td_ends e;
+    struct dec x;
+
+    memset(&p, 0, sizeof(p));
+    p.linktype = linktype;
+    p.data = b->b;
+    p.caplen = (uint32_t)caplen;
+    p.origlen = (uint32_t)b->n;
+    if (!td_decode_ends(&p, &e))
+        return false;
+    decode_len(&x, b, linktype, caplen, b->n);
+    if (x.res == TD_DEC_TCP) {
+        assert_int_equal(e.ipver, x.t.ipver);
+        assert_memory_equal(e.src, x.t.src, 16);
+        assert_memory_equal(e.dst, x.t.dst, 16);
+        assert_int_equal(e.sport, x.t.sport);
+        assert_int_equal(e.dport, x.t.dport);
+    }
+    return true;
+}
+
+/* td_decode_ends: Ethernet/IPv4/TCP only, with or without IPv4 options;
+ * never past the captured bytes (every cut of the frame, under ASan);
+ * anything else is left to the full decode (false) */
+static void test_decode_ends(void **state)
+{
+    struct pktb b = {0}, o = {0}, v = {0}, u = {0};
+
+    (void)state;
+    pb_eth_ipv4_tcp(&b, TD_TCP_ACK, 10);
+    assert_true(ends_agree(&b, TD_LINK_ETHERNET, b.n));
+    for (size_t n = 0; n < 38; n++) /* 14 + 20 + the two ports */
+        assert_false(ends_agree(&b, TD_LINK_ETHERNET, n));
+    assert_true(ends_agree(&b, TD_LINK_ETHERNET, 38));
+    assert_false(ends_agree(&b, TD_LINK_RAW, b.n));
+    pb_eth(&o, 0x0800);
+    pb_ipv4(&o, 24 + 20, 6, 0, 4); /* 4 bytes of options: the ports move */
+    pb_tcp(&o, TD_TCP_ACK, false);
+    assert_true(ends_agree(&o, TD_LINK_ETHERNET, o.n));
+    assert_false(ends_agree(&o, TD_LINK_ETHERNET, 41));
+    assert_true(ends_agree(&o, TD_LINK_ETHERNET, 42));
+    pb_eth(&v, 0x8100); /* VLAN: the full decode's */
+    pb_u16(&v, 7);
+    pb_u16(&v, 0x0800);
+    pb_ipv4(&v, 40, 6, 0, 0);
+    pb_tcp(&v, TD_TCP_ACK, false);
+    assert_false(ends_agree(&v, TD_LINK_ETHERNET, v.n));
+    pb_eth(&u, 0x0800);
+    pb_ipv4(&u, 28, 17, 0, 0); /* UDP */
+    pb_zero(&u, 8);
+    assert_false(ends_agree(&u, TD_LINK_ETHERNET, u.n));
+}
+
 static void test_real_files(void **state)
 {
     char path[1024];
@@ -576,8 +635,15 @@ static void test_real_files(void **state)
         while ((rc = td_reader_next(r, &p)) == 1) {
             struct td_tcp_pkt t;
             struct td_diag d = {0};
+            struct td_ends e;
+            bool ends = td_decode_ends(&p, &e);
             if (td_decode_tcp(&t, &p, &d) != TD_DEC_TCP)
                 continue;
+            if (ends) { /* what read -j shards by is the full decode's */
+                assert_memory_equal(e.src, t.src, 16);
+                assert_memory_equal(e.dst, t.dst, 16);
+                assert_true(e.sport == t.sport && e.dport == t.dport);
+            }
             n++;
             sum += t.payload_wire_len;
             if ((t.flags & TD_TCP_SYN) && !seen_syn) {
@@ -601,6 +667,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ethernet_ipv4),
+        cmocka_unit_test(test_decode_ends),
         cmocka_unit_test(test_ethernet_padding_trimmed),
         cmocka_unit_test(test_syn_options),
         cmocka_unit_test(test_vlan_qinq),
