@@ -5,54 +5,6 @@
 
 #include <string.h>
 
-void td_u16_set_init(struct td_u16_set *s) { memset(s->valid, 0, sizeof(s->valid)); }
-
-bool td_u16_set_add(struct td_u16_set *s, uint16_t v)
-{
-    unsigned w = v / 64u;
-    uint64_t vbit = UINT64_C(1) << (w % 64), bit = UINT64_C(1) << (v % 64);
-    bool had;
-
-    if ((s->valid[w / 64] & vbit) == 0) {
-        s->valid[w / 64] |= vbit;
-        s->bits[w] = 0;
-    }
-    had = (s->bits[w] & bit) != 0;
-
-    s->bits[w] |= bit;
-    return had;
-}
-
-bool td_u16_list_push_max(struct td_u16_list *l, uint16_t v, uint16_t max)
-{
-    bool first_drop = false;
-
-    if (max == 0 || max > TD_MAX_U16_LIST)
-        max = TD_MAX_U16_LIST;
-    if (l->n < max)
-        l->v[l->n++] = v;
-    else
-        first_drop = l->total == max;
-    if (l->total < UINT16_MAX)
-        l->total++;
-    return !first_drop;
-}
-
-bool td_u16_list_push(struct td_u16_list *l, uint16_t v) { return td_u16_list_push_max(l, v, TD_MAX_U16_LIST); }
-
-bool td_u8_list_push(struct td_u8_list *l, uint8_t v)
-{
-    bool first_drop = false;
-
-    if (l->n < TD_MAX_U8_LIST)
-        l->v[l->n++] = v;
-    else
-        first_drop = l->total == TD_MAX_U8_LIST;
-    if (l->total < UINT16_MAX)
-        l->total++;
-    return !first_drop;
-}
-
 bool td_tls_read_u16_list(struct td_u16_list *l, struct td_cur *list, uint16_t *grease,
                           struct td_diag *d, uint16_t ext_type)
 {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tlsdiag/tls.h"
 
@@ -16,18 +17,66 @@ struct td_u16_set {
     uint64_t bits[65536 / 64];
 };
 
-/* td_u16_set_init empties |s|; call it before the first td_u16_set_add. */
-void td_u16_set_init(struct td_u16_set *s);
-/* td_u16_set_add adds |v| and reports whether it was already present. */
-bool td_u16_set_add(struct td_u16_set *s, uint16_t v);
+/* The set and list helpers are inline: a ClientHello calls them once per
+ * extension and per list element (~50 calls), where the call was most of
+ * their cost. */
 
-/* td_u16_list_push appends |v| if there is room and counts it in total.  It
- * returns false the first time a value is dropped (caller records LIMIT_*). */
-bool td_u16_list_push(struct td_u16_list *l, uint16_t v);
-/* td_u16_list_push_max: the same with a lower cap |max| (0 or more than
- * TD_MAX_U16_LIST: TD_MAX_U16_LIST), for --max-extensions. */
-bool td_u16_list_push_max(struct td_u16_list *l, uint16_t v, uint16_t max);
-bool td_u8_list_push(struct td_u8_list *l, uint8_t v);
+/* td_u16_set_init empties |s|; call it before the first td_u16_set_add. */
+static inline void td_u16_set_init(struct td_u16_set *s) { memset(s->valid, 0, sizeof(s->valid)); }
+
+/* td_u16_set_add adds |v| and reports whether it was already present. */
+static inline bool td_u16_set_add(struct td_u16_set *s, uint16_t v)
+{
+    unsigned w = v / 64u;
+    uint64_t vbit = UINT64_C(1) << (w % 64), bit = UINT64_C(1) << (v % 64);
+    bool had;
+
+    if ((s->valid[w / 64] & vbit) == 0) {
+        s->valid[w / 64] |= vbit;
+        s->bits[w] = 0;
+    }
+    had = (s->bits[w] & bit) != 0;
+    s->bits[w] |= bit;
+    return had;
+}
+
+/* td_u16_list_push_max appends |v| if there is room under |max| (0 or more
+ * than TD_MAX_U16_LIST: TD_MAX_U16_LIST, for --max-extensions) and counts
+ * it in total.  It returns false the first time a value is dropped (the
+ * caller records LIMIT_*). */
+static inline bool td_u16_list_push_max(struct td_u16_list *l, uint16_t v, uint16_t max)
+{
+    bool first_drop = false;
+
+    if (max == 0 || max > TD_MAX_U16_LIST)
+        max = TD_MAX_U16_LIST;
+    if (l->n < max)
+        l->v[l->n++] = v;
+    else
+        first_drop = l->total == max;
+    if (l->total < UINT16_MAX)
+        l->total++;
+    return !first_drop;
+}
+
+/* td_u16_list_push: the same under TD_MAX_U16_LIST */
+static inline bool td_u16_list_push(struct td_u16_list *l, uint16_t v)
+{
+    return td_u16_list_push_max(l, v, TD_MAX_U16_LIST);
+}
+
+static inline bool td_u8_list_push(struct td_u8_list *l, uint8_t v)
+{
+    bool first_drop = false;
+
+    if (l->n < TD_MAX_U8_LIST)
+        l->v[l->n++] = v;
+    else
+        first_drop = l->total == TD_MAX_U8_LIST;
+    if (l->total < UINT16_MAX)
+        l->total++;
+    return !first_drop;
+}
 
 /* td_tls_read_u16_list reads the body of a vector of uint16 values into |l|
  * (all of |list| is consumed).  It returns false, consuming nothing, when the
