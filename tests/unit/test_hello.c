@@ -482,10 +482,35 @@ static void test_ssl2_cases(void **state)
     }
 }
 
+/* td_cur_skip_zeros (a ClientHello's padding): stops at the first non-zero
+ * byte wherever it is, in the 8-byte strides or the tail, and never reads
+ * past the cursor (the byte after it is non-zero: ASan and the position
+ * tell) */
+static void test_skip_zeros(void **state)
+{
+    uint8_t buf[48];
+
+    (void)state;
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t nz = 0; nz <= len; nz++) {
+            struct td_cur c;
+            memset(buf, 0, sizeof(buf));
+            buf[len] = 0xff; /* outside the cursor */
+            if (nz < len)
+                buf[nz] = 0x01;
+            td_cur_init(&c, buf + 0, len);
+            td_cur_skip_zeros(&c);
+            assert_int_equal(c.off, nz);
+            assert_int_equal(td_cur_len(&c), len - nz);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ch_cases),
+        cmocka_unit_test(test_skip_zeros),
         cmocka_unit_test(test_ch_fields),
         cmocka_unit_test(test_seed_ssl3),
         cmocka_unit_test(test_seed_tls12),
