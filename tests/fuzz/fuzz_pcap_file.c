@@ -4,7 +4,9 @@
  * Invariants: packet data lies inside the input; caplen <= TD_MAX_PACKET and
  * <= the bytes after the record's offset; frames count 1, 2, 3...; record
  * offsets increase and stay inside the input; an error has a message and an
- * offset inside the input; decoded payload views lie inside the packet. */
+ * offset inside the input; decoded payload views lie inside the packet;
+ * where td_decode_ends (read -j's shard test) names endpoints and the full
+ * decode finds a TCP segment, they are the same. */
 #include "fuzz_common.h"
 #include "tlsdiag/capture.h"
 
@@ -29,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 100000 && (n = td_reader_next(r, &pkt)) == 1; i++) {
         struct td_tcp_pkt tcp;
         struct td_diag d;
+        struct td_ends en;
         enum td_decode_res res;
 
         FUZZ_CHECK(pkt.frame == ++frame);
@@ -41,8 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FUZZ_CHECK(td_reader_offset(r) <= size);
         memset(&d, 0, sizeof(d));
+        bool ends = td_decode_ends(&pkt, &en);
         res = td_decode_tcp(&tcp, &pkt, &d);
         fuzz_check_diag(&d, pkt.caplen);
+        if (res == TD_DEC_TCP && ends) {
+            FUZZ_CHECK(en.ipver == tcp.ipver);
+            FUZZ_CHECK(memcmp(en.src, tcp.src, 16) == 0 && memcmp(en.dst, tcp.dst, 16) == 0);
+            FUZZ_CHECK(en.sport == tcp.sport && en.dport == tcp.dport);
+        }
         if (res == TD_DEC_TCP) {
             struct td_cur whole;
             td_cur_init(&whole, pkt.data, pkt.caplen);
