@@ -21,13 +21,21 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
+# GCC on x86-64 clears structs of known size with `rep stos` (its generic
+# tuning), which is slow to start for the few hundred bytes a parser clears
+# per message: small ones as vector stores, large ones through libc's memset.
+# read -q 7% less CPU, --json 5% (bench/PROFILE.md).  Only where the compiler
+# takes the option.
+MEMSET_STRATEGY := $(shell $(CC) -mmemset-strategy=vector_loop:512:noalign,libcall:-1:noalign \
+        -S -o /dev/null -x c /dev/null 2>/dev/null && echo -mmemset-strategy=vector_loop:512:noalign,libcall:-1:noalign)
+
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wvla -Wformat=2 -Wimplicit-fallthrough -Wconversion -Wsign-conversion -Werror
 ifeq ($(MODE),san)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDOPT := -fsanitize=address,undefined
 else
-OPT := -O2 -g
+OPT := -O2 -g $(MEMSET_STRATEGY)
 LDOPT :=
 endif
 
