@@ -173,8 +173,18 @@ static void test_numbers(void **state)
     char e[64];
 
     (void)state;
-    for (int t = 0; t < 20000; t++) {
-        uint64_t v = t < (int)(sizeof(fixed) / sizeof(fixed[0])) ? fixed[t] : rnd() >> (rnd() % 64);
+    /* every power of ten and its neighbours (td_wb_u64 counts the digits
+     * before it writes them), then random values of every magnitude */
+    for (int t = -60; t < 20000; t++) {
+        uint64_t v;
+        if (t < 0) {
+            uint64_t p10 = 1;
+            for (int k = 0; k < (-t - 1) / 3; k++)
+                p10 *= 10;
+            v = p10 + (uint64_t)((-t - 1) % 3) - 1; /* 10^k - 1, 10^k, 10^k + 1 */
+        } else {
+            v = t < (int)(sizeof(fixed) / sizeof(fixed[0])) ? fixed[t] : rnd() >> (rnd() % 64);
+        }
         reset();
         td_wb_u64(&wb, v);
         td_wb_flush(&wb);
