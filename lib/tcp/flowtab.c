@@ -258,24 +258,4 @@ void td_flowtab_end(struct td_flowtab *t, struct td_flow_node *n)
     lru_append(t, n); /* just touched: the latest of the ended list too */
 }
 
-static struct td_flow_node *older(struct td_flow_node *a, struct td_flow_node *b)
-{
-    if (a == NULL)
-        return b;
-    if (b == NULL)
-        return a;
-    return a->tseq <= b->tseq ? a : b;
-}
-
-struct td_flow_node *td_flowtab_oldest(const struct td_flowtab *t) { return older(t->head[0], t->head[1]); }
-
-struct td_flow_node *td_flowtab_due(const struct td_flowtab *t, int64_t now_ns, const int64_t limit_ns[2])
-{
-    struct td_flow_node *due[2];
-
-    for (int l = 0; l < 2; l++) {
-        struct td_flow_node *h = t->head[l];
-        due[l] = h != NULL && now_ns - h->last_ts_ns > limit_ns[l] ? h : NULL;
-    }
-    return older(due[0], due[1]);
-}
+struct td_flow_node *td_flowtab_oldest(const struct td_flowtab *t) { return td__flow_older(t->head[0], t->head[1]); }

@@ -73,8 +73,30 @@ void td_flowtab_end(struct td_flowtab *t, struct td_flow_node *n);
 static inline bool td_flowtab_ended(const struct td_flow_node *n) { return n->list == TD_FL_ENDED; }
 /* td_flowtab_oldest: the least recently touched flow of both lists. */
 struct td_flow_node *td_flowtab_oldest(const struct td_flowtab *t);
+/* the less recently touched of two flows (either may be NULL) */
+static inline struct td_flow_node *td__flow_older(struct td_flow_node *a, struct td_flow_node *b)
+{
+    if (a == NULL)
+        return b;
+    if (b == NULL)
+        return a;
+    return a->tseq <= b->tseq ? a : b;
+}
+
 /* td_flowtab_due: of the flows whose last packet is more than |limit_ns|
- * of their list before |now_ns|, the least recently touched; NULL if none. */
-struct td_flow_node *td_flowtab_due(const struct td_flowtab *t, int64_t now_ns, const int64_t limit_ns[2]);
+ * of their list before |now_ns|, the least recently touched; NULL if none.
+ * Inline: the engine asks after every packet, and nearly always nothing is
+ * due, which the two list heads tell. */
+static inline struct td_flow_node *td_flowtab_due(const struct td_flowtab *t, int64_t now_ns,
+                                                  const int64_t limit_ns[2])
+{
+    struct td_flow_node *due[2];
+
+    for (int l = 0; l < 2; l++) {
+        struct td_flow_node *h = t->head[l];
+        due[l] = h != NULL && now_ns - h->last_ts_ns > limit_ns[l] ? h : NULL;
+    }
+    return td__flow_older(due[0], due[1]);
+}
 
 #endif

@@ -1123,21 +1123,10 @@ static void evict_for_memory(struct td_engine *e)
  * the idle timeout; then, over the cap, the oldest is evicted.  Each flow
  * is judged alone, not behind the others, so that `read -j`'s shards
  * (which hold only their flows) end the same flows at the same packet.
- * A td_par directory (par.c) applies the same rule. */
-static void expire_some(struct td_engine *e);
-
-/* expire runs after every packet: nearly always nothing is due, which the
- * two list heads and the count tell without a call */
-static inline void expire(struct td_engine *e)
-{
-    const struct td_flow_node *o = e->tab.head[TD_FL_OPEN], *x = e->tab.head[TD_FL_ENDED];
-
-    if ((o != NULL && e->now_ns - o->last_ts_ns > (int64_t)e->lim.idle_timeout_s * 1000000000LL) ||
-        (x != NULL && e->now_ns - x->last_ts_ns > LINGER_NS) || e->tab.count > e->lim.max_flows)
-        expire_some(e);
-}
-
-static void expire_some(struct td_engine *e)
+ * A td_par directory (par.c) applies the same rule.  It runs after every
+ * packet; td_flowtab_due is inline, so when nothing is due (nearly always)
+ * it costs the two list heads and the flow count. */
+static void expire(struct td_engine *e)
 {
     const int64_t lim[2] = {(int64_t)e->lim.idle_timeout_s * 1000000000LL, LINGER_NS};
     struct td_flow_node *n;
