@@ -90,33 +90,31 @@ def flows(n):
         ts += 2
 
 
+HELLO = client_hello_start(43, 47, 43)  # a whole ClientHello, no extensions
+
+
+def hello_reset(i, src, dst, ch=HELLO):
+    """Connection |i| of a series, 1 ms apart: a SYN from |src| to |dst|:443,
+    a whole ClientHello and a RST from the server."""
+    ts = 1700000000 * 1000000 + i * 1000
+    sport = 1024 + i % 64000
+    seq = (i * 2654435761) & 0xFFFFFFFF
+    rec(ts, ip_tcp(src, dst, sport, 443, seq, 0, 0x02))
+    rec(ts + 1, ip_tcp(src, dst, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
+    rec(ts + 2, ip_tcp(dst, src, 443, sport, 1, (seq + 1 + len(ch)) & 0xFFFFFFFF, 0x14))
+
+
 def hellos(n, clients):
     pcap_header()
-    ch = client_hello_start(43, 47, 43)  # a whole ClientHello, no extensions
-    ts = 1700000000 * 1000000
     for i in range(n):
         a = i % clients
-        src = bytes([10, 64 + (a >> 16 & 63), a >> 8 & 255, a & 255])
-        sport = 1024 + i % 64000
-        seq = (i * 2654435761) & 0xFFFFFFFF
-        rec(ts, ip_tcp(src, SRV, sport, 443, seq, 0, 0x02))
-        rec(ts + 1, ip_tcp(src, SRV, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
-        rec(ts + 2, ip_tcp(SRV, src, 443, sport, 1, (seq + 1 + len(ch)) & 0xFFFFFFFF, 0x14))
-        ts += 1000
+        hello_reset(i, bytes([10, 64 + (a >> 16 & 63), a >> 8 & 255, a & 255]), SRV)
 
 
 def servers(n, m):
     pcap_header()
-    ch = client_hello_start(43, 47, 43)
-    ts = 1700000000 * 1000000
     for i in range(n + m):
-        dst = bytes([10, 200, i >> 8 & 255, i & 255]) if i < n else bytes([10, 201, 0, 1])
-        sport = 1024 + i % 64000
-        seq = (i * 2654435761) & 0xFFFFFFFF
-        rec(ts, ip_tcp(CLI, dst, sport, 443, seq, 0, 0x02))
-        rec(ts + 1, ip_tcp(CLI, dst, sport, 443, (seq + 1) & 0xFFFFFFFF, 1, 0x18, ch))
-        rec(ts + 2, ip_tcp(dst, CLI, 443, sport, 1, (seq + 1 + len(ch)) & 0xFFFFFFFF, 0x14))
-        ts += 1000
+        hello_reset(i, CLI, bytes([10, 200, i >> 8 & 255, i & 255]) if i < n else bytes([10, 201, 0, 1]))
 
 
 M64 = (1 << 64) - 1
