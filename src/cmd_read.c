@@ -1155,10 +1155,9 @@ static void usage_read(FILE *f, bool live)
           "                  anomalies kept per connection, all counted (default and most 16)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
-          "  -j, --jobs N    (read) N worker threads, flows shared out by a hash of their\n"
-          "                  addresses and ports; same output as -j 1 (default 1), except\n"
-          "                  that each worker holds --max-memory / N (and, reading a\n"
-          "                  file, --max-flows / N) for its flows\n"
+          "  -j, --jobs N    (read) N worker threads (default 1, at most 16 used), flows\n"
+          "                  shared out by a hash of their addresses and ports; the\n"
+          "                  output is the same as with -j 1\n"
           "  --no-progress   no progress line on stderr\n"
           "  -h, --help      this help\n",
           f);
@@ -1344,6 +1343,9 @@ int cmd_read(int argc, char **argv, bool live)
     }
     if (live && !idle_set)
         r.lim.idle_timeout_s = 30;
+    /* a worker holds whole partitions of the flows: more would only read */
+    if (r.jobs > td_par_jobs_max(&r.lim))
+        r.jobs = td_par_jobs_max(&r.lim);
     /* files first, then the filter words (like tcpdump's trailing expression) */
     first_filter = optind;
     if (!live)

@@ -12,10 +12,14 @@
  * each worker owns a driven td_engine and runs |work| on every connection
  * it finishes.  Results go to |deliver| (on a thread of its own) in the order the
  * connections ended, which is the order td_engine would have ended them
- * in: ids, facts and order do not depend on N.  Except under --max-memory:
- * each worker's engine holds max_memory / N and evicts on its own (see
- * par.c); the output is then still the same from run to run, but not the
- * same as with one engine. */
+ * in: ids, facts and order do not depend on N.  The caps are kept per
+ * partition of the flows (lib/tcp/flowtab.h), and a worker holds whole
+ * partitions, so they evict the same flows whatever N is.  One exception
+ * on this path: a flow a worker's engine evicts for --max-memory is not a
+ * directory decision, so its end is numbered with the next end the
+ * directory sends that worker, and a later packet of it reopens it under
+ * the directory's id; one engine would have ended it in place and given
+ * the new connection a new id (par.c).  td_shards has no such exception. */
 #ifndef TLSDIAG_PAR_H
 #define TLSDIAG_PAR_H
 
@@ -45,6 +49,11 @@ typedef struct td_par_res *(*td_par_work_fn)(void *wctx, struct td_conn *c);
 typedef void (*td_par_deliver_fn)(void *ctx, struct td_par_res *r);
 
 #define TD_PAR_MAX 64
+
+/* td_par_jobs_max: the most workers that can have flows under |l| (NULL:
+ * the defaults): a worker holds whole partitions of the flows, 16 (fewer
+ * when --max-flows is under 16).  More workers would only read. */
+unsigned td_par_jobs_max(const struct td_limits *l);
 
 struct td_par;
 /* |wctx| holds |n| worker contexts (n from 1 to TD_PAR_MAX).  NULL when

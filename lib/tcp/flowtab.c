@@ -215,6 +215,32 @@ static void lru_append(struct td_flowtab *t, struct td_flow_node *n)
     t->tail[n->list] = n;
 }
 
+static void part_unlink(struct td_flowtab *t, struct td_flow_node *n)
+{
+    struct td_flow_part *q = &t->part[n->part];
+    if (n->pprev != NULL)
+        n->pprev->pnext = n->pnext;
+    else
+        q->head = n->pnext;
+    if (n->pnext != NULL)
+        n->pnext->pprev = n->pprev;
+    else
+        q->tail = n->pprev;
+    n->pprev = n->pnext = NULL;
+}
+
+static void part_append(struct td_flowtab *t, struct td_flow_node *n)
+{
+    struct td_flow_part *q = &t->part[n->part];
+    n->pnext = NULL;
+    n->pprev = q->tail;
+    if (q->tail != NULL)
+        q->tail->pnext = n;
+    else
+        q->head = n;
+    q->tail = n;
+}
+
 void td_flowtab_insert(struct td_flowtab *t, struct td_flow_node *n)
 {
     size_t b;
@@ -226,6 +252,10 @@ void td_flowtab_insert(struct td_flowtab *t, struct td_flow_node *n)
     t->count++;
     n->list = TD_FL_OPEN;
     lru_append(t, n);
+    if (n->part >= TD_FLOW_PARTS) /* a caller's bug: keep the lists sound */
+        n->part = 0;
+    t->part[n->part].count++;
+    part_append(t, n);
 }
 
 void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n)
@@ -237,6 +267,8 @@ void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n)
         *pp = n->hnext;
     t->count--;
     lru_unlink(t, n);
+    t->part[n->part].count--;
+    part_unlink(t, n);
 }
 
 void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t clock_ns, uint64_t seq)
@@ -246,6 +278,10 @@ void td_flowtab_touch(struct td_flowtab *t, struct td_flow_node *n, int64_t cloc
     if (t->tail[n->list] != n) {
         lru_unlink(t, n);
         lru_append(t, n);
+    }
+    if (t->part[n->part].tail != n) {
+        part_unlink(t, n);
+        part_append(t, n);
     }
 }
 

@@ -66,6 +66,15 @@ struct td_engine {
     struct td_flowtab tab;
     struct td_stats st;
     size_t mem;                /* accounted bytes of open flows */
+    /* the caps, per partition (flowtab.h): nparts from --max-flows alone,
+     * each partition's share of --max-flows and --max-memory and its
+     * accounted bytes; new_part is the partition a flow was just opened
+     * in (-1: none), the only one whose flow count grew */
+    unsigned nparts;
+    int new_part;
+    uint64_t part_flows[TD_FLOW_PARTS], part_memcap[TD_FLOW_PARTS];
+    size_t part_mem[TD_FLOW_PARTS];
+    uint8_t part_owner[TD_FLOW_PARTS]; /* sharded: the shard of each partition */
     uint64_t next_id;
     int64_t now_ns;
     int64_t start_ns;
@@ -958,6 +967,7 @@ static void flow_close(struct td_engine *e, struct flow *f)
     td_flowtab_remove(&e->tab, &f->node);
     e->st.open_flows--;
     e->mem -= f->acct;
+    e->part_mem[f->node.part] -= f->acct;
     td_pool_free(f, sizeof(*f));
     e->done(e->done_ctx, c);
 }
@@ -982,6 +992,12 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
         td_limits_default(&e->lim);
     e->done = done;
     e->done_ctx = ctx;
+    e->nparts = td_flow_parts(e->lim.max_flows);
+    e->new_part = -1;
+    for (unsigned p = 0; p < e->nparts; p++) {
+        e->part_flows[p] = td_flow_part_cap(e->lim.max_flows, e->nparts, p);
+        e->part_memcap[p] = td_flow_part_cap(e->lim.max_memory, e->nparts, p);
+    }
     if (!td_flowtab_init(&e->tab, 4096)) {
         free(e);
         return NULL;
@@ -1030,6 +1046,8 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
             f->ts[i].max_records = e->lim.max_records;
     }
     td_up_init(&f->up);
+    f->node.part = (uint8_t)td_flow_key_part(k, e->nparts);
+    e->new_part = f->node.part;
     td_flowtab_insert(&e->tab, &f->node);
     e->st.flows++;
     e->st.open_flows++;
@@ -1089,6 +1107,7 @@ static void account(struct td_engine *e, struct flow *f)
     size_t n = flow_bytes(f);
 
     e->mem = e->mem - f->acct + n;
+    e->part_mem[f->node.part] = e->part_mem[f->node.part] - f->acct + n;
     f->acct = n;
 }
 
@@ -1097,19 +1116,21 @@ static size_t engine_bytes(const struct td_engine *e)
     return e->mem + e->tab.nbuckets * sizeof(void *) + sizeof(*e);
 }
 
-/* evict_for_memory closes the flows idle longest until the engine is back
- * under 7/8 of max_memory (hysteresis: one eviction per packet would judge
- * connections one by one at the edge).  Each is reported as evicted, with
- * LIMIT_MEMORY on it: our limit, never the peer's fault. */
-static void evict_for_memory(struct td_engine *e)
+/* evict_for_memory closes the flows of partition |p| idle longest until
+ * the partition is back under 7/8 of its share of max_memory (hysteresis:
+ * one eviction per packet would judge connections one by one at the edge).
+ * Only the partition of the packet just read can have grown.  Each is
+ * reported as evicted, with LIMIT_MEMORY on it: our limit, never the
+ * peer's fault.  The share counts the flows' own bytes: the table's
+ * buckets (8 bytes per flow at most) are the engine's, outside it. */
+static void evict_for_memory(struct td_engine *e, unsigned p)
 {
-    size_t lim = e->lim.max_memory, low = lim - lim / 8;
+    size_t lim = (size_t)e->part_memcap[p], low = lim - lim / 8;
 
-    /* driven (-j): each worker's engine holds its share of the cap (par.c) */
-    if (lim == 0 || engine_bytes(e) <= lim)
+    if (e->lim.max_memory == 0 || e->part_mem[p] <= lim)
         return;
-    while (engine_bytes(e) > low && td_flowtab_oldest(&e->tab) != NULL) {
-        struct flow *f = (struct flow *)td_flowtab_oldest(&e->tab);
+    while (e->part_mem[p] > low && td_flowtab_part_oldest(&e->tab, p) != NULL) {
+        struct flow *f = (struct flow *)td_flowtab_part_oldest(&e->tab, p);
         f->conn->evicted = true;
         limit_hit(e, f->conn, TD_AN_LIMIT_MEMORY, 0);
         e->st.evicted++;
@@ -1135,12 +1156,17 @@ static void expire(struct td_engine *e)
         return;
     while ((n = td_flowtab_due(&e->tab, e->now_ns, lim)) != NULL)
         close_at(e, (struct flow *)n, TD_END_EXPIRE);
-    while (e->tab.count > e->lim.max_flows && (n = td_flowtab_oldest(&e->tab)) != NULL) {
-        struct flow *f = (struct flow *)n;
-        f->conn->evicted = true;
-        limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
-        e->st.evicted++;
-        close_at(e, f, TD_END_EXPIRE);
+    if (e->new_part >= 0) { /* a flow was opened: its partition may be over */
+        unsigned p = (unsigned)e->new_part;
+        e->new_part = -1;
+        while (td_flowtab_part_count(&e->tab, p) > e->part_flows[p] &&
+               (n = td_flowtab_part_oldest(&e->tab, p)) != NULL) {
+            struct flow *f = (struct flow *)n;
+            f->conn->evicted = true;
+            limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
+            e->st.evicted++;
+            close_at(e, f, TD_END_EVICT);
+        }
     }
 }
 
@@ -1342,7 +1368,7 @@ static void engine_tcp(struct td_engine *e, const struct td_pkt *pkt, int64_t ts
     account(e, f);
     if (engine_bytes(e) > e->st.peak_memory)
         e->st.peak_memory = engine_bytes(e);
-    evict_for_memory(e);
+    evict_for_memory(e, f->node.part);
 }
 
 void td_stats_count(struct td_stats *st, const struct td_pkt *pkt, enum td_decode_res res)
@@ -1367,35 +1393,6 @@ void td_stats_count(struct td_stats *st, const struct td_pkt *pkt, enum td_decod
         st->non_tcp++;
         break;
     }
-}
-
-/* shard_of: which of |n| shards a flow is, from its two endpoints in
- * either order (XOR is symmetric: no sorting).  Not keyed: the same shard
- * in every run, so that what the per-shard caps evict is the same every
- * run; crafted endpoints can only unbalance the shards.  It runs on every
- * packet in every worker, so: IPv4 addresses read as the 4 bytes the
- * decoder stored (8-byte loads across its smaller stores stalled), and the
- * range reduced by a multiplication, not a division. */
-static unsigned shard_of(uint8_t ipver, const uint8_t a[16], const uint8_t b[16], uint16_t pa, uint16_t pb,
-                         unsigned n)
-{
-    uint64_t x, h;
-
-    if (ipver == 4) {
-        uint32_t a0, b0;
-        memcpy(&a0, a, 4);
-        memcpy(&b0, b, 4);
-        x = a0 ^ b0;
-    } else {
-        uint64_t a0, a1, b0, b1;
-        memcpy(&a0, a, 8);
-        memcpy(&a1, a + 8, 8);
-        memcpy(&b0, b, 8);
-        memcpy(&b1, b + 8, 8);
-        x = (a0 ^ b0) ^ td_rotl64(a1 ^ b1, 29);
-    }
-    h = td_mix64(x ^ ((uint64_t)(uint16_t)(pa ^ pb) << 40 | ipver));
-    return (unsigned)(((h >> 32) * n) >> 32);
 }
 
 void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
@@ -1424,7 +1421,7 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
          * told by its endpoints at fixed offsets when it can be */
         struct td_ends en;
         if (td_decode_ends(pkt, &en)) {
-            if (shard_of(en.ipver, en.src, en.dst, en.sport, en.dport, e->shard_n) != e->shard_idx) {
+            if (e->part_owner[td_flow_part(en.ipver, en.src, en.dst, en.sport, en.dport, e->nparts)] != e->shard_idx) {
                 expire(e);
                 return;
             }
@@ -1435,8 +1432,9 @@ void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
     if (e->shard_n != 0 && !mine) {
         /* the full decode, done by every shard: a TCP segment is its
          * flow's shard's, anything else the first shard's */
-        mine = res == TD_DEC_TCP ? shard_of(t.ipver, t.src, t.dst, t.sport, t.dport, e->shard_n) == e->shard_idx
-                                 : e->shard_idx == 0;
+        mine = res == TD_DEC_TCP
+                   ? e->part_owner[td_flow_part(t.ipver, t.src, t.dst, t.sport, t.dport, e->nparts)] == e->shard_idx
+                   : e->shard_idx == 0;
     }
     if (e->shard_n == 0 || mine)
         td_stats_count(&e->st, pkt, res);
@@ -1453,6 +1451,8 @@ void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, td_engine_ne
 {
     e->shard_idx = idx;
     e->shard_n = n;
+    for (unsigned p = 0; p < e->nparts; p++) /* whole partitions per shard */
+        e->part_owner[p] = (uint8_t)(p % n);
     e->on_new = on_new;
     e->on_new_ctx = ctx;
 }
@@ -1480,11 +1480,12 @@ void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, ui
     struct flow *f = (struct flow *)td_flowtab_find(&e->tab, k, hash);
     if (f == NULL)
         return;
-    if (evicted) {
+    if (evicted) { /* over --max-flows: as expire() reports it */
         f->conn->evicted = true;
+        limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
         e->st.evicted++;
     }
-    close_at(e, f, TD_END_EXPIRE);
+    close_at(e, f, evicted ? TD_END_EVICT : TD_END_EXPIRE);
 }
 
 void td_engine_advance(struct td_engine *e, int64_t now_ns)

@@ -15,13 +15,15 @@
 
 /* The steps of a packet at which connections end, in order: a new SYN
  * reusing an ended flow's ports closes it before the packet is read; the
- * engine's own memory cap evicts after; then every flow that is due
- * (flowtab.h) and, over --max-flows, the oldest.  Whatever is left ends at
+ * memory cap of the packet's partition evicts after; then every flow that
+ * is due (flowtab.h) and, over its partition's share of --max-flows, the
+ * oldest of the partition a flow was opened in.  Whatever is left ends at
  * the end of input (end_frame UINT64_MAX).  Within a step connections end
- * in order of their last packet.  So (end_frame, end_phase, last_frame)
+ * in order of their last packet (the evictions of a step are of one
+ * partition, in its recency order).  So (end_frame, end_phase, last_frame)
  * orders the ends of one engine, and merges those of sharded engines into
  * the same order. */
-enum { TD_END_REUSE = 0, TD_END_MEMORY = 1, TD_END_EXPIRE = 2, TD_END_FLUSH = 3 };
+enum { TD_END_REUSE = 0, TD_END_MEMORY = 1, TD_END_EXPIRE = 2, TD_END_EVICT = 3, TD_END_FLUSH = 4 };
 
 /* td_engine_shard makes |e| one of |n| engines that each read every packet
  * but only build the TCP flows of shard |idx| (a hash of the endpoints).

@@ -23,12 +23,15 @@
  * nothing is allocated per packet.  Workers never wait on anything but
  * their full queue, so the reader's waits always end.
  *
- * --max-memory: each worker's engine gets max_memory / N and evicts on its
- * own, like one engine (engine.c evict_for_memory).  Such an eviction is
+ * Caps: the directory keeps --max-flows per partition (flowtab.h), as an
+ * engine does, and sends each partition to one worker.  --max-memory is
+ * kept by the workers' engines, per partition too, so they evict the
+ * flows one engine would (engine.c evict_for_memory).  Such an eviction is
  * not a directory decision, so its result is numbered with the next end
- * the directory sends that worker (at the latest the evicted flow's own):
- * the output order is still fixed by the input and N, but it is not the
- * order of -j 1, whose single engine would have evicted other flows. */
+ * the directory sends that worker (at the latest the evicted flow's own),
+ * and a later packet of the flow opens a new connection under the
+ * directory's id: the same flows end, but the order and that id are not
+ * those of -j 1 (they are still fixed by the input and N). */
 #include "tlsdiag/par.h"
 
 #include <pthread.h>
@@ -177,6 +180,9 @@ struct td_par {
     struct rbuf rb_first;      /* the reader's own first buffer */
     /* directory (reader only) */
     struct td_flowtab tab;
+    unsigned nparts;  /* partitions of the flow cap (flowtab.h) */
+    int new_part;     /* where a flow was just opened (-1: none) */
+    uint64_t part_flows[TD_FLOW_PARTS]; /* each one's share of --max-flows */
     struct dflow *free_flows;
     struct dchunk *chunks;
     struct td_stats st;
@@ -682,8 +688,12 @@ static void dexpire(struct td_par *p)
 
     while ((n = td_flowtab_due(&p->tab, p->now_ns, lim)) != NULL)
         dclose(p, (struct dflow *)n, false);
-    while (p->tab.count > p->lim.max_flows && (n = td_flowtab_oldest(&p->tab)) != NULL)
-        dclose(p, (struct dflow *)n, true);
+    if (p->new_part >= 0) {
+        unsigned q = (unsigned)p->new_part;
+        p->new_part = -1;
+        while (td_flowtab_part_count(&p->tab, q) > p->part_flows[q] && (n = td_flowtab_part_oldest(&p->tab, q)) != NULL)
+            dclose(p, (struct dflow *)n, true);
+    }
 }
 
 void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
@@ -733,9 +743,12 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
         f->node.key = k;
         f->node.hash = h;
         f->id = new_id = ++p->next_id;
-        /* not the table's keyed hash: the same worker in every run, so that
-         * what --max-memory evicts under -j is the same every run */
-        f->shard = (unsigned)((td_flow_key_hash_fixed(&k) >> 32) % p->n);
+        /* its partition (not the table's keyed hash: the same in every
+         * run), held by one worker: the engines keep --max-memory per
+         * partition, so what they evict is the same for every N */
+        f->node.part = (uint8_t)td_flow_key_part(&k, p->nparts);
+        p->new_part = f->node.part;
+        f->shard = f->node.part % p->n;
         td_flowtab_insert(&p->tab, &f->node);
         p->st.flows++;
         p->st.open_flows++;
@@ -794,10 +807,13 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->rcv, NULL);
     pthread_cond_init(&p->dcv, NULL);
+    /* the caps are kept per partition (flowtab.h): the directory's flow
+     * cap, each engine's memory cap for the partitions it holds */
     wlim = p->lim;
-    wlim.max_memory = p->lim.max_memory / n; /* each engine its share */
-    if (p->lim.max_memory != 0 && wlim.max_memory == 0)
-        wlim.max_memory = 1;
+    p->nparts = td_flow_parts(p->lim.max_flows);
+    p->new_part = -1;
+    for (unsigned q = 0; q < p->nparts; q++)
+        p->part_flows[q] = td_flow_part_cap(p->lim.max_flows, p->nparts, q);
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = &p->w[i];
         w->p = p;

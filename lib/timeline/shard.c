@@ -517,6 +517,16 @@ static void *deliver_main(void *arg)
 
 /* ---- lifecycle ---- */
 
+unsigned td_par_jobs_max(const struct td_limits *l)
+{
+    struct td_limits d;
+    if (l == NULL) {
+        td_limits_default(&d);
+        l = &d;
+    }
+    return td_flow_parts(l->max_flows);
+}
+
 struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const char *path,
                                 const struct td_shard_hooks *hooks, td_par_work_fn work, void *const *wctx,
                                 td_par_deliver_fn deliver, void *ctx)
@@ -549,10 +559,8 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
         wlim = *l;
     else
         td_limits_default(&wlim);
-    /* each engine its share of the caps */
-    if (wlim.max_memory != 0)
-        wlim.max_memory = wlim.max_memory / n > 0 ? wlim.max_memory / n : 1;
-    wlim.max_flows = wlim.max_flows / n > 0 ? wlim.max_flows / n : 1;
+    /* every engine holds the whole caps: they are kept per partition
+     * (flowtab.h), and an engine holds only its shard's partitions */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->dcv, NULL);
     pthread_cond_init(&s->endcv, NULL);

@@ -3,8 +3,12 @@
  * which hold only their flows, end them where one table would: an ended
  * flow is due after its linger even behind a quiet open flow, the due
  * flows come out in order of last packet across both lists, and the
- * oldest flow (for eviction) is the least recently touched of both. */
+ * oldest flow (for eviction) is the least recently touched of both.
+ * The caps are kept per partition: each partition's oldest flow and count
+ * follow every insert, touch, end and remove, and a flow's partition is the
+ * same from either direction and from its key. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,12 +104,115 @@ static void test_oldest_across_lists(void **state)
     td_flowtab_cleanup(&t);
 }
 
+/* a brute-force model: each partition's least recently touched flow */
+static void check_parts(const struct td_flowtab *t, struct td_flow_node *n, const bool *in, size_t nn, unsigned nparts)
+{
+    for (unsigned p = 0; p < nparts; p++) {
+        const struct td_flow_node *old = NULL;
+        size_t cnt = 0;
+        for (size_t i = 0; i < nn; i++) {
+            if (!in[i] || n[i].part != p)
+                continue;
+            cnt++;
+            if (old == NULL || n[i].tseq < old->tseq)
+                old = &n[i];
+        }
+        assert_int_equal(td_flowtab_part_count(t, p), cnt);
+        assert_ptr_equal(td_flowtab_part_oldest(t, p), old);
+    }
+}
+
+static void test_partitions(void **state)
+{
+    enum { NN = 300 };
+    static struct td_flow_node n[NN];
+    bool in[NN] = {false};
+    struct td_flowtab t;
+    unsigned nparts = td_flow_parts(1000000);
+    uint64_t seq = 1, rnd = 88172645463325252ULL;
+    size_t total = 0;
+
+    (void)state;
+    assert_int_equal(nparts, TD_FLOW_PARTS);
+    assert_true(td_flowtab_init(&t, 16));
+    for (int step = 0; step < 20000; step++) {
+        size_t i;
+        rnd ^= rnd << 13;
+        rnd ^= rnd >> 7;
+        rnd ^= rnd << 17;
+        i = (size_t)(rnd % NN);
+        if (!in[i]) {
+            uint8_t x[16] = {10, 1, (uint8_t)(i >> 8), (uint8_t)i}, y[16] = {192, 0, 2, 7};
+            memset(&n[i], 0, sizeof(n[i]));
+            td_flow_key_make(&n[i].key, 4, x, (uint16_t)(1024 + i), y, 443);
+            n[i].hash = td_flow_key_hash(&n[i].key);
+            n[i].part = (uint8_t)td_flow_key_part(&n[i].key, nparts);
+            /* from either direction of a packet, and from the key */
+            assert_int_equal(n[i].part, td_flow_part(4, x, y, (uint16_t)(1024 + i), 443, nparts));
+            assert_int_equal(n[i].part, td_flow_part(4, y, x, 443, (uint16_t)(1024 + i), nparts));
+            td_flowtab_insert(&t, &n[i]);
+            td_flowtab_touch(&t, &n[i], 0, seq++);
+            in[i] = true;
+            total++;
+        } else if ((rnd >> 20) % 4 == 0) {
+            td_flowtab_remove(&t, &n[i]);
+            in[i] = false;
+            total--;
+        } else {
+            td_flowtab_touch(&t, &n[i], 0, seq++);
+            if ((rnd >> 24) % 3 == 0)
+                td_flowtab_end(&t, &n[i]);
+        }
+        if (step % 97 == 0)
+            check_parts(&t, n, in, NN, nparts);
+    }
+    check_parts(&t, n, in, NN, nparts);
+    assert_int_equal(t.count, total);
+    {
+        /* the flows spread over every partition */
+        unsigned used = 0;
+        for (unsigned p = 0; p < nparts; p++)
+            used += td_flowtab_part_count(&t, p) > 0;
+        assert_int_equal(used, nparts);
+    }
+    td_flowtab_cleanup(&t);
+}
+
+static void test_part_shares(void **state)
+{
+    (void)state;
+    assert_int_equal(td_flow_parts(1), 1);
+    assert_int_equal(td_flow_parts(3), 3);
+    assert_int_equal(td_flow_parts(16), 16);
+    assert_int_equal(td_flow_parts(17), 16);
+    for (uint64_t total = 1; total < 200; total++) {
+        unsigned np = td_flow_parts((uint32_t)total);
+        uint64_t sum = 0;
+        for (unsigned p = 0; p < np; p++) {
+            assert_true(td_flow_part_cap(total, np, p) >= 1);
+            sum += td_flow_part_cap(total, np, p);
+        }
+        assert_int_equal(sum, total);
+    }
+    {
+        /* IPv6: symmetric too, and the key's partition is the packet's */
+        uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+        uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        struct td_flow_key k;
+        td_flow_key_make(&k, 6, a, 50000, b, 443);
+        assert_int_equal(td_flow_part(6, a, b, 50000, 443, 16), td_flow_part(6, b, a, 443, 50000, 16));
+        assert_int_equal(td_flow_key_part(&k, 16), td_flow_part(6, a, b, 50000, 443, 16));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ended_not_behind_open),
         cmocka_unit_test(test_due_in_order_of_last_packet),
         cmocka_unit_test(test_oldest_across_lists),
+        cmocka_unit_test(test_partitions),
+        cmocka_unit_test(test_part_shares),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
