@@ -37,9 +37,12 @@
 #include "tlsdiag/report.h"
 #include "tlsdiag/rules.h"
 #include "tlsdiag/x509.h"
+#include "util/cpus.h"
 #include "util/cputime.h"
 
 #define BATCH_MAX 4096u
+/* the most workers read uses without -j (see main) */
+#define AUTO_JOBS_MAX 4u
 #if defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -130,7 +133,8 @@ struct gather {
 
 struct run {
     bool json, all, quiet, no_summary, fail, live, progress;
-    unsigned jobs;
+    unsigned jobs;      /* -j; 0: not given (auto_jobs for a shardable file, else 1) */
+    unsigned auto_jobs; /* -j when not given, for a file every worker can read */
     struct pent *pbatch; /* the batch: sorted by id at its end */
     struct pent *ptmp;   /* the sort's other half */
     struct td_report_opts ro;
@@ -842,7 +846,24 @@ static int read_sharded(struct run *r, const char *path)
 }
 
 /* returns an exit code */
+static int read_file_jobs(struct run *r, const char *path, struct td_filter *flt);
+
+/* read_file: without -j, a regular uncompressed file is read by auto_jobs
+ * workers (each reads the file itself: lib/timeline/shard.c) and anything
+ * else by one engine; the output is the same either way */
 static int read_file(struct run *r, const char *path, struct td_filter *flt)
+{
+    unsigned given = r->jobs;
+    int rc;
+
+    if (given == 0)
+        r->jobs = r->auto_jobs > 1 && shardable(path) ? r->auto_jobs : 1;
+    rc = read_file_jobs(r, path, flt);
+    r->jobs = given;
+    return rc;
+}
+
+static int read_file_jobs(struct run *r, const char *path, struct td_filter *flt)
 {
     struct td_input_error err;
     struct td_reader *rd = td_reader_open(path, &err);
@@ -1155,9 +1176,10 @@ static void usage_read(FILE *f, bool live)
           "                  anomalies kept per connection, all counted (default and most 16)\n"
           "  --max-events N  timeline events kept per connection (default 512)\n"
           "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
-          "  -j, --jobs N    (read) N worker threads (default 1, at most 16 used), flows\n"
-          "                  shared out by a hash of their addresses and ports; the\n"
-          "                  output is the same as with -j 1\n"
+          "  -j, --jobs N    (read) N worker threads (at most 16 used), flows shared out\n"
+          "                  by a hash of their addresses and ports; the output is the\n"
+          "                  same as with -j 1.  Default: the usable CPUs, at most 4, for\n"
+          "                  a regular uncompressed file; 1 for stdin and gzip\n"
           "  --no-progress   no progress line on stderr\n"
           "  -h, --help      this help\n",
           f);
@@ -1346,6 +1368,17 @@ int cmd_read(int argc, char **argv, bool live)
     /* a worker holds whole partitions of the flows: more would only read */
     if (r.jobs > td_par_jobs_max(&r.lim))
         r.jobs = td_par_jobs_max(&r.lim);
+    /* Without -j, a file every worker can read itself gets the usable
+     * CPUs, at most AUTO_JOBS_MAX: each worker reads and frames the whole
+     * file (about a tenth of one engine's work per worker), and one
+     * delivering thread merges them, so past a few workers they gain little
+     * and cost the other work on the machine (measured up to 2 cores only:
+     * bench/RESULTS.md).  The output is that of -j 1 either way. */
+    r.auto_jobs = td_cpus_usable();
+    if (r.auto_jobs > AUTO_JOBS_MAX)
+        r.auto_jobs = AUTO_JOBS_MAX;
+    if (r.auto_jobs > td_par_jobs_max(&r.lim))
+        r.auto_jobs = td_par_jobs_max(&r.lim);
     /* files first, then the filter words (like tcpdump's trailing expression) */
     first_filter = optind;
     if (!live)
@@ -1393,7 +1426,7 @@ int cmd_read(int argc, char **argv, bool live)
      * -j N the system store loads while the reading starts (its failure
      * is told when the first file has been read) */
     trust = NULL;
-    if (!live && r.jobs > 1 && ca_file == NULL) {
+    if (!live && (r.jobs > 1 || (r.jobs == 0 && r.auto_jobs > 1)) && ca_file == NULL) {
         r.tl = calloc(1, sizeof(*r.tl));
         if (r.tl != NULL) {
             pthread_mutex_init(&r.tl->mu, NULL);

@@ -136,6 +136,28 @@ check "truncated mid-packet, -j 2" 4 "$T" read -j 2 --json "$tmp/h_trunc.pcap"
 has "truncated, -j 2: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"
 if [ "$(grep -c 'truncated packet record' "$tmp/err")" = 1 ]; then echo "ok   truncated, -j 2: said once"; else echo "FAIL truncated, -j 2: said $(grep -c 'truncated packet record' "$tmp/err") times"; fails=$((fails + 1)); fi
 has "truncated: partial results" "$tmp/out" '"outcome":"incomplete"'
+# -j by default: the usable CPUs, at most 4, for a regular uncompressed file;
+# one for stdin and gzip, and under an affinity of one CPU.  The output is
+# the same (tests/jobs.sh); TLSDIAG_THREAD_TIMES=1 names each worker.
+f1=$(ls $D/*.pcap | head -1)
+nw() { TLSDIAG_THREAD_TIMES=1 "$@" >/dev/null 2>"$tmp/err"; grep -o ', worker ' "$tmp/err" | wc -l | tr -d ' '; }
+want=$(nproc)
+[ "$want" -gt 4 ] && want=4
+[ "$want" -lt 2 ] && want=0
+got=$(nw "$T" read -q "$f1")
+if [ "$got" = "$want" ]; then echo "ok   default -j on a file: $want workers on $(nproc) CPUs"; else echo "FAIL default -j on a file: $got workers, want $want"; fails=$((fails + 1)); fi
+for how in "stdin" "-j 1" "taskset -c 0"; do
+    case $how in
+    stdin) got=$(nw sh -c '"$0" read -q - < "$1"' "$T" "$f1") ;;
+    "-j 1") got=$(nw "$T" read -q -j 1 "$f1") ;;
+    *) if command -v taskset >/dev/null; then got=$(nw taskset -c 0 "$T" read -q "$f1"); else got=0; fi ;;
+    esac
+    if [ "$got" = 0 ]; then echo "ok   one engine: $how"; else echo "FAIL $how: $got workers, want one engine"; fails=$((fails + 1)); fi
+done
+got=$(nw "$T" read -q -j 40 "$f1")
+if [ "$got" = 16 ]; then echo "ok   -j 40 uses 16 workers (the partitions)"; else echo "FAIL -j 40: $got workers, want 16"; fails=$((fails + 1)); fi
+got=$(nw "$T" read -q -j 8 --max-flows 3 "$f1")
+if [ "$got" = 3 ]; then echo "ok   -j 8 --max-flows 3 uses 3 workers"; else echo "FAIL -j 8 --max-flows 3: $got workers, want 3"; fails=$((fails + 1)); fi
 $H zero >"$tmp/h_zero.pcap"
 check "zero-length packet record is read on" 0 "$T" read "$tmp/h_zero.pcap"
 has "zero-length: counted as malformed" "$tmp/out" "malformed packets 1"
