@@ -83,8 +83,11 @@ cases=()
 for f in $FILES; do
   F=$DIR/$f.pcap
   cases+=("$f.pcaploop|$F|$RES/pcaploop \"\$F\"")
+  # without -j: the usable CPUs (at most 4) on a regular file
   cases+=("$f.tlsdiag_json|$F|$TD read --json \"\$F\"")
   cases+=("$f.tlsdiag_summary|$F|$TD read -q \"\$F\"")
+  cases+=("$f.tlsdiag_json_j1|$F|$TD read --json -j 1 \"\$F\"")
+  cases+=("$f.tlsdiag_summary_j1|$F|$TD read -q -j 1 \"\$F\"")
   cases+=("$f.tlsdiag_json_j2|$F|$TD read --json -j 2 \"\$F\"")
   cases+=("$f.tlsdiag_summary_j2|$F|$TD read -q -j 2 \"\$F\"")
   cases+=("$f.ndpiReader|$F|ndpiReader -i \"\$F\"")

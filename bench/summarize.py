@@ -64,13 +64,16 @@ print("| ratio (medians) | wall | CPU |")
 print("|---|---|---|")
 for f in ("handshakes", "handshakes-sub", "bulk", "handshakes2x"):
     ratio(f + ".ndpiReader", f + ".tlsdiag_json", "%s: ndpiReader / tlsdiag --json (target >= 10)" % f)
+    ratio(f + ".ndpiReader", f + ".tlsdiag_json_j1", "%s: ndpiReader / tlsdiag --json -j 1" % f)
     ratio(f + ".ssldump", f + ".tlsdiag_json", "%s: ssldump / tlsdiag --json" % f)
     ratio(f + ".tshark", f + ".tlsdiag_json", "%s: tshark / tlsdiag --json" % f)
     ratio(f + ".tlsdiag_summary", f + ".pcaploop", "%s: tlsdiag -q / libpcap loop (target <= 2)" % f)
+    ratio(f + ".tlsdiag_summary_j1", f + ".pcaploop", "%s: tlsdiag -q -j 1 / libpcap loop" % f)
     ratio(f + ".tlsdiag_json", f + ".pcaploop", "%s: tlsdiag --json / libpcap loop" % f)
-    ratio(f + ".tlsdiag_json", f + ".tlsdiag_json_j2", "%s: -j 1 / -j 2, --json (target >= 1.6)" % f)
-    ratio(f + ".tlsdiag_summary", f + ".tlsdiag_summary_j2", "%s: -j 1 / -j 2, -q" % f)
-ests = [(n, m) for n, m in med.items() if m[3] is not None]
+    ratio(f + ".tlsdiag_json_j1", f + ".tlsdiag_json_j2", "%s: -j 1 / -j 2, --json (target >= 1.6)" % f)
+    ratio(f + ".tlsdiag_summary_j1", f + ".tlsdiag_summary_j2", "%s: -j 1 / -j 2, -q" % f)
+    ratio(f + ".tlsdiag_json_j1", f + ".tlsdiag_json", "%s: -j 1 / default, --json" % f)
+ests = [(n, m) for n, m in med.items() if m[3] is not None and n.endswith("_j2")]
 if ests:
     print()
     print("-j 2 on a machine whose cores are busy with other work cannot show its wall time; the")
@@ -80,7 +83,7 @@ if ests:
     print("| case | CPU -j 1 s | est. wall -j 2 on 2 idle cores s | est. speed-up (target >= 1.6) |")
     print("|---|---|---|---|")
     for n, m in ests:
-        one = n.replace("_j2", "")
+        one = n.replace("_j2", "_j1")
         if one in med:
             print("| %s | %.2f | %.2f | %.2f |" % (n, med[one][1], m[3], med[one][1] / m[3]))
 for c in ("pcaploop", "tlsdiag_json", "tlsdiag_summary"):

@@ -112,7 +112,11 @@ static inline unsigned td_flow_part(uint8_t ipver, const uint8_t a[16], const ui
         memcpy(&b1, b + 8, 8);
         x = (a0 ^ b0) ^ td_rotl64(a1 ^ b1, 29);
     }
-    h = td_mix64(x ^ ((uint64_t)(uint16_t)(pa ^ pb) << 40 | ipver));
+    /* one multiplication (Fibonacci hashing: the high half of the product
+     * depends on every input bit), not a full mixer: `read -j`'s workers
+     * branch on the result for every packet, a branch no predictor can
+     * learn, and its mispredictions cost until the chain resolves */
+    h = (x ^ ((uint64_t)(uint16_t)(pa ^ pb) << 40 | ipver)) * 0x9e3779b97f4a7c15ULL;
     return (unsigned)(((h >> 32) * nparts) >> 32);
 }
 

@@ -132,19 +132,21 @@ void td_conn_free(struct td_conn *c)
         return;
     td_pool_free(c->ch.m, sizeof(*c->ch.m));
     td_pool_free(c->ch2.m, sizeof(*c->ch2.m));
-    free(c->hrr.m);
-    free(c->sh.m);
+    /* the message structs come from this thread's pool (sink_handshake);
+     * td_pool_free takes a block from td_malloc too */
+    td_pool_free(c->hrr.m, sizeof(*c->hrr.m));
+    td_pool_free(c->sh.m, sizeof(*c->sh.m));
     for (int i = 0; i < 2; i++) {
         if (c->cert[i].m != NULL)
             td_certificate_cleanup(c->cert[i].m);
-        free(c->cert[i].m);
+        td_pool_free(c->cert[i].m, sizeof(*c->cert[i].m));
     }
     if (c->cr.m != NULL)
         td_certificate_request_cleanup(c->cr.m);
-    free(c->cr.m);
-    free(c->ske.m);
-    free(c->nst.m);
-    free(c->ee.m);
+    td_pool_free(c->cr.m, sizeof(*c->cr.m));
+    td_pool_free(c->ske.m, sizeof(*c->ske.m));
+    td_pool_free(c->nst.m, sizeof(*c->nst.m));
+    td_pool_free(c->ee.m, sizeof(*c->ee.m));
     td_pool_free(c->events, (size_t)c->cap_events * sizeof(*c->events));
     td_pool_free(c, sizeof(*c));
 }
@@ -442,7 +444,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         break;
     }
     case TD_HS_SERVER_HELLO: {
-        struct td_server_hello *sh = td_malloc(sizeof(*sh));
+        struct td_server_hello *sh = td_pool_alloc(sizeof(*sh));
         if (sh == NULL)
             return;
         sh->record_version = rec_version;
@@ -470,7 +472,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
                 keys13_handshake(f);
             }
         } else {
-            free(sh);
+            td_pool_free(sh, sizeof(*sh));
         }
         break;
     }
@@ -478,7 +480,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate *ce;
         if (c->cert[ep].m != NULL)
             break;
-        ce = td_malloc(sizeof(*ce));
+        ce = td_pool_alloc(sizeof(*ce));
         if (ce == NULL)
             return;
         (void)td_parse_certificate(ce, body, tls13);
@@ -502,7 +504,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_certificate_request *cr;
         if (c->cr.m != NULL)
             break;
-        cr = td_malloc(sizeof(*cr));
+        cr = td_pool_alloc(sizeof(*cr));
         if (cr == NULL)
             return;
         (void)td_parse_certificate_request(cr, body, tls13);
@@ -514,7 +516,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_server_key_exchange *ske;
         if (c->ske.m != NULL)
             break;
-        ske = td_malloc(sizeof(*ske));
+        ske = td_pool_alloc(sizeof(*ske));
         if (ske == NULL)
             return;
         (void)td_parse_server_key_exchange(ske, body, c->sh.m ? td_cipher_kex(c->sh.m->cipher) : TD_KEX_UNKNOWN);
@@ -526,7 +528,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_new_session_ticket *nst;
         if (c->nst.m != NULL)
             break;
-        nst = td_malloc(sizeof(*nst));
+        nst = td_pool_alloc(sizeof(*nst));
         if (nst == NULL)
             return;
         (void)td_parse_new_session_ticket(nst, body, tls13);
@@ -566,7 +568,7 @@ static void sink_handshake(void *ctx, uint8_t type, struct td_cur *body, uint16_
         struct td_encrypted_extensions *ee;
         if (c->ee.m != NULL)
             break;
-        ee = td_malloc(sizeof(*ee));
+        ee = td_pool_alloc(sizeof(*ee));
         if (ee == NULL)
             return;
         (void)td_parse_encrypted_extensions_max(ee, body, (uint16_t)e->lim.max_extensions);

@@ -68,8 +68,12 @@ void td_alloc_fail_at(uint64_t n) { fail_at = n == 0 ? 0 : count + n; }
  * and by POOL_MAX_BYTES per thread: without it, a hostile capture whose flows
  * grow their buffers to a new size class in each phase would leave a
  * --max-memory's worth of blocks parked in every class (9 classes from 1 KB
- * to 256 KB), none of it counted by the engine's memory cap. */
-#define POOL_SLOTS 12
+ * to 256 KB), none of it counted by the engine's memory cap.  The message
+ * structs (ServerHello, Certificate, ...) are under the per-thread cache's
+ * size limit, but its bins hold 7 blocks each and a batch of results frees
+ * thousands at once: past the 7th they too went to the main heap, under
+ * its lock with -j.  Slots go to sizes in the order first freed. */
+#define POOL_SLOTS 24
 #define POOL_MAX 4096
 #define POOL_MAX_BYTES (16u << 20)
 
