@@ -158,6 +158,12 @@ got=$(nw "$T" read -q -j 40 "$f1")
 if [ "$got" = 16 ]; then echo "ok   -j 40 uses 16 workers (the partitions)"; else echo "FAIL -j 40: $got workers, want 16"; fails=$((fails + 1)); fi
 got=$(nw "$T" read -q -j 8 --max-flows 3 "$f1")
 if [ "$got" = 3 ]; then echo "ok   -j 8 --max-flows 3 uses 3 workers"; else echo "FAIL -j 8 --max-flows 3: $got workers, want 3"; fails=$((fails + 1)); fi
+# a partition's share of --max-memory holds the largest flow the other caps
+# allow: 192 MiB over 2 x (1 MiB + 16 MiB + 128 KiB + 16 x 64 KiB) is 5
+got=$(nw "$T" read -q -j 16 --max-handshake 16777216 "$f1")
+if [ "$got" = 5 ]; then echo "ok   -j 16 --max-handshake 16 MiB uses 5 workers"; else echo "FAIL -j 16 --max-handshake 16 MiB: $got workers, want 5"; fails=$((fails + 1)); fi
+got=$(nw "$T" read -q -j 4 --max-memory 1 "$f1")
+if [ "$got" = 0 ]; then echo "ok   -j 4 --max-memory 1: one engine"; else echo "FAIL -j 4 --max-memory 1: $got workers, want one engine"; fails=$((fails + 1)); fi
 $H zero >"$tmp/h_zero.pcap"
 check "zero-length packet record is read on" 0 "$T" read "$tmp/h_zero.pcap"
 has "zero-length: counted as malformed" "$tmp/out" "malformed packets 1"

@@ -103,13 +103,23 @@ done
 # (shards) and from stdin (the directory; its --max-memory evictions are
 # the workers' own and may end in another order, so that case only needs
 # the same flows evicted and every flow reported).  3,000 flows that never
-# finish, each holding a record buffer.
+# finish, each holding a record buffer (about 15 MB in all).
 python3 "$root/tools/hostile-capture.py" flows 3000 > "$tmp/flows.pcap"
 evicted_set() { # NDJSON FILE: the client endpoints of the evicted connections, sorted
     python3 -c 'import json, sys
 print(sorted("%s:%s" % (r["client"]["ip"], r["client"]["port"]) for r in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")) if r.get("evicted")))' "$1" 2>&1
 }
-for cap in "--max-memory 1" "--max-flows 10" "--max-flows 3" "--max-flows 100 --max-memory 1"; do
+# (small --max-handshake/--max-reassembly: a small --max-memory keeps fewer
+# partitions, so that each holds the largest flow the other caps allow;
+# each case below still has at least 2, checked, so the workers share them)
+small="--max-handshake 16384 --max-reassembly 16384"
+for cap in "--max-memory 12" "--max-memory 12 $small" "--max-flows 10" "--max-flows 3" "--max-flows 100 --max-memory 6 $small"; do
+    # shellcheck disable=SC2086
+    w=$(TLSDIAG_THREAD_TIMES=1 "$T" read -q -j 3 $cap "$tmp/flows.pcap" 2>&1 >/dev/null | grep -o ', worker' | wc -l)
+    if [ "$w" -lt 2 ]; then
+        echo "FAIL -j 3 $cap: $w workers, the comparison below would prove nothing"
+        fails=$((fails + 1))
+    fi
     # shellcheck disable=SC2086
     run 1 "$tmp/m1" $cap --json -a "$tmp/flows.pcap"
     # shellcheck disable=SC2086

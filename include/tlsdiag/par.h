@@ -52,7 +52,8 @@ typedef void (*td_par_deliver_fn)(void *ctx, struct td_par_res *r);
 
 /* td_par_jobs_max: the most workers that can have flows under |l| (NULL:
  * the defaults): a worker holds whole partitions of the flows, 16 (fewer
- * when --max-flows is under 16).  More workers would only read. */
+ * when --max-flows is under 16, or when --max-memory is small next to the
+ * largest flow the other caps allow).  More workers would only read. */
 unsigned td_par_jobs_max(const struct td_limits *l);
 
 struct td_par;

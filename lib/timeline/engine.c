@@ -982,6 +982,26 @@ static void close_at(struct td_engine *e, struct flow *f, uint8_t phase)
     flow_close(e, f);
 }
 
+/* The largest flow the other caps allow, per direction: the out-of-order
+ * window, a handshake message, a record body and a decrypted record, and
+ * a chain of certificates (their structs aside: small next to these). */
+static uint64_t flow_max_bytes(const struct td_limits *l)
+{
+    return 2 * ((uint64_t)l->reasm_bytes + l->hs_msg_max + 2u * 65536u + (uint64_t)TD_MAX_CERTS * TD_MAX_CERT_LEN);
+}
+
+unsigned td_limits_parts(const struct td_limits *l)
+{
+    unsigned n = td_flow_parts(l->max_flows);
+
+    if (l->max_memory != 0) {
+        uint64_t m = (uint64_t)l->max_memory / flow_max_bytes(l);
+        if (m < n)
+            n = m > 0 ? (unsigned)m : 1u;
+    }
+    return n;
+}
+
 struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done, void *ctx)
 {
     struct td_engine *e = td_calloc(1, sizeof(*e));
@@ -994,7 +1014,7 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
         td_limits_default(&e->lim);
     e->done = done;
     e->done_ctx = ctx;
-    e->nparts = td_flow_parts(e->lim.max_flows);
+    e->nparts = td_limits_parts(&e->lim);
     e->new_part = -1;
     for (unsigned p = 0; p < e->nparts; p++) {
         e->part_flows[p] = td_flow_part_cap(e->lim.max_flows, e->nparts, p);

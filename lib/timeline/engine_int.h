@@ -25,6 +25,15 @@
  * the same order. */
 enum { TD_END_REUSE = 0, TD_END_MEMORY = 1, TD_END_EXPIRE = 2, TD_END_EVICT = 3, TD_END_FLUSH = 4 };
 
+/* td_limits_parts: how many partitions of the flows the caps are kept in
+ * (lib/tcp/flowtab.h), from the caps alone, never from the number of
+ * workers: 16; fewer when --max-flows is under 16 (each partition holds at
+ * least one flow), and fewer when a partition's share of --max-memory
+ * would not hold the largest flow the other caps allow (so raising
+ * --max-handshake or --max-reassembly does not get a flow evicted that
+ * the whole cap holds; at least 1).  A worker holds whole partitions. */
+unsigned td_limits_parts(const struct td_limits *l);
+
 /* td_engine_shard makes |e| one of |n| engines that each read every packet
  * but only build the TCP flows of shard |idx| (a hash of the endpoints).
  * Expiry still runs at every packet, so flows end where one engine would

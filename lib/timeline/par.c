@@ -810,7 +810,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
     /* the caps are kept per partition (flowtab.h): the directory's flow
      * cap, each engine's memory cap for the partitions it holds */
     wlim = p->lim;
-    p->nparts = td_flow_parts(p->lim.max_flows);
+    p->nparts = td_limits_parts(&p->lim);
     p->new_part = -1;
     for (unsigned q = 0; q < p->nparts; q++)
         p->part_flows[q] = td_flow_part_cap(p->lim.max_flows, p->nparts, q);

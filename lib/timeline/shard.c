@@ -524,7 +524,7 @@ unsigned td_par_jobs_max(const struct td_limits *l)
         td_limits_default(&d);
         l = &d;
     }
-    return td_flow_parts(l->max_flows);
+    return td_limits_parts(l);
 }
 
 struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const char *path,
