@@ -182,6 +182,14 @@ static struct td_event *ev_add(struct td_engine *e, struct td_conn *c, enum td_e
     if (e->cur.pkt != NULL) {
         ev->frame = e->cur.pkt->frame;
         ev->ts_ns = e->cur.ts_ns;
+    } else {
+        /* between packets (a cap evicting, a gap found when the flow
+         * ends): at the connection's last packet, not frame 0 at time 0,
+         * which printed as -1700000000 s into the capture.  Its own
+         * packet, so the same whichever worker holds it, and the
+         * timeline stays in order. */
+        ev->frame = c->last_frame;
+        ev->ts_ns = c->last_ts_ns;
     }
     if (e->cur.tcp != NULL) {
         ev->ttl = e->cur.tcp->ttl;
