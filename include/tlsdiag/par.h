@@ -95,8 +95,9 @@ double td_par_deliver_cpu(const struct td_par *p);
  * cores per packet.  Ids in order of first packet are given across the
  * shards by the delivering thread, which also merges the results in the
  * order the connections ended (end_frame, end_phase, last_frame): the
- * output is that of one engine, except under --max-flows and --max-memory,
- * which each worker applies to its share. */
+ * output is that of one engine, also under --max-flows and --max-memory,
+ * which are kept per partition of the flows and a worker holds whole
+ * partitions (lib/tcp/flowtab.h). */
 struct td_shards;
 struct td_engine;
 struct td_shard_hooks {
