@@ -125,13 +125,6 @@ _Static_assert(sizeof(struct td_flow_key) == 40, "flow key layout");
  * second half takes one multiplication (hostile-capture.py hashflood). */
 uint64_t td_flow_key_hash(const struct td_flow_key *k) { return key_mix(k, td_seed); }
 
-/* the same without the key: the same for every run */
-uint64_t td_flow_key_hash_fixed(const struct td_flow_key *k)
-{
-    static const uint64_t zero[5];
-    return key_mix(k, zero);
-}
-
 bool td_flowtab_init(struct td_flowtab *t, size_t initial)
 {
     size_t n = 1024;

@@ -135,10 +135,9 @@ int td_flow_key_make(struct td_flow_key *k, uint8_t ipver, const uint8_t src[16]
 int td_flow_key_make_hashed(struct td_flow_key *k, uint64_t *h, uint8_t ipver, const uint8_t src[16],
                             uint16_t sport, const uint8_t dst[16], uint16_t dport);
 /* td_flow_key_hash is keyed per process (util/seed.h; td_flowtab_init sets
- * the key): for tables.  td_flow_key_hash_fixed is not: for what must be
- * the same in every run (read -j's choice of worker). */
+ * the key): for tables.  What must be the same in every run (a flow's
+ * partition, hence its -j worker) uses td_flow_part, unkeyed. */
 uint64_t td_flow_key_hash(const struct td_flow_key *k);
-uint64_t td_flow_key_hash_fixed(const struct td_flow_key *k);
 
 bool td_flowtab_init(struct td_flowtab *t, size_t initial);
 void td_flowtab_cleanup(struct td_flowtab *t);

@@ -785,7 +785,6 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
                           td_par_deliver_fn deliver, void *ctx)
 {
     struct td_par *p;
-    struct td_limits wlim;
 
     if (n == 0 || n > TD_PAR_MAX)
         return NULL;
@@ -808,8 +807,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
     pthread_cond_init(&p->rcv, NULL);
     pthread_cond_init(&p->dcv, NULL);
     /* the caps are kept per partition (flowtab.h): the directory's flow
-     * cap, each engine's memory cap for the partitions it holds */
-    wlim = p->lim;
+     * cap here, each engine's memory cap for the partitions it holds */
     p->nparts = td_limits_parts(&p->lim);
     p->new_part = -1;
     for (unsigned q = 0; q < p->nparts; q++)
@@ -820,7 +818,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
         w->idx = i;
         w->wctx = wctx[i];
         pthread_cond_init(&w->cv, NULL);
-        w->e = td_engine_new(&wlim, engine_done, w);
+        w->e = td_engine_new(&p->lim, engine_done, w);
         if (w->e == NULL)
             goto fail;
         td_engine_drive(w->e, 0);

@@ -532,7 +532,6 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
                                 td_par_deliver_fn deliver, void *ctx)
 {
     struct td_shards *s;
-    struct td_limits wlim;
 
     if (n == 0 || n > TD_PAR_MAX)
         return NULL;
@@ -555,12 +554,9 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
     s->work = work;
     s->deliver = deliver;
     s->ctx = ctx;
-    if (l != NULL)
-        wlim = *l;
-    else
-        td_limits_default(&wlim);
-    /* every engine holds the whole caps: they are kept per partition
-     * (flowtab.h), and an engine holds only its shard's partitions */
+    /* every engine holds the whole caps (NULL: the defaults): they are
+     * kept per partition (flowtab.h), and an engine holds only its
+     * shard's partitions */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->dcv, NULL);
     pthread_cond_init(&s->endcv, NULL);
@@ -573,7 +569,7 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
     }
     for (unsigned i = 0; i < n; i++) {
         struct sworker *w = &s->w[i];
-        w->e = td_engine_new(&wlim, on_done, w);
+        w->e = td_engine_new(l, on_done, w);
         if (w->e == NULL)
             goto fail;
         td_engine_shard(w->e, i, n, on_new, w);
