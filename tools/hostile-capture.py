@@ -168,12 +168,8 @@ def latefin():
     ts = 1700000000 * 1000000
     cli2 = bytes([10, 77, 0, 3])
     rec(ts, ip_tcp(cli2, SRV, 41000, 8443, 1, 0, 0x02)); ts += 1000  # quiet, open
-    seq, sseq = 1000, 5000
-    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, 0, 0x02)); ts += 10
-    rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x12)); ts += 10
-    seq += 1
-    sseq += 1
-    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x10)); ts += 10
+    ts = three_way(ts)
+    seq, sseq = 1001, 5001
     rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x11)); ts += 10
     rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x11)); ts += 10
     ts += 3 * 1000000  # another flow's packet: the clock moves past the linger
@@ -184,13 +180,8 @@ def latefin():
 
 def bighs():
     pcap_header()
-    ts = 1700000000 * 1000000
-    seq, sseq = 1000, 5000
-    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, 0, 0x02)); ts += 10
-    rec(ts, ip_tcp(SRV, CLI, 443, 40000, sseq, seq + 1, 0x12)); ts += 10
-    seq += 1
-    sseq += 1
-    rec(ts, ip_tcp(CLI, SRV, 40000, 443, seq, sseq, 0x10)); ts += 10
+    ts = three_way(1700000000 * 1000000)
+    seq, sseq = 1001, 5001
     # records of 16384 bytes carrying one ClientHello that claims 0xffffff
     first = client_hello_start(0xFFFFFF, 16384, 16380)
     stream = first
@@ -214,6 +205,15 @@ def tinyrec():
     pk.append(ip_tcp(CLI, SRV, 40000, 443, 1001, 5001, 0x18, stream))
     for i, p in enumerate(pk):
         rec(ts + i, p)
+
+
+def three_way(ts):
+    """handshake_start's SYN, SYN/ACK and ACK, 10 us apart from |ts|; returns
+    the time after them (the client's next seq is 1001, the server's 5001)"""
+    for p in handshake_start(ts)[:3]:
+        rec(ts, p)
+        ts += 10
+    return ts
 
 
 def handshake_start(ts, sport=40000):
