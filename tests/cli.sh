@@ -246,6 +246,11 @@ $H flows 3000 >"$tmp/h_flows.pcap"
 check "--max-flows evicts" 0 "$T" read --max-flows 100 "$tmp/h_flows.pcap"
 has "--max-flows: evictions in the summary" "$tmp/out" "flows evicted 2900 (--max-flows 2900, --max-memory 0)"
 has "--max-flows: cap named" "$tmp/out" "limit_flows 2900"
+# the eviction's timeline event is at the connection's last packet (frame 2
+# of the first flow), not frame 0 at a negative time
+check "--max-flows evicts, timelines" 0 "$T" read --max-flows 100 -a -t --color never "$tmp/h_flows.pcap"
+has "--max-flows: the limit event at the flow's last packet" "$tmp/out" "^         2   0.000001  C>S  tlsdiag's own limit reached: limit_flows"
+if grep -q "^ *0 *-" "$tmp/out"; then echo "FAIL an event at frame 0, before the capture"; fails=$((fails + 1)); else echo "ok   no event at frame 0"; fi
 check "--max-memory evicts" 0 "$T" read --max-memory 1 "$tmp/h_flows.pcap"
 has "--max-memory: evictions in the summary" "$tmp/out" "flows evicted [0-9]* (--max-flows 0, --max-memory [1-9]"
 has "--max-memory: cap named" "$tmp/out" "limit_memory [1-9]"
