@@ -134,7 +134,7 @@ struct gather {
 struct run {
     bool json, all, quiet, no_summary, fail, live, progress;
     unsigned jobs;      /* -j; 0: not given (auto_jobs for a shardable file, else 1) */
-    unsigned auto_jobs; /* -j when not given, for a regular uncompressed file */
+    unsigned auto_jobs; /* -j when not given, for a file every worker can read */
     struct pent *pbatch; /* the batch: sorted by id at its end */
     struct pent *ptmp;   /* the sort's other half */
     struct td_report_opts ro;
@@ -1368,11 +1368,11 @@ int cmd_read(int argc, char **argv, bool live)
     /* a worker holds whole partitions of the flows: more would only read */
     if (r.jobs > td_par_jobs_max(&r.lim))
         r.jobs = td_par_jobs_max(&r.lim);
-    /* Without -j, a regular uncompressed file gets the usable CPUs, at
-     * most AUTO_JOBS_MAX: the first worker reads and frames the whole file
-     * for all (about a sixth of one engine's work) and the second merges
-     * the results, so past a few workers they gain little and cost the
-     * other work on the machine (measured up to 2 cores only:
+    /* Without -j, a file every worker can read itself gets the usable
+     * CPUs, at most AUTO_JOBS_MAX: each worker reads and frames the whole
+     * file (about a tenth of one engine's work per worker), and one
+     * delivering thread merges them, so past a few workers they gain little
+     * and cost the other work on the machine (measured up to 2 cores only:
      * bench/RESULTS.md).  The output is that of -j 1 either way. */
     r.auto_jobs = td_cpus_usable();
     if (r.auto_jobs > AUTO_JOBS_MAX)

@@ -1,7 +1,7 @@
 /* par.h: `tlsdiag read -j N`, the pipeline below the rules on N worker
- * threads.  Two ways: td_shards (below; lib/timeline/shard.c) for a
- * regular uncompressed file, and td_par (lib/timeline/par.c) for a
- * stream (stdin, gzip):
+ * threads.  Two ways: td_shards (below; lib/timeline/shard.c) for a file
+ * every worker can read itself, and td_par (lib/timeline/par.c) for a
+ * stream read once (stdin, gzip):
  *
  * The calling thread reads packets and keeps a flow directory: it decodes
  * each packet, finds its connection with the same rules as td_engine
@@ -87,18 +87,17 @@ double td_par_worker_cpu(const struct td_par *p, unsigned i);
 double td_par_deliver_cpu(const struct td_par *p);
 
 /* ---- td_shards (lib/timeline/shard.c): `read -j N` of a capture file
- * (a regular file, not compressed).  Worker 0 reads it for all: it tells
- * each packet's partition of the flows from its endpoints and hands the
- * packet, in place in its read buffer, to the worker holding that
- * partition, and to the others only the time, when it moves the capture
- * clock.  Each worker runs an ordinary td_engine that builds only its
- * shard of the TCP flows (td_engine_shard) and so ends its flows where one
- * engine would (flowtab.h).  Ids in order of first packet are given across
- * the shards on the delivering side (worker 1, or a thread when N is 1),
- * which also merges the results in the order the connections ended
- * (end_frame, end_phase, last_frame): the output is that of one engine,
- * also under --max-flows and --max-memory, which are kept per partition of
- * the flows and a worker holds whole partitions (lib/tcp/flowtab.h). */
+ * that can be read more than once (a regular file, not compressed).  No
+ * thread reads for the others: each of the N workers reads the whole
+ * capture itself and runs an ordinary td_engine that builds only its shard
+ * of the TCP flows (td_engine_shard) but sees every packet's time, so it
+ * ends its flows where one engine would (flowtab.h).  Nothing crosses
+ * cores per packet.  Ids in order of first packet are given across the
+ * shards by the delivering thread, which also merges the results in the
+ * order the connections ended (end_frame, end_phase, last_frame): the
+ * output is that of one engine, also under --max-flows and --max-memory,
+ * which are kept per partition of the flows and a worker holds whole
+ * partitions (lib/tcp/flowtab.h). */
 struct td_shards;
 struct td_engine;
 struct td_shard_hooks {
