@@ -1519,7 +1519,7 @@ void td_shard_owners(unsigned nparts, unsigned n, uint8_t *owner)
      * the rest in turn */
     unsigned lead = n > 1 ? nparts * 7u / (8u * n) : nparts;
     for (unsigned p = 0; p < nparts; p++)
-        owner[p] = (uint8_t)(p < lead ? 0u : 1u + (p - lead) % (n - 1u)); /* n > 1 when p >= lead */
+        owner[p] = p < lead ? 0 : (uint8_t)(n > 1 ? 1u + (p - lead) % (n - 1u) : 0u);
 }
 
 void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, td_engine_new_fn on_new, void *ctx)
