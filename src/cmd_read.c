@@ -732,12 +732,11 @@ static bool new_workers(struct run *r, struct worker_ctx **wc)
     return true;
 }
 
-/* ---- -j N of a file: the first worker reads it for all (lib/timeline/shard.c) ---- */
+/* ---- -j N of a file: every worker reads it (lib/timeline/shard.c) ---- */
 
-/* shardable: a regular file that is not gzip goes to td_shards (its
- * leader reads it once, from the path); stdin, pipes and gzip go through
- * one reader and the flow directory (par.c).  The shards' single read
- * could take those too: not done yet (one more path to prove equal) */
+/* shardable: a regular file that is not gzip can be read once per worker;
+ * stdin, pipes and gzip (decompressing N times costs more than it
+ * spreads) go through one reader and the flow directory (par.c) */
 static bool shardable(const char *path)
 {
     struct stat sb;
@@ -755,8 +754,8 @@ static bool shardable(const char *path)
     return ok;
 }
 
-/* pcapng secrets under td_shards: each worker gets the block at the same
- * packet, into a key log of its own (the shared one is only read) */
+/* pcapng secrets under td_shards: each worker reads the block itself, at
+ * the same packet, into a key log of its own (the shared one is only read) */
 static void shard_secrets(void *ctx, uint32_t type, const uint8_t *data, size_t len)
 {
     struct worker_ctx *x = ctx;
@@ -779,13 +778,14 @@ static void shard_secrets(void *ctx, uint32_t type, const uint8_t *data, size_t 
     td_engine_set_keylog(x->eng, x->kl);
 }
 
-static void shard_start(void *wctx, struct td_engine *e)
+static void shard_start(void *wctx, struct td_reader *rd, struct td_engine *e)
 {
     struct worker_ctx *x = wctx;
 
     x->eng = e;
     if (x->r->kl_given)
         td_engine_set_keylog(e, x->r->kl);
+    td_reader_on_secrets(rd, shard_secrets, x);
 }
 
 static bool shard_packet(void *wctx, const struct td_pkt *pkt)
@@ -800,7 +800,7 @@ static bool shard_packet(void *wctx, const struct td_pkt *pkt)
 /* read_sharded: the file |path| opened fine as a capture (read_file) */
 static int read_sharded(struct run *r, const char *path)
 {
-    static const struct td_shard_hooks hooks = {shard_start, shard_packet, shard_secrets};
+    static const struct td_shard_hooks hooks = {shard_start, shard_packet};
     struct worker_ctx *wc[TD_PAR_MAX] = {0};
     struct td_input_error err;
     struct td_shards *s = NULL;

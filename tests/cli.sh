@@ -131,7 +131,7 @@ has "101 failing servers, JSON: the one failing most first" "$tmp/out" '"failing
 $H truncated >"$tmp/h_trunc.pcap"
 check "truncated mid-packet" 4 "$T" read --json "$tmp/h_trunc.pcap"
 has "truncated: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"
-# -j 2 (the first worker reads the file for all): the error named once
+# -j 2 reads the file in every worker: the same error, named once
 check "truncated mid-packet, -j 2" 4 "$T" read -j 2 --json "$tmp/h_trunc.pcap"
 has "truncated, -j 2: file and offset" "$tmp/err" "h_trunc.pcap: offset 192: truncated packet record"
 if [ "$(grep -c 'truncated packet record' "$tmp/err")" = 1 ]; then echo "ok   truncated, -j 2: said once"; else echo "FAIL truncated, -j 2: said $(grep -c 'truncated packet record' "$tmp/err") times"; fails=$((fails + 1)); fi

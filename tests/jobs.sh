@@ -3,7 +3,7 @@
 # Every lab fixture and corpus file (when ../shared/corpus is there), as
 # NDJSON and as text with timelines and non-TLS connections, exit code and
 # stderr included, compared byte for byte between -j 1, -j 2 and -j 3.
-# A file is read by the first worker for all (lib/timeline/shard.c); stdin
+# A file is mapped and read by every worker (lib/timeline/shard.c); stdin
 # and gzip go through one reader and the flow directory (par.c): both are
 # compared.  Also all fixtures read in one run (several files: ids restart,
 # batches and the correlation store carry over), and a flow cap of 3 and an

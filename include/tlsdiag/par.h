@@ -101,14 +101,10 @@ double td_par_deliver_cpu(const struct td_par *p);
 struct td_shards;
 struct td_engine;
 struct td_shard_hooks {
-    /* once on each worker's thread before it reads: |e| is its engine */
-    void (*start)(void *wctx, struct td_engine *e);
-    /* every packet, on the worker that reads the capture for all (the
-     * first): false skips it for all of them (a filter) */
+    /* once on each worker's thread before it reads: |rd| and |e| are its */
+    void (*start)(void *wctx, struct td_reader *rd, struct td_engine *e);
+    /* every packet, on each worker: false skips it (a filter) */
     bool (*packet)(void *wctx, const struct td_pkt *pkt);
-    /* a pcapng secrets block (td_reader_on_secrets), on each worker at the
-     * same place among its packets */
-    void (*secrets)(void *wctx, uint32_t type, const uint8_t *data, size_t len);
 };
 struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const char *path,
                                 const struct td_shard_hooks *hooks, td_par_work_fn work, void *const *wctx,

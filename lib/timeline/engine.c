@@ -1425,108 +1425,64 @@ void td_stats_count(struct td_stats *st, const struct td_pkt *pkt, enum td_decod
     }
 }
 
-/* clock_at: a packet at |frame| and time |ts| was read */
-static inline void clock_at(struct td_engine *e, uint64_t frame, int64_t ts)
+void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
 {
+    struct td_tcp_pkt t;
+    struct td_diag d;
+    struct td_flow_key k;
+    int key_ep;
+    enum td_decode_res res;
+    bool mine = false;
+    int64_t ts = pkt_ts(pkt);
+
+    /* td_diag_add and td_diag_has only look below n: no need to clear the
+     * records (136 bytes per packet) */
+    d.n = 0;
+    d.total = 0;
     if (!e->started) {
         e->started = true;
         e->start_ns = ts;
     }
     if (ts > e->now_ns)
         e->now_ns = ts;
-    e->frame_now = frame;
-}
-
-/* packet_mine: a packet this engine builds the flow of (all of them unless
- * sharded), after clock_at */
-static void packet_mine(struct td_engine *e, const struct td_pkt *pkt, int64_t ts)
-{
-    struct td_tcp_pkt t;
-    struct td_diag d;
-    enum td_decode_res res;
-
-    /* td_diag_add and td_diag_has only look below n: no need to clear the
-     * records (136 bytes per packet) */
-    d.n = 0;
-    d.total = 0;
+    e->frame_now = pkt->frame;
+    if (e->shard_n != 0) {
+        /* sharded: a segment of another shard's flow only moves the clock;
+         * told by its endpoints at fixed offsets when it can be */
+        struct td_ends en;
+        if (td_decode_ends(pkt, &en)) {
+            if (e->part_owner[td_flow_part(en.ipver, en.src, en.dst, en.sport, en.dport, e->nparts)] != e->shard_idx) {
+                expire(e);
+                return;
+            }
+            mine = true; /* its owner counts it, whatever the decode finds */
+        }
+    }
     res = td_decode_tcp(&t, pkt, &d);
-    td_stats_count(&e->st, pkt, res);
-    if (res == TD_DEC_TCP) {
-        struct td_flow_key k;
+    if (e->shard_n != 0 && !mine) {
+        /* the full decode, done by every shard: a TCP segment is its
+         * flow's shard's, anything else the first shard's */
+        mine = res == TD_DEC_TCP
+                   ? e->part_owner[td_flow_part(t.ipver, t.src, t.dst, t.sport, t.dport, e->nparts)] == e->shard_idx
+                   : e->shard_idx == 0;
+    }
+    if (e->shard_n == 0 || mine)
+        td_stats_count(&e->st, pkt, res);
+    if (res == TD_DEC_TCP && (e->shard_n == 0 || mine)) {
         uint64_t h;
-        int key_ep = td_flow_key_make_hashed(&k, &h, t.ipver, t.src, t.sport, t.dst, t.dport);
+        key_ep = td_flow_key_make_hashed(&k, &h, t.ipver, t.src, t.sport, t.dst, t.dport);
         engine_tcp(e, pkt, ts, &t, &k, key_ep, 0, false, h);
     }
-    /* after every packet, of any kind */
+    /* after every packet, of any kind: every shard sees every packet */
     expire(e);
-}
-
-int64_t td_engine_pkt_ts(const struct td_pkt *pkt) { return pkt_ts(pkt); }
-
-unsigned td_engine_owner(const struct td_engine *e, const struct td_pkt *pkt)
-{
-    struct td_ends en;
-    struct td_tcp_pkt t;
-    struct td_diag d;
-
-    if (e->shard_n == 0)
-        return 0;
-    /* told by its endpoints at fixed offsets when it can be; its owner
-     * counts it, whatever the full decode then finds */
-    if (td_decode_ends(pkt, &en))
-        return e->part_owner[td_flow_part(en.ipver, en.src, en.dst, en.sport, en.dport, e->nparts)];
-    /* else the full decode: a TCP segment is its flow's shard's, anything
-     * else the first shard's */
-    d.n = 0;
-    d.total = 0;
-    if (td_decode_tcp(&t, pkt, &d) == TD_DEC_TCP)
-        return e->part_owner[td_flow_part(t.ipver, t.src, t.dst, t.sport, t.dport, e->nparts)];
-    return 0;
-}
-
-void td_engine_tick(struct td_engine *e, uint64_t frame, int64_t ts_ns)
-{
-    clock_at(e, frame, ts_ns);
-    expire(e);
-}
-
-void td_engine_packet_own(struct td_engine *e, const struct td_pkt *pkt)
-{
-    int64_t ts = pkt_ts(pkt);
-
-    clock_at(e, pkt->frame, ts);
-    packet_mine(e, pkt, ts);
-}
-
-void td_engine_packet(struct td_engine *e, const struct td_pkt *pkt)
-{
-    int64_t ts = pkt_ts(pkt);
-
-    if (e->shard_n != 0 && td_engine_owner(e, pkt) != e->shard_idx) {
-        /* another shard's: it only moves the clock */
-        td_engine_tick(e, pkt->frame, ts);
-        return;
-    }
-    clock_at(e, pkt->frame, ts);
-    packet_mine(e, pkt, ts);
-}
-
-void td_shard_owners(unsigned nparts, unsigned n, uint8_t *owner)
-{
-    /* shard 0 reads the capture for all of them (lib/timeline/shard.c)
-     * and shard 1 delivers the results: shard 0 takes 7/8 of an even
-     * share (7 of 16 partitions for two: bench/PROFILE.md), the others
-     * the rest in turn */
-    unsigned lead = n > 1 ? nparts * 7u / (8u * n) : nparts;
-    for (unsigned p = 0; p < nparts; p++)
-        owner[p] = p < lead ? 0 : (uint8_t)(n > 1 ? 1u + (p - lead) % (n - 1u) : 0u);
 }
 
 void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, td_engine_new_fn on_new, void *ctx)
 {
     e->shard_idx = idx;
     e->shard_n = n;
-    td_shard_owners(e->nparts, n, e->part_owner); /* whole partitions per shard */
+    for (unsigned p = 0; p < e->nparts; p++) /* whole partitions per shard */
+        e->part_owner[p] = (uint8_t)(p % n);
     e->on_new = on_new;
     e->on_new_ctx = ctx;
 }

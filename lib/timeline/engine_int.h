@@ -34,28 +34,16 @@ enum { TD_END_REUSE = 0, TD_END_MEMORY = 1, TD_END_EXPIRE = 2, TD_END_EVICT = 3,
  * the whole cap holds; at least 1).  A worker holds whole partitions. */
 unsigned td_limits_parts(const struct td_limits *l);
 
-/* td_engine_shard makes |e| one of |n| engines that each build only the TCP
- * flows of shard |idx| (whole partitions of the flows, flowtab.h:
- * td_shard_owners) but see the time of every packet, so that flows end
- * where one engine would end them (flowtab.h).  Each packet is counted in
- * the stats of one shard (its flow's, or the first shard's when it is not
- * TCP): the shards' stats add up to one engine's.  A new flow's connection
- * has id 0 and is passed to |on_new|: ids are given across the shards, in
- * order of first packet (lib/timeline/shard.c).
- *
- * A sharded engine takes every packet through td_engine_packet (which
- * tells the owner itself), or, when the caller has told it with
- * td_engine_owner, its own packets through td_engine_packet_own and the
- * others' as td_engine_tick: the same steps. */
+/* td_engine_shard makes |e| one of |n| engines that each read every packet
+ * but only build the TCP flows of shard |idx| (a hash of the endpoints).
+ * Expiry still runs at every packet, so flows end where one engine would
+ * end them (flowtab.h).  Each packet is counted in the stats of one shard
+ * (its flow's, or the first shard's when it is not TCP): the shards' stats
+ * add up to one engine's.  A new flow's connection has id 0 and is passed
+ * to |on_new|: ids are given across the shards, in order of first packet
+ * (lib/timeline/shard.c). */
 typedef void (*td_engine_new_fn)(void *ctx, struct td_conn *c);
 void td_engine_shard(struct td_engine *e, unsigned idx, unsigned n, td_engine_new_fn on_new, void *ctx);
-/* the shard of each of |nparts| partitions among |n| shards */
-void td_shard_owners(unsigned nparts, unsigned n, uint8_t *owner);
-unsigned td_engine_owner(const struct td_engine *e, const struct td_pkt *pkt);
-void td_engine_packet_own(struct td_engine *e, const struct td_pkt *pkt);
-/* a packet of another shard at |frame|, time |ts_ns| (td_engine_pkt_ts) */
-void td_engine_tick(struct td_engine *e, uint64_t frame, int64_t ts_ns);
-int64_t td_engine_pkt_ts(const struct td_pkt *pkt);
 
 /* td_stats_count counts one packet read and what decoding found in it
  * (the engine's and the flow directory's counters) */
