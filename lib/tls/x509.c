@@ -38,6 +38,14 @@ struct td_trust {
     atomic_bool ready;
     pthread_mutex_t mu;
     bool mu_ok;
+    /* one verification at a time (verify_chain): `read -j` workers share
+     * the store, and the bundle lookup adds certificates to it in the
+     * middle of another thread's verification.  OpenSSL 3.0.22 then reads
+     * a name another thread is writing (ThreadSanitizer, tests/jobs.sh on
+     * ja4/tls-handshake.pcapng, 7 runs in 30).  Verifications are cached
+     * per worker (td_chain_cache), so they seldom meet here. */
+    pthread_mutex_t vmu;
+    bool vmu_ok;
     /* the bundle's lookup method and its index: each certificate's DER and
      * subject, put into the store the first time its subject is asked */
     X509_LOOKUP_METHOD *meth;
@@ -330,6 +338,11 @@ struct td_trust *td_trust_new(const char *ca_file, char *err, size_t errlen)
         goto fail;
     }
     t->mu_ok = true;
+    if (pthread_mutex_init(&t->vmu, NULL) != 0) {
+        set_err(err, errlen, "cannot create trust store", NULL);
+        goto fail;
+    }
+    t->vmu_ok = true;
     t->store = X509_STORE_new();
     if (t->store == NULL) {
         set_err(err, errlen, "cannot create trust store", NULL);
@@ -380,6 +393,8 @@ void td_trust_free(struct td_trust *t)
     bundle_free(t);
     if (t->mu_ok)
         pthread_mutex_destroy(&t->mu);
+    if (t->vmu_ok)
+        pthread_mutex_destroy(&t->vmu);
     free(t);
 }
 
@@ -810,6 +825,7 @@ static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
     STACK_OF(X509) *built;
     X509 *top;
     int rc;
+    pthread_mutex_t *vmu = NULL;
 
     untrusted = sk_X509_new_null();
     ctx = X509_STORE_CTX_new();
@@ -821,6 +837,10 @@ static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
             goto out;
     }
     td_trust_ready(trust);
+    if (trust->vmu_ok) {
+        vmu = &((struct td_trust *)trust)->vmu;
+        pthread_mutex_lock(vmu);
+    }
     if (X509_STORE_CTX_init(ctx, trust->store, xs[0], untrusted) != 1)
         goto out;
     /* What a TLS client checks: the ssl_server purpose and trust settings
@@ -866,6 +886,8 @@ static void verify_chain(struct td_chain_facts *out, X509 *const *xs,
     summarise_errors(out);
 out:
     X509_STORE_CTX_free(ctx);
+    if (vmu != NULL)
+        pthread_mutex_unlock(vmu);
     sk_X509_free(untrusted);
 }
 
