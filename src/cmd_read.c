@@ -707,7 +707,8 @@ static void thread_times(double reader, unsigned n, double (*worker)(const void 
     fprintf(stderr, "tlsdiag: thread CPU s: reader %.3f", reader);
     for (unsigned i = 0; i < n; i++)
         fprintf(stderr, ", worker %.3f", worker(p, i));
-    fprintf(stderr, ", output %.3f", output);
+    if (output >= 0) /* td_shards: the workers deliver */
+        fprintf(stderr, ", output %.3f", output);
     fputc('\n', stderr);
 }
 
@@ -838,7 +839,7 @@ static int read_sharded(struct run *r, const char *path)
     flush_pbatch(r);
     td_shards_stats(s, &st);
     if (getenv("TLSDIAG_THREAD_TIMES") != NULL)
-        thread_times(td_thread_cpu_s(), r->jobs, shards_wcpu, s, td_shards_deliver_cpu(s));
+        thread_times(td_thread_cpu_s(), r->jobs, shards_wcpu, s, -1.0);
     td_shards_free(s);
     free_workers(wc, r->jobs);
     add_stats(&r->st_total, &st);

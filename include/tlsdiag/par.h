@@ -93,7 +93,8 @@ double td_par_deliver_cpu(const struct td_par *p);
  * of the TCP flows (td_engine_shard) but sees every packet's time, so it
  * ends its flows where one engine would (flowtab.h).  Nothing crosses
  * cores per packet.  Ids in order of first packet are given across the
- * shards by the delivering thread, which also merges the results in the
+ * shards by the worker delivering (one at a time, by preference the one
+ * ahead), which also merges the results in the
  * order the connections ended (end_frame, end_phase, last_frame): the
  * output is that of one engine, also under --max-flows and --max-memory,
  * which are kept per partition of the flows and a worker holds whole
@@ -110,7 +111,8 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
                                 const struct td_shard_hooks *hooks, td_par_work_fn work, void *const *wctx,
                                 td_par_deliver_fn deliver, void *ctx);
 /* td_shards_wait returns when |timeout_s| has passed (false) or when every
- * result is delivered and the threads have ended (true). */
+ * result is delivered and the threads have ended (true).  |deliver| is
+ * called on the workers' threads, one call at a time. */
 bool td_shards_wait(struct td_shards *s, double timeout_s);
 /* progress of worker 0 so far: file offset, packets, connections */
 void td_shards_progress(struct td_shards *s, uint64_t *off, uint64_t *packets, uint64_t *flows);
@@ -120,7 +122,6 @@ void td_shards_progress(struct td_shards *s, uint64_t *off, uint64_t *packets, u
 int td_shards_result(const struct td_shards *s, struct td_input_error *err);
 void td_shards_stats(const struct td_shards *s, struct td_stats *st);
 double td_shards_worker_cpu(const struct td_shards *s, unsigned i);
-double td_shards_deliver_cpu(const struct td_shards *s);
 void td_shards_free(struct td_shards *s);
 
 #endif

@@ -19,27 +19,42 @@
  * every PUBLISH_EVERY packets, under one mutex:
  * - ids.  One engine numbers connections in order of first packet.  A
  *   shard cannot: it does not see the others' flows.  So each worker hands
- *   over the first frame of each new connection, and the delivering thread
+ *   over the first frame of each new connection, and the delivering side
  *   merges those lists in frame order, below every worker's creation mark
  *   (all its creations up to that frame are handed over), numbering them
  *   into a table (first frame -> id) that holds the connections not yet
  *   delivered.  A worker judges and renders a connection when it ends,
  *   with id 0; its result carries the first frame, and the delivering
- *   thread looks the id up (it is always there: a connection ends after
+ *   side looks the id up (it is always there: a connection ends after
  *   it begins) and gives it to |deliver| in the result (r->id), which
- *   puts it in place of the 0.  Workers never wait for each other.
+ *   puts it in place of the 0.
  * - order.  Each result carries where its connection ended (end_frame,
- *   end_phase, last_frame: engine_int.h); the delivering thread merges the
+ *   end_phase, last_frame: engine_int.h); the delivering side merges the
  *   workers' results in that order, below every worker's result mark.
  *   What it delivers is then exactly the sequence one engine would have
  *   produced, and cmd_read batches it the same way.
  *
- * Bounds: a worker waits while more than PEND_HIGH of its results are not
- * yet delivered.  That cannot hold up the worker the others wait for: the
- * one with the lowest mark has handed over every result up to its mark,
- * which every other worker has passed, so all of them can be delivered.
- * The id table holds the connections begun and not yet delivered: open
- * flows (bounded by --max-flows and --max-memory) and results in flight. */
+ * Who delivers: the workers themselves, one at a time (dmu), and by
+ * preference the one that is ahead.  Only results below the lowest mark
+ * can be delivered, so it is the worker behind that makes them
+ * deliverable; the one ahead delivers them after each of its hand-overs,
+ * which slows it down until it is the one behind, and then the other
+ * delivers.  Until the eighth session a thread of its own delivered: a
+ * third busy thread on two cores, which cost more in cross-core traffic,
+ * wake-ups and preemption than the delivering itself (bench/PROFILE.md);
+ * and earlier the workers delivered in turn, which put the delivering on
+ * the worker behind and kept it behind.
+ *
+ * Bounds: a worker with more than PEND_HIGH of its results not yet
+ * delivered delivers what it can, and waits for another's hand-over while
+ * that is not enough.  That cannot hold up the worker the others wait for:
+ * the one with the lowest mark has handed over every result up to its
+ * mark, which every other worker has passed, so it can deliver all of
+ * them itself.  A worker that waits is woken by every later hand-over
+ * (pub_seq says whether one came while it delivered), and a worker that
+ * has read everything delivers what is left once all have.  The id table
+ * holds the connections begun and not yet delivered: open flows (bounded
+ * by --max-flows and --max-memory) and results in flight. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "tlsdiag/par.h"
 
@@ -56,8 +71,10 @@
 
 #define PAD 128u
 #define PUBLISH_EVERY 512u /* packets between a worker's hand-overs */
-#define PEND_HIGH 2048u    /* a worker's results not yet delivered */
-#define WAKE_EVERY 256u    /* results handed over before the delivering thread is woken */
+#ifndef TD_SHARD_PEND_HIGH /* -DTD_SHARD_PEND_HIGH=2: the waits, tested (tests/jobs.sh) */
+#define TD_SHARD_PEND_HIGH 2048u
+#endif
+#define PEND_HIGH TD_SHARD_PEND_HIGH /* a worker's results not yet delivered */
 
 /* a queue of first frames of new connections: appended at n, taken from head */
 struct crev {
@@ -92,9 +109,8 @@ struct sworker {
     struct rq res_sh;   /* results handed over */
     uint64_t mark;      /* every creation and every end up to this frame is handed over */
     size_t pending;     /* results handed over, not yet delivered */
-    size_t unwoken;     /* results handed over since the delivering thread was last woken */
     bool done;          /* the last hand-over is made */
-    bool waits;
+    bool waits;         /* in pend_wait */
     pthread_cond_t cv;
     uint64_t p_off, p_packets, p_flows; /* progress */
     char pad1[PAD];
@@ -106,7 +122,7 @@ struct sworker {
     double cpu_s;
     uint64_t packets;
     char pad2[PAD];
-    /* delivering thread only */
+    /* the delivering side only (under dmu) */
     struct crev cre_d;
     struct rq res_d;
     size_t delivered; /* since it last took the mutex */
@@ -122,18 +138,17 @@ struct td_shards {
     td_par_deliver_fn deliver;
     void *ctx;
     pthread_mutex_t mu;
-    pthread_cond_t dcv;   /* the delivering thread waits here */
     pthread_cond_t endcv; /* td_shards_wait waits here */
-    pthread_t dth;
-    bool dth_started;
     bool go, abort; /* under mu: every thread is up / one could not start */
     bool finished; /* under mu: every result delivered */
-    bool dwaits;   /* under mu: the delivering thread waits for work */
     unsigned nwaiting; /* under mu: workers waiting for results to be delivered */
+    unsigned ndone;    /* under mu: workers whose last hand-over is made */
+    uint64_t pub_seq;  /* under mu: hand-overs so far */
     bool joined;
-    uint64_t next_id; /* delivering thread */
-    struct idtab ids; /* delivering thread */
-    double dcpu_s;
+    /* the delivering side: whichever worker holds dmu (taken before mu) */
+    pthread_mutex_t dmu;
+    uint64_t next_id;
+    struct idtab ids;
     struct sworker w[TD_PAR_MAX];
 };
 
@@ -244,18 +259,24 @@ static void on_done(void *ctx, struct td_conn *c)
     rq_push(&w->res_lo, r);
 }
 
+static uint64_t deliver_ready(struct td_shards *s);
+static void pend_wait(struct sworker *w);
+
 /* publish hands over what the worker made since the last time; |frame| is
- * the last packet it has read (UINT64_MAX: all, and flushed).  It waits
- * while too many of its results are not yet delivered. */
+ * the last packet it has read (UINT64_MAX: all, and flushed).  Then the
+ * worker delivers: what it can when it is ahead of another (if no one else
+ * is delivering), what it must while too many of its results are not yet
+ * delivered, and all that is left after its last hand-over (see the top). */
 static void publish(struct sworker *w, uint64_t frame, uint64_t off, bool final)
 {
     struct td_shards *s = w->s;
+    bool ahead = false;
+    size_t pend;
 
     pthread_mutex_lock(&s->mu);
     w->p_off = off;
     crev_move(&w->cre_sh, &w->cre_lo);
     w->pending += w->res_lo.n;
-    w->unwoken += w->res_lo.n;
     rq_move(&w->res_sh, &w->res_lo);
     w->mark = frame;
     w->p_packets = w->packets;
@@ -264,22 +285,57 @@ static void publish(struct sworker *w, uint64_t frame, uint64_t off, bool final)
         td_engine_stats(w->e, &st);
         w->p_flows = st.flows;
     }
-    if (final)
+    if (final) {
         w->done = true;
-    /* wake the delivering thread for a batch, not for every hand-over;
-     * at once when a worker waits for it */
-    if (s->dwaits && (final || w->unwoken >= WAKE_EVERY || w->pending > PEND_HIGH || s->nwaiting > 0)) {
-        w->unwoken = 0;
-        pthread_cond_signal(&s->dcv);
+        s->ndone++;
     }
-    while (w->pending > PEND_HIGH && !final) {
-        w->waits = true;
-        s->nwaiting++;
-        pthread_cond_wait(&w->cv, &s->mu);
-        s->nwaiting--;
-        w->waits = false;
-    }
+    s->pub_seq++;
+    for (unsigned i = 0; i < s->n && s->nwaiting > 0; i++)
+        if (s->w[i].waits)
+            pthread_cond_signal(&s->w[i].cv);
+    for (unsigned i = 0; i < s->n; i++)
+        if (&s->w[i] != w && (s->w[i].mark < w->mark || s->w[i].done))
+            ahead = true;
+    pend = w->pending;
     pthread_mutex_unlock(&s->mu);
+    if (final) {
+        pthread_mutex_lock(&s->dmu);
+        deliver_ready(s);
+        pthread_mutex_unlock(&s->dmu);
+    } else if (pend > PEND_HIGH) {
+        pend_wait(w);
+    } else if (ahead && pthread_mutex_trylock(&s->dmu) == 0) {
+        deliver_ready(s);
+        pthread_mutex_unlock(&s->dmu);
+    }
+}
+
+/* pend_wait: |w| has too many results not yet delivered.  It delivers
+ * what can be, and while that is not enough waits for another worker's
+ * hand-over, which can make more deliverable. */
+static void pend_wait(struct sworker *w)
+{
+    struct td_shards *s = w->s;
+
+    for (;;) {
+        uint64_t seq;
+        pthread_mutex_lock(&s->dmu);
+        seq = deliver_ready(s);
+        pthread_mutex_unlock(&s->dmu);
+        pthread_mutex_lock(&s->mu);
+        if (w->pending <= PEND_HIGH) {
+            pthread_mutex_unlock(&s->mu);
+            return;
+        }
+        if (s->pub_seq == seq) { /* nothing handed over since deliver looked */
+            w->waits = true;
+            s->nwaiting++;
+            pthread_cond_wait(&w->cv, &s->mu);
+            s->nwaiting--;
+            w->waits = false;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
 }
 
 /* started_all waits until td_shards_new has started every thread: false
@@ -305,7 +361,6 @@ static void release_all(struct td_shards *s, bool go)
         s->go = true;
     else
         s->abort = true;
-    pthread_cond_signal(&s->dcv);
     for (unsigned i = 0; i < s->n; i++)
         pthread_cond_signal(&s->w[i].cv);
     pthread_mutex_unlock(&s->mu);
@@ -454,65 +509,56 @@ static struct sworker *next_result(struct td_shards *s, uint64_t min_r)
     return best;
 }
 
-static void *deliver_main(void *arg)
+/* deliver_ready: with dmu held, delivers every result that can be, in order:
+ * those that ended up to the lowest mark, after giving ids to every
+ * creation up to it.  Returns the count of hand-overs it saw (pub_seq). */
+static uint64_t deliver_ready(struct td_shards *s)
 {
-    struct td_shards *s = arg;
+    uint64_t min = UINT64_MAX, seq;
+    bool all_done;
+    struct sworker *w;
 
-    pthread_setname_np(pthread_self(), "tlsdiag-out");
-    if (!started_all(s, &s->dcv))
-        return NULL;
     pthread_mutex_lock(&s->mu);
-    for (;;) {
-        uint64_t min = UINT64_MAX;
-        bool all_done = true;
-        struct sworker *w;
-
-        for (unsigned i = 0; i < s->n; i++) {
-            struct sworker *x = &s->w[i];
-            crev_move(&x->cre_d, &x->cre_sh);
-            rq_move(&x->res_d, &x->res_sh);
-            x->pending -= x->delivered;
-            if (x->delivered > 0 && x->waits)
-                pthread_cond_signal(&x->cv);
-            x->delivered = 0;
-            if (x->mark < min)
-                min = x->mark;
-            all_done = all_done && x->done;
-        }
-        if (next_result(s, min) == NULL) {
-            if (all_done)
-                break;
-            s->dwaits = true;
-            pthread_cond_wait(&s->dcv, &s->mu);
-            s->dwaits = false;
-            continue;
-        }
-        pthread_mutex_unlock(&s->mu);
-        /* every creation up to |min| is here: ids for all of them, then
-         * the results that ended up to |min|, in end order */
-        assign_ids(s, min);
-        while ((w = next_result(s, min)) != NULL) {
-            struct td_par_res *r = w->res_d.head;
-            w->res_d.head = r->next;
-            if (w->res_d.head == NULL)
-                w->res_d.tail = NULL;
-#if defined(__GNUC__)
-            else /* written on another core: its line while this one is delivered */
-                __builtin_prefetch(w->res_d.head);
-#endif
-            w->res_d.n--;
-            r->next = NULL;
-            r->id = ids_take(&s->ids, r->first_frame);
-            w->delivered++;
-            s->deliver(s->ctx, r);
-        }
-        pthread_mutex_lock(&s->mu);
+    for (unsigned i = 0; i < s->n; i++) {
+        struct sworker *x = &s->w[i];
+        crev_move(&x->cre_d, &x->cre_sh);
+        rq_move(&x->res_d, &x->res_sh);
+        if (x->mark < min)
+            min = x->mark;
     }
-    s->finished = true;
-    pthread_cond_broadcast(&s->endcv);
+    all_done = s->ndone == s->n; /* then min is UINT64_MAX: everything */
+    seq = s->pub_seq;
     pthread_mutex_unlock(&s->mu);
-    s->dcpu_s = td_thread_cpu_s();
-    return NULL;
+    assign_ids(s, min);
+    while ((w = next_result(s, min)) != NULL) {
+        struct td_par_res *r = w->res_d.head;
+        w->res_d.head = r->next;
+        if (w->res_d.head == NULL)
+            w->res_d.tail = NULL;
+#if defined(__GNUC__)
+        else /* perhaps written on another core: its line while this one is delivered */
+            __builtin_prefetch(w->res_d.head);
+#endif
+        w->res_d.n--;
+        r->next = NULL;
+        r->id = ids_take(&s->ids, r->first_frame);
+        w->delivered++;
+        s->deliver(s->ctx, r);
+    }
+    pthread_mutex_lock(&s->mu);
+    for (unsigned i = 0; i < s->n; i++) {
+        struct sworker *x = &s->w[i];
+        x->pending -= x->delivered;
+        if (x->delivered > 0 && x->waits)
+            pthread_cond_signal(&x->cv);
+        x->delivered = 0;
+    }
+    if (all_done && !s->finished) {
+        s->finished = true;
+        pthread_cond_broadcast(&s->endcv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return seq;
 }
 
 /* ---- lifecycle ---- */
@@ -558,7 +604,7 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
      * kept per partition (flowtab.h), and an engine holds only its
      * shard's partitions */
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->dcv, NULL);
+    pthread_mutex_init(&s->dmu, NULL);
     pthread_cond_init(&s->endcv, NULL);
     for (unsigned i = 0; i < n; i++) {
         struct sworker *w = &s->w[i];
@@ -575,9 +621,6 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
         td_engine_shard(w->e, i, n, on_new, w);
     }
     /* the threads wait for |go|: if one cannot be started, none reads */
-    if (pthread_create(&s->dth, NULL, deliver_main, s) != 0)
-        goto fail;
-    s->dth_started = true;
     for (unsigned i = 0; i < n; i++) {
         if (pthread_create(&s->w[i].th, NULL, worker_main, &s->w[i]) != 0)
             goto fail;
@@ -587,8 +630,6 @@ struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const cha
     return s;
 fail:
     release_all(s, false);
-    if (s->dth_started)
-        pthread_join(s->dth, NULL);
     for (unsigned i = 0; i < n; i++)
         if (s->w[i].started)
             pthread_join(s->w[i].th, NULL);
@@ -618,8 +659,6 @@ bool td_shards_wait(struct td_shards *s, double timeout_s)
     pthread_mutex_unlock(&s->mu);
     if (!fin)
         return false;
-    pthread_join(s->dth, NULL);
-    s->dth_started = false;
     for (unsigned i = 0; i < s->n; i++) {
         pthread_join(s->w[i].th, NULL);
         s->w[i].started = false;
@@ -679,8 +718,6 @@ void td_shards_stats(const struct td_shards *s, struct td_stats *st)
 
 double td_shards_worker_cpu(const struct td_shards *s, unsigned i) { return i < s->n ? s->w[i].cpu_s : 0.0; }
 
-double td_shards_deliver_cpu(const struct td_shards *s) { return s->dcpu_s; }
-
 void td_shards_free(struct td_shards *s)
 {
     if (s == NULL)
@@ -696,8 +733,8 @@ void td_shards_free(struct td_shards *s)
         free(w->cre_d.v);
         pthread_cond_destroy(&w->cv);
     }
-    pthread_cond_destroy(&s->dcv);
     pthread_cond_destroy(&s->endcv);
+    pthread_mutex_destroy(&s->dmu);
     pthread_mutex_destroy(&s->mu);
     free(s->ids.s);
     free(s->path);
