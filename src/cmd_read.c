@@ -71,7 +71,10 @@ static void pres_free(struct pres *p)
 {
     if (p->conn != NULL)
         td_conn_free(p->conn);
-    free(p);
+    if (p->len == 0) /* see par_work */
+        td_pool_free(p, sizeof(*p) + p->vlen);
+    else
+        free(p);
 }
 
 /* -j N: the system trust store loads on a thread of its own while the
@@ -320,7 +323,12 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
             len = x->len;
         }
     }
-    res = malloc(sizeof(*res) + vlen + len);
+    /* A result without text (all of them in a summary-only read) has one
+     * of a few sizes: from this thread's pool, which its worker's results
+     * come back to (give_back).  From malloc, a batch of them freed at
+     * once overflowed the per-thread cache's 7 blocks a size, and the rest
+     * went to the heap under its lock (-j: ~4% of a worker, perf). */
+    res = len == 0 ? td_pool_alloc(sizeof(*res) + vlen) : malloc(sizeof(*res) + vlen + len);
     if (res == NULL || x->oom) {
         fprintf(stderr, "tlsdiag: out of memory\n");
         exit(TD_EXIT_INTERNAL);
