@@ -299,12 +299,13 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     }
     td_rules_run(&x->v, c, &x->rules);
     x->len = 0;
-    /* A connection the correlation may revise is revised on the delivering
-     * thread against the store, in order: td_rules_run is pure, so the
+    /* A connection the correlation may revise is revised where the results
+     * are delivered (the delivering thread, or under td_shards the worker
+     * delivering) against the store, in order: td_rules_run is pure, so the
      * verdict travels (its used part, the diagnoses up to num) instead of
      * being judged again.  It is rendered here all the same: most are not
-     * revised, and the delivering thread then prints this text instead of
-     * rendering on the one thread all results go through. */
+     * revised, and the delivering side then prints this text instead of
+     * rendering where all results go through, one at a time. */
     may = td_corr_may_revise(c, &x->v);
     vlen = may ? offsetof(struct td_verdict, d) + x->v.num * sizeof(x->v.d[0]) : 0;
     text = x->w.buf;
@@ -344,7 +345,7 @@ static struct td_par_res *par_work(void *wctx, struct td_conn *c)
     if (text == x->w.buf)
         td_wb_drop(&x->w);
     res->id_at = c->id == 0 && len > 0 ? td_report_id_at(res->text + vlen, len) : SIZE_MAX;
-    /* made for the worker's verdict even when the delivering thread may
+    /* made for the worker's verdict even when the delivering side may
      * revise it: it nearly never does, and then uses this */
     td_sum_rec_make(&res->sum, c, &x->v);
     if (may) {
@@ -1379,8 +1380,8 @@ int cmd_read(int argc, char **argv, bool live)
         r.jobs = td_par_jobs_max(&r.lim);
     /* Without -j, a file every worker can read itself gets the usable
      * CPUs, at most AUTO_JOBS_MAX: each worker reads and frames the whole
-     * file (about a tenth of one engine's work per worker), and one
-     * delivering thread merges them, so past a few workers they gain little
+     * file (about a tenth of one engine's work per worker), and one at a
+     * time delivers and merges the results, so past a few workers they gain little
      * and cost the other work on the machine (measured up to 2 cores only:
      * bench/RESULTS.md).  The output is that of -j 1 either way. */
     r.auto_jobs = td_cpus_usable();

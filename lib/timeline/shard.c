@@ -415,7 +415,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- the delivering thread ---- */
+/* ---- the delivering side (a worker holding dmu) ---- */
 
 static bool key_less(const struct td_par_res *a, const struct td_par_res *b)
 {
