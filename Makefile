@@ -3,6 +3,9 @@
 #
 #   make            release build: build/tlsdiag, build/libtlsdiag.a
 #   make san        the same under ASan+UBSan in build-san/
+#   make tsan       build-tsan/tlsdiag under ThreadSanitizer, with `read -j`'s
+#                   bound on results in flight at 2 (lib/timeline/shard.c), so
+#                   that nearly every hand-over goes through its waits
 #   make unit       build and run the cmocka unit tests (MODE=san for sanitizers)
 #   make check      the whole test suite (tests/run-all.sh)
 #   make demo       read the bundled sample captures
@@ -34,6 +37,9 @@ WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 ifeq ($(MODE),san)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDOPT := -fsanitize=address,undefined
+else ifeq ($(MODE),tsan)
+OPT := -O1 -g -fsanitize=thread -DTD_SHARD_PEND_HIGH=2
+LDOPT := -fsanitize=thread
 else
 OPT := -O2 -g $(MEMSET_STRATEGY)
 LDOPT :=
@@ -57,7 +63,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 IANA := $(sort $(wildcard data/iana/*.csv))
 CLIENTS := $(sort $(wildcard data/clients/*.client))
 
-.PHONY: all san unit check demo fuzz fuzz-replay clean deps
+.PHONY: all san tsan unit check demo fuzz fuzz-replay clean deps
 all: $(BUILD)/tlsdiag
 
 $(BUILD)/gen/registry_tables.c: tools/gen-registry.awk $(IANA)
@@ -109,6 +115,9 @@ unit: $(UNIT_BIN) $(BUILD)/tlsdiag
 san:
 	$(MAKE) MODE=san BUILD=build-san all
 
+tsan:
+	$(MAKE) MODE=tsan BUILD=build-tsan build-tsan/tlsdiag
+
 check:
 	sh tests/run-all.sh
 
@@ -119,6 +128,6 @@ fuzz:
 	sh tests/fuzz/build.sh
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d) $(FUZZ_BIN:%=%.d)

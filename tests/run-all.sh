@@ -8,7 +8,8 @@
 #      --tshark asks tshark again); every suite covered
 #   4. command-line behaviour: exit codes, errors naming file and offset
 #   4b. fuzzing (tests/fuzz/ci.sh): regress/ replayed, each harness ~4 s
-#   4c. read -j 2 / -j 3 output byte for byte equal to -j 1 (tests/jobs.sh, release and sanitizers)
+#   4c. read -j 2 / -j 3 output byte for byte equal to -j 1 (tests/jobs.sh, release and sanitizers,
+#       then ThreadSanitizer with every hand-over through the waits: a report fails the compare)
 #   5. conformance on ../shared/corpus against tshark and FoxIO's JA4 (skipped
 #      with a message when ../shared is absent)
 #   6. the live lab (root only): real servers and middlebox in network
@@ -50,6 +51,9 @@ sh tests/fuzz/ci.sh
 step "read -j N prints what -j 1 prints (release, then ASan+UBSan)"
 sh tests/jobs.sh build/tlsdiag
 sh tests/jobs.sh build-san/tlsdiag
+step "read -j N under ThreadSanitizer, results in flight bounded at 2"
+make -j"$jobs" tsan
+sh tests/jobs.sh build-tsan/tlsdiag
 step "corpus conformance"
 if [ -f tests/corpus/run.sh ]; then
     sh tests/corpus/run.sh
