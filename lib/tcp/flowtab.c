@@ -130,6 +130,7 @@ bool td_flowtab_init(struct td_flowtab *t, size_t initial)
     size_t n = 1024;
     td_seed_init(); /* before the first td_flow_key_hash */
     memset(t, 0, sizeof(*t));
+    td_flowtab_set_caps(t, TD_FLOW_PARTS, UINT64_MAX);
     while (n < initial)
         n *= 2;
     t->buckets = td_calloc(n, sizeof(*t->buckets));
@@ -249,7 +250,18 @@ void td_flowtab_insert(struct td_flowtab *t, struct td_flow_node *n)
         n->part = 0;
     t->part[n->part].count++;
     part_append(t, n);
+    t->grown = n->part;
 }
+
+void td_flowtab_set_caps(struct td_flowtab *t, unsigned nparts, uint64_t max_flows)
+{
+    for (unsigned p = 0; p < TD_FLOW_PARTS; p++)
+        t->part[p].cap = max_flows == UINT64_MAX || nparts == 0 ? UINT64_MAX
+                         : p < nparts                          ? td_flow_part_cap(max_flows, nparts, p)
+                                                               : 0;
+    t->grown = -1;
+}
+
 
 void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n)
 {

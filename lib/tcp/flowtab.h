@@ -61,6 +61,7 @@ enum { TD_FL_OPEN = 0, TD_FL_ENDED = 1 };
 struct td_flow_part {
     struct td_flow_node *head, *tail; /* head = least recently touched */
     size_t count;
+    uint64_t cap; /* its share of --max-flows (td_flowtab_set_caps) */
 };
 
 struct td_flowtab {
@@ -69,6 +70,8 @@ struct td_flowtab {
     size_t count;
     struct td_flow_node *head[2], *tail[2]; /* by list; head = least recently used */
     struct td_flow_part part[TD_FLOW_PARTS];
+    int grown; /* the partition a flow was last inserted in, until
+                * td_flowtab_over_cap finds it within its cap (-1: none) */
 };
 
 /* td_flow_parts: how many partitions the caps are kept in, for a flow cap
@@ -160,6 +163,26 @@ static inline struct td_flow_node *td_flowtab_part_oldest(const struct td_flowta
     return t->part[p].head;
 }
 static inline size_t td_flowtab_part_count(const struct td_flowtab *t, unsigned p) { return t->part[p].count; }
+/* td_flowtab_set_caps: partition p of |nparts| holds at most
+ * td_flow_part_cap(max_flows, nparts, p) flows (until then: no cap) */
+void td_flowtab_set_caps(struct td_flowtab *t, unsigned nparts, uint64_t max_flows);
+/* td_flowtab_over_cap: while the partition a flow was last inserted in
+ * (the only one whose count grew) holds more than its cap, its least
+ * recently touched flow, for the caller to close and remove; then NULL.
+ * The engine and par.c's directory ask after every packet (inline: nearly
+ * always no flow was inserted since). */
+static inline struct td_flow_node *td_flowtab_over_cap(struct td_flowtab *t)
+{
+    struct td_flow_part *q;
+
+    if (t->grown < 0)
+        return NULL;
+    q = &t->part[t->grown];
+    if (q->count > q->cap && q->head != NULL)
+        return q->head;
+    t->grown = -1;
+    return NULL;
+}
 /* the less recently touched of two flows (either may be NULL) */
 static inline struct td_flow_node *td__flow_older(struct td_flow_node *a, struct td_flow_node *b)
 {

@@ -67,12 +67,10 @@ struct td_engine {
     struct td_stats st;
     size_t mem;                /* accounted bytes of open flows */
     /* the caps, per partition (flowtab.h): nparts from --max-flows alone,
-     * each partition's share of --max-flows and --max-memory and its
-     * accounted bytes; new_part is the partition a flow was just opened
-     * in (-1: none), the only one whose flow count grew */
+     * each partition's share of --max-memory and its accounted bytes
+     * (the flow table keeps the shares of --max-flows) */
     unsigned nparts;
-    int new_part;
-    uint64_t part_flows[TD_FLOW_PARTS], part_memcap[TD_FLOW_PARTS];
+    uint64_t part_memcap[TD_FLOW_PARTS];
     size_t part_mem[TD_FLOW_PARTS];
     uint8_t part_owner[TD_FLOW_PARTS]; /* sharded: the shard of each partition */
     uint64_t next_id;
@@ -1023,15 +1021,13 @@ struct td_engine *td_engine_new(const struct td_limits *l, td_conn_done_fn done,
     e->done = done;
     e->done_ctx = ctx;
     e->nparts = td_limits_parts(&e->lim);
-    e->new_part = -1;
-    for (unsigned p = 0; p < e->nparts; p++) {
-        e->part_flows[p] = td_flow_part_cap(e->lim.max_flows, e->nparts, p);
+    for (unsigned p = 0; p < e->nparts; p++)
         e->part_memcap[p] = td_flow_part_cap(e->lim.max_memory, e->nparts, p);
-    }
     if (!td_flowtab_init(&e->tab, 4096)) {
         free(e);
         return NULL;
     }
+    td_flowtab_set_caps(&e->tab, e->nparts, e->lim.max_flows);
     return e;
 }
 
@@ -1077,7 +1073,6 @@ static struct flow *flow_new(struct td_engine *e, const struct td_flow_key *k, u
     }
     td_up_init(&f->up);
     f->node.part = (uint8_t)td_flow_key_part(k, e->nparts);
-    e->new_part = f->node.part;
     td_flowtab_insert(&e->tab, &f->node);
     e->st.flows++;
     e->st.open_flows++;
@@ -1186,17 +1181,12 @@ static void expire(struct td_engine *e)
         return;
     while ((n = td_flowtab_due(&e->tab, e->now_ns, lim)) != NULL)
         close_at(e, (struct flow *)n, TD_END_EXPIRE);
-    if (e->new_part >= 0) { /* a flow was opened: its partition may be over */
-        unsigned p = (unsigned)e->new_part;
-        e->new_part = -1;
-        while (td_flowtab_part_count(&e->tab, p) > e->part_flows[p] &&
-               (n = td_flowtab_part_oldest(&e->tab, p)) != NULL) {
-            struct flow *f = (struct flow *)n;
-            f->conn->evicted = true;
-            limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
-            e->st.evicted++;
-            close_at(e, f, TD_END_EVICT);
-        }
+    while ((n = td_flowtab_over_cap(&e->tab)) != NULL) {
+        struct flow *f = (struct flow *)n;
+        f->conn->evicted = true;
+        limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
+        e->st.evicted++;
+        close_at(e, f, TD_END_EVICT);
     }
 }
 

@@ -181,8 +181,6 @@ struct td_par {
     /* directory (reader only) */
     struct td_flowtab tab;
     unsigned nparts;  /* partitions of the flow cap (flowtab.h) */
-    int new_part;     /* where a flow was just opened (-1: none) */
-    uint64_t part_flows[TD_FLOW_PARTS]; /* each one's share of --max-flows */
     struct dflow *free_flows;
     struct dchunk *chunks;
     struct td_stats st;
@@ -688,12 +686,8 @@ static void dexpire(struct td_par *p)
 
     while ((n = td_flowtab_due(&p->tab, p->now_ns, lim)) != NULL)
         dclose(p, (struct dflow *)n, false);
-    if (p->new_part >= 0) {
-        unsigned q = (unsigned)p->new_part;
-        p->new_part = -1;
-        while (td_flowtab_part_count(&p->tab, q) > p->part_flows[q] && (n = td_flowtab_part_oldest(&p->tab, q)) != NULL)
-            dclose(p, (struct dflow *)n, true);
-    }
+    while ((n = td_flowtab_over_cap(&p->tab)) != NULL)
+        dclose(p, (struct dflow *)n, true);
 }
 
 void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
@@ -747,7 +741,6 @@ void td_par_packet(struct td_par *p, const struct td_pkt *pkt)
          * run), held by one worker: the engines keep --max-memory per
          * partition, so what they evict is the same for every N */
         f->node.part = (uint8_t)td_flow_key_part(&k, p->nparts);
-        p->new_part = f->node.part;
         f->shard = f->node.part % p->n;
         td_flowtab_insert(&p->tab, &f->node);
         p->st.flows++;
@@ -809,9 +802,7 @@ struct td_par *td_par_new(unsigned n, const struct td_limits *l, td_par_work_fn 
     /* the caps are kept per partition (flowtab.h): the directory's flow
      * cap here, each engine's memory cap for the partitions it holds */
     p->nparts = td_limits_parts(&p->lim);
-    p->new_part = -1;
-    for (unsigned q = 0; q < p->nparts; q++)
-        p->part_flows[q] = td_flow_part_cap(p->lim.max_flows, p->nparts, q);
+    td_flowtab_set_caps(&p->tab, p->nparts, p->lim.max_flows);
     for (unsigned i = 0; i < n; i++) {
         struct worker *w = &p->w[i];
         w->p = p;

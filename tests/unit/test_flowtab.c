@@ -5,8 +5,9 @@
  * flows come out in order of last packet across both lists, and the
  * oldest flow (for eviction) is the least recently touched of both.
  * The caps are kept per partition: each partition's oldest flow and count
- * follow every insert, touch, end and remove, and a flow's partition is the
- * same from either direction and from its key. */
+ * follow every insert, touch, end and remove, a flow's partition is the
+ * same from either direction and from its key, and the flow cap names the
+ * oldest flow of the partition that went over its share. */
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -205,6 +206,56 @@ static void test_part_shares(void **state)
     }
 }
 
+static void add_in(struct td_flowtab *t, struct td_flow_node *n, uint8_t a, uint8_t part, uint64_t seq)
+{
+    uint8_t x[16] = {10, 0, 0, a}, y[16] = {10, 0, 1, 1};
+
+    memset(n, 0, sizeof(*n));
+    td_flow_key_make(&n->key, 4, x, 40000, y, 443);
+    n->hash = td_flow_key_hash(&n->key);
+    n->part = part;
+    td_flowtab_insert(t, n);
+    td_flowtab_touch(t, n, 0, seq);
+}
+
+/* the flow cap: per partition, checked after each insert, the partition's
+ * least recently touched flow first; no cap until td_flowtab_set_caps */
+static void test_over_cap(void **state)
+{
+    struct td_flowtab t;
+    struct td_flow_node n[6];
+
+    (void)state;
+    assert_true(td_flowtab_init(&t, 16));
+    for (uint8_t i = 0; i < 6; i++) {
+        add_in(&t, &n[i], (uint8_t)(i + 1), 0, i + 1u);
+        assert_null(td_flowtab_over_cap(&t));
+    }
+    td_flowtab_cleanup(&t);
+
+    assert_true(td_flowtab_init(&t, 16));
+    td_flowtab_set_caps(&t, 2, 3); /* partition 0 holds 2, partition 1 holds 1 */
+    add_in(&t, &n[0], 1, 0, 1);
+    assert_null(td_flowtab_over_cap(&t));
+    add_in(&t, &n[1], 2, 0, 2);
+    assert_null(td_flowtab_over_cap(&t));
+    td_flowtab_touch(&t, &n[0], 0, 3); /* n[1] is now the least recent */
+    add_in(&t, &n[2], 3, 0, 4);
+    assert_ptr_equal(td_flowtab_over_cap(&t), &n[1]);
+    assert_ptr_equal(td_flowtab_over_cap(&t), &n[1]); /* until it is removed */
+    td_flowtab_remove(&t, &n[1]);
+    assert_null(td_flowtab_over_cap(&t));
+    add_in(&t, &n[3], 4, 1, 5);
+    assert_null(td_flowtab_over_cap(&t));
+    add_in(&t, &n[4], 5, 1, 6);
+    assert_ptr_equal(td_flowtab_over_cap(&t), &n[3]);
+    td_flowtab_remove(&t, &n[3]);
+    assert_null(td_flowtab_over_cap(&t));
+    assert_int_equal(td_flowtab_part_count(&t, 0), 2);
+    assert_int_equal(td_flowtab_part_count(&t, 1), 1);
+    td_flowtab_cleanup(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_oldest_across_lists),
         cmocka_unit_test(test_partitions),
         cmocka_unit_test(test_part_shares),
+        cmocka_unit_test(test_over_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
