@@ -106,10 +106,11 @@ struct worker_ctx {
     struct td_keylog *kl;      /* its own once the capture carries secrets */
     /* results delivered and handed back to be freed here: a block freed
      * on another thread goes back to this thread's malloc arena under its
-     * lock, for every result (bench/PROFILE.md) */
-    pthread_mutex_t back_mu;
+     * lock, for every result (bench/PROFILE.md).  On cache lines of
+     * their own: the delivering worker writes them */
+    _Alignas(128) pthread_mutex_t back_mu;
     struct pres *back;         /* under back_mu */
-    unsigned calls, idx;
+    _Alignas(128) unsigned calls, idx;
     struct td_rules_opts rules; /* own chain cache */
     struct td_verdict v;
     struct td_wbuf w;
@@ -728,9 +729,11 @@ static double shards_wcpu(const void *s, unsigned i) { return td_shards_worker_c
 static bool new_workers(struct run *r, struct worker_ctx **wc)
 {
     for (unsigned i = 0; i < r->jobs; i++) {
-        wc[i] = calloc(1, sizeof(*wc[i]));
+        /* aligned: no line shared with another worker's context */
+        wc[i] = aligned_alloc(_Alignof(struct worker_ctx), sizeof(*wc[i]));
         if (wc[i] == NULL)
             return false;
+        memset(wc[i], 0, sizeof(*wc[i]));
         wc[i]->r = r;
         wc[i]->idx = i;
         pthread_mutex_init(&wc[i]->back_mu, NULL);
