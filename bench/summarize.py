@@ -4,7 +4,9 @@
 Per case: runs, median wall time with min-max, median CPU time (user+sys) with
 min-max, median peak RSS, load average seen before the runs.  Then the ratios
 the issue asks for, each computed from medians of the same run, on wall time
-and on CPU time (on a shared machine CPU time is the steadier of the two)."""
+and on CPU time (on a shared machine CPU time is the steadier of the two).
+Last, -j 1 against -j 2 and the default paired by round: the ratio of the two
+runs of each round, which were minutes apart at most."""
 import csv
 import os
 import statistics
@@ -19,7 +21,9 @@ for r in rows:
         rss = int(r["maxrss_kb"])
     except (ValueError, KeyError):
         continue
-    c = cases.setdefault(r["case"], {"wall": [], "cpu": [], "rss": [], "load": [], "exit": set(), "est": []})
+    c = cases.setdefault(r["case"], {"wall": [], "cpu": [], "rss": [], "load": [], "exit": set(), "est": [],
+                                     "byrun": {}})
+    c["byrun"][r["run"]] = wall
     thr = [float(x) for x in (r.get("thread_cpu_s") or "-").split() if x not in ("-", "")]
     if thr:
         # on 2 idle cores a run takes at least its busiest thread's CPU time
@@ -91,3 +95,25 @@ for c in ("pcaploop", "tlsdiag_json", "tlsdiag_summary"):
     if a in med and b in med:
         print("| doubling: %s 2x / 1x (time should be ~2, RSS ~1) | %.2f | %.2f (RSS %.2f) |" % (
             c, med[a][0] / med[b][0], med[a][1] / med[b][1], med[a][2] / med[b][2]))
+# -j 1 / -j 2 per round: the two runs of a round are at most one round
+# apart in time, so a slow spell of the machine weighs on both; the medians
+# above pair the fastest -j 1 with whichever -j 2 happens to be the median.
+pairs = []
+for f in ("handshakes", "handshakes-sub", "bulk", "handshakes2x"):
+    for one, two, what in (("tlsdiag_json_j1", "tlsdiag_json_j2", "--json, -j 1 / -j 2"),
+                           ("tlsdiag_json_j1", "tlsdiag_json", "--json, -j 1 / default"),
+                           ("tlsdiag_summary_j1", "tlsdiag_summary_j2", "-q, -j 1 / -j 2"),
+                           ("tlsdiag_summary_j1", "tlsdiag_summary", "-q, -j 1 / default")):
+        a, b = cases.get(f + "." + one), cases.get(f + "." + two)
+        if a is None or b is None:
+            continue
+        rs = sorted(a["byrun"][k] / b["byrun"][k] for k in a["byrun"] if k in b["byrun"] and b["byrun"][k] > 0)
+        if rs:
+            pairs.append((f, what, rs))
+if pairs:
+    print()
+    print("| paired by round (-j target >= 1.6) | rounds | wall ratio per round: median (min-max) | rounds >= 1.6 |")
+    print("|---|---|---|---|")
+    for f, what, rs in pairs:
+        print("| %s: %s | %d | %.2f (%.2f-%.2f) | %d |" % (f, what, len(rs), statistics.median(rs), rs[0], rs[-1],
+                                                          sum(1 for x in rs if x >= 1.6)))
