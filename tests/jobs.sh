@@ -176,6 +176,24 @@ for f in storm flood dribble many; do
         done
     done
 done
+# a BPF filter: every worker applies it (the first also counts the packets
+# for the notes); -j 2 and -j 3 print what -j 1 prints, and the filter did
+# keep some connections and drop others
+set -- $(ls "$root"/tests/data/lab/*.pcap)
+run 1 "$tmp/f1" --json "$@" tcp port 8443
+for j in 2 3; do
+    run $j "$tmp/fj" --json "$@" tcp port 8443
+    if ! cmp -s "$tmp/f1" "$tmp/fj"; then
+        echo "FAIL -j $j differs from -j 1 with a BPF filter"
+        diff "$tmp/f1" "$tmp/fj" | head -5
+        fails=$((fails + 1))
+    fi
+done
+kept=$(grep -c '^{"id"' "$tmp/f1")
+if [ "$kept" -lt 3 ] || [ "$kept" -ge "$lines" ]; then
+    echo "FAIL: the filter kept $kept of $lines connections"
+    fails=$((fails + 1))
+fi
 # a usage error is one
 "$T" read -j 0 "$root/tests/data/lab/ok_tls13_full.pcap" >/dev/null 2>&1
 if [ $? != 2 ]; then echo "FAIL -j 0 is not a usage error"; fails=$((fails + 1)); fi

@@ -102,9 +102,11 @@ double td_par_deliver_cpu(const struct td_par *p);
 struct td_shards;
 struct td_engine;
 struct td_shard_hooks {
-    /* once on each worker's thread before it reads: |rd| and |e| are its */
-    void (*start)(void *wctx, struct td_reader *rd, struct td_engine *e);
-    /* every packet, on each worker: false skips it (a filter) */
+    /* once on each worker's thread before it reads: |rd| and |e| are its.
+     * Returns whether |packet| is to be called on this worker (NULL: yes) */
+    bool (*start)(void *wctx, struct td_reader *rd, struct td_engine *e);
+    /* every packet, on each worker |start| said so for: false skips it (a
+     * filter) */
     bool (*packet)(void *wctx, const struct td_pkt *pkt);
 };
 struct td_shards *td_shards_new(unsigned n, const struct td_limits *l, const char *path,

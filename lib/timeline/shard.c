@@ -387,8 +387,9 @@ static void *worker_main(void *arg)
         w->rc = -1;
         w->err = err;
     } else {
-        if (s->hooks.start != NULL)
-            s->hooks.start(w->wctx, rd, w->e);
+        /* a worker the hook is a no-op for does not call it for every packet */
+        bool hook = s->hooks.start == NULL || s->hooks.start(w->wctx, rd, w->e);
+        hook = hook && s->hooks.packet != NULL;
         while ((w->rc = td_reader_next(rd, &pkt)) == 1) {
             /* a capture still being written: every worker stops where the
              * file ended when the read began, so all see the same packets */
@@ -398,7 +399,7 @@ static void *worker_main(void *arg)
             }
             w->packets++;
             last = pkt.frame;
-            if (s->hooks.packet == NULL || s->hooks.packet(w->wctx, &pkt))
+            if (!hook || s->hooks.packet(w->wctx, &pkt))
                 td_engine_packet(w->e, &pkt);
             if (++k == PUBLISH_EVERY) {
                 k = 0;
