@@ -262,7 +262,6 @@ void td_flowtab_set_caps(struct td_flowtab *t, unsigned nparts, uint64_t max_flo
     t->grown = -1;
 }
 
-
 void td_flowtab_remove(struct td_flowtab *t, struct td_flow_node *n)
 {
     struct td_flow_node **pp = &t->buckets[n->hash & (t->nbuckets - 1)];

@@ -7,9 +7,10 @@
  * packet and ships it to a worker spends about what it spreads (bench/
  * PROFILE.md).  Here nothing crosses cores per packet: every worker reads
  * the file itself (its own td_reader: the page cache serves the second
- * read; mapping the file instead cost more in page faults than the copy),
- * frames and decodes every packet, and hands it to its own engine, which
- * builds only
+ * read; mapping the file instead cost more in page faults than the copy;
+ * sharing one framing, or one read, among the workers cost more in
+ * cross-core traffic than it saved: PROFILE.md, tenth session), frames and
+ * decodes every packet, and hands it to its own engine, which builds only
  * the flows of its shard (td_engine_shard: an unkeyed hash of the 5-tuple)
  * and only notes the time of the others.  Because expiry judges each flow
  * alone against the capture clock (flowtab.h), each shard ends its flows
@@ -39,7 +40,7 @@
  * can be delivered, so it is the worker behind that makes them
  * deliverable; the one ahead delivers them after each of its hand-overs,
  * which slows it down until it is the one behind, and then the other
- * delivers.  Until the eighth session a thread of its own delivered: a
+ * delivers.  Through the eighth session a thread of its own delivered: a
  * third busy thread on two cores, which cost more in cross-core traffic,
  * wake-ups and preemption than the delivering itself (bench/PROFILE.md);
  * and earlier the workers delivered in turn, which put the delivering on
