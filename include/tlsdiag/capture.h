@@ -153,7 +153,41 @@ struct td_ends {
     uint8_t src[16], dst[16]; /* as in td_tcp_pkt */
     uint16_t sport, dport;
 };
-bool td_decode_ends(const struct td_pkt *pkt, struct td_ends *e);
+/* It reads the Ethernet header and the IPv4 header's fixed part as one
+ * bounded view of 34 bytes (one length check, fields at their offsets),
+ * then the two ports after the options.  Each worker of `read -j` runs it
+ * on every packet of the file, so it is inline: out of line (decode.c) the
+ * call, the 38-byte struct zeroed on the stack and read back cost a worker
+ * that owns none of the packets ~0.06 s per 29.7 M packets (perf). */
+static inline bool td_decode_ends(const struct td_pkt *pkt, struct td_ends *e)
+{
+    struct td_cur c, fix;
+    const uint8_t *f;
+    size_t hlen;
+    uint16_t sport, dport;
+
+    if (pkt->linktype != TD_LINK_ETHERNET)
+        return false;
+    td_cur_init(&c, pkt->data, pkt->caplen);
+    /* Ethernet: dst(6) src(6) type(2); IPv4: vihl(1) tos(1) len(2) id(2)
+     * frag(2) ttl(1) proto(1) csum(2) src(4) dst(4) */
+    if (!td_cur_get_bytes(&c, &fix, 34))
+        return false;
+    f = fix.p;
+    if (f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4 || f[23] != 6 /* TCP */)
+        return false;
+    hlen = (size_t)(f[14] & 0x0f) * 4;
+    if (hlen < 20 || !td_cur_skip(&c, hlen - 20) || !td_cur_get_u16(&c, &sport) || !td_cur_get_u16(&c, &dport))
+        return false;
+    memset(e, 0, sizeof(*e));
+    e->ipver = 4;
+    memcpy(e->src, f + 26, 4);
+    memcpy(e->dst, f + 30, 4);
+    e->sport = sport;
+    e->dport = dport;
+    return true;
+}
+
 /* td_link_supported: td_decode_tcp decodes this link type (the others give
  * TD_DEC_UNKNOWN_LINK), so a caller can report a file it cannot read. */
 bool td_link_supported(uint32_t linktype);

@@ -1170,15 +1170,13 @@ static void evict_for_memory(struct td_engine *e, unsigned p)
  * is judged alone, not behind the others, so that `read -j`'s shards
  * (which hold only their flows) end the same flows at the same packet.
  * A td_par directory (par.c) applies the same rule.  It runs after every
- * packet; td_flowtab_due is inline, so when nothing is due (nearly always)
- * it costs the two list heads and the flow count. */
-static void expire(struct td_engine *e)
+ * packet, so the test that nothing is due (nearly always: the two list
+ * heads and the partition that grew) is inline at the callers; the loops
+ * are not.  Out of line as a whole it was ~3% of a `read -j` worker. */
+static void expire_due(struct td_engine *e, const int64_t lim[2])
 {
-    const int64_t lim[2] = {(int64_t)e->lim.idle_timeout_s * 1000000000LL, LINGER_NS};
     struct td_flow_node *n;
 
-    if (e->driven)
-        return;
     while ((n = td_flowtab_due(&e->tab, e->now_ns, lim)) != NULL)
         close_at(e, (struct flow *)n, TD_END_EXPIRE);
     while ((n = td_flowtab_over_cap(&e->tab)) != NULL) {
@@ -1188,6 +1186,15 @@ static void expire(struct td_engine *e)
         e->st.evicted++;
         close_at(e, f, TD_END_EVICT);
     }
+}
+
+static inline void expire(struct td_engine *e)
+{
+    const int64_t lim[2] = {(int64_t)e->lim.idle_timeout_s * 1000000000LL, LINGER_NS};
+
+    if (e->driven || (td_flowtab_due(&e->tab, e->now_ns, lim) == NULL && td_flowtab_over_cap(&e->tab) == NULL))
+        return;
+    expire_due(e, lim);
 }
 
 
