@@ -36,6 +36,13 @@ head -c $((size - 40)) "$D/ok_tls12_full.pcap" >"$tmp/trunc.pcap"
 check "truncated capture" 4 "$T" read --json "$tmp/trunc.pcap"
 has "truncation names file and offset" "$tmp/err" "trunc.pcap: offset [0-9]*:"
 has "partial results printed" "$tmp/out" '"server":{"ip":"10.77.2.2"'
+# cut right after the ClientHello: the capture stopped, the server is not
+# to blame (was: failed server_silent, error, by server)
+head -c 1000 "$D/ok_tls12_full.pcap" >"$tmp/cut_ch.pcap"
+check "cut after the ClientHello" 4 "$T" read --json "$tmp/cut_ch.pcap"
+has "cut after the ClientHello: incomplete" "$tmp/out" '"outcome":"incomplete"'
+has "cut after the ClientHello: capture_incomplete" "$tmp/out" '"code":"capture_incomplete"'
+if grep -q server_silent "$tmp/out"; then echo "FAIL cut after the ClientHello: server blamed"; fails=$((fails + 1)); else echo "ok   cut after the ClientHello: server not blamed"; fi
 check "stdin" 0 sh -c "\"$T\" read --json - < $D/fail_ssl3_hello.pcap"
 has "stdin verdict" "$tmp/out" '"code":"protocol_version"'
 check "gzip" 0 "$T" read --json "$D/gzip_tls12.pcap.gz"

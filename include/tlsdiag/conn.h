@@ -163,6 +163,8 @@ struct td_conn {
     uint64_t end_frame;
     uint8_t end_phase;
     int64_t first_ts_ns, last_ts_ns;
+    int64_t end_ts_ns;        /* the capture clock when it was closed: at the end
+                               * of input, the capture's last packet */
     int64_t capture_start_ns; /* first packet of the capture, for relative times */
     struct td_half half[2];
     uint16_t vlan_depth;

@@ -759,12 +759,25 @@ static bool r_client_closed_first(const struct facts *f, struct td_verdict *v)
     return true;
 }
 
+/* How long a capture must go on after a ClientHello, with the connection
+ * still open, before the server's silence is a finding and not just where
+ * the capture stopped (or where a cut file ends). */
+#define SILENT_MIN_NS 1000000000LL
+
+/* the capture (not the client) stopped within SILENT_MIN_NS of the hello */
+static bool ends_too_soon(const struct facts *f)
+{
+    return !(f->cli_fin || f->cli_rst) && f->c->end_ts_ns - f->c->ch_ts_ns < SILENT_MIN_NS;
+}
+
 static bool r_server_silent(const struct facts *f, struct td_verdict *v)
 {
     struct td_diagnosis *d;
 
     if (f->ch == NULL || f->srv_first_tls != NULL || f->hs->payload_bytes > 0 || f->established)
         return false;
+    if (ends_too_soon(f))
+        return false; /* capture_incomplete, below */
     if (f->c->ch_acked_frame == 0 && f->c->ch_retrans > 0) {
         /* full-size segments retransmitted while smaller ones got through */
         bool big = f->c->ch_segments > 1 && f->c->ch_retrans_max_len >= 1200;
@@ -1120,9 +1133,17 @@ void td_rules_run(struct td_verdict *v, const struct td_conn *c, const struct td
         struct td_diagnosis *d;
         if (!closed && f.ch != NULL) {
             v->outcome = TD_OUT_INCOMPLETE;
+            int64_t after = c->end_ts_ns - c->ch_ts_ns;
             d = diag_add(v, "capture_incomplete", TD_SEV_INFO, TD_BY_CAPTURE, TD_CONF_HIGH);
             diag_text(d->summary, sizeof(d->summary), "the capture ends during the handshake");
-            diag_text(d->explanation, sizeof(d->explanation), "No failure signal and no completed handshake were captured: the connection was still open, or quiet, when the capture stopped.");
+            if (f.srv_first_tls == NULL && f.hs->payload_bytes == 0 && after >= 0 && after < SILENT_MIN_NS)
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "No failure signal and no completed handshake were captured: the capture ends %.3f ms after the "
+                          "ClientHello (frame %llu), with nothing from the server yet. Too soon to call the server silent; "
+                          "a capture file cut short ends like this too.",
+                          (double)after / 1e6, (unsigned long long)(f.ch_ev ? f.ch_ev->frame : 0));
+            else
+                diag_text(d->explanation, sizeof(d->explanation), "No failure signal and no completed handshake were captured: the connection was still open, or quiet, when the capture stopped.");
             diag_text(d->fix, sizeof(d->fix), "Capture for longer, or start the capture before the client connects.");
             add_close_ev(d, &f);
             return;

@@ -985,6 +985,7 @@ static void close_at(struct td_engine *e, struct flow *f, uint8_t phase)
 {
     f->conn->end_frame = phase == TD_END_FLUSH ? UINT64_MAX : e->frame_now;
     f->conn->end_phase = phase;
+    f->conn->end_ts_ns = e->now_ns;
     flow_close(e, f);
 }
 
@@ -1502,7 +1503,8 @@ void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const s
     engine_tcp(e, pkt, pkt_ts(pkt), t, &k, key_ep, id, fresh, hash);
 }
 
-void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted)
+void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted,
+                            int64_t now_ns)
 {
     struct flow *f = (struct flow *)td_flowtab_find(&e->tab, k, hash);
     if (f == NULL)
@@ -1512,7 +1514,15 @@ void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, ui
         limit_hit(e, f->conn, TD_AN_LIMIT_FLOWS, 0);
         e->st.evicted++;
     }
-    close_at(e, f, evicted ? TD_END_EVICT : TD_END_EXPIRE);
+    {
+        /* the connection ends at the directory's clock; this engine's own
+         * clock (its flows' packets only) stays as it was */
+        int64_t own = e->now_ns;
+        if (now_ns > e->now_ns)
+            e->now_ns = now_ns;
+        close_at(e, f, evicted ? TD_END_EVICT : TD_END_EXPIRE);
+        e->now_ns = own;
+    }
 }
 
 void td_engine_advance(struct td_engine *e, int64_t now_ns)

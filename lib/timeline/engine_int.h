@@ -59,6 +59,8 @@ void td_engine_drive(struct td_engine *e, int64_t start_ns);
  * segment of one opens a new connection under the same id. */
 void td_engine_tcp_driven(struct td_engine *e, const struct td_pkt *pkt, const struct td_tcp_pkt *t, uint64_t id,
                           bool fresh, uint64_t hash);
-void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted);
+/* |now_ns|: the directory's capture clock, which the driven engine does not keep */
+void td_engine_close_driven(struct td_engine *e, const struct td_flow_key *k, uint64_t hash, bool evicted,
+                            int64_t now_ns);
 
 #endif

@@ -77,6 +77,7 @@ struct m_close {
     uint64_t hash;
     struct td_flow_key key;
     uint32_t evicted;
+    int64_t now_ns; /* the directory's capture clock at the close */
 };
 struct rbuf;
 struct m_release {
@@ -254,7 +255,7 @@ static void close_msg(struct worker *w, const struct m_close *m)
     w->ev_tail = NULL;
     w->in_close = true;
     w->got = false;
-    td_engine_close_driven(w->e, &m->key, m->hash, m->evicted != 0);
+    td_engine_close_driven(w->e, &m->key, m->hash, m->evicted != 0, m->now_ns);
     w->in_close = false;
     if (!w->got) {
         /* nothing left to end (evicted before): the number still has to be
@@ -670,6 +671,7 @@ static void dclose(struct td_par *p, struct dflow *f, bool evicted)
     m.hash = f->node.hash;
     m.key = f->node.key;
     m.evicted = evicted;
+    m.now_ns = p->now_ns;
     dst = put(p, f->shard, M_CLOSE, sizeof(m));
     memcpy(dst, &m, sizeof(m));
     td_flowtab_remove(&p->tab, &f->node);
