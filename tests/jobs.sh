@@ -26,8 +26,9 @@ run() { # JOBS OUT ARGS...
 run_in() { # JOBS OUT FILE ARGS...: the capture on stdin (the stream path)
     j=$1 o=$2 f=$3
     shift 3
-    "$T" read -j "$j" "$@" - < "$f" 2>&1 | sed "s|^tlsdiag: -:|tlsdiag: FILE:|; s|\"source\":\"-\"|\"source\":\"FILE\"|" > "$o"
-    echo "exit $?" >> "$o"
+    # tlsdiag's own exit code, not the pipeline's (sed's, always 0)
+    { "$T" read -j "$j" "$@" - < "$f" 2>&1; echo "exit $?"; } |
+        sed "s|^tlsdiag: -:|tlsdiag: FILE:|; s|\"source\":\"-\"|\"source\":\"FILE\"|" > "$o"
 }
 while read -r f; do
     n=$((n + 1))
