@@ -42,9 +42,13 @@ MUST_HAVE = {
     "warn_weak_cipher": ("code", "weak_cipher"),
     "warn_no_sni": ("code", "no_sni"),
     "warn_resumption_rejected": ("code", "resumption_rejected"),
+    "warn_untrusted_accepted": ("code", "cert_self_signed"),     # read with its key log (KEYLOG)
+    "fail_wrong_name_tls12": ("code", "cert_hostname_mismatch"),
     "fail_fallback_scsv": ("evidence", "earlier attempt: connection #1 ClientHello TLS 1.3 failed (middlebox_reset)"),
     "fail_version_fallback": ("evidence", "earlier attempt: connection #2 ClientHello TLS 1.2 failed (protocol_version)"),
 }
+# the certificate these need is encrypted (TLS 1.3): read with NAME.keys
+KEYLOG = {"warn_untrusted_accepted"}
 
 
 def main():
@@ -73,7 +77,10 @@ def main():
             print(f"FAIL {name}: {files[-1]} missing")
             failures += 1
             continue
-        p = subprocess.run([tlsdiag, "read", "--json", "--no-progress"] + files,
+        keys = []
+        if name in KEYLOG:
+            keys = ["--keylog", os.path.join(capdir, os.path.splitext(fname)[0] + ".keys")]
+        p = subprocess.run([tlsdiag, "read", "--json", "--no-progress"] + keys + files,
                            capture_output=True, text=True)
         if p.returncode != 0:
             print(f"FAIL {name}: exit {p.returncode}: {p.stderr.strip()}")

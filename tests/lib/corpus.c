@@ -6,13 +6,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* TD_CORPUS, else TD_SHARED/corpus, else ../shared/corpus (the tests run
+ * from the repository's root), as tests/corpus and the other unit tests */
 const char *corpus_dir(void)
 {
+    static char buf[1024];
     const char *d = getenv("TD_CORPUS");
+    const char *s = getenv("TD_SHARED");
     struct stat st;
 
-    if (d == NULL)
-        d = "/work/shared/corpus";
+    if (d == NULL) {
+        snprintf(buf, sizeof(buf), "%s/corpus", s != NULL ? s : "../shared");
+        d = buf;
+    }
     if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
         return NULL;
     return d;
