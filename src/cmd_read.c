@@ -684,8 +684,8 @@ static int input_notes(struct run *r, const char *path, const struct td_input_er
             fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", r->tl->err);
     }
     if (ie != NULL) {
-        fprintf(stderr, "tlsdiag: %s: offset %llu: %s (connections read so far are reported)\n", path,
-                (unsigned long long)ie->off, ie->msg);
+        fprintf(stderr, "tlsdiag: %s: offset %llu%s: %s (connections read so far are reported)\n", path,
+                (unsigned long long)ie->off, ie->decompressed ? " of the decompressed data" : "", ie->msg);
         rc = TD_EXIT_CORRUPT;
     }
     if (sc->unknown_link > 0) {
@@ -894,7 +894,8 @@ static int read_file_jobs(struct run *r, const char *path, struct td_filter *flt
     struct scan sc = {0};
 
     if (rd == NULL) {
-        fprintf(stderr, "tlsdiag: %s: offset %llu: %s\n", path, (unsigned long long)err.off, err.msg);
+        fprintf(stderr, "tlsdiag: %s: offset %llu%s: %s\n", path, (unsigned long long)err.off,
+                err.decompressed ? " of the decompressed data" : "", err.msg);
         return TD_EXIT_INPUT;
     }
     r->ro.source = path;

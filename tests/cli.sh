@@ -47,6 +47,45 @@ check "stdin" 0 sh -c "\"$T\" read --json - < $D/fail_ssl3_hello.pcap"
 has "stdin verdict" "$tmp/out" '"code":"protocol_version"'
 check "gzip" 0 "$T" read --json "$D/gzip_tls12.pcap.gz"
 has "gzip verdict" "$tmp/out" '"outcome":"ok"'
+# gzip'd captures that go bad part way: the packets inflated before the
+# damage are read and reported, then exit 4 naming the file and the offset
+# in the decompressed data (zlib's gzread dropped all it had inflated in the
+# call that met the error, up to 1 MiB: these lost every packet, exit 3)
+python3 - "$D/gzip_tls12.pcap.gz" "$tmp" <<'PY'
+import subprocess, sys, zlib
+src, tmp = sys.argv[1], sys.argv[2]
+d = bytearray(open(src, "rb").read())
+d[-8] ^= 1  # the CRC-32 in the gzip trailer
+open(tmp + "/gz_crc.pcap.gz", "wb").write(d)
+# 40 connections of 3 packets each; records cut at connection 20
+cap = subprocess.run([sys.executable, "tools/hostile-capture.py", "hellos", "40"], check=True,
+                     stdout=subprocess.PIPE).stdout
+off, n = 24, 0
+while n < 60:
+    off += 16 + int.from_bytes(cap[off + 8:off + 12], "little")
+    n += 1
+z = zlib.compressobj(6, zlib.DEFLATED, 31)
+whole = z.compress(cap) + z.flush()
+open(tmp + "/gz_trunc.pcap.gz", "wb").write(whole[:len(whole) // 2])
+# corrupt deflate data: after the first 20 connections a block of the
+# reserved type 3 (header bits 0,11: 0x06); the rest as it was
+z = zlib.compressobj(6, zlib.DEFLATED, 31)
+head = z.compress(cap[:off]) + z.flush(zlib.Z_FULL_FLUSH)
+open(tmp + "/gz_bad.pcap.gz", "wb").write(head + b"\x06" + z.compress(cap[off:]) + z.flush())
+open(tmp + "/gz_bad.off", "w").write(str(off))
+PY
+check "gzip with a bad CRC" 4 "$T" read --json "$tmp/gz_crc.pcap.gz"
+has "bad CRC: the connection is reported" "$tmp/out" '"outcome":"ok"'
+has "bad CRC: file, decompressed offset, cause" "$tmp/err" "gz_crc.pcap.gz: offset 9767 of the decompressed data: corrupt gzip data: incorrect data check"
+check "gzip with a bad CRC on stdin, -j 2" 4 sh -c "\"$T\" read -j 2 --json - < \"$tmp/gz_crc.pcap.gz\""
+has "bad CRC, stdin -j 2: the connection is reported" "$tmp/out" '"outcome":"ok"'
+has "bad CRC, stdin -j 2: named" "$tmp/err" "^tlsdiag: -: offset 9767 of the decompressed data: corrupt gzip"
+check "gzip truncated in the middle" 4 "$T" read -q "$tmp/gz_trunc.pcap.gz"
+has "gzip truncated: the connections before the cut" "$tmp/out" "Summary: [1-9][0-9]* TLS connections"
+has "gzip truncated: file, decompressed offset, cause" "$tmp/err" "gz_trunc.pcap.gz: offset [0-9]* of the decompressed data: gzip data truncated"
+check "gzip with corrupt deflate data" 4 "$T" read -q "$tmp/gz_bad.pcap.gz"
+has "corrupt deflate: the 20 connections before it" "$tmp/out" "Summary: 20 TLS connections: 0 ok, 20 failed"
+has "corrupt deflate: file, decompressed offset, cause" "$tmp/err" "gz_bad.pcap.gz: offset $(cat "$tmp/gz_bad.off") of the decompressed data: corrupt gzip data: invalid block type"
 check "BPF filter keeps" 0 "$T" read --json "$D/fail_ssl3_hello.pcap" tcp port 8443
 has "filter keeps the connection" "$tmp/out" '"outcome":"failed"'
 check "BPF filter drops" 0 "$T" read --json "$D/fail_ssl3_hello.pcap" 'tcp port 9'

@@ -4,8 +4,8 @@
  * whose interfaces have different link types, hides pcapng Decryption
  * Secrets Blocks, and cannot report the byte offset of a corrupt block.  It
  * reads pcap (all four magics: us/ns, both byte orders) and pcapng (all
- * sections, per-interface link type and timestamp resolution), through zlib's
- * gzread so gzip'd files and stdin ("-") work transparently.  libpcap is
+ * sections, per-interface link type and timestamp resolution), gzip'd or
+ * not (zlib's inflate), from a file or stdin ("-").  libpcap is
  * still used for what it does well: BPF filters (td_filter) and live
  * capture (td_live). */
 #ifndef TLSDIAG_CAPTURE_H
@@ -54,13 +54,17 @@ struct td_pkt {
 struct td_input_error {
     char msg[256];
     uint64_t off;
+    bool decompressed; /* the input is gzip: |off| is in the decompressed data */
 };
 
 struct td_reader;
 
-/* td_reader_open opens |path| ("-" for stdin); gzip is detected by magic.
- * Returns NULL and fills |err| when the file cannot be opened or its header
- * is not pcap/pcapng. */
+/* td_reader_open opens |path| ("-" for stdin); gzip is detected by magic
+ * (concatenated members are read; bytes after a member that are not
+ * another one are ignored, as gzread does).  Returns NULL and fills |err|
+ * when the file cannot be opened or its header is not pcap/pcapng.  A
+ * corrupt or truncated gzip stream is an error of td_reader_next at the
+ * decompressed offset where it went wrong, after every packet before it. */
 struct td_reader *td_reader_open(const char *path, struct td_input_error *err);
 /* td_reader_open_mem reads a whole capture held in memory (|len| bytes at
  * |p|, not gzip'd), borrowed: |p| must outlive the reader and is never

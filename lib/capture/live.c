@@ -28,6 +28,7 @@ static void live_err(struct td_input_error *err, const char *what, const char *d
 {
     snprintf(err->msg, sizeof(err->msg), "%s: %s", what, detail);
     err->off = 0;
+    err->decompressed = false;
 }
 
 struct td_live *td_live_open(const char *iface, const char *filter, int snaplen,

@@ -1,14 +1,28 @@
-/* reader.c: streaming pcap / pcapng reader over zlib's gzread.
+/* reader.c: streaming pcap / pcapng reader, plain or gzip'd.
  *
- * One growable buffer holds the decompressed input; records are framed with
- * a td_cur over it and packets are handed out as views into it (valid until
- * the next call), so the hot path does no allocation and no per-field I/O:
- * the buffer is refilled with one large gzread when a record does not fit.
+ * One growable buffer holds the (decompressed) input; records are framed
+ * with a td_cur over it and packets are handed out as views into it (valid
+ * until the next call), so the hot path does no allocation and no
+ * per-field I/O: the buffer is refilled with one large read when a record
+ * does not fit.
+ *
+ * The source (src_read) is a file descriptor: a path, or stdin for "-".
+ * Its first two bytes decide: 1f 8b (RFC 1952) is gzip, inflated here with
+ * zlib's inflate (gz_read), anything else is read with read(2) straight
+ * into the buffer.  Not gzread: on a corrupt or truncated gzip stream it
+ * drops everything it inflated in the call that met the error (up to a
+ * whole buffer, so a small capture lost every packet).  gz_read hands over
+ * every byte inflate produced before the error, and the error waits
+ * (r->src_failed) until the records before it have been read: a corrupt
+ * gzip capture is an input error at the decompressed offset where the
+ * damage starts, after all the packets before it.
  *
  * Caps (each an input error with the byte offset, never silent):
  *   TD_MAX_PACKET      captured length of one packet
  *   READER_MAX_BLOCK   one pcapng block (16 MiB)
  *   READER_MAX_IFACES  interfaces per pcapng section
+ *   READER_ZIN         compressed input held at a time (256 KiB); inflate
+ *                      writes only into the room left in the buffer
  * Timestamps going backwards are not an error: packets are returned in file
  * order and numbered 1.. over the whole file, as Wireshark does.
  *
@@ -17,12 +31,14 @@
  *
  * Benchmark note: a 76 MB pcap (83,200 packets) reads in about the same
  * time as a bare pcap_next_ex loop (both ~0.01 s from page cache); the gzip'd
- * copy takes ~0.07 s.  zlib reads plain files straight into our buffer for
- * large gzread calls, so "transparent" mode costs no extra copy. */
+ * copy takes ~0.07 s.  A plain file is read() straight into our buffer in
+ * large reads, so it costs no extra copy. */
 #include "tlsdiag/capture.h"
 #include "tlsdiag/alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +48,8 @@
 
 #define READER_MAX_BLOCK (16u * 1024 * 1024)
 #define READER_MAX_IFACES 1024u
-#define READER_CHUNK (1u * 1024 * 1024) /* initial buffer and minimum gzread */
-#define READER_GZBUF (256u * 1024)      /* zlib's own input buffer */
+#define READER_CHUNK (1u * 1024 * 1024) /* initial buffer */
+#define READER_ZIN (256u * 1024)        /* compressed input buffer (gzip) */
 
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_US_SWAP 0xd4c3b2a1u
@@ -64,8 +80,27 @@ struct reader_iface {
     int64_t tsoffset; /* if_tsoffset, seconds */
 };
 
+/* gzip input: the stream and its compressed bytes */
+enum gz_state {
+    GZ_MEMBER,  /* inside a gzip member */
+    GZ_BETWEEN, /* a member ended: another may follow */
+    GZ_END,     /* clean end of the input */
+    GZ_FAILED   /* r->err holds the error */
+};
+
+struct gz_in {
+    z_stream zs;
+    uint8_t *in;       /* READER_ZIN bytes; zs.next_in points into it */
+    uint64_t consumed; /* compressed bytes inflate has taken */
+    bool in_eof;       /* read(2) said end of file */
+    enum gz_state state;
+};
+
 struct td_reader {
-    gzFile gz;
+    int fd;          /* the input; -1 for td_reader_open_mem */
+    struct gz_in *gz; /* non-NULL: the input is gzip */
+    bool src_failed; /* the source failed after the bytes now in buf: the
+                      * error (r->err) is raised when they are used up */
     uint8_t *buf;
     size_t cap;
     size_t pos;      /* next unread byte */
@@ -94,6 +129,16 @@ struct td_reader {
 };
 
 #if defined(__GNUC__)
+__attribute__((format(printf, 3, 0)))
+#endif
+static void vset_err(struct td_reader *r, uint64_t off, const char *fmt, va_list ap)
+{
+    vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+    r->err.off = off;
+    r->err.decompressed = r->gz != NULL; /* |off| is in the inflated data */
+}
+
+#if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
 static void set_err(struct td_reader *r, uint64_t off, const char *fmt, ...)
@@ -101,10 +146,32 @@ static void set_err(struct td_reader *r, uint64_t off, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+    vset_err(r, off, fmt, ap);
     va_end(ap);
-    r->err.off = off;
     r->failed = true;
+}
+
+/* src_fail: the source failed at (decompressed) offset |off|, after the
+ * bytes now in the buffer; fill raises it when it needs more than those. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void src_fail(struct td_reader *r, uint64_t off, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vset_err(r, off, fmt, ap);
+    va_end(ap);
+    r->src_failed = true;
+}
+
+/* open_err: an error before there is a reader */
+static void open_err(struct td_input_error *err, const char *path, const char *what)
+{
+    snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", path, what);
+    err->off = 0;
+    err->decompressed = false;
 }
 
 static inline uint32_t bswap32(uint32_t v)
@@ -137,6 +204,203 @@ static inline bool get32(struct td_cur *c, bool swap, uint32_t *out)
 
 static uint64_t cur_off(const struct td_reader *r) { return r->buf_off + r->pos; }
 static size_t avail(const struct td_reader *r) { return r->end - r->pos; }
+
+/* ---- the source: read(2), or inflate for gzip ---- */
+
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return td_calloc(items, size); /* counted, and the test hook reaches it */
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    free(p);
+}
+
+/* gz_start: the input began with the gzip magic, |m| (2 bytes, read) */
+static bool gz_start(struct td_reader *r, const uint8_t m[2])
+{
+    struct gz_in *g = td_calloc(1, sizeof(*g));
+
+    if (g == NULL || (g->in = td_malloc(READER_ZIN)) == NULL) {
+        free(g);
+        return false;
+    }
+    g->zs.zalloc = z_alloc;
+    g->zs.zfree = z_free;
+    g->zs.opaque = Z_NULL;
+    memcpy(g->in, m, 2);
+    g->zs.next_in = g->in;
+    g->zs.avail_in = 2;
+    /* 15 + 16: a gzip stream (RFC 1952) only, with the largest window;
+     * inflate checks the header, the CRC-32 and the length of each member */
+    if (inflateInit2(&g->zs, 15 + 16) != Z_OK) {
+        free(g->in);
+        free(g);
+        return false;
+    }
+    g->state = GZ_MEMBER;
+    r->gz = g;
+    return true;
+}
+
+static void gz_end(struct gz_in *g)
+{
+    if (g == NULL)
+        return;
+    inflateEnd(&g->zs);
+    free(g->in);
+    free(g);
+}
+
+/* gz_refill reads more compressed input behind what inflate has not taken
+ * yet; false on a read error (errno) */
+static bool gz_refill(struct td_reader *r)
+{
+    struct gz_in *g = r->gz;
+    size_t left = g->zs.avail_in;
+    ssize_t k;
+
+    if (left != 0 && g->zs.next_in != g->in)
+        memmove(g->in, g->zs.next_in, left);
+    do
+        k = read(r->fd, g->in + left, READER_ZIN - left);
+    while (k < 0 && errno == EINTR);
+    if (k < 0)
+        return false;
+    if (k == 0)
+        g->in_eof = true;
+    g->zs.next_in = g->in;
+    g->zs.avail_in = (uInt)(left + (size_t)k);
+    return true;
+}
+
+/* gz_read inflates up to |room| bytes into |dst|, the decompressed offset
+ * |off0|, and returns how many.  At the end of the input it sets r->eof; on
+ * an error src_fail (the bytes inflated before it are returned all the
+ * same: they are good as far as anyone can tell, and the parser reads
+ * them before it hears of the error). */
+static size_t gz_read(struct td_reader *r, uint8_t *dst, size_t room, uint64_t off0)
+{
+    struct gz_in *g = r->gz;
+    z_stream *zs = &g->zs;
+    size_t done = 0;
+
+    for (;;) {
+        uInt in0, out0;
+        int ret;
+
+        if (g->state == GZ_BETWEEN) {
+            /* another member, as gzread and gzip -d read them */
+            if (zs->avail_in < 2 && !g->in_eof) {
+                if (!gz_refill(r))
+                    goto read_error;
+                continue;
+            }
+            if (zs->avail_in >= 2 && zs->next_in[0] == 0x1f && zs->next_in[1] == 0x8b) {
+                inflateReset(zs);
+                g->state = GZ_MEMBER;
+                continue;
+            }
+            /* Bytes after a whole member that do not begin another (tape
+             * or block padding, zeros, junk) end the input without an
+             * error, as zlib's gzread does (gzip -d warns): every member
+             * before them passed its CRC-32 and length check, so nothing
+             * read is in doubt, and what follows is not gzip. */
+            g->state = GZ_END;
+        }
+        if (g->state == GZ_END) {
+            if (done == 0)
+                r->eof = true;
+            return done;
+        }
+        if (done == room)
+            return done;
+        if (zs->avail_in == 0 && !g->in_eof) {
+            if (!gz_refill(r))
+                goto read_error;
+            continue;
+        }
+        zs->next_out = dst + done;
+        zs->avail_out = room - done > UINT_MAX ? UINT_MAX : (uInt)(room - done);
+        in0 = zs->avail_in;
+        out0 = zs->avail_out;
+        ret = inflate(zs, Z_NO_FLUSH);
+        g->consumed += in0 - zs->avail_in;
+        done += out0 - zs->avail_out;
+        if (ret == Z_STREAM_END) {
+            g->state = GZ_BETWEEN;
+        } else if (ret == Z_BUF_ERROR && zs->avail_in == 0 && g->in_eof) {
+            /* inflate wants input and there is none: cut short */
+            g->state = GZ_FAILED;
+            src_fail(r, off0 + done, "gzip data truncated: the input ends inside a gzip member "
+                     "(after %llu compressed bytes)", (unsigned long long)g->consumed);
+            return done;
+        } else if (ret == Z_MEM_ERROR) {
+            g->state = GZ_FAILED;
+            src_fail(r, off0 + done, "out of memory (zlib)");
+            return done;
+        } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+            /* Z_DATA_ERROR: bad header, corrupt deflate data, CRC-32 or
+             * length mismatch (Z_NEED_DICT cannot occur in gzip) */
+            g->state = GZ_FAILED;
+            src_fail(r, off0 + done, "corrupt gzip data: %s (detected after %llu compressed bytes)",
+                     zs->msg != NULL ? zs->msg : zError(ret), (unsigned long long)g->consumed);
+            return done;
+        }
+    }
+read_error:
+    g->state = GZ_FAILED;
+    src_fail(r, off0 + done, "read error: %s (after %llu compressed bytes)", strerror(errno),
+             (unsigned long long)(g->consumed + g->zs.avail_in));
+    return done;
+}
+
+/* plain_read reads up to |room| bytes into |dst| (the file offset |off0|),
+ * until |room| or the end of the input, as gzread did */
+static size_t plain_read(struct td_reader *r, uint8_t *dst, size_t room, uint64_t off0)
+{
+    size_t done = 0;
+
+    while (done < room) {
+        size_t want = room - done > (size_t)INT32_MAX ? (size_t)INT32_MAX : room - done;
+        ssize_t k = read(r->fd, dst + done, want);
+
+        if (k > 0) {
+            done += (size_t)k;
+        } else if (k == 0) {
+            if (done == 0)
+                r->eof = true;
+            break;
+        } else if (errno != EINTR) {
+            src_fail(r, off0 + done, "read error: %s", strerror(errno));
+            break;
+        }
+    }
+    return done;
+}
+
+/* src_read appends what the source has to the buffer, as much as fits; it
+ * sets r->eof at a clean end, src_failed (after the bytes before) on an
+ * error.  The buffer has room (fill). */
+static void src_read(struct td_reader *r)
+{
+    uint8_t *dst = r->buf + r->end;
+    size_t room = r->cap - r->end;
+    uint64_t off0 = r->buf_off + r->end;
+
+    if (r->gz != NULL) {
+        if (r->gz->state == GZ_FAILED || r->gz->state == GZ_END) {
+            r->eof = r->gz->state == GZ_END; /* GZ_FAILED: src_failed is set */
+            return;
+        }
+        r->end += gz_read(r, dst, room, off0);
+    } else {
+        r->end += plain_read(r, dst, room, off0);
+    }
+}
 
 /* fill makes |need| bytes available at r->pos, or as many as the input
  * has.  Returns false only on a read error (r->err set); the caller compares
@@ -185,23 +449,13 @@ static bool fill(struct td_reader *r, size_t need)
         r->buf = nb;
         r->cap = ncap;
     }
-    while (r->end < need) {
-        size_t room = r->cap - r->end;
-        unsigned want = room > (size_t)INT32_MAX ? (unsigned)INT32_MAX : (unsigned)room;
-        int got = gzread(r->gz, r->buf + r->end, want);
-
-        if (got < 0) {
-            int zerr;
-            const char *m = gzerror(r->gz, &zerr);
-            set_err(r, r->buf_off + r->end, "read error: %s",
-                    zerr == Z_ERRNO ? strerror(errno) : m);
+    while (r->end < need && !r->eof) {
+        if (r->src_failed) {
+            /* every byte before the failure has been framed */
+            r->failed = true;
             return false;
         }
-        if (got == 0) {
-            r->eof = true;
-            break;
-        }
-        r->end += (size_t)got;
+        src_read(r);
     }
     return true;
 }
@@ -775,38 +1029,54 @@ fail:
 struct td_reader *td_reader_open(const char *path, struct td_input_error *err)
 {
     struct td_reader *r = td_calloc(1, sizeof(*r));
+    uint8_t m[2];
+    size_t nm = 0;
 
     if (r == NULL) {
-        snprintf(err->msg, sizeof(err->msg), "out of memory");
-        err->off = 0;
+        open_err(err, path, "out of memory");
         return NULL;
     }
-    if (strcmp(path, "-") == 0) {
-        int fd = dup(0);
-        r->gz = fd < 0 ? NULL : gzdopen(fd, "rb");
-        if (r->gz == NULL && fd >= 0)
-            close(fd);
-    } else {
-        errno = 0;
-        r->gz = gzopen(path, "rb");
-    }
-    if (r->gz == NULL) {
-        snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", path,
-                 errno ? strerror(errno) : "out of memory");
-        err->off = 0;
+    /* stdin is duplicated so that closing the reader leaves it open */
+    r->fd = strcmp(path, "-") == 0 ? fcntl(0, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        open_err(err, path, strerror(errno));
         free(r);
         return NULL;
     }
-    gzbuffer(r->gz, READER_GZBUF);
     r->buf = td_malloc(READER_CHUNK);
     if (r->buf == NULL) {
         set_err(r, 0, "out of memory");
-        *err = r->err;
-        td_reader_close(r);
-        return NULL;
+        goto fail;
     }
     r->cap = READER_CHUNK;
+    /* gzip or not: the first two bytes say (stdin too: nothing is read
+     * twice).  They stay in the buffer, or go to the inflate input. */
+    while (nm < 2) {
+        ssize_t k = read(r->fd, m + nm, 2 - nm);
+        if (k > 0) {
+            nm += (size_t)k;
+        } else if (k == 0) {
+            r->eof = true;
+            break;
+        } else if (errno != EINTR) {
+            set_err(r, 0, "read error: %s", strerror(errno));
+            goto fail;
+        }
+    }
+    if (nm == 2 && m[0] == 0x1f && m[1] == 0x8b) {
+        if (!gz_start(r, m)) {
+            set_err(r, 0, "out of memory (gzip)");
+            goto fail;
+        }
+    } else {
+        memcpy(r->buf, m, nm);
+        r->end = nm;
+    }
     return open_header(r, err);
+fail:
+    *err = r->err;
+    td_reader_close(r);
+    return NULL;
 }
 
 struct td_reader *td_reader_open_mem(const void *p, size_t len, struct td_input_error *err)
@@ -816,10 +1086,12 @@ struct td_reader *td_reader_open_mem(const void *p, size_t len, struct td_input_
     if (r == NULL) {
         snprintf(err->msg, sizeof(err->msg), "out of memory");
         err->off = 0;
+        err->decompressed = false;
         return NULL;
     }
     /* the whole input is already "read": fill() never grows or refills a
      * borrowed buffer, and nothing writes through it */
+    r->fd = -1;
     r->borrowed = true;
     r->buf = (uint8_t *)(uintptr_t)p;
     r->cap = len;
@@ -861,8 +1133,9 @@ void td_reader_close(struct td_reader *r)
 {
     if (r == NULL)
         return;
-    if (r->gz != NULL)
-        gzclose(r->gz);
+    gz_end(r->gz);
+    if (r->fd >= 0)
+        close(r->fd);
     if (r->pool_put != NULL && !r->borrowed)
         r->pool_put(r->pool_ctx, r->buf);
     else if (!r->borrowed)

@@ -47,7 +47,7 @@
 #define PAD 128u /* bytes between the fields of different threads */
 #define NBUF 8u
 #define BUF_SIZE (256u * 1024u)
-#define RB_SIZE (1024u * 1024u) /* read buffer: the reader's gzread size */
+#define RB_SIZE (1024u * 1024u) /* read buffer: the reader's initial buffer */
 #define RB_MAX 12u              /* pooled read buffers */
 #define PEND_HIGH 8192u         /* results not yet delivered: the reader waits */
 #define PEND_LOW 4096u          /* ... until they are down to this */

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "pcapw.h"
 #include "tlsdiag/capture.h"
@@ -174,6 +176,7 @@ static void test_pcap_truncated_record(void **state)
     assert_int_equal(p.frame, 2);
     assert_int_equal(td_reader_next(r, &p), -1);
     assert_int_equal(td_reader_error(r)->off, third);
+    assert_false(td_reader_error(r)->decompressed);
     assert_non_null(strstr(td_reader_error(r)->msg, "truncated packet record (needs 1514 bytes, 600 left)"));
     assert_int_equal(td_reader_next(r, &p), -1); /* sticky */
     td_reader_close(r);
@@ -188,13 +191,14 @@ static void test_pcap_truncated_record(void **state)
     assert_non_null(strstr(td_reader_error(r)->msg, "needs 16 bytes, 5 left"));
     td_reader_close(r);
 
-    /* the same in a gzip'd file */
+    /* the same in a gzip'd file: the offset is in the decompressed data */
     r = open_bytes(&w, third + 16 + 600, true, &err);
     assert_non_null(r);
     assert_int_equal(td_reader_next(r, &p), 1);
     assert_int_equal(td_reader_next(r, &p), 1);
     assert_int_equal(td_reader_next(r, &p), -1);
     assert_int_equal(td_reader_error(r)->off, third);
+    assert_true(td_reader_error(r)->decompressed);
     td_reader_close(r);
     pcapw_free(&w);
 }
@@ -555,6 +559,212 @@ static void test_many_packets(void **state)
     }
 }
 
+/* ---- damaged gzip: every packet inflated before the damage, then the
+ * error at its offset in the decompressed data (zlib's gzread dropped all
+ * it had inflated in the call that met the error: up to 1 MiB) ---- */
+
+/* gz_pkt: packet |i|'s bytes, pseudo-random (so that deflate cannot
+ * shrink them much: the compressed input takes several reads too) */
+static void gz_pkt(uint32_t i, uint8_t *b, uint32_t len)
+{
+    uint32_t x = i * 2654435761u + 1;
+
+    for (uint32_t k = 0; k < len; k++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b[k] = (uint8_t)x;
+    }
+}
+
+/* gz_damaged: GZ_PKTS EPBs (about 3.8 MB), then a gzip file of them: two members split at the
+ * start of packet |split| (0: one member); |bad_block|: a deflate block of
+ * the reserved type 3 at that point instead; |trunc_pct|: the file cut to
+ * that percentage of its bytes (0: whole); |crc|: the last member's CRC-32 flipped; |tail|:
+ * bytes after the gzip data.  Returns the temp path; *offs gets each
+ * packet's offset, *total the decompressed length. */
+struct gz_spec {
+    unsigned split;
+    bool bad_block, crc;
+    unsigned trunc_pct;
+    const char *tail;
+};
+
+#define GZ_PKTS 3000u
+
+static size_t gz_deflate(z_stream *z, const uint8_t *p, size_t n, int flush, uint8_t *out, size_t cap)
+{
+    z->next_in = (Bytef *)(uintptr_t)p;
+    z->avail_in = (uInt)n;
+    z->next_out = out;
+    z->avail_out = (uInt)cap;
+    assert_true(deflate(z, flush) != Z_STREAM_ERROR);
+    assert_int_equal(z->avail_in, 0);
+    assert_true(z->avail_out != 0);
+    return cap - z->avail_out;
+}
+
+static char *gz_damaged(const struct gz_spec *g, uint64_t *offs, size_t *total)
+{
+    struct pcapw w;
+    size_t cap, n = 0, cut;
+    uint8_t *out;
+    z_stream z;
+    char tmpl[] = "/tmp/td_test_XXXXXX";
+    int fd;
+
+    pcapw_init(&w, true);
+    pcapw_shb(&w);
+    pcapw_idb(&w, 1, 0, -1);
+    for (uint32_t i = 0; i < GZ_PKTS; i++) {
+        offs[i] = w.len;
+        gz_pkt(i, pkt_b, 1000 + i % 514);
+        pcapw_epb(&w, 0, i, pkt_b, 1000 + i % 514, 1514);
+    }
+    *total = w.len;
+    cut = g->split != 0 ? offs[g->split] : w.len;
+    cap = w.len * 2 + 1024;
+    out = malloc(cap);
+    assert_non_null(out);
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    if (g->bad_block) {
+        n += gz_deflate(&z, w.buf, cut, Z_FULL_FLUSH, out + n, cap - n);
+        out[n++] = 0x06; /* BFINAL 0, BTYPE 11: reserved */
+        n += gz_deflate(&z, w.buf + cut, w.len - cut, Z_FINISH, out + n, cap - n);
+    } else {
+        n += gz_deflate(&z, w.buf, cut, Z_FINISH, out + n, cap - n);
+        if (cut != w.len) { /* a second member */
+            assert_int_equal(deflateReset(&z), Z_OK);
+            n += gz_deflate(&z, w.buf + cut, w.len - cut, Z_FINISH, out + n, cap - n);
+        }
+    }
+    deflateEnd(&z);
+    if (g->crc)
+        out[n - 8] ^= 0x01;
+    if (g->tail != NULL) {
+        memcpy(out + n, g->tail, strlen(g->tail));
+        n += strlen(g->tail);
+    }
+    if (g->trunc_pct != 0)
+        n = n * g->trunc_pct / 100;
+    fd = mkstemp(tmpl);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, out, n), (ssize_t)n);
+    close(fd);
+    free(out);
+    pcapw_free(&w);
+    return strdup(tmpl);
+}
+
+/* gz_read_all opens |path| (through stdin if |stdin_|) and reads it:
+ * returns the last td_reader_next result, *n the packets */
+static int gz_read_all(const char *path, bool stdin_, const uint64_t *offs, unsigned *n,
+                       struct td_input_error *e)
+{
+    struct td_input_error err;
+    struct td_reader *r;
+    struct td_pkt p;
+    int rc, saved = -1;
+
+    if (stdin_) {
+        int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        saved = dup(0);
+        assert_true(saved >= 0);
+        assert_true(dup2(fd, 0) == 0);
+        close(fd);
+        r = td_reader_open("-", &err);
+    } else {
+        r = td_reader_open(path, &err);
+    }
+    assert_non_null(r);
+    *n = 0;
+    while ((rc = td_reader_next(r, &p)) == 1) {
+        assert_true(*n < GZ_PKTS);
+        assert_int_equal(p.frame, *n + 1);
+        assert_int_equal(p.file_off, offs[*n]);
+        assert_int_equal(p.caplen, 1000 + *n % 514);
+        gz_pkt(*n, pkt_b, p.caplen);
+        assert_memory_equal(p.data, pkt_b, p.caplen);
+        (*n)++;
+    }
+    *e = *td_reader_error(r);
+    if (rc < 0)
+        assert_int_equal(td_reader_next(r, &p), -1); /* sticky */
+    td_reader_close(r);
+    if (saved >= 0) {
+        assert_true(dup2(saved, 0) == 0);
+        close(saved);
+    }
+    return rc;
+}
+
+static void test_gzip_damaged(void **state)
+{
+    static uint64_t offs[GZ_PKTS];
+    struct td_input_error e;
+    struct gz_spec g;
+    size_t total;
+    unsigned n;
+    char *path;
+
+    (void)state;
+    for (int in = 0; in < 2; in++) {
+        bool via_stdin = in != 0;
+
+        /* intact, in two members and with trailing garbage: all of it */
+        memset(&g, 0, sizeof(g));
+        g.split = 1000;
+        g.tail = "not gzip\n\0\0\0";
+        path = gz_damaged(&g, offs, &total);
+        assert_int_equal(gz_read_all(path, via_stdin, offs, &n, &e), 0);
+        assert_int_equal(n, GZ_PKTS);
+        unlink(path);
+        free(path);
+
+        /* the CRC-32 in the trailer: every packet, then the error at the
+         * end of the decompressed data */
+        memset(&g, 0, sizeof(g));
+        g.crc = true;
+        path = gz_damaged(&g, offs, &total);
+        assert_int_equal(gz_read_all(path, via_stdin, offs, &n, &e), -1);
+        assert_int_equal(n, GZ_PKTS);
+        assert_int_equal(e.off, total);
+        assert_true(e.decompressed);
+        assert_non_null(strstr(e.msg, "corrupt gzip data: incorrect data check"));
+        unlink(path);
+        free(path);
+
+        /* corrupt deflate data at packet 1000 (1.25 MB in, after a refill
+         * of the 1 MiB buffer): the 1000 before it */
+        memset(&g, 0, sizeof(g));
+        g.split = 1000;
+        g.bad_block = true;
+        path = gz_damaged(&g, offs, &total);
+        assert_int_equal(gz_read_all(path, via_stdin, offs, &n, &e), -1);
+        assert_int_equal(n, 1000);
+        assert_int_equal(e.off, offs[1000]);
+        assert_true(e.decompressed);
+        assert_non_null(strstr(e.msg, "corrupt gzip data: invalid block type"));
+        unlink(path);
+        free(path);
+
+        /* the second member cut short: the packets inflated before the cut */
+        memset(&g, 0, sizeof(g));
+        g.split = 1000;
+        g.trunc_pct = 75;
+        path = gz_damaged(&g, offs, &total);
+        assert_int_equal(gz_read_all(path, via_stdin, offs, &n, &e), -1);
+        assert_true(n > 1000 && n + 1 < GZ_PKTS);
+        assert_true(e.off >= offs[n] && e.off < offs[n + 1]); /* inside packet n */
+        assert_true(e.decompressed);
+        assert_non_null(strstr(e.msg, "gzip data truncated"));
+        unlink(path);
+        free(path);
+    }
+}
+
 /* ---- real files: counts and last timestamps as tshark 4.x reports them ---- */
 struct real_file {
     const char *path;
@@ -634,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_pcapng_bad_blocks),
         cmocka_unit_test(test_pcapng_jumbo_packet),
         cmocka_unit_test(test_many_packets),
+        cmocka_unit_test(test_gzip_damaged),
         cmocka_unit_test(test_real_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
