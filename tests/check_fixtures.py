@@ -35,6 +35,8 @@ MUST_HAVE = {
     "ok_tls13_hrr": ("code", "hello_retry"),
     "warn_expired_accepted": ("code", "cert_expired"),
     "warn_wrong_name_accepted": ("code", "cert_hostname_mismatch"),
+    # TLS_EMPTY_RENEGOTIATION_INFO_SCSV is no suite: one suite, named
+    "fail_no_shared_cipher": ("summary", "no_shared_cipher", "offered only TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"),
     "warn_self_signed_tls12": ("code", "cert_self_signed"),
     "warn_untrusted_tls12": ("code", "cert_untrusted"),
     "warn_not_yet_valid": ("code", "cert_not_yet_valid"),

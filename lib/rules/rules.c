@@ -113,6 +113,54 @@ static bool offer_all_legacy(const struct td_client_hello *ch, unsigned *n_moder
     return real > 0 && m == 0;
 }
 
+static bool is_signalling(uint16_t cs)
+{
+    return cs == 0x00ff || cs == 0x5600 || td_is_grease(cs);
+}
+
+/* offer_suites counts the cipher suites a ClientHello offers, leaving out
+ * the signalling values among them (TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+ * TLS_FALLBACK_SCSV, GREASE), which select nothing.  When there are at most
+ * 3 suites, all kept, |names| gets their IANA names ("A, B and C"), else "".
+ * |sig| gets ", besides TLS_EMPTY_RENEGOTIATION_INFO_SCSV (a signalling
+ * value, not a suite)" for the signalling values left out, or "". */
+static unsigned offer_suites(const struct td_client_hello *ch, char *names, size_t nlen, char *sig, size_t slen)
+{
+    unsigned n = 0, nsig = 0, k = 0;
+    uint16_t first_sig = 0;
+
+    names[0] = 0;
+    sig[0] = 0;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        if (is_signalling(ch->ciphers[i])) {
+            if (nsig++ == 0)
+                first_sig = ch->ciphers[i];
+        } else {
+            n++;
+        }
+    }
+    n += ch->total_ciphers > ch->num_ciphers ? (unsigned)(ch->total_ciphers - ch->num_ciphers) : 0;
+    if (nsig > 0) {
+        char b[64];
+        snprintf(sig, slen, ", besides %s%s (signalling value%s, not suites)", td_reg_fmt(TD_REG_CIPHER, first_sig, b, sizeof(b)),
+                 nsig > 1 ? " and others" : "", nsig > 1 ? "s" : "");
+        if (nsig == 1)
+            snprintf(sig, slen, ", besides %s (a signalling value, not a suite)", b);
+    }
+    if (n == 0 || n > 3 || ch->total_ciphers > ch->num_ciphers)
+        return n;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        char b[64];
+        size_t used = strnlen(names, nlen);
+        if (is_signalling(ch->ciphers[i]))
+            continue;
+        k++;
+        snprintf(names + used, nlen - used, "%s%s", k == 1 ? "" : k == n ? " and " : ", ",
+                 td_reg_fmt(TD_REG_CIPHER, ch->ciphers[i], b, sizeof(b)));
+    }
+    return n;
+}
+
 static bool groups_unusual(const struct td_client_hello *ch)
 {
     /* only finite-field or only post-quantum hybrid groups: many servers
@@ -388,14 +436,21 @@ static bool r_alert_before_sh(const struct facts *f, struct td_verdict *v)
             return true;
         }
         if (offer_all_legacy(f->ch, &n_modern)) {
+            char names[224], sig[128];
+            unsigned n = offer_suites(f->ch, names, sizeof(names), sig, sizeof(sig));
             d = diag_add(v, "no_shared_cipher", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
-            diag_text(d->summary, sizeof(d->summary), "no shared cipher suite: the client offered only %u legacy suite%s",
-                      f->ch->total_ciphers, f->ch->total_ciphers == 1 ? "" : "s");
+            if (names[0] != 0 && strlen(names) + 50 < sizeof(d->summary))
+                diag_text(d->summary, sizeof(d->summary), "no shared cipher suite: the client offered only %s", names);
+            else
+                diag_text(d->summary, sizeof(d->summary), "no shared cipher suite: the client offered only %u legacy suite%s", n,
+                          n == 1 ? "" : "s");
             diag_text(d->explanation, sizeof(d->explanation),
-                      "The ClientHello (frame %llu) offers %u cipher suites, none with both forward secrecy and an AEAD cipher "
-                      "(no ECDHE-GCM/CHACHA20, no TLS 1.3 suite). The server answered with a fatal %s before any ServerHello: "
-                      "servers configured for modern suites only have nothing to choose.",
-                      (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), f->ch->total_ciphers, a);
+                      "The ClientHello (frame %llu) offers %u cipher suite%s%s%s%s%s. %s forward secrecy with an AEAD cipher "
+                      "(no ECDHE-GCM/CHACHA20, no TLS 1.3 suite). The server answered with a fatal %s before any "
+                      "ServerHello: servers configured for modern suites only have nothing to choose.",
+                      (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), n, n == 1 ? "" : "s",
+                      names[0] != 0 ? " (" : "", names, names[0] != 0 ? ")" : "", sig,
+                      n == 1 ? "It does not combine" : "None of them combines", a);
             diag_text(d->fix, sizeof(d->fix),
                       "Let the client offer ECDHE-RSA-AES128-GCM-SHA256 or ECDHE-ECDSA-AES128-GCM-SHA256 (openssl s_client: drop "
                       "-cipher), or, if old clients must be served, add their suite to the server (nginx: ssl_ciphers).");
