@@ -34,11 +34,15 @@ CONTROLS = {
 MUST_HAVE = {
     "ok_tls13_hrr": ("code", "hello_retry"),
     "warn_expired_accepted": ("code", "cert_expired"),
-    "warn_wrong_name_accepted": ("code", "cert_hostname_mismatch"),
+    "warn_wrong_name_accepted": [("code", "cert_hostname_mismatch"),
+                                 ("summary", "cert_hostname_mismatch", '"server.lab.test" (it names wrong.lab.test)')],
     # TLS_EMPTY_RENEGOTIATION_INFO_SCSV is no suite: one suite, named
     "fail_no_shared_cipher": ("summary", "no_shared_cipher", "offered only TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"),
     "warn_self_signed_tls12": ("code", "cert_self_signed"),
-    "warn_untrusted_tls12": ("code", "cert_untrusted"),
+    "warn_untrusted_tls12": [("code", "cert_untrusted"), ("summary", "cert_untrusted", 'ends in root "CN=rogue ca"')],
+    # leaf + intermediate sent, the lab root not in the system store: a
+    # complete chain to an untrusted root, not a missing intermediate
+    "ok_tls12_full": ("summary", "cert_untrusted", 'leads to root "CN=tlsdiag lab root"'),
     "warn_not_yet_valid": ("code", "cert_not_yet_valid"),
     "warn_weak_key": ("code", "cert_weak_key"),
     "warn_weak_signature": ("code", "cert_weak_signature"),
@@ -54,6 +58,13 @@ MUST_HAVE = {
     "fail_sni_drop": ("explanation", "middlebox_drop", "Connection #1 of "),
     "fail_proxy_no_sni": ("summary", "sni_required", "connection #1 of "),
 }
+
+
+# codes no lab connection may carry: every lab server sends its full chain
+# (leaf + intermediate; the lab root is in no system store), so
+# cert_chain_incomplete there would be the old misjudgement of an
+# untrusted root as a missing intermediate
+NEVER = {"cert_chain_incomplete"}
 
 
 def evidence_frames(conn):
@@ -134,6 +145,10 @@ def main():
             else:
                 extra += f" + {want}" if kind == "code" else " + fallback evidence" if kind == "evidence" else f" + {w[1]} {kind}"
         for c in conns:
+            never = sorted({d["code"] for d in c["diagnoses"]} & NEVER)
+            if never:
+                ok = False
+                extra += f" (#{c['id']} has {', '.join(never)})"
             bad = evidence_frames(c)
             if bad:
                 ok = False
