@@ -36,6 +36,9 @@ MUST_HAVE = {
     "warn_expired_accepted": ("code", "cert_expired"),
     "warn_wrong_name_accepted": [("code", "cert_hostname_mismatch"),
                                  ("summary", "cert_hostname_mismatch", '"server.lab.test" (it names wrong.lab.test)')],
+    # the client's certificate is readable (TLS 1.2): the likely cause named
+    "fail_client_cert_weak_key_tls12": ("explanation", "client_cert_rejected", "client certificate CN=lab weak client has a 1024-bit RSA key"),
+    "fail_client_cert_unknown_ca_tls12": ("summary", "client_cert_rejected", 'issuer "CN=rogue ca"'),
     # TLS_EMPTY_RENEGOTIATION_INFO_SCSV is no suite: one suite, named
     "fail_no_shared_cipher": ("summary", "no_shared_cipher", "offered only TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"),
     "warn_self_signed_tls12": ("code", "cert_self_signed"),

@@ -188,6 +188,97 @@ static void warn(struct td_verdict *v, const struct facts *f, const char *code, 
 }
 
 
+void client_cert_check(const struct facts *f, struct client_cert_cause *out)
+{
+    const struct td_conn *c = f->c;
+    const struct td_certificate *chain = c->cert[f->cep].m;
+    const struct td_chain_facts *cf;
+    struct td_chain_facts *own = NULL;
+    const struct td_cert_info *leaf;
+    int64_t now;
+    char d1[40];
+    int top;
+
+    memset(out, 0, sizeof(*out));
+    if (chain == NULL || chain->num_certs == 0)
+        return;
+    now = f->o && f->o->now ? f->o->now : c->cert[f->cep].ts_ns / 1000000000LL;
+    /* no trust store: the server's client-CA list is not ours to know */
+    if (f->o != NULL && f->o->chain_cache != NULL) {
+        cf = td_chain_cache_analyze(f->o->chain_cache, chain, NULL, now, NULL);
+    } else {
+        own = td_malloc(sizeof(*own));
+        if (own == NULL)
+            return;
+        td_chain_analyze(own, chain, NULL, now, NULL);
+        cf = own;
+    }
+    if (cf->num == 0 || !cf->certs[0].parse_ok) {
+        free(own);
+        return;
+    }
+    leaf = &cf->certs[0];
+    out->seen = true;
+    who(leaf, out->who, sizeof(out->who));
+    top = path_top(cf);
+    snprintf(out->issuer, sizeof(out->issuer), "%.120s", cf->certs[top].issuer);
+    /* most telling first; the tag names the first */
+    if (weak_key(leaf)) {
+        if (!out->found)
+            snprintf(out->tag, sizeof(out->tag), "its %d-bit %s key", leaf->key_bits, leaf->key_type);
+        addp(out->why, sizeof(out->why), "client certificate %s has a %d-bit %s key (servers at OpenSSL's default security level 2 "
+             "refuse RSA and DSA keys under 2048 bits, EC keys under 224)", out->who, leaf->key_bits, leaf->key_type);
+        addp(out->fix, sizeof(out->fix), "Issue the client a certificate with an RSA key of 2048 bits or more (or P-256)");
+        out->found = true;
+    }
+    if (cf->expired || cf->not_yet_valid) {
+        fmt_date(cf->expired ? leaf->not_after : leaf->not_before, d1, sizeof(d1));
+        if (!out->found)
+            snprintf(out->tag, sizeof(out->tag), "%s %s", cf->expired ? "it expired on" : "it is not valid before", d1);
+        addp(out->why, sizeof(out->why), "client certificate %s %s %s, at the capture's time", out->who,
+             cf->expired ? "expired on" : "is not valid before", d1);
+        addp(out->fix, sizeof(out->fix), cf->expired ? "Renew the client certificate" : "Check the clocks (NTP) of client and server");
+        out->found = true;
+    }
+    if (leaf->sig_md5 || leaf->sig_sha1) {
+        if (!out->found)
+            snprintf(out->tag, sizeof(out->tag), "its %s signature", leaf->sig_md5 ? "MD5" : "SHA-1");
+        addp(out->why, sizeof(out->why), "client certificate %s is signed with %s, which current servers refuse", out->who,
+             leaf->sig_md5 ? "MD5" : "SHA-1");
+        addp(out->fix, sizeof(out->fix), "Reissue it with a SHA-256 signature");
+        out->found = true;
+    }
+    if (leaf->self_signed) {
+        if (!out->found)
+            snprintf(out->tag, sizeof(out->tag), "it is self-signed");
+        addp(out->why, sizeof(out->why), "client certificate %s is self-signed: a server accepts it only if this very certificate is "
+             "in its client-CA list", out->who);
+        addp(out->fix, sizeof(out->fix), "Have it issued by a CA in the server's client-CA list (nginx: ssl_client_certificate)");
+        out->found = true;
+    }
+    if (cf->ca_expired) {
+        if (!out->found)
+            snprintf(out->tag, sizeof(out->tag), "an expired CA certificate in its chain");
+        addp(out->why, sizeof(out->why), "a CA certificate the client sent with it is outside its validity");
+        addp(out->fix, sizeof(out->fix), "Send the client's current intermediate CA certificate");
+        out->found = true;
+    }
+    for (uint16_t i = 1; i < cf->num; i++) {
+        const struct td_cert_info *ci = &cf->certs[i];
+        char w[128];
+        if (!ci->parse_ok || !weak_key(ci))
+            continue;
+        who(ci, w, sizeof(w));
+        if (!out->found)
+            snprintf(out->tag, sizeof(out->tag), "a %d-bit %s CA key in its chain", ci->key_bits, ci->key_type);
+        addp(out->why, sizeof(out->why), "CA certificate %s in the client's chain has a %d-bit %s key", w, ci->key_bits, ci->key_type);
+        addp(out->fix, sizeof(out->fix), "Reissue the client's CA with a stronger key");
+        out->found = true;
+        break;
+    }
+    free(own);
+}
+
 void rules_certs(const struct facts *f, struct td_verdict *v)
 {
     const struct td_conn *c = f->c;

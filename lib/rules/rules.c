@@ -572,13 +572,42 @@ static bool r_alert_after_sh(const struct facts *f, struct td_verdict *v)
             return true;
         }
         if (f->client_cert_sent && (is_cert_alert(desc) || desc == 40 || desc == 71)) {
+            struct client_cert_cause cc;
+            client_cert_check(f, &cc);
             d = diag_add(v, "client_cert_rejected", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
-            diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate: %s", a);
-            diag_text(d->explanation, sizeof(d->explanation),
-                      "The client sent its Certificate (frame %llu)%s, and the server answered with a fatal %s: it could not "
-                      "verify the certificate (unknown CA, expired, revoked) or judged it too weak (key size, signature hash).",
-                      (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "", a);
-            diag_text(d->fix, sizeof(d->fix), "Issue the client certificate from a CA in the server's client-CA list (nginx: ssl_client_certificate), with an RSA key of 2048 bits or more and a SHA-256 signature.");
+            if (cc.found) {
+                /* the alert does not say why; the certificate itself shows a
+                 * reason servers refuse: name it, as the likely one */
+                diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate (%s): likely %s", a, cc.tag);
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "The client sent its Certificate (frame %llu)%s, and the server answered with a fatal %s. The alert does "
+                          "not say why, but tlsdiag's check of the certificate the client sent finds what most likely made the "
+                          "server refuse it: %s. (The server's own log has its verify error; an untrusted issuer or revocation "
+                          "cannot be ruled out from the capture.)",
+                          (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "", a, cc.why);
+                diag_text(d->fix, sizeof(d->fix), "%s, from a CA in the server's client-CA list (nginx: ssl_client_certificate).", cc.fix);
+            } else if (desc == 48 && cc.seen) {
+                /* unknown_ca(48) says why: the issuer is not one the server trusts */
+                diag_text(d->summary, sizeof(d->summary), "the server does not trust the client certificate's issuer \"%.100s\" (%s)",
+                          cc.issuer, a);
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "The client sent its Certificate for %s (frame %llu)%s, and the server answered with a fatal %s: the CA "
+                          "that certificate comes from, \"%s\", is not one the server accepts client certificates from.",
+                          cc.who, (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "",
+                          a, cc.issuer);
+                diag_text(d->fix, sizeof(d->fix),
+                          "Issue the client certificate from a CA in the server's client-CA list, or add \"%.120s\" to that list "
+                          "(nginx: ssl_client_certificate).", cc.issuer);
+            } else {
+                diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate: %s", a);
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "The client sent its Certificate (frame %llu)%s, and the server answered with a fatal %s: it could not "
+                          "verify the certificate (unknown CA, expired, revoked) or judged it too weak (key size, signature hash).%s",
+                          (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "", a,
+                          cc.seen ? " tlsdiag's own check of it (key size, signature hash, validity, self-signed) finds nothing "
+                                    "wrong: most likely the server does not trust its issuer." : "");
+                diag_text(d->fix, sizeof(d->fix), "Issue the client certificate from a CA in the server's client-CA list (nginx: ssl_client_certificate), with an RSA key of 2048 bits or more and a SHA-256 signature.");
+            }
             diag_ev(d, f->c->cert[f->cep].frame, f->c->cert[f->cep].ts_ns, TD_FROM_CLIENT, "Certificate, %u certificate(s)",
                     f->c->cert[f->cep].m->total_certs);
             ev_alert(d, f);
@@ -987,6 +1016,17 @@ static void http_rejection(const struct facts *f, struct td_verdict *v)
     diag_text(d->fix, sizeof(d->fix), "%s",
               missing ? "Give the client its certificate and key (curl --cert/--key), issued by a CA in the server's ssl_client_certificate."
                       : "Issue the client certificate from a CA in the server's ssl_client_certificate; check the server's error log for the verify error.");
+    if (bad && !missing) {
+        struct client_cert_cause cc;
+        client_cert_check(f, &cc);
+        if (cc.found) {
+            size_t n = strnlen(d->explanation, sizeof(d->explanation));
+            snprintf(d->explanation + n, sizeof(d->explanation) - n,
+                     " tlsdiag's check of the certificate the client sent finds the likely reason: %s.", cc.why);
+            diag_text(d->fix, sizeof(d->fix), "%s, from a CA in the server's ssl_client_certificate; the server's error log has the verify error.",
+                      cc.fix);
+        }
+    }
     diag_ev(d, h->app_frame, 0, TD_FROM_SERVER, "application data (decrypted): \"%.80s\"", line);
     for (uint32_t j = 0; j < f->c->num_events; j++) {
         const struct td_event *e = &f->c->events[j];

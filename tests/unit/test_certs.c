@@ -12,6 +12,10 @@
  *   - sent_root_untrusted: leaf + intermediate + root, another store:
  *     cert_untrusted naming the root sent;
  *   - hostname_names: cert_hostname_mismatch lists the names carried;
+ *   - client_weak_key / client_expired / client_clean / client_unknown_ca:
+ *     client_cert_rejected names the likely cause found in the client's
+ *     certificate, or its issuer for unknown_ca(48), and keeps the generic
+ *     text when nothing stands out;
  *   - legacy_offer_names: no_shared_cipher counts no signalling values
  *     (renegotiation SCSV, fallback SCSV, GREASE) and names up to 3 suites. */
 #include <setjmp.h>
@@ -248,6 +252,21 @@ static void tconn_ok(struct tconn *t)
     }
 }
 
+static void tconn_client_rejected(struct tconn *t, uint8_t alert)
+{
+    tconn_ok(t);
+    t->c.half[0].ccs = t->c.half[1].ccs = false;
+    t->c.half[0].finished = t->c.half[1].finished = false;
+    t->c.cr.m = &t->cr;
+    t->c.cr.frame = 6;
+    t->c.cert[0].m = &t->cli;
+    t->c.cert[0].frame = 11;
+    t->c.cert[0].ts_ns = T0 * NS + 3000;
+    t->c.cke_frame = 11;
+    t->c.num_alerts = t->c.total_alerts = 1;
+    t->c.alerts[0] = (struct td_alert_rec){.frame = 13, .ts_ns = T0 * NS + 4000, .ep = 1, .level = 2, .desc = alert, .len = 2};
+}
+
 static const struct td_diagnosis *find(const struct td_verdict *v, const char *code)
 {
     for (unsigned i = 0; i < v->num; i++)
@@ -349,6 +368,80 @@ static void hostname_names(void **state)
     chain_free(&t.srv);
 }
 
+static const struct td_diagnosis *client_case(struct tconn *t, struct td_verdict *v, X509 *leaf, X509 *ca, uint8_t alert)
+{
+    tconn_init(t);
+    tconn_client_rejected(t, alert);
+    chain_add(&t->srv, fx.leaf);
+    chain_add(&t->srv, fx.inter);
+    chain_add(&t->cli, leaf);
+    if (ca != NULL)
+        chain_add(&t->cli, ca);
+    judge(v, t, fx.ca);
+    assert_int_equal(v->outcome, TD_OUT_FAILED);
+    assert_string_equal(v->d[0].code, "client_cert_rejected");
+    return &v->d[0];
+}
+
+static void client_weak_key(void **state)
+{
+    struct tconn t;
+    struct td_verdict v;
+    const struct td_diagnosis *d = client_case(&t, &v, fx.client_weak, fx.inter, 42);
+    (void)state;
+
+    assert_non_null(strstr(d->summary, "likely its 1024-bit RSA key"));
+    assert_non_null(strstr(d->explanation, "client certificate CN=weak client has a 1024-bit RSA key"));
+    assert_non_null(strstr(d->explanation, "does not say why"));
+    assert_null(strstr(d->explanation, "revoked)")); /* not the generic list */
+    assert_non_null(strstr(d->fix, "2048 bits"));
+    assert_null(strstr(d->fix, "SHA-256"));
+    chain_free(&t.srv);
+    chain_free(&t.cli);
+}
+
+static void client_expired(void **state)
+{
+    struct tconn t;
+    struct td_verdict v;
+    const struct td_diagnosis *d = client_case(&t, &v, fx.client_expired, fx.inter, 45);
+    (void)state;
+
+    assert_non_null(strstr(d->summary, "likely it expired on 2023-11-13"));
+    assert_non_null(strstr(d->explanation, "client certificate CN=old client expired on 2023-11-13"));
+    assert_non_null(strstr(d->fix, "Renew the client certificate"));
+    chain_free(&t.srv);
+    chain_free(&t.cli);
+}
+
+static void client_clean(void **state)
+{
+    struct tconn t;
+    struct td_verdict v;
+    const struct td_diagnosis *d = client_case(&t, &v, fx.client_ok, fx.inter, 42);
+    (void)state;
+
+    /* nothing stands out: the generic text, and that the check found nothing */
+    assert_string_equal(d->summary, "the server rejected the client's certificate: bad_certificate(42)");
+    assert_non_null(strstr(d->explanation, "(unknown CA, expired, revoked)"));
+    assert_non_null(strstr(d->explanation, "finds nothing wrong"));
+    chain_free(&t.srv);
+    chain_free(&t.cli);
+}
+
+static void client_unknown_ca(void **state)
+{
+    struct tconn t;
+    struct td_verdict v;
+    const struct td_diagnosis *d = client_case(&t, &v, fx.client_rogue, NULL, 48);
+    (void)state;
+
+    assert_non_null(strstr(d->summary, "issuer \"CN=rogue ca\""));
+    assert_non_null(strstr(d->fix, "\"CN=rogue ca\""));
+    chain_free(&t.srv);
+    chain_free(&t.cli);
+}
+
 static const struct td_diagnosis *offer(struct tconn *t, struct td_verdict *v, const uint16_t *cs, uint16_t n)
 {
     tconn_init(t);
@@ -391,6 +484,10 @@ int main(void)
         cmocka_unit_test(leaf_only),
         cmocka_unit_test(sent_root_untrusted),
         cmocka_unit_test(hostname_names),
+        cmocka_unit_test(client_weak_key),
+        cmocka_unit_test(client_expired),
+        cmocka_unit_test(client_clean),
+        cmocka_unit_test(client_unknown_ca),
         cmocka_unit_test(legacy_offer_names),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
