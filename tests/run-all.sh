@@ -2,7 +2,8 @@
 # The whole test suite (./bootstrap check, .ci/run):
 #   1. release build, cmocka unit tests
 #   2. ASan+UBSan build, the same unit tests
-#   3. every committed lab fixture: outcome and primary code (both builds)
+#   3. every committed lab fixture: outcome and primary code (both builds);
+#      docs/diagnoses.md gives each code and outcome its contract meaning
 #   3b. decryption (--keylog, pcapng secrets) agrees with tshark on every
 #      fixture with a key log (tshark's output committed; check_decrypt.py
 #      --tshark asks tshark again); every suite covered
@@ -38,6 +39,7 @@ step "ASan+UBSan build and unit tests"
 make -j"$jobs" MODE=san BUILD=build-san all unit
 step "lab fixtures, release build"
 python3 tests/check_fixtures.py build/tlsdiag
+python3 tests/check_diag_docs.py
 step "lab fixtures, ASan+UBSan build"
 python3 tests/check_fixtures.py build-san/tlsdiag
 step "decryption with key logs vs tshark, ASan+UBSan build"

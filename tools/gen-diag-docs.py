@@ -11,11 +11,40 @@ T = sys.argv[1]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 lab = os.path.join(root, "tests", "data", "lab")
 contract = open(os.path.join(root, "docs", "contract.md")).read()
-codes = []
-for m in re.finditer(r"^\| `([a-z_]+)`(?: / `([a-z_]+)`)?(?:, `([a-z_]+)`)? \|", contract, re.M):
-    for g in m.groups():
-        if g and g not in codes and g not in ("ok", "failed", "incomplete", "partial", "code", "severity", "by", "confidence", "summary", "explanation", "fix", "evidence"):
-            codes.append(g)
+
+# The contract's tables by section: "## Outcome" holds the outcomes, the
+# failure-cause and warning sections the diagnosis codes.  A name can be in
+# both (`not_tls` is an outcome and a code, with different meanings), so each
+# meaning is taken from its own section's table, never from the first row
+# anywhere that mentions the name.
+ROW = re.compile(r"^\| `([a-z_]+)`(?: / `([a-z_]+)`)?(?:, `([a-z_]+)`)? \| ([^\n]*) \|$", re.M)
+
+
+def sections(text):
+    """[(heading, body)] for the "## " sections of |text|"""
+    parts = re.split(r"^## (.*)$", text, flags=re.M)
+    return list(zip(parts[1::2], parts[2::2]))
+
+
+def rows(body):
+    """[(name, meaning)] of the table rows of |body| that name codes"""
+    out = []
+    for m in ROW.finditer(body):
+        for g in m.groups()[:3]:
+            if g:
+                out.append((g, m.group(4).strip()))
+    return out
+
+
+outcomes, codes, meaning = [], [], {}
+for head, body in sections(contract):
+    if head.startswith("Outcome"):
+        outcomes = rows(body)
+    elif head.startswith("Failure causes") or head.startswith("Warnings"):
+        for c, text in rows(body):
+            if c not in meaning:
+                codes.append(c)
+                meaning[c] = text
 examples = {}
 files = sorted(glob.glob(os.path.join(lab, "*.pcap*")))
 controls = [os.path.join(lab, "ok_sni_control.pcap")]
@@ -36,13 +65,20 @@ print("with what tlsdiag printed for it on a committed capture (`tests/data/lab/
 print("`tests/lab/make-fixtures.sh` with real servers and clients). Regenerate with")
 print("`tools/gen-diag-docs.py build/tlsdiag > docs/diagnoses.md`.")
 print()
+print("## Outcomes")
+print()
+print("Every connection has exactly one outcome (the `outcome` field; not a diagnosis code):")
+print()
+print("| outcome | meaning |")
+print("|---|---|")
+for o, text in outcomes:
+    print(f"| `{o}` | {text} |")
+print()
 for c in codes:
     print(f"## `{c}`")
     print()
-    row = re.search(r"^\|[^\n]*`%s`[^\n]*\| ([^\n]*) \|$" % re.escape(c), contract, re.M)
-    if row:
-        print(row.group(1).strip())
-        print()
+    print(meaning[c])
+    print()
     if c in examples:
         f, o, d = examples[c]
         print(f"Example: `tlsdiag read tests/data/lab/{f}`" + (" (after ok_sni_control.pcap)" if "sni_drop" in f else ""))

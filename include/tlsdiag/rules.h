@@ -92,6 +92,16 @@ struct td_corr *td_corr_new(void);
  * connection may be revised that long after its last packet, so the store
  * keeps records that much longer (plus slack); 300 s unless set. */
 void td_corr_set_idle(struct td_corr *k, uint32_t idle_s);
+/* td_corr_set_source: the connections added (and revised) from now on come
+ * from the capture file |path| (NULL: unnamed).  Call it before each file
+ * of a run; each call starts a new capture even when |path| repeats.  A
+ * diagnosis that cites a connection of another capture names it by the
+ * file's base name ("connection #1 of ok.pcap") in its text and never as an
+ * evidence item: evidence frames are frames of the connection's own file.
+ * Captures are told apart by their first packet's time as well
+ * (td_conn.capture_start_ns), so without this call a connection of another
+ * file is still not taken for one of this file ("of another capture"). */
+void td_corr_set_source(struct td_corr *k, const char *path);
 /* td_corr_add keeps facts of |c| and whether |v| failed (|v| may be NULL). */
 void td_corr_add(struct td_corr *k, const struct td_conn *c, const struct td_verdict *v);
 /* The same in two steps, for `read -j`: a worker thread makes the record
@@ -100,6 +110,7 @@ struct td_corr_rec {
     uint64_t id;
     uint64_t frame;
     int64_t ts_ns;
+    int64_t capture_start_ns; /* its capture's first packet (td_conn) */
     uint8_t ipver;
     uint8_t srv[16];
     uint8_t cli[16];

@@ -75,10 +75,20 @@
 /* bucket arrays grow with the queues (one bucket per slot, up to this) */
 #define CORR_MAX_BUCKETS 65536u
 
+/* Which capture a record comes from: |src|, the td_corr_set_source call in
+ * force when it was added (0: none yet), and the capture's first packet
+ * time.  A record whose capture differs from the revised connection's is
+ * cited by file name, never by frame (see cite). */
+struct cap_ref {
+    int64_t start_ns;
+    uint32_t src;
+};
+
 /* what the fallback lookups read of a record */
 struct pair_rec {
     uint64_t id, frame;
     int64_t ts_ns;
+    struct cap_ref cap;
     const char *code;
     uint8_t srv[16], cli[16];
     uint16_t port, max_offered;
@@ -91,6 +101,7 @@ struct pair_rec {
 struct ctl_rec {
     uint64_t id, frame;
     int64_t ts_ns;
+    struct cap_ref cap;
     uint64_t sni_h; /* sni_hash(sni) */
     char sni[sizeof(((struct corr_ent *)0)->sni)];
 };
@@ -120,6 +131,10 @@ struct td_corr {
     uint32_t *cbucket;
     uint32_t ccap, cfront, cn, cmask;
     struct td_corr_stats st;
+    /* captures: the path of each td_corr_set_source call (src - 1), the
+     * current one src_cur (0: no call yet) */
+    char **src_path;
+    uint32_t src_n, src_cap, src_cur;
 };
 
 /* Bucket hashes: the addresses' 8-byte words through td_hash_words5
@@ -163,10 +178,40 @@ void td_corr_set_idle(struct td_corr *k, uint32_t idle_s)
         k->margin_ns = (int64_t)idle_s * 1000000000LL + TD_CORR_SLACK_NS;
 }
 
+void td_corr_set_source(struct td_corr *k, const char *path)
+{
+    char *p;
+
+    if (k == NULL)
+        return;
+    if (k->src_n == k->src_cap) {
+        uint32_t ncap = k->src_cap ? k->src_cap * 2 : 8;
+        char **np = ncap > k->src_cap ? td_realloc(k->src_path, (size_t)ncap * sizeof(*np)) : NULL;
+        if (np == NULL) {
+            k->src_cur = 0; /* unnamed from now on: still told apart by time */
+            return;
+        }
+        k->src_path = np;
+        k->src_cap = ncap;
+    }
+    p = NULL;
+    if (path != NULL) {
+        size_t n = strlen(path);
+        p = td_malloc(n + 1);
+        if (p != NULL)
+            memcpy(p, path, n + 1);
+    }
+    k->src_path[k->src_n++] = p;
+    k->src_cur = k->src_n;
+}
+
 void td_corr_free(struct td_corr *k)
 {
     if (k == NULL)
         return;
+    for (uint32_t i = 0; i < k->src_n; i++)
+        free(k->src_path[i]);
+    free(k->src_path);
     for (uint32_t i = 0; i < k->cn; i++)
         free(k->c[(k->cfront + i) & (k->ccap - 1)].r);
     free(k->c);
@@ -298,6 +343,8 @@ static void pair_add(struct td_corr *k, const struct corr_ent *e)
     p->id = e->id;
     p->frame = e->frame;
     p->ts_ns = e->ts_ns;
+    p->cap.start_ns = e->capture_start_ns;
+    p->cap.src = k->src_cur;
     p->code = e->code;
     memcpy(p->srv, e->srv, 16);
     memcpy(p->cli, e->cli, 16);
@@ -478,6 +525,8 @@ static void ctl_add(struct td_corr *k, uint8_t kind, const struct corr_ent *e, u
     nr->id = e->id;
     nr->frame = e->frame;
     nr->ts_ns = e->ts_ns;
+    nr->cap.start_ns = e->capture_start_ns;
+    nr->cap.src = k->src_cur;
     nr->sni_h = sni_h;
     memcpy(nr->sni, e->sni, sizeof(nr->sni));
 }
@@ -492,6 +541,7 @@ bool td_corr_rec_make(struct td_corr_rec *e, const struct td_conn *c, const stru
     e->id = c->id;
     e->frame = c->ch.frame;
     e->ts_ns = c->ch.ts_ns;
+    e->capture_start_ns = c->capture_start_ns;
     e->ipver = c->ipver;
     memcpy(e->srv, c->addr[s], 16);
     memcpy(e->cli, c->addr[c->client], 16);
@@ -644,41 +694,92 @@ static void append(char *dst, size_t len, const char *add)
         snprintf(dst + n, len - n, "%s", add);
 }
 
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s != NULL && s[1] != '\0' ? s + 1 : p;
+}
+
+/* cite writes how |c|'s diagnosis names connection |id| of capture |r|:
+ * "connection #7" when it is |c|'s own capture (its frames are frames of
+ * this file), else "connection #7 of ok.pcap" (the file's base name; the
+ * path as given when the base names are the same), or "connection #7 of
+ * another capture" when the file is not known (td_corr_set_source was not
+ * called).  Connection ids restart at 1 in each file, so a bare "#1" from
+ * another file would read as this file's.  True for |c|'s own capture: only
+ * then may the record's frame and time be evidence. */
+static bool cite(const struct td_corr *k, const struct td_conn *c, uint64_t id, const struct cap_ref *r, char *buf,
+                 size_t len)
+{
+    const char *p = r->src > 0 && r->src <= k->src_n ? k->src_path[r->src - 1] : NULL;
+    const char *cur = k->src_cur > 0 && k->src_cur <= k->src_n ? k->src_path[k->src_cur - 1] : NULL;
+
+    if (r->src == k->src_cur && r->start_ns == c->capture_start_ns) {
+        snprintf(buf, len, "connection #%llu", (unsigned long long)id);
+        return true;
+    }
+    if (p == NULL) {
+        snprintf(buf, len, "connection #%llu of another capture", (unsigned long long)id);
+    } else if (cur != NULL && strcmp(p, cur) == 0) {
+        snprintf(buf, len, "connection #%llu of the earlier reading of %.80s", (unsigned long long)id, base_name(p));
+    } else {
+        const char *b = base_name(p);
+        if (cur != NULL && strcmp(b, base_name(cur)) == 0)
+            b = p;
+        snprintf(buf, len, "connection #%llu of %.120s", (unsigned long long)id, b);
+    }
+    return false;
+}
+
+/* the same, capitalised to begin a sentence */
+static bool cite_cap(const struct td_corr *k, const struct td_conn *c, uint64_t id, const struct cap_ref *r, char *buf,
+                     size_t len)
+{
+    bool own = cite(k, c, id, r, buf, len);
+    buf[0] = 'C';
+    return own;
+}
+
 static void revise_fallback(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v)
 {
     struct td_diagnosis *d = &v->d[0];
     uint16_t mine = ch_max_offered(c->ch.m);
     const struct pair_rec *e;
-    char a[16], b[16], add[384];
+    char a[16], b[16], add[512], ref[192];
+    bool own;
 
     e = fallback_from(k, c, mine);
     if (e != NULL) {
         double dt = (double)(c->ch.ts_ns - e->ts_ns) / 1e9;
+        own = cite(k, c, e->id, &e->cap, ref, sizeof(ref));
         td_version_fmt(e->max_offered, a, sizeof(a));
         td_version_fmt(mine, b, sizeof(b));
         snprintf(add, sizeof(add),
-                 " This hello is a version fallback: %.3f s earlier connection #%llu from the same client to the same server "
+                 " This hello is a version fallback: %.3f s earlier %s from the same client to the same server "
                  "offered %s and failed (%s); this retry offers at most %s%s.",
-                 dt, (unsigned long long)e->id, a, e->code ? e->code : "failed", b,
+                 dt, ref, a, e->code ? e->code : "failed", b,
                  c->ch.m->has_fallback_scsv ? " with TLS_FALLBACK_SCSV" : "");
         append(d->explanation, sizeof(d->explanation), add);
         if (strcmp(d->code, "inappropriate_fallback") == 0)
-            diag_text(d->fix, sizeof(d->fix), "Fix the first failure (connection #%llu, %s): the retry was refused because the server does support %s.",
-                      (unsigned long long)e->id, e->code ? e->code : "failed", a);
-        diag_ev(d, e->frame, e->ts_ns, TD_FROM_CLIENT, "earlier attempt: connection #%llu ClientHello %s failed (%s)",
-                (unsigned long long)e->id, a, e->code ? e->code : "failed");
+            diag_text(d->fix, sizeof(d->fix), "Fix the first failure (%s, %s): the retry was refused because the server does support %s.",
+                      ref, e->code ? e->code : "failed", a);
+        if (own)
+            diag_ev(d, e->frame, e->ts_ns, TD_FROM_CLIENT, "earlier attempt: connection #%llu ClientHello %s failed (%s)",
+                    (unsigned long long)e->id, a, e->code ? e->code : "failed");
     }
     e = fallback_to(k, c, mine);
     if (e != NULL) {
+        own = cite(k, c, e->id, &e->cap, ref, sizeof(ref));
         td_version_fmt(mine, a, sizeof(a));
         td_version_fmt(e->max_offered, b, sizeof(b));
-        snprintf(add, sizeof(add), " The client then fell back: connection #%llu retried the same server offering at most %s%s%s.",
-                 (unsigned long long)e->id, b, e->scsv ? " with TLS_FALLBACK_SCSV" : "",
+        snprintf(add, sizeof(add), " The client then fell back: %s retried the same server offering at most %s%s%s.",
+                 ref, b, e->scsv ? " with TLS_FALLBACK_SCSV" : "",
                  e->failed ? (e->code && strcmp(e->code, "inappropriate_fallback") == 0 ? ", refused as inappropriate_fallback" : ", and failed too")
                            : "");
         append(d->explanation, sizeof(d->explanation), add);
-        diag_ev(d, e->frame, e->ts_ns, TD_FROM_CLIENT, "fallback retry: connection #%llu ClientHello %s%s", (unsigned long long)e->id, b,
-                e->scsv ? " + TLS_FALLBACK_SCSV" : "");
+        if (own)
+            diag_ev(d, e->frame, e->ts_ns, TD_FROM_CLIENT, "fallback retry: connection #%llu ClientHello %s%s", (unsigned long long)e->id, b,
+                    e->scsv ? " + TLS_FALLBACK_SCSV" : "");
     }
 }
 
@@ -692,13 +793,23 @@ void td_corr_revise(const struct td_corr *k, const struct td_conn *c, struct td_
     revise_fallback(k, c, v);
 }
 
+/* the control as evidence when it is a frame of |c|'s own capture; from
+ * another file it is named in the text only (cite) */
+static void ev_control(struct td_diagnosis *d, const struct ctl_rec *ctl, bool own, const char *what)
+{
+    if (own)
+        diag_ev(d, ctl->frame, ctl->ts_ns, TD_FROM_CLIENT, "control: connection #%llu %s SNI %s answered",
+                (unsigned long long)ctl->id, what, ctl->sni);
+}
+
 static void revise_sni(const struct td_corr *k, const struct td_conn *c, struct td_verdict *v)
 {
     const struct td_client_hello *ch = c->ch.m;
     const struct ctl_rec *ctl;
     struct td_diagnosis *d;
-    char old[768];
+    char old[768], ref[192], Ref[192];
     const char *p;
+    bool own;
 
     if (c->sh.m != NULL)
         return;
@@ -711,15 +822,16 @@ static void revise_sni(const struct td_corr *k, const struct td_conn *c, struct 
         ctl = find_control(k, c, 0);
         if (ctl == NULL)
             return;
+        own = cite(k, c, ctl->id, &ctl->cap, ref, sizeof(ref));
+        cite_cap(k, c, ctl->id, &ctl->cap, Ref, sizeof(Ref));
         snprintf(old, sizeof(old), "%s", d->explanation);
         replace_primary(v, "sni_required", TD_BY_SERVER, TD_CONF_HIGH);
-        diag_text(d->summary, sizeof(d->summary), "the server needs SNI: this hello had none, while connection #%llu with SNI \"%s\" got a ServerHello",
-                  (unsigned long long)ctl->id, ctl->sni);
-        diag_text(d->explanation, sizeof(d->explanation), "%s Connection #%llu to the same address and port, with SNI, was answered normally: the server (typically an L4 proxy routing on SNI, such as nginx stream with ssl_preread) refuses hellos without a name.",
-                  old, (unsigned long long)ctl->id);
+        diag_text(d->summary, sizeof(d->summary), "the server needs SNI: this hello had none, while %s with SNI \"%s\" got a ServerHello",
+                  ref, ctl->sni);
+        diag_text(d->explanation, sizeof(d->explanation), "%s %s to the same address and port, with SNI, was answered normally: the server (typically an L4 proxy routing on SNI, such as nginx stream with ssl_preread) refuses hellos without a name.",
+                  old, Ref);
         diag_text(d->fix, sizeof(d->fix), "Connect by name so the client sends SNI (openssl s_client -servername NAME), or give the proxy a default route for an empty $ssl_preread_server_name.");
-        diag_ev(d, ctl->frame, ctl->ts_ns, TD_FROM_CLIENT, "control: connection #%llu ClientHello with SNI %s answered",
-                (unsigned long long)ctl->id, ctl->sni);
+        ev_control(d, ctl, own, "ClientHello with");
         return;
     }
     if (strcmp(p, "reset_by_server") == 0 || strcmp(p, "middlebox_reset") == 0) {
@@ -727,29 +839,34 @@ static void revise_sni(const struct td_corr *k, const struct td_conn *c, struct 
         if (ctl == NULL)
             return;
         bool already = strcmp(p, "middlebox_reset") == 0;
+        own = cite_cap(k, c, ctl->id, &ctl->cap, Ref, sizeof(Ref));
         replace_primary(v, "middlebox_reset", TD_BY_MIDDLEBOX, already ? TD_CONF_HIGH : TD_CONF_MEDIUM);
         if (!already) {
             snprintf(old, sizeof(old), "%s", d->explanation);
             diag_text(d->summary, sizeof(d->summary), "connections with SNI \"%s\" are reset while other names to the same server pass", ch->sni);
-            diag_text(d->explanation, sizeof(d->explanation), "%s Connection #%llu to the same server with SNI \"%s\" got a ServerHello: the reset depends on the name, the mark of a device on the path filtering by SNI.",
-                      old, (unsigned long long)ctl->id, ctl->sni);
+            diag_text(d->explanation, sizeof(d->explanation), "%s %s to the same server with SNI \"%s\" got a ServerHello: the reset depends on the name, the mark of a device on the path filtering by SNI.",
+                      old, Ref, ctl->sni);
             diag_text(d->fix, sizeof(d->fix), "Find the filtering device between client and server and its rule for \"%s\".", ch->sni);
+        } else if (!own) {
+            /* the control is no frame of this file: the text names it */
+            char add[320];
+            snprintf(add, sizeof(add), " %s to the same server with SNI \"%.63s\" got a ServerHello.", Ref, ctl->sni);
+            append(d->explanation, sizeof(d->explanation), add);
         }
-        diag_ev(d, ctl->frame, ctl->ts_ns, TD_FROM_CLIENT, "control: connection #%llu with SNI %s answered",
-                (unsigned long long)ctl->id, ctl->sni);
+        ev_control(d, ctl, own, "with");
         return;
     }
     if (strcmp(p, "server_silent") == 0 || strcmp(p, "clienthello_lost") == 0) {
         ctl = find_control(k, c, 1);
         if (ctl == NULL)
             return;
+        own = cite_cap(k, c, ctl->id, &ctl->cap, Ref, sizeof(Ref));
         snprintf(old, sizeof(old), "%s", d->explanation);
         replace_primary(v, "middlebox_drop", TD_BY_MIDDLEBOX, TD_CONF_MEDIUM);
         diag_text(d->summary, sizeof(d->summary), "ClientHellos with SNI \"%s\" vanish while other names to the same server pass", ch->sni);
-        diag_text(d->explanation, sizeof(d->explanation), "%s Connection #%llu to the same server with SNI \"%s\" was answered: something on the path silently drops hellos naming \"%s\".",
-                  old, (unsigned long long)ctl->id, ctl->sni, ch->sni);
+        diag_text(d->explanation, sizeof(d->explanation), "%s %s to the same server with SNI \"%s\" was answered: something on the path silently drops hellos naming \"%s\".",
+                  old, Ref, ctl->sni, ch->sni);
         diag_text(d->fix, sizeof(d->fix), "Find the filtering device between client and server and its rule for \"%s\".", ch->sni);
-        diag_ev(d, ctl->frame, ctl->ts_ns, TD_FROM_CLIENT, "control: connection #%llu with SNI %s answered",
-                (unsigned long long)ctl->id, ctl->sni);
+        ev_control(d, ctl, own, "with");
     }
 }

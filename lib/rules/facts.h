@@ -62,4 +62,19 @@ void describe_ch(const struct td_client_hello *ch, char *buf, size_t len);
 /* certificate rules (certs.c) */
 void rules_certs(const struct facts *f, struct td_verdict *v);
 
+/* What tlsdiag's own checks find wrong with the certificate the client sent
+ * (readable: TLS 1.2, or TLS 1.3 with keys): the checks run on the
+ * server's chain (key size, signature hash, validity at the capture's time,
+ * self-signed), never the server's trust, which the capture does not show. */
+struct client_cert_cause {
+    bool seen;              /* the client's chain was read and its leaf parsed */
+    bool found;             /* something stands out: the fields below are set */
+    char who[128];          /* "CN=client.lab.test" */
+    char issuer[128];       /* the issuer of the top of its chain (unknown_ca names it) */
+    char tag[96];           /* short, for a summary: "its 1024-bit RSA key" */
+    char why[400];          /* "client certificate CN=x has a 1024-bit RSA key (...)" */
+    char fix[300];          /* what to do about it */
+};
+void client_cert_check(const struct facts *f, struct client_cert_cause *out);
+
 #endif

@@ -113,6 +113,54 @@ static bool offer_all_legacy(const struct td_client_hello *ch, unsigned *n_moder
     return real > 0 && m == 0;
 }
 
+static bool is_signalling(uint16_t cs)
+{
+    return cs == 0x00ff || cs == 0x5600 || td_is_grease(cs);
+}
+
+/* offer_suites counts the cipher suites a ClientHello offers, leaving out
+ * the signalling values among them (TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+ * TLS_FALLBACK_SCSV, GREASE), which select nothing.  When there are at most
+ * 3 suites, all kept, |names| gets their IANA names ("A, B and C"), else "".
+ * |sig| gets ", besides TLS_EMPTY_RENEGOTIATION_INFO_SCSV (a signalling
+ * value, not a suite)" for the signalling values left out, or "". */
+static unsigned offer_suites(const struct td_client_hello *ch, char *names, size_t nlen, char *sig, size_t slen)
+{
+    unsigned n = 0, nsig = 0, k = 0;
+    uint16_t first_sig = 0;
+
+    names[0] = 0;
+    sig[0] = 0;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        if (is_signalling(ch->ciphers[i])) {
+            if (nsig++ == 0)
+                first_sig = ch->ciphers[i];
+        } else {
+            n++;
+        }
+    }
+    n += ch->total_ciphers > ch->num_ciphers ? (unsigned)(ch->total_ciphers - ch->num_ciphers) : 0;
+    if (nsig > 0) {
+        char b[64];
+        snprintf(sig, slen, ", besides %s%s (signalling value%s, not suites)", td_reg_fmt(TD_REG_CIPHER, first_sig, b, sizeof(b)),
+                 nsig > 1 ? " and others" : "", nsig > 1 ? "s" : "");
+        if (nsig == 1)
+            snprintf(sig, slen, ", besides %s (a signalling value, not a suite)", b);
+    }
+    if (n == 0 || n > 3 || ch->total_ciphers > ch->num_ciphers)
+        return n;
+    for (uint16_t i = 0; i < ch->num_ciphers; i++) {
+        char b[64];
+        size_t used = strnlen(names, nlen);
+        if (is_signalling(ch->ciphers[i]))
+            continue;
+        k++;
+        snprintf(names + used, nlen - used, "%s%s", k == 1 ? "" : k == n ? " and " : ", ",
+                 td_reg_fmt(TD_REG_CIPHER, ch->ciphers[i], b, sizeof(b)));
+    }
+    return n;
+}
+
 static bool groups_unusual(const struct td_client_hello *ch)
 {
     /* only finite-field or only post-quantum hybrid groups: many servers
@@ -388,14 +436,21 @@ static bool r_alert_before_sh(const struct facts *f, struct td_verdict *v)
             return true;
         }
         if (offer_all_legacy(f->ch, &n_modern)) {
+            char names[224], sig[128];
+            unsigned n = offer_suites(f->ch, names, sizeof(names), sig, sizeof(sig));
             d = diag_add(v, "no_shared_cipher", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_MEDIUM);
-            diag_text(d->summary, sizeof(d->summary), "no shared cipher suite: the client offered only %u legacy suite%s",
-                      f->ch->total_ciphers, f->ch->total_ciphers == 1 ? "" : "s");
+            if (names[0] != 0 && strlen(names) + 50 < sizeof(d->summary))
+                diag_text(d->summary, sizeof(d->summary), "no shared cipher suite: the client offered only %s", names);
+            else
+                diag_text(d->summary, sizeof(d->summary), "no shared cipher suite: the client offered only %u legacy suite%s", n,
+                          n == 1 ? "" : "s");
             diag_text(d->explanation, sizeof(d->explanation),
-                      "The ClientHello (frame %llu) offers %u cipher suites, none with both forward secrecy and an AEAD cipher "
-                      "(no ECDHE-GCM/CHACHA20, no TLS 1.3 suite). The server answered with a fatal %s before any ServerHello: "
-                      "servers configured for modern suites only have nothing to choose.",
-                      (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), f->ch->total_ciphers, a);
+                      "The ClientHello (frame %llu) offers %u cipher suite%s%s%s%s%s. %s forward secrecy with an AEAD cipher "
+                      "(no ECDHE-GCM/CHACHA20, no TLS 1.3 suite). The server answered with a fatal %s before any "
+                      "ServerHello: servers configured for modern suites only have nothing to choose.",
+                      (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), n, n == 1 ? "" : "s",
+                      names[0] != 0 ? " (" : "", names, names[0] != 0 ? ")" : "", sig,
+                      n == 1 ? "It does not combine" : "None of them combines", a);
             diag_text(d->fix, sizeof(d->fix),
                       "Let the client offer ECDHE-RSA-AES128-GCM-SHA256 or ECDHE-ECDSA-AES128-GCM-SHA256 (openssl s_client: drop "
                       "-cipher), or, if old clients must be served, add their suite to the server (nginx: ssl_ciphers).");
@@ -517,13 +572,42 @@ static bool r_alert_after_sh(const struct facts *f, struct td_verdict *v)
             return true;
         }
         if (f->client_cert_sent && (is_cert_alert(desc) || desc == 40 || desc == 71)) {
+            struct client_cert_cause cc;
+            client_cert_check(f, &cc);
             d = diag_add(v, "client_cert_rejected", TD_SEV_ERROR, TD_BY_SERVER, TD_CONF_HIGH);
-            diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate: %s", a);
-            diag_text(d->explanation, sizeof(d->explanation),
-                      "The client sent its Certificate (frame %llu)%s, and the server answered with a fatal %s: it could not "
-                      "verify the certificate (unknown CA, expired, revoked) or judged it too weak (key size, signature hash).",
-                      (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "", a);
-            diag_text(d->fix, sizeof(d->fix), "Issue the client certificate from a CA in the server's client-CA list (nginx: ssl_client_certificate), with an RSA key of 2048 bits or more and a SHA-256 signature.");
+            if (cc.found) {
+                /* the alert does not say why; the certificate itself shows a
+                 * reason servers refuse: name it, as the likely one */
+                diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate (%s): likely %s", a, cc.tag);
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "The client sent its Certificate (frame %llu)%s, and the server answered with a fatal %s. The alert does "
+                          "not say why, but tlsdiag's check of the certificate the client sent finds what most likely made the "
+                          "server refuse it: %s. (The server's own log has its verify error; an untrusted issuer or revocation "
+                          "cannot be ruled out from the capture.)",
+                          (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "", a, cc.why);
+                diag_text(d->fix, sizeof(d->fix), "%s, from a CA in the server's client-CA list (nginx: ssl_client_certificate).", cc.fix);
+            } else if (desc == 48 && cc.seen) {
+                /* unknown_ca(48) says why: the issuer is not one the server trusts */
+                diag_text(d->summary, sizeof(d->summary), "the server does not trust the client certificate's issuer \"%.100s\" (%s)",
+                          cc.issuer, a);
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "The client sent its Certificate for %s (frame %llu)%s, and the server answered with a fatal %s: the CA "
+                          "that certificate comes from, \"%s\", is not one the server accepts client certificates from.",
+                          cc.who, (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "",
+                          a, cc.issuer);
+                diag_text(d->fix, sizeof(d->fix),
+                          "Issue the client certificate from a CA in the server's client-CA list, or add \"%.120s\" to that list "
+                          "(nginx: ssl_client_certificate).", cc.issuer);
+            } else {
+                diag_text(d->summary, sizeof(d->summary), "the server rejected the client's certificate: %s", a);
+                diag_text(d->explanation, sizeof(d->explanation),
+                          "The client sent its Certificate (frame %llu)%s, and the server answered with a fatal %s: it could not "
+                          "verify the certificate (unknown CA, expired, revoked) or judged it too weak (key size, signature hash).%s",
+                          (unsigned long long)f->c->cert[f->cep].frame, f->c->cke_frame ? " and ClientKeyExchange" : "", a,
+                          cc.seen ? " tlsdiag's own check of it (key size, signature hash, validity, self-signed) finds nothing "
+                                    "wrong: most likely the server does not trust its issuer." : "");
+                diag_text(d->fix, sizeof(d->fix), "Issue the client certificate from a CA in the server's client-CA list (nginx: ssl_client_certificate), with an RSA key of 2048 bits or more and a SHA-256 signature.");
+            }
             diag_ev(d, f->c->cert[f->cep].frame, f->c->cert[f->cep].ts_ns, TD_FROM_CLIENT, "Certificate, %u certificate(s)",
                     f->c->cert[f->cep].m->total_certs);
             ev_alert(d, f);
@@ -945,6 +1029,17 @@ static void http_rejection(const struct facts *f, struct td_verdict *v)
     diag_text(d->fix, sizeof(d->fix), "%s",
               missing ? "Give the client its certificate and key (curl --cert/--key), issued by a CA in the server's ssl_client_certificate."
                       : "Issue the client certificate from a CA in the server's ssl_client_certificate; check the server's error log for the verify error.");
+    if (bad && !missing) {
+        struct client_cert_cause cc;
+        client_cert_check(f, &cc);
+        if (cc.found) {
+            size_t n = strnlen(d->explanation, sizeof(d->explanation));
+            snprintf(d->explanation + n, sizeof(d->explanation) - n,
+                     " tlsdiag's check of the certificate the client sent finds the likely reason: %s.", cc.why);
+            diag_text(d->fix, sizeof(d->fix), "%s, from a CA in the server's ssl_client_certificate; the server's error log has the verify error.",
+                      cc.fix);
+        }
+    }
     diag_ev(d, h->app_frame, 0, TD_FROM_SERVER, "application data (decrypted): \"%.80s\"", line);
     for (uint32_t j = 0; j < f->c->num_events; j++) {
         const struct td_event *e = &f->c->events[j];

@@ -16,6 +16,11 @@
  *   - long_idle: with --idle 3600 a fallback is still found when the retry
  *     is revised 2,000 s after its ClientHello (with the default 300 s the
  *     records are gone by then);
+ *   - other_file: a control or an earlier attempt in another capture file
+ *     read in the same run (ids and frames restart in each file) is named
+ *     with its file, never given as an evidence frame of this file (the
+ *     old store gave the other file's frame 4 and a time before this
+ *     file's start as this connection's evidence);
  *   - controls_exact: random records for one server (few names, ports and
  *     connection ids, repeated ids as when files are read twice) against a
  *     plain list: the control each lookup finds is the one a store of every
@@ -87,6 +92,7 @@ static void conn_of(struct conn_buf *b, const struct td_corr_rec *e)
     b->c.ch.m = &b->ch;
     b->c.ch.frame = e->frame;
     b->c.ch.ts_ns = e->ts_ns;
+    b->c.capture_start_ns = e->capture_start_ns;
     b->ch.legacy_version = e->max_offered;
     b->ch.has_sni = e->has_sni;
     snprintf(b->ch.sni, sizeof(b->ch.sni), "%s", e->sni);
@@ -358,6 +364,104 @@ static void controls_exact(void **state)
     assert_true(found > checked / 2);
 }
 
+/* does any evidence item of the primary carry |frame| at |ts|? */
+static bool has_ev(const struct td_verdict *v, uint64_t frame, int64_t ts)
+{
+    for (unsigned i = 0; i < v->d[0].num_ev; i++)
+        if (v->d[0].ev[i].frame == frame && v->d[0].ev[i].ts_ns == ts)
+            return true;
+    return false;
+}
+
+static void other_file(void **state)
+{
+    /* two files, the second captured right after the first: a control and
+     * a failed attempt in the first, failures in the second; connections
+     * #1 of both have their ClientHello in frame 4, 1 ms into the file */
+    const int64_t start_a = T0, start_b = T0 + 5 * SEC / 2;
+    struct td_corr_rec ok, bad, nosni, first, retry;
+    struct conn_buf b;
+    struct td_verdict v;
+    (void)state;
+
+    for (int named = 0; named < 2; named++) {
+        struct td_corr *k = td_corr_new();
+        assert_non_null(k);
+        ok = rec(1, start_a + SEC / 1000, 0x0b000001u, 0xcb007105u, 443, "good.example", true, 0x0304, NULL);
+        ok.frame = 4;
+        ok.capture_start_ns = start_a;
+        first = rec(2, start_a + 2 * SEC, 0x0b000002u, 0xcb007105u, 443, "fb.example", false, 0x0304, "middlebox_reset");
+        first.capture_start_ns = start_a;
+        if (named)
+            td_corr_set_source(k, "captures/ok_control.pcap");
+        td_corr_add_rec(k, &ok);
+        td_corr_add_rec(k, &first);
+        if (named)
+            td_corr_set_source(k, "/elsewhere/fail_drop.pcap");
+        bad = rec(1, start_b + SEC / 1000, 0x0b000001u, 0xcb007105u, 443, "blocked.example", false, 0x0304, "server_silent");
+        bad.frame = 4;
+        bad.capture_start_ns = start_b;
+        nosni = rec(2, start_b + 2 * SEC, 0x0b000001u, 0xcb007105u, 443, NULL, false, 0x0304, "closed_by_server");
+        nosni.capture_start_ns = start_b;
+        retry = rec(3, start_b + SEC, 0x0b000002u, 0xcb007105u, 443, "fb.example", false, 0x0303, "protocol_version");
+        retry.capture_start_ns = start_b;
+        td_corr_add_rec(k, &bad);
+        td_corr_add_rec(k, &nosni);
+        td_corr_add_rec(k, &retry);
+
+        const char *of = named ? "Connection #1 of ok_control.pcap" : "Connection #1 of another capture";
+        conn_of(&b, &bad);
+        failed_verdict(&v, "server_silent");
+        td_corr_revise(k, &b.c, &v);
+        assert_string_equal(v.d[0].code, "middlebox_drop");
+        assert_false(has_ev(&v, ok.frame, ok.ts_ns));
+        assert_int_equal(ev_conn(&v, "control:"), 0);
+        assert_non_null(strstr(v.d[0].explanation, of));
+
+        conn_of(&b, &nosni);
+        failed_verdict(&v, "closed_by_server");
+        td_corr_revise(k, &b.c, &v);
+        assert_string_equal(v.d[0].code, "sni_required");
+        assert_int_equal(v.d[0].num_ev, 0);
+        assert_non_null(strstr(v.d[0].summary, of + 1)); /* "onnection #1 of ..." */
+        assert_non_null(strstr(v.d[0].explanation, of));
+
+        conn_of(&b, &retry);
+        failed_verdict(&v, "protocol_version");
+        td_corr_revise(k, &b.c, &v);
+        assert_int_equal(v.d[0].num_ev, 0);
+        assert_non_null(strstr(v.d[0].explanation, named ? "earlier connection #2 of ok_control.pcap" : "earlier connection #2 of another capture"));
+        td_corr_free(k);
+    }
+
+    /* the same file's connections stay evidence, with their frames */
+    {
+        struct td_corr *k = td_corr_new();
+        assert_non_null(k);
+        td_corr_set_source(k, "a.pcap");
+        ok.capture_start_ns = start_b;
+        td_corr_add_rec(k, &ok);
+        td_corr_add_rec(k, &bad);
+        conn_of(&b, &bad);
+        failed_verdict(&v, "server_silent");
+        td_corr_revise(k, &b.c, &v);
+        assert_string_equal(v.d[0].code, "middlebox_drop");
+        assert_true(has_ev(&v, ok.frame, ok.ts_ns));
+        assert_non_null(strstr(v.d[0].explanation, "Connection #1 to the same server"));
+        /* the same path read again: named as the earlier reading */
+        td_corr_set_source(k, "a.pcap");
+        bad.id = 5;
+        bad.frame = 50;
+        td_corr_add_rec(k, &bad);
+        conn_of(&b, &bad);
+        failed_verdict(&v, "server_silent");
+        td_corr_revise(k, &b.c, &v);
+        assert_false(has_ev(&v, ok.frame, ok.ts_ns));
+        assert_non_null(strstr(v.d[0].explanation, "Connection #1 of the earlier reading of a.pcap"));
+        td_corr_free(k);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +471,7 @@ int main(void)
         cmocka_unit_test(busy_pair),
         cmocka_unit_test(long_idle),
         cmocka_unit_test(controls_exact),
+        cmocka_unit_test(other_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
