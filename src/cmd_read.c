@@ -899,6 +899,7 @@ static int read_file_jobs(struct run *r, const char *path, struct td_filter *flt
         return TD_EXIT_INPUT;
     }
     r->ro.source = path;
+    td_corr_set_source(r->corr, path); /* a cited connection of an earlier file is named by it */
     if (r->jobs > 1) {
         if (shardable(path)) {
             td_reader_close(rd);
