@@ -20,4 +20,16 @@ int cmd_decode(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 void usage_main(FILE *f);
 
+/* The width text output is laid out in (src/width.c): --width N (0: no
+ * wrapping, else CLI_WIDTH_MIN..CLI_WIDTH_MAX), or without it the
+ * terminal's width when stdout is one (clamped to 60..200), else 100.
+ * cli_width_parse returns -1 when |s| is not such a width. */
+#define CLI_WIDTH_DEFAULT 100u
+#define CLI_WIDTH_MIN 40u
+#define CLI_WIDTH_MAX 1000u
+#define CLI_WIDTH_TERM_MIN 60u
+#define CLI_WIDTH_TERM_MAX 200u
+int cli_width_parse(const char *s, unsigned *out);
+unsigned cli_width_auto(void);
+
 #endif

@@ -113,7 +113,8 @@ static void item_json(struct td_wbuf *w, const struct td_dec_result *r, const st
 
 int cmd_decode(int argc, char **argv)
 {
-    static const struct option lo[] = {{"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"json", no_argument, NULL, 'J'}, {"width", required_argument, NULL, 'w'},
+                                       {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     struct dctx d;
     struct td_wbuf *w;
     struct td_dec_result *r;
@@ -122,22 +123,36 @@ int cmd_decode(int argc, char **argv)
     size_t len = 0;
     FILE *in = stdin;
     int opt;
+    bool width_set = false;
 
     memset(&d, 0, sizeof(d));
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (opt == 'J') {
             d.json = true;
+        } else if (opt == 'w') {
+            if (cli_width_parse(optarg, &d.ro.width) != 0) {
+                fprintf(stderr, "tlsdiag: --width takes 0 (no wrapping) or a number of columns from %u to %u\n",
+                        CLI_WIDTH_MIN, CLI_WIDTH_MAX);
+                return TD_EXIT_USAGE;
+            }
+            width_set = true;
         } else if (opt == 'h') {
-            puts("usage: tlsdiag decode [--json] [FILE|-]\n\n"
+            puts("usage: tlsdiag decode [--json] [--width N] [FILE|-]\n\n"
                  "Explain pasted text: openssl s_client -msg/-debug dumps, hex dumps, error strings of\n"
                  "OpenSSL, BoringSSL, GnuTLS, NSS, Java, Go, .NET, Python, curl, nginx, HAProxy, and\n"
-                 "bare alert numbers or names (40, bad_certificate).");
+                 "bare alert numbers or names (40, bad_certificate).\n\n"
+                 "  --json      NDJSON: one object per connection and per explained line (docs/json.md)\n"
+                 "  --width N   text: wrap lines at N columns (0: no wrapping; default: the\n"
+                 "              terminal's width, 60 to 200, else 100)\n"
+                 "  -h, --help  this help");
             return TD_EXIT_OK;
         } else {
             return TD_EXIT_USAGE;
         }
     }
+    if (!width_set)
+        d.ro.width = cli_width_auto();
     if (optind < argc && strcmp(argv[optind], "-") != 0) {
         in = fopen(argv[optind], "rb");
         if (in == NULL) {
@@ -179,7 +194,14 @@ int cmd_decode(int argc, char **argv)
         if (d.json) {
             item_json(w, r, it, buf);
         } else {
-            td_wb_printf(w, "line %u: %s\n", it->line, buf);
+            /* the explanation wrapped under its text, after "line N: " */
+            struct td_wrap x;
+            char lab[32];
+            int n = snprintf(lab, sizeof(lab), "line %u: ", it->line);
+            td_wb_put(w, lab, (size_t)n);
+            td_wrap_begin(&x, w, d.ro.width, (unsigned)n, (unsigned)n);
+            td_wrap_prose(&x, "", buf, strlen(buf));
+            td_wb_putc(w, '\n');
         }
     }
     if (!td_dec_recognised(r)) {

@@ -31,6 +31,8 @@ static void usage_probe(FILE *f)
           "  --starttls PROTO       plaintext phase first (smtp, imap, pop3, ftp, xmpp, ldap, postgres)\n"
           "  --json                 one JSON object per target\n"
           "  --color WHEN           auto (default: only on a terminal), always, never\n"
+          "  --width N              text: wrap lines at N columns (0: no wrapping; default: the\n"
+          "                         terminal's width, 60 to 200, else 100)\n"
           "  -j, --parallel N       concurrent connections (default 8)\n"
           "  --connect-timeout MS   TCP connect timeout (default 3000)\n"
           "  --read-timeout MS      wait for each answer (default 3000)\n"
@@ -305,53 +307,99 @@ static void ans_text(const struct td_answer *a, char *buf, size_t len)
         snprintf(buf, len, "refused: %s", refusal(a, rb, sizeof(rb)));
 }
 
+/* text: a piece of a wrapped line in colour |cc| (the colour takes no columns) */
+static void wrap_col(struct td_wrap *x, const char *sep, const char *cc, const char *s, const char *off)
+{
+    size_t n = strlen(s);
+    td_wrap_sep(x, sep, td_wrap_cols(s, n, x->ascii));
+    td_wrap_raw(x, cc);
+    td_wrap_put(x, s, n);
+    td_wrap_raw(x, off);
+}
+
+/* text: a label and a list of names, the names wrapped under the first */
+static void name_list(struct td_wbuf *w, unsigned width, const char *label, enum td_reg reg, const uint16_t *v,
+                      uint16_t n)
+{
+    struct td_wrap x;
+    char b[160];
+    unsigned l = (unsigned)strlen(label);
+    td_wb_put(w, label, l);
+    td_wrap_begin(&x, w, width, l, l + 1);
+    for (uint16_t k = 0; k < n; k++) {
+        const char *t = td_reg_fmt(reg, v[k], b, sizeof(b));
+        td_wrap_unit(&x, " ", t, strlen(t));
+    }
+}
+
 static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const struct col *c,
-                        const struct td_sim_report *sim, bool verbose)
+                        const struct td_sim_report *sim, bool verbose, unsigned width)
 {
     char b[160], b2[96];
     unsigned probs = td_plan_problems(r);
     const struct td_diagnosis *first = NULL;
+    struct td_wrap x;
     for (uint8_t i = 0; i < r->num_diag && first == NULL; i++)
         if (r->diag[i].severity == TD_SEV_ERROR)
             first = &r->diag[i];
     td_wb_printf(w, "%s%s%s (%s)  %u connections, %.1f s\n", c->bold, r->target, c->off, r->ip,
                  r->connections, (double)r->wall_ns / 1e9);
-    if (!r->ttl_captured)
-        td_wb_printf(w, "%s(no TTL capture: %s; a reset is told apart by the SNI differential only)%s\n",
-                     c->dim, r->ttl_capture, c->off);
-    if (first != NULL)
-        td_wb_printf(w, "verdict: %sPROBLEM%s %s: %s\n", c->red, c->off, first->code, first->summary);
-    else if (probs > 0)
+    if (!r->ttl_captured) {
+        td_wb_printf(w, "%s(no TTL capture: ", c->dim);
+        td_wrap_begin(&x, w, width, 17, 1);
+        td_wrap_prose(&x, "", r->ttl_capture, strlen(r->ttl_capture));
+        td_wrap_prose(&x, "", "; a reset is told apart by the SNI differential only)",
+                      strlen("; a reset is told apart by the SNI differential only)"));
+        td_wb_printf(w, "%s\n", c->off);
+    }
+    if (first != NULL) {
+        td_wb_printf(w, "verdict: %sPROBLEM%s %s:", c->red, c->off, first->code);
+        td_wrap_begin(&x, w, width, 18 + (unsigned)strlen(first->code), 9);
+        td_wrap_prose(&x, " ", first->summary, strlen(first->summary));
+        td_wb_putc(w, '\n');
+    } else if (probs > 0)
         td_wb_printf(w, "verdict: %sworks, with warnings%s\n", c->yel, c->off);
     else
         td_wb_printf(w, "verdict: %sok%s\n", c->grn, c->off);
     for (uint8_t i = 0; i < r->num_diag; i++) {
         const struct td_diagnosis *d = &r->diag[i];
         const char *cc = d->severity == TD_SEV_ERROR ? c->red : d->severity == TD_SEV_WARNING ? c->yel : c->dim;
-        td_wb_printf(w, "  %s%-7s%s %s: ", cc, td_severity_str(d->severity), c->off, d->code);
-        td_wb_text_str(w, d->summary, strlen(d->summary));
+        const char *sev = td_severity_str(d->severity);
+        size_t sl = strlen(sev);
+        unsigned at = 2 + (unsigned)(sl > 7 ? sl : 7) + 1 + (unsigned)strlen(d->code) + 2;
+        td_wb_printf(w, "  %s%-7s%s %s: ", cc, sev, c->off, d->code);
+        /* the summary wrapped under itself; the fix under its text */
+        td_wrap_begin(&x, w, width, at, at);
+        x.ascii = true;
+        td_wrap_prose(&x, "", d->summary, strlen(d->summary));
         td_wb_putc(w, '\n');
         if (d->fix[0] && d->severity != TD_SEV_INFO) {
             td_wb_puts(w, "          fix: ");
-            td_wb_text_str(w, d->fix, strlen(d->fix));
+            td_wrap_begin(&x, w, width, 15, 15);
+            x.ascii = true;
+            td_wrap_prose(&x, "", d->fix, strlen(d->fix));
             td_wb_putc(w, '\n');
         }
     }
     td_wb_puts(w, "\nversions  ");
+    td_wrap_begin(&x, w, width, 10, 10);
     for (int i = 0; i < TD_PLAN_NVERS; i++) {
         const struct td_answer *a = &r->versions[i];
         const char *rf = refusal(a, b2, sizeof(b2));
-        td_wb_printf(w, "%s%s %s%s  ", a->tls_ok ? c->grn : c->dim, vkey[i], a->tls_ok ? "yes" : rf ? rf : "-", c->off);
+        snprintf(b, sizeof(b), "%s %s", vkey[i], a->tls_ok ? "yes" : rf ? rf : "-");
+        wrap_col(&x, i ? "  " : "", a->tls_ok ? c->grn : c->dim, b, c->off);
     }
     if (r->sslv2_hello.probed) {
         const struct td_answer *a = &r->sslv2_hello;
         const char *rf = refusal(a, b2, sizeof(b2));
         if (a->tls_ok)
-            td_wb_printf(w, "%sSSLv2-format hello: yes (%s)%s", c->grn,
-                         td_version_str(a->version) ? td_version_str(a->version) : "?", c->off);
+            snprintf(b, sizeof(b), "SSLv2-format hello: yes (%s)", td_version_str(a->version) ? td_version_str(a->version) : "?");
         else
-            td_wb_printf(w, "%sSSLv2-format hello: %s%s", c->dim, rf ? rf : "-", c->off);
+            snprintf(b, sizeof(b), "SSLv2-format hello: %s", rf ? rf : "-");
+        wrap_col(&x, "  ", a->tls_ok ? c->grn : c->dim, b, c->off);
     }
+    if (width == 0 && !r->sslv2_hello.probed) /* as before wrapping: each version was followed by two spaces */
+        td_wb_puts(w, "  ");
     td_wb_putc(w, '\n');
     for (int i = TD_PLAN_NVERS - 1; i >= 0; i--) {
         if (!r->versions[i].tls_ok)
@@ -370,15 +418,11 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
                          (unsigned)(r->num_ciphers[i] - show), c->off);
     }
     if (r->num_groups > 0) {
-        td_wb_puts(w, "groups (TLS 1.3):");
-        for (uint16_t k = 0; k < r->num_groups; k++)
-            td_wb_printf(w, " %s", td_reg_fmt(TD_REG_GROUP, r->groups[k], b, sizeof(b)));
+        name_list(w, width, "groups (TLS 1.3):", TD_REG_GROUP, r->groups, r->num_groups);
         td_wb_printf(w, "%s\n", r->hrr_seen ? "  (HelloRetryRequest used)" : "");
     }
     if (r->num_sigs > 0) {
-        td_wb_puts(w, "signature schemes (TLS 1.2 key exchange):");
-        for (uint16_t k = 0; k < r->num_sigs; k++)
-            td_wb_printf(w, " %s", td_reg_fmt(TD_REG_SIGSCHEME, r->sigs[k], b, sizeof(b)));
+        name_list(w, width, "signature schemes (TLS 1.2 key exchange):", TD_REG_SIGSCHEME, r->sigs, r->num_sigs);
         td_wb_putc(w, '\n');
     }
     if (r->hrr_probed)
@@ -422,7 +466,7 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
     td_wb_printf(w, "resumption: %s\n",
                  !r->resumption_tried ? "not offered by the server" : r->resumption_ok ? "works" : "rejected");
     if (sim != NULL)
-        td_sim_text(w, sim, c->red, c->off);
+        td_sim_text(w, sim, c->red, c->off, width);
     if (verbose) {
         td_wb_printf(w, "\nprobes (%u):\n", (unsigned)r->total_log);
         for (uint16_t i = 0; i < r->num_log; i++)
@@ -453,12 +497,13 @@ int cmd_probe(int argc, char **argv)
         {"max-read", required_argument, NULL, 4},    {"no-ciphers", no_argument, NULL, 5},
         {"no-http", no_argument, NULL, 6},           {"help", no_argument, NULL, 'h'},
         {"no-clients", no_argument, NULL, 7},
-        {"verbose", no_argument, NULL, 'v'},
+        {"verbose", no_argument, NULL, 'v'},         {"width", required_argument, NULL, 8},
         {NULL, 0, NULL, 0}};
     struct td_plan_opts po;
     struct td_probe_opts o;
     const char *ca_file = NULL, *color = "auto";
-    bool json = false, use_color, sim_on = true, verbose = false;
+    bool json = false, use_color, sim_on = true, verbose = false, width_set = false;
+    unsigned width = 0;
     int ch;
     char host[256], port[16] = "443";
 
@@ -495,11 +540,21 @@ int cmd_probe(int argc, char **argv)
         case 5: po.enum_ciphers = po.enum_groups = false; break;
         case 6: po.http = false; break;
         case 7: sim_on = false; break;
+        case 8:
+            if (cli_width_parse(optarg, &width) != 0) {
+                fprintf(stderr, "tlsdiag: --width takes 0 (no wrapping) or a number of columns from %u to %u\n",
+                        CLI_WIDTH_MIN, CLI_WIDTH_MAX);
+                return TD_EXIT_USAGE;
+            }
+            width_set = true;
+            break;
         case 'v': verbose = true; break;
         case 'h': usage_probe(stdout); return TD_EXIT_OK;
         default: usage_probe(stderr); return TD_EXIT_USAGE;
         }
     }
+    if (!width_set)
+        width = cli_width_auto();
     if (optind != argc - 1) {
         usage_probe(stderr);
         return TD_EXIT_USAGE;
@@ -658,7 +713,7 @@ int cmd_probe(int argc, char **argv)
         struct col c = {"", "", "", "", "", ""};
         if (use_color)
             c = (struct col){"\033[31m", "\033[33m", "\033[32m", "\033[2m", "\033[1m", "\033[0m"};
-        render_text(w, r, &c, sim, verbose);
+        render_text(w, r, &c, sim, verbose, width);
     }
     td_wb_flush(w);
     free(w);

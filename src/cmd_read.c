@@ -1172,6 +1172,8 @@ static void usage_read(FILE *f, bool live)
           "  --no-summary    do not print the summary\n"
           "  --fail          exit 1 when at least one handshake failed\n"
           "  --color WHEN    auto (default: only on a terminal), always, never\n"
+          "  --width N       text: wrap lines at N columns (0: no wrapping; default: the\n"
+          "                  terminal's width, 60 to 200, else 100)\n"
           "  --now TIME      judge certificates at TIME (unix seconds or YYYY-MM-DD[THH:MM:SS])\n"
           "                  instead of the capture's own time\n"
           "  --ca-file FILE  trust these CAs instead of the system store\n"
@@ -1260,7 +1262,7 @@ int cmd_read(int argc, char **argv, bool live)
         {"max-certs", required_argument, NULL, 'c'},
         {"max-extensions", required_argument, NULL, 'X'}, {"max-anomalies", required_argument, NULL, 'W'},
         {"jobs", required_argument, NULL, 'j'},     {"keylog", required_argument, NULL, 'K'},
-        {"user", required_argument, NULL, 'Z'},
+        {"user", required_argument, NULL, 'Z'}, {"width", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct run r;
     struct td_wbuf *w;
@@ -1270,7 +1272,7 @@ int cmd_read(int argc, char **argv, bool live)
     char filter[4096] = "";
     struct td_filter *flt = NULL;
     int opt, rc = TD_EXIT_OK, first_filter, nfiles = 0;
-    bool no_progress = false, idle_set = false;
+    bool no_progress = false, idle_set = false, width_set = false;
 
     memset(&r, 0, sizeof(r));
     td_limits_default(&r.lim);
@@ -1285,6 +1287,14 @@ int cmd_read(int argc, char **argv, bool live)
         case 'S': r.no_summary = true; break;
         case 'F': r.fail = true; break;
         case 'C': color = optarg; break;
+        case 'w':
+            if (cli_width_parse(optarg, &r.ro.width) != 0) {
+                fprintf(stderr, "tlsdiag: --width takes 0 (no wrapping) or a number of columns from %u to %u\n",
+                        CLI_WIDTH_MIN, CLI_WIDTH_MAX);
+                return TD_EXIT_USAGE;
+            }
+            width_set = true;
+            break;
         case 'P': no_progress = true; break;
         case 'i': iface = optarg; break;
         case 'Z': user = optarg; break;
@@ -1383,6 +1393,8 @@ int cmd_read(int argc, char **argv, bool live)
     }
     if (live && !idle_set)
         r.lim.idle_timeout_s = 30;
+    if (!width_set)
+        r.ro.width = cli_width_auto();
     /* a worker holds whole partitions of the flows: more would only read */
     if (r.jobs > td_par_jobs_max(&r.lim))
         r.jobs = td_par_jobs_max(&r.lim);

@@ -7,7 +7,7 @@
  *     struct td_sim_report rep;
  *     td_sim_run(&rep, &db, plan, addr, addrlen, &(struct td_sim_opts){plan->sni, ...}, &o);
  *     td_sim_json(w, &rep);   -> the "clients" array
- *     td_sim_text(w, &rep, red, off);  -> "clients that fail" table
+ *     td_sim_text(w, &rep, red, off, width);  -> "clients that fail" table
  */
 #ifndef TLSDIAG_PROBE_SIM_H
 #define TLSDIAG_PROBE_SIM_H
@@ -38,8 +38,9 @@ int td_sim_run(struct td_sim_report *rep, const struct td_sim_db *db, const stru
 void td_sim_report_cleanup(struct td_sim_report *rep);
 /* td_sim_json writes the JSON array of the "clients" member. */
 void td_sim_json(struct td_wbuf *w, const struct td_sim_report *rep);
-/* td_sim_text writes a summary line and the "clients that fail" table. */
+/* td_sim_text writes a summary line and the "clients that fail" table, the
+ * fix and detail texts wrapped to |width| columns (0: not wrapped). */
 void td_sim_text(struct td_wbuf *w, const struct td_sim_report *rep, const char *red,
-                 const char *off);
+                 const char *off, unsigned width);
 
 #endif

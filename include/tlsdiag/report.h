@@ -14,6 +14,8 @@ struct td_report_opts {
     bool color;          /* ANSI colours (only on a terminal) */
     bool timeline;       /* text: print the timeline of every connection */
     bool verbose;        /* text: timeline of ok connections too */
+    unsigned width;      /* text: lay lines out in this many columns (prose wrapped at
+                          * spaces under its label, never inside a word); 0: none */
     const char *source;  /* file name, for the JSON "source" field; may be NULL */
 };
 

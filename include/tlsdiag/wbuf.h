@@ -4,6 +4,7 @@
 #define TLSDIAG_WBUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -123,5 +124,40 @@ static inline void td_wb_json_plain(struct td_wbuf *w, const char *s, size_t n)
 void td_wb_hex16(struct td_wbuf *w, uint16_t v);
 /* td_wb_text_str writes |n| bytes for a terminal: non-printable bytes as \xNN */
 void td_wb_text_str(struct td_wbuf *w, const char *p, size_t n);
+
+/* ---- text for people, laid out for a screen (wrap.c) ----
+ *
+ * A line is written in pieces; each piece goes on the current line or,
+ * when it would pass |width| columns, on a new line indented by |indent|
+ * (the hanging indent: under the text after a label).  A piece is never
+ * cut: a long name, hex string, URL or `quoted command` overflows whole.
+ * Columns count what a terminal shows: an escaped byte as its four
+ * characters \xNN, a UTF-8 sequence as one, td_wrap_raw (colour) as none.
+ * A line breaks only where that gains room (past the indent).  Width 0: no
+ * wrapping; the pieces are written exactly as given. */
+struct td_wrap {
+    struct td_wbuf *w;
+    unsigned width;  /* 0: no wrapping */
+    unsigned indent; /* columns of a continuation line's indent */
+    unsigned col;    /* the column the next byte goes to */
+    bool ascii;      /* escape bytes >= 0x80 too (as td_wb_text_str); else
+                      * only control bytes (UTF-8 names pass) */
+};
+void td_wrap_begin(struct td_wrap *x, struct td_wbuf *w, unsigned width, unsigned col, unsigned indent);
+/* td_wrap_cols: the columns |n| bytes of |s| take once escaped */
+unsigned td_wrap_cols(const char *s, size_t n, bool ascii);
+/* td_wrap_sep writes |sep| (spaces), or a line break and the indent when
+ * |sep| and |next| more columns would pass the width */
+void td_wrap_sep(struct td_wrap *x, const char *sep, unsigned next);
+/* td_wrap_put writes |n| bytes escaped, where the line is (no break) */
+void td_wrap_put(struct td_wrap *x, const char *s, size_t n);
+/* td_wrap_raw writes |s| as it is, taking no columns (colour sequences) */
+void td_wrap_raw(struct td_wrap *x, const char *s);
+/* td_wrap_unit: |sep| then |s| as one piece (td_wrap_sep, td_wrap_put) */
+void td_wrap_unit(struct td_wrap *x, const char *sep, const char *s, size_t n);
+/* td_wrap_prose: |sep| then the words of |s| (split at spaces; a
+ * `backquoted` span is one word), each run of spaces between two words
+ * written as it is or turned into a line break */
+void td_wrap_prose(struct td_wrap *x, const char *sep, const char *s, size_t n);
 
 #endif

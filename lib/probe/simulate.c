@@ -204,7 +204,7 @@ void td_sim_json(struct td_wbuf *w, const struct td_sim_report *rep)
 }
 
 void td_sim_text(struct td_wbuf *w, const struct td_sim_report *rep, const char *red,
-                 const char *off)
+                 const char *off, unsigned width)
 {
     td_wb_printf(w, "clients: %zu of %zu simulated clients connect\n", rep->n - rep->failed, rep->n);
     if (rep->failed == 0)
@@ -212,10 +212,34 @@ void td_sim_text(struct td_wbuf *w, const struct td_sim_report *rep, const char 
     td_wb_printf(w, "clients that fail:\n  %-24s %-18s %-24s %s\n", "client", "cause", "answer", "fix");
     for (size_t i = 0; i < rep->n; i++) {
         const struct td_sim_result *r = &rep->v[i];
+        struct td_wrap x;
+        char row[160];
+        int n;
         if (r->ok)
             continue;
-        td_wb_printf(w, "  %s%-24s%s %-18s %-24s %s\n", red, r->client->id, off, r->code, r->answer,
-                     r->fix);
-        td_wb_printf(w, "  %-24s %s\n", "", r->detail);
+        td_wb_printf(w, "  %s%-24s%s ", red, r->client->id, off);
+        n = snprintf(row, sizeof(row), "%-18s %-24s ", r->code, r->answer);
+        n = n < 0 ? 0 : n < (int)sizeof(row) ? n : (int)sizeof(row) - 1;
+        /* the fix wrapped in its column; when the screen leaves that column
+         * too narrow, on a line of its own under the detail's column */
+        {
+            unsigned idc = td_wrap_cols(r->client->id, strlen(r->client->id), false);
+            unsigned at = 2 + (idc > 24 ? idc : 24) + 1 + (unsigned)n;
+            if (width != 0 && at + 25 > width) {
+                while (n > 0 && row[n - 1] == ' ')
+                    n--;
+                td_wb_put(w, row, (size_t)n);
+                td_wb_printf(w, "\n  %-24s fix: ", "");
+                at = 32;
+            } else {
+                td_wb_put(w, row, (size_t)n);
+            }
+            td_wrap_begin(&x, w, width, at, at);
+            td_wrap_prose(&x, "", r->fix, strlen(r->fix));
+        }
+        td_wb_printf(w, "\n  %-24s ", "");
+        td_wrap_begin(&x, w, width, 27, 27);
+        td_wrap_prose(&x, "", r->detail, strlen(r->detail));
+        td_wb_putc(w, '\n');
     }
 }

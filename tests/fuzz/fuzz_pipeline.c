@@ -113,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.rep.source = "fuzz.pcap";
     r.rep.timeline = true;
     r.rep.verbose = true;
+    r.rep.width = size & 1 ? 0 : 60; /* the text laid out (wrap.c), or not */
     td_wb_init(&wj, fuzz_out_flush, &oj);
     td_wb_init(&wt, fuzz_out_flush, &ot);
     r.wj = &wj;

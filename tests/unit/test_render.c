@@ -4,7 +4,9 @@
  * sorted table, td_reg_fmt and td_event_what's snprintf-style truncation;
  * and the JSON renderer's memo of a ClientHello's lists (json.c): a hello
  * seen again, or one that differs in a single value, prints what it would
- * have printed the first time. */
+ * have printed the first time; and the text layout (wrap.c): prose wrapped
+ * at spaces under its label, never inside a word or a `quoted` span,
+ * escapes and UTF-8 counted as shown, width 0 writing the text as given. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -433,6 +435,107 @@ static void test_hello_memo(void **state)
     free(b2);
 }
 
+
+/* |s| laid out by td_wrap_prose from column |col|, indent |ind|, as a string */
+static char *wrapped(const char *s, unsigned width, unsigned col, unsigned ind)
+{
+    struct td_wrap x;
+    char *r;
+    reset();
+    td_wrap_begin(&x, &wb, width, col, ind);
+    td_wrap_prose(&x, "", s, strlen(s));
+    td_wb_flush(&wb);
+    r = malloc(out.n + 1);
+    assert_non_null(r);
+    memcpy(r, out.b, out.n);
+    r[out.n] = 0;
+    return r;
+}
+
+static void test_wrap(void **state)
+{
+    static const char p[] = "The server answered with a fatal handshake_failure alert; run "
+                            "`tcpdump -i any -w f.pcap 'port 443'` then look.  Two  spaces kept.";
+    char *a;
+    (void)state;
+
+    /* width 0: exactly the text */
+    a = wrapped(p, 0, 9, 9);
+    assert_string_equal(a, p);
+    free(a);
+    /* width 40 from column 9: lines of at most 40, continuation indented 9,
+     * the quoted command whole (it overflows), the words all there */
+    a = wrapped(p, 40, 9, 9);
+    assert_string_equal(a, "The server answered with a\n"
+                           "         fatal handshake_failure alert;\n"
+                           "         run\n"
+                           "         `tcpdump -i any -w f.pcap 'port 443'`\n"
+                           "         then look.  Two  spaces kept.");
+    free(a);
+    /* a word longer than the room is not cut, and a line is not broken
+     * where that gains nothing (at the indent) */
+    a = wrapped("aaaaaaaaaaaaaaaaaaaa bb", 10, 4, 4);
+    assert_string_equal(a, "aaaaaaaaaaaaaaaaaaaa\n    bb");
+    free(a);
+    /* an escaped control byte takes its four columns, UTF-8 one a character */
+    assert_int_equal(td_wrap_cols("a\x01" "b", 3, false), 6);
+    assert_int_equal(td_wrap_cols("caf\xc3\xa9", 5, false), 4);
+    assert_int_equal(td_wrap_cols("caf\xc3\xa9", 5, true), 11);
+    a = wrapped("xx \x01\x02 yy", 9, 0, 0);
+    assert_string_equal(a, "xx\n\\x01\\x02\nyy");
+    free(a);
+    /* spaces at the ends are written as they are */
+    a = wrapped(" a b ", 100, 0, 0);
+    assert_string_equal(a, " a b ");
+    free(a);
+    a = wrapped("  aaaa bbbb cccc   ", 13, 2, 4);
+    assert_string_equal(a, "  aaaa bbbb\n    cccc   ");
+    free(a);
+}
+
+/* The layout by position (plain ASCII text, the usual case) and word by
+ * word (any other text) give the same lines: random texts ending in "x"
+ * (by position) and in "`" (an unclosed backquote: word by word) differ
+ * in that last byte only, at every width, column and indent. */
+static void test_wrap_same(void **state)
+{
+    char t[400];
+    (void)state;
+
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 0;
+        unsigned width, col, ind, words;
+        char *a, *b;
+        words = 1 + (unsigned)rnd() % 40;
+        if ((unsigned)rnd() % 4 == 0)
+            t[n++] = ' ';
+        for (unsigned k = 0; k < words && n < 300; k++) {
+            unsigned big = (unsigned)rnd() % 8 == 0, len = 1 + (unsigned)rnd() % (big ? 40 : 9);
+            for (unsigned j = 0; j < len; j++)
+                t[n++] = (char)('a' + (unsigned)rnd() % 26);
+            t[n++] = ' ';
+            if ((unsigned)rnd() % 5 == 0)
+                t[n++] = ' ';
+        }
+        if ((unsigned)rnd() % 3 == 0)
+            t[n++] = ' ';
+        t[n++] = 'x';
+        t[n] = 0;
+        width = 10 + (unsigned)rnd() % 80;
+        ind = (unsigned)rnd() % 20;
+        col = (unsigned)rnd() % 30;
+        if ((unsigned)rnd() % 3 == 0)
+            col = ind;
+        a = wrapped(t, width, col, ind);
+        t[n - 1] = '`';
+        b = wrapped(t, width, col, ind);
+        assert_int_equal(strlen(a), strlen(b));
+        assert_memory_equal(a, b, strlen(a) - 1);
+        free(a);
+        free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +545,8 @@ int main(void)
         cmocka_unit_test(test_reg_fmt),
         cmocka_unit_test(test_event_what),
         cmocka_unit_test(test_hello_memo),
+        cmocka_unit_test(test_wrap),
+        cmocka_unit_test(test_wrap_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
