@@ -9,6 +9,9 @@
 #   make unit       build and run the cmocka unit tests (MODE=san for sanitizers)
 #   make check      the whole test suite (tests/run-all.sh)
 #   make demo       read the bundled sample captures
+#   make install    the binary to $(DESTDIR)$(PREFIX)/bin and the man page to
+#                   $(DESTDIR)$(PREFIX)/share/man/man1 (PREFIX=/usr/local);
+#                   make uninstall removes them
 #   make fuzz       build the libFuzzer harnesses (clang) and run each briefly
 #   make fuzz-replay the same harnesses without libFuzzer (this compiler):
 #                   $(BUILD)/fuzz/fuzz_NAME FILE|DIR... replays inputs
@@ -63,7 +66,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 IANA := $(sort $(wildcard data/iana/*.csv))
 CLIENTS := $(sort $(wildcard data/clients/*.client))
 
-.PHONY: all san tsan unit check demo fuzz fuzz-replay clean deps
+.PHONY: all san tsan unit check demo fuzz fuzz-replay clean deps install uninstall
 all: $(BUILD)/tlsdiag
 
 $(BUILD)/gen/registry_tables.c: tools/gen-registry.awk $(IANA)
@@ -129,5 +132,18 @@ fuzz:
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+INSTALL ?= install
+
+install: $(BUILD)/tlsdiag
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(BUILD)/tlsdiag $(DESTDIR)$(BINDIR)/tlsdiag
+	$(INSTALL) -m 644 docs/tlsdiag.1 $(DESTDIR)$(MANDIR)/man1/tlsdiag.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tlsdiag $(DESTDIR)$(MANDIR)/man1/tlsdiag.1
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) $(UNIT_BIN:%=%.d) $(FUZZ_BIN:%=%.d)
