@@ -2,6 +2,7 @@
  * Hex records go through the same engine and rules as captures (as
  * synthetic packets); error strings and bare alerts are explained from the
  * table in lib/decode/errors.c.  Unknown text is said to be unknown. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,27 @@ static void item_json(struct td_wbuf *w, const struct td_dec_result *r, const st
     td_wb_puts(w, "]}\n");
 }
 
+static void usage_decode(FILE *f)
+{
+    fputs("usage: tlsdiag decode [--json] [--width N] [FILE|-]\n"
+          "\n"
+          "Explain pasted text: openssl s_client -msg/-debug dumps, hex dumps, error strings of\n"
+          "OpenSSL, BoringSSL, GnuTLS, NSS, Java, Go, .NET, Python, curl, nginx, HAProxy, and\n"
+          "bare alert numbers or names (40, bad_certificate).  One input at most: FILE, or\n"
+          "stdin when it is '-' or not given; its first MiB is read (a longer one is cut\n"
+          "there, and the cut reported: limit_input).\n"
+          "\n"
+          "  --json          NDJSON: records as read --json, one \"error_text\" object per\n"
+          "                  recognised error or alert (see docs/json.md)\n"
+          "  --width N       text: wrap lines at N columns (0: no wrapping; default: the\n"
+          "                  terminal's width, 60 to 200, else 100)\n"
+          "  -h, --help      this help\n"
+          "\n"
+          "exit codes: 0 something recognised, 2 usage error, 3 FILE unreadable or nothing\n"
+          "            recognised, 5 internal error\n",
+          f);
+}
+
 int cmd_decode(int argc, char **argv)
 {
     static const struct option lo[] = {{"json", no_argument, NULL, 'J'}, {"width", required_argument, NULL, 'w'},
@@ -138,38 +160,54 @@ int cmd_decode(int argc, char **argv)
             }
             width_set = true;
         } else if (opt == 'h') {
-            puts("usage: tlsdiag decode [--json] [--width N] [FILE|-]\n\n"
-                 "Explain pasted text: openssl s_client -msg/-debug dumps, hex dumps, error strings of\n"
-                 "OpenSSL, BoringSSL, GnuTLS, NSS, Java, Go, .NET, Python, curl, nginx, HAProxy, and\n"
-                 "bare alert numbers or names (40, bad_certificate).\n\n"
-                 "  --json      NDJSON: one object per connection and per explained line (docs/json.md)\n"
-                 "  --width N   text: wrap lines at N columns (0: no wrapping; default: the\n"
-                 "              terminal's width, 60 to 200, else 100)\n"
-                 "  -h, --help  this help");
+            usage_decode(stdout);
             return TD_EXIT_OK;
         } else {
+            usage_decode(stderr);
             return TD_EXIT_USAGE;
         }
     }
     if (!width_set)
         d.ro.width = cli_width_auto();
+    if (argc - optind > 1) {
+        fprintf(stderr, "tlsdiag decode: one input at most ('%s' is a second)\n", argv[optind + 1]);
+        usage_decode(stderr);
+        return TD_EXIT_USAGE;
+    }
     if (optind < argc && strcmp(argv[optind], "-") != 0) {
         in = fopen(argv[optind], "rb");
         if (in == NULL) {
-            perror(argv[optind]);
+            fprintf(stderr, "tlsdiag: %s: %s\n", argv[optind], strerror(errno));
             return TD_EXIT_INPUT;
         }
     }
-    text = malloc(TD_DEC_MAX_INPUT);
+    /* one byte over the cap: td_decode_text then sees that the input was
+     * longer and records limit_input (reading exactly the cap, it never could) */
+    text = malloc((size_t)TD_DEC_MAX_INPUT + 1);
     w = malloc(sizeof(*w));
     if (text == NULL || w == NULL) {
         free(text);
         free(w);
+        if (in != stdin)
+            fclose(in);
+        fprintf(stderr, "tlsdiag: out of memory\n");
         return TD_EXIT_INTERNAL;
     }
-    len = fread(text, 1, TD_DEC_MAX_INPUT, in);
+    len = fread(text, 1, (size_t)TD_DEC_MAX_INPUT + 1, in);
+    if (ferror(in)) { /* a directory, an I/O error */
+        int e = errno;
+        fprintf(stderr, "tlsdiag: %s: %s\n", in == stdin ? "stdin" : argv[optind], strerror(e));
+        if (in != stdin)
+            fclose(in);
+        free(text);
+        free(w);
+        return TD_EXIT_INPUT;
+    }
     if (in != stdin)
         fclose(in);
+    if (len > TD_DEC_MAX_INPUT)
+        fprintf(stderr, "tlsdiag: decode: input longer than %u bytes: only the first %u were read (limit_input)\n",
+                TD_DEC_MAX_INPUT, TD_DEC_MAX_INPUT);
     td_wb_init(w, flush_stdout, NULL);
     d.w = w;
     r = td_decode_text(text, len);
@@ -213,8 +251,12 @@ int cmd_decode(int argc, char **argv)
                             "  tcpdump -i any -s 0 -w fail.pcap 'tcp port 443'; tlsdiag read fail.pcap\n",
                          r->lines);
     } else if (!d.json && r->num_issues > 0) {
-        for (uint32_t i = 0; i < r->num_issues; i++)
-            td_wb_printf(w, "note: line %u: %s\n", r->issues[i].line, td_dec_issue_name(r->issues[i].kind));
+        for (uint32_t i = 0; i < r->num_issues; i++) {
+            if (r->issues[i].line == 0)
+                td_wb_printf(w, "note: %s\n", td_dec_issue_name(r->issues[i].kind));
+            else
+                td_wb_printf(w, "note: line %u: %s\n", r->issues[i].line, td_dec_issue_name(r->issues[i].kind));
+        }
     }
     td_wb_flush(w);
     {

@@ -801,6 +801,8 @@ struct td_dec_result *td_decode_text(const char *text, size_t len)
     }
     sc.r = r;
     sc.cur = -1;
+    /* a caller reading from a file or pipe reads one byte over the cap to
+     * know that there was more (tlsdiag decode); |got| is what it was given */
     if (len > TD_DEC_MAX_INPUT) {
         td_dec_issue_add(r, TD_DEC_ISSUE_LIMIT_INPUT, 0, TD_DEC_MAX_INPUT, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
         len = TD_DEC_MAX_INPUT;
