@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* Exit codes: a documented, numbered contract (docs/tlsdiag.1, --help). */
 enum td_exit {
@@ -14,6 +15,14 @@ enum td_exit {
     TD_EXIT_CORRUPT = 4,     /* an input is truncated or corrupt: results up to that point printed */
     TD_EXIT_INTERNAL = 5     /* out of memory or another tool error */
 };
+
+/* no_color_env: NO_COLOR set to a non-empty value turns colour off
+ * (no-color.org: an empty value is as if unset) */
+static inline bool no_color_env(void)
+{
+    const char *v = getenv("NO_COLOR");
+    return v != NULL && v[0] != '\0';
+}
 
 int cmd_read(int argc, char **argv, bool live);
 int cmd_decode(int argc, char **argv);

@@ -1,5 +1,7 @@
 /* cmd_probe.c: `tlsdiag probe HOST[:PORT]` -- differential handshakes
- * against a live server (lib/probe), rendered as text or one JSON object. */
+ * against a live server (lib/probe), rendered as text or one JSON object
+ * (one target per run). */
+#include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -29,8 +31,9 @@ static void usage_probe(FILE *f)
           "  --key FILE             its private key (default: the --cert file)\n"
           "  --ca-file FILE         trust these CAs instead of the system store\n"
           "  --starttls PROTO       plaintext phase first (smtp, imap, pop3, ftp, xmpp, ldap, postgres)\n"
-          "  --json                 one JSON object per target\n"
-          "  --color WHEN           auto (default: only on a terminal), always, never\n"
+          "  --json                 the report as one JSON object (one target per run)\n"
+          "  --color WHEN           auto (default: only on a terminal and NO_COLOR unset or\n"
+          "                         empty), always, never; --colour is the same option\n"
           "  --width N              text: wrap lines at N columns (0: no wrapping; default: the\n"
           "                         terminal's width, 60 to 200, else 100)\n"
           "  -j, --parallel N       concurrent connections (default 8)\n"
@@ -45,7 +48,8 @@ static void usage_probe(FILE *f)
           "  -h, --help             this help\n"
           "\n"
           "exit codes: 0 no problem found, 1 problems found (an error or warning diagnosis),\n"
-          "            2 usage error, 3 the host cannot be resolved, 5 internal error\n",
+          "            2 usage error, 3 the host cannot be resolved or a FILE (--ca-file, --cert,\n"
+          "            --key) cannot be read, 5 internal error\n",
           f);
 }
 
@@ -614,10 +618,30 @@ int cmd_probe(int argc, char **argv)
     else if (strcmp(color, "never") == 0)
         use_color = false;
     else if (strcmp(color, "auto") == 0)
-        use_color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+        use_color = isatty(STDOUT_FILENO) && !no_color_env();
     else {
         fprintf(stderr, "tlsdiag: --color takes auto, always or never\n");
         return TD_EXIT_USAGE;
+    }
+
+    /* the files first: an unreadable one is exit 3, before any connection */
+    {
+        const char *files[2] = {po.cert_file, po.key_file};
+        for (int i = 0; i < 2; i++) {
+            FILE *fp = files[i] != NULL ? fopen(files[i], "rb") : NULL;
+            if (files[i] != NULL && fp == NULL) {
+                fprintf(stderr, "tlsdiag probe: %s %s: %s\n", i == 0 ? "--cert" : "--key", files[i], strerror(errno));
+                return TD_EXIT_INPUT;
+            }
+            if (fp != NULL)
+                fclose(fp);
+        }
+    }
+    char err[256] = "";
+    struct td_trust *trust = td_trust_new(ca_file, err, sizeof(err));
+    if (trust == NULL) {
+        fprintf(stderr, "tlsdiag probe: %s\n", err);
+        return TD_EXIT_INPUT;
     }
 
     struct addrinfo hints, *ai = NULL;
@@ -626,6 +650,7 @@ int cmd_probe(int argc, char **argv)
     int gr = getaddrinfo(host, port, &hints, &ai);
     if (gr != 0 || ai == NULL) {
         fprintf(stderr, "tlsdiag probe: %s: %s\n", host, gai_strerror(gr));
+        td_trust_free(trust);
         return TD_EXIT_INPUT;
     }
     /* STARTTLS: one plaintext phase first; if it fails no probe can start,
@@ -656,15 +681,9 @@ int cmd_probe(int argc, char **argv)
                        "  %s (%s): %s\n", host, port, td_starttls_fail_str(sr.fail), po.starttls, sr.why);
             }
             freeaddrinfo(ai);
+            td_trust_free(trust);
             return TD_EXIT_FAILURES;
         }
-    }
-    char err[256] = "";
-    struct td_trust *trust = td_trust_new(ca_file, err, sizeof(err));
-    if (trust == NULL) {
-        fprintf(stderr, "tlsdiag probe: %s\n", err);
-        freeaddrinfo(ai);
-        return TD_EXIT_INPUT;
     }
     po.host = host;
     po.port = (uint16_t)strtoul(port, NULL, 10);

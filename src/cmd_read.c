@@ -1092,7 +1092,8 @@ static int run_live(struct run *r, const char *iface, const char *filter, const 
 
     if (l == NULL) {
         fprintf(stderr, "tlsdiag: %s: %s\n", iface ? iface : "any", err.msg);
-        return TD_EXIT_INPUT;
+        /* a filter libpcap cannot compile for this interface: as in read */
+        return strncmp(err.msg, "filter: ", 8) == 0 ? TD_EXIT_USAGE : TD_EXIT_INPUT;
     }
     kl_pump(kp, r->kl); /* before the drop: the file may be root's */
     if (drop_privileges(user) != 0) {
@@ -1156,27 +1157,34 @@ static int run_live(struct run *r, const char *iface, const char *filter, const 
 static void usage_read(FILE *f, bool live)
 {
     if (live)
-        fputs("usage: tlsdiag live [-i IFACE] [-Z USER] [options] [FILTER]\n", f);
+        fputs("usage: tlsdiag live [-i IFACE] [-Z USER] [options] [FILTER]\n"
+              "\n"
+              "  FILTER          BPF expression as for tcpdump (all the words after the options)\n"
+              "  -i IFACE        interface to capture on (default: any)\n"
+              "  -Z, --user USER user to switch to after opening the interface (default: the\n"
+              "                  user sudo was run by (SUDO_UID), else nobody); never stays root\n",
+              f);
     else
-        fputs("usage: tlsdiag read [options] FILE... [FILTER]\n", f);
-    fputs("\n"
-          "  FILE            pcap or pcapng, optionally gzip'd; '-' reads stdin\n"
-          "  FILTER          BPF expression as for tcpdump (the words after the last file)\n"
-          "  -i IFACE        (live) interface to capture on (default: any)\n"
-          "  -Z, --user USER (live) user to switch to after opening the interface (default: the\n"
-          "                  user sudo was run by (SUDO_UID), else nobody); never stays root\n"
-          "  --json          NDJSON: one object per connection (see docs/json.md)\n"
+        fputs("usage: tlsdiag read [options] FILE... [FILTER]\n"
+              "\n"
+              "  FILE            pcap or pcapng, optionally gzip'd; '-' reads stdin.  A word that\n"
+              "                  names no file but looks like a path (has a '/' or ends in .pcap,\n"
+              "                  .pcapng, .cap, .gz...) is a missing file (exit 3), not a filter\n"
+              "  FILTER          BPF expression as for tcpdump (the words after the last file)\n",
+              f);
+    fputs("  --json          NDJSON: one object per connection (see docs/json.md)\n"
           "  -t, --timeline  print the timeline of every connection (failures always show theirs)\n"
           "  -a, --all       also show connections that are not TLS\n"
           "  -q, --quiet     print only the summary\n"
           "  --no-summary    do not print the summary\n"
-          "  --fail          exit 1 when at least one handshake failed\n"
-          "  --color WHEN    auto (default: only on a terminal), always, never\n"
+          "  --fail          exit 1 when at least one handshake failed (an exit 3, 4 or 5 wins)\n"
+          "  --color WHEN    auto (default: only on a terminal and NO_COLOR unset or empty),\n"
+          "                  always, never; --colour is the same option\n"
           "  --width N       text: wrap lines at N columns (0: no wrapping; default: the\n"
           "                  terminal's width, 60 to 200, else 100)\n"
           "  --now TIME      judge certificates at TIME (unix seconds or YYYY-MM-DD[THH:MM:SS])\n"
           "                  instead of the capture's own time\n"
-          "  --ca-file FILE  trust these CAs instead of the system store\n"
+          "  --ca-file FILE  trust these CAs instead of the system store (unreadable: exit 3)\n"
           "  --keylog FILE   decrypt with the TLS secrets in FILE (NSS key log format, as\n"
           "                  written by SSLKEYLOGFILE or openssl s_client -keylogfile);\n"
           "                  pcapng Decryption Secrets Blocks are used without it\n"
@@ -1194,15 +1202,24 @@ static void usage_read(FILE *f, bool live)
           "                  all are still parsed (default and most 128; lower changes JA3/JA4)\n"
           "  --max-anomalies N\n"
           "                  anomalies kept per connection, all counted (default and most 16)\n"
-          "  --max-events N  timeline events kept per connection (default 512)\n"
-          "  --idle SEC      close a quiet flow after SEC seconds (default 300; live: 30)\n"
-          "  -j, --jobs N    (read) N worker threads (at most 16 used), flows shared out\n"
-          "                  by a hash of their addresses and ports; the output is the\n"
-          "                  same as with -j 1.  Default: the usable CPUs, at most 4, for\n"
-          "                  a regular uncompressed file; 1 for stdin and gzip\n"
-          "  --no-progress   no progress line on stderr\n"
-          "  -h, --help      this help\n",
+          "  --max-events N  timeline events kept per connection (default 512)\n",
           f);
+    if (live)
+        fputs("  --idle SEC      close a quiet flow after SEC seconds (default 30)\n"
+              "  -h, --help      this help\n",
+              f);
+    else
+        fputs("  --idle SEC      close a quiet flow after SEC seconds (default 300)\n"
+              "  -j, --jobs N    N worker threads, 1 to 64; at most 16 are used (the flows'\n"
+              "                  partitions; fewer under a small --max-flows or --max-memory),\n"
+              "                  flows shared out by a hash of their addresses and ports; the\n"
+              "                  output is the same as with -j 1.  Default: the usable CPUs,\n"
+              "                  at most 4, for a regular uncompressed file; 1 for stdin and gzip\n"
+              "  --no-progress   no progress line on stderr\n"
+              "  -h, --help      this help\n"
+              "\n"
+              "-i IFACE and -Z/--user USER are live's (tlsdiag live --help).\n",
+              f);
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -1245,6 +1262,46 @@ static bool is_input(const char *a)
 {
     struct stat sb;
     return strcmp(a, "-") == 0 || stat(a, &sb) == 0;
+}
+
+/* ends_with: |s| ends in |suf|, ignoring ASCII case */
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+
+    if (m > n)
+        return false;
+    for (size_t i = 0; i < m; i++) {
+        char a = s[n - m + i], b = suf[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (a != b)
+            return false;
+    }
+    return true;
+}
+
+/* looks_like_path: |a| is meant as a file even when there is none by that
+ * name (a typo must not become a filter): one word with a capture's
+ * extension, or with a '/' that is not an address prefix or a division
+ * (10.0.0.0/8, fe80::/10, len/2: WORD/NUMBER) nor inside a BPF expression
+ * (ip[2:2]/4, brackets, comparisons) */
+static bool looks_like_path(const char *a)
+{
+    static const char *const ext[] = {".pcap", ".pcapng", ".cap", ".gz", ".pcap.gz", ".pcapng.gz",
+                                      ".dmp", ".ntar", ".erf", ".snoop"};
+    const char *slash = strrchr(a, '/');
+
+    if (strpbrk(a, " \t\n") != NULL)
+        return false;
+    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+        if (ends_with(a, ext[i]) && strlen(a) > strlen(ext[i]))
+            return true;
+    if (slash == NULL || strpbrk(a, "[]()<>=!&|^*+") != NULL)
+        return false;
+    if (slash[1] != '\0' && strspn(slash + 1, "0123456789") == strlen(slash + 1) && slash != a)
+        return false; /* WORD/NUMBER */
+    return true;
 }
 
 int cmd_read(int argc, char **argv, bool live)
@@ -1295,9 +1352,33 @@ int cmd_read(int argc, char **argv, bool live)
             }
             width_set = true;
             break;
-        case 'P': no_progress = true; break;
-        case 'i': iface = optarg; break;
-        case 'Z': user = optarg; break;
+        case 'P':
+        case 'i':
+        case 'Z':
+        case 'j':
+            /* options of the other subcommand: never silently ignored */
+            if ((opt == 'i' || opt == 'Z') != live) {
+                fprintf(stderr, "tlsdiag %s: %s is an option of 'tlsdiag %s' only (see 'tlsdiag %s --help')\n",
+                        live ? "live" : "read",
+                        opt == 'i' ? "-i" : opt == 'Z' ? "-Z/--user" : opt == 'j' ? "-j/--jobs" : "--no-progress",
+                        live ? "read" : "live", live ? "live" : "read");
+                return TD_EXIT_USAGE;
+            }
+            if (opt == 'P') {
+                no_progress = true;
+            } else if (opt == 'i') {
+                iface = optarg;
+            } else if (opt == 'Z') {
+                user = optarg;
+            } else {
+                uint32_t j;
+                if (parse_u32(optarg, &j) != 0 || j > TD_PAR_MAX) {
+                    fprintf(stderr, "tlsdiag: -j needs a number of threads from 1 to %d\n", TD_PAR_MAX);
+                    return TD_EXIT_USAGE;
+                }
+                r.jobs = j;
+            }
+            break;
         case 'N':
             if (parse_time(optarg, &r.rules.now) != 0) {
                 fprintf(stderr, "tlsdiag: --now: cannot read '%s' as a time\n", optarg);
@@ -1322,15 +1403,6 @@ int cmd_read(int argc, char **argv, bool live)
                 return TD_EXIT_USAGE;
             }
             break;
-        case 'j': {
-            uint32_t j;
-            if (parse_u32(optarg, &j) != 0 || j > TD_PAR_MAX) {
-                fprintf(stderr, "tlsdiag: -j needs a number of threads from 1 to %d\n", TD_PAR_MAX);
-                return TD_EXIT_USAGE;
-            }
-            r.jobs = j;
-            break;
-        }
         case 'm': {
             uint32_t mb;
             if (parse_u32(optarg, &mb) != 0 || mb > 1024u * 1024u) {
@@ -1409,13 +1481,30 @@ int cmd_read(int argc, char **argv, bool live)
         r.auto_jobs = AUTO_JOBS_MAX;
     if (r.auto_jobs > td_par_jobs_max(&r.lim))
         r.auto_jobs = td_par_jobs_max(&r.lim);
-    /* files first, then the filter words (like tcpdump's trailing expression) */
+    /* files first, then the filter words (like tcpdump's trailing expression).
+     * A word that looks like a path is a file even when it does not exist:
+     * a mistyped name is a missing file, not a filter (nor, in live mode,
+     * a filter: live reads no file) */
     first_filter = optind;
-    if (!live)
-        while (first_filter < argc && is_input(argv[first_filter])) {
+    if (live) {
+        if (optind < argc && (strcmp(argv[optind], "-") == 0 || looks_like_path(argv[optind]))) {
+            fprintf(stderr, "tlsdiag live: '%s' looks like a file; live reads no files (use 'tlsdiag read FILE')\n",
+                    argv[optind]);
+            return TD_EXIT_USAGE;
+        }
+    } else {
+        bool missing = false;
+        while (first_filter < argc && (is_input(argv[first_filter]) || looks_like_path(argv[first_filter]))) {
+            if (!is_input(argv[first_filter])) {
+                fprintf(stderr, "tlsdiag: %s: no such file\n", argv[first_filter]);
+                missing = true;
+            }
             first_filter++;
             nfiles++;
         }
+        if (missing)
+            return TD_EXIT_INPUT;
+    }
     for (int i = first_filter; i < argc; i++) {
         size_t n = strlen(filter);
         if (n + strlen(argv[i]) + 2 > sizeof(filter)) {
@@ -1433,13 +1522,21 @@ int cmd_read(int argc, char **argv, bool live)
             usage_read(stderr, live);
         return optind < argc ? TD_EXIT_INPUT : TD_EXIT_USAGE;
     }
-    if (filter[0] != '\0' && !live) {
+    /* a bad filter is a usage error in both modes.  Live mode compiles it
+     * for the interface's link type when it opens it (run_live); checked
+     * for Ethernet here, only a syntax error stops it before: a primitive
+     * of another link type (pflog's ifname) may be right on the interface */
+    if (filter[0] != '\0') {
         char err[256];
         r.filter = filter;
         flt = td_filter_new(filter, err, sizeof(err));
-        if (flt == NULL) {
+        if (flt == NULL && (!live || strstr(err, "syntax error") != NULL)) {
             fprintf(stderr, "tlsdiag: filter '%s': %s\n", filter, err);
             return TD_EXIT_USAGE;
+        }
+        if (live) {
+            td_filter_free(flt); /* libpcap filters the interface itself */
+            flt = NULL;
         }
     }
     if (strcmp(color, "always") == 0)
@@ -1447,7 +1544,7 @@ int cmd_read(int argc, char **argv, bool live)
     else if (strcmp(color, "never") == 0)
         r.ro.color = false;
     else if (strcmp(color, "auto") == 0)
-        r.ro.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+        r.ro.color = isatty(STDOUT_FILENO) && !no_color_env();
     else {
         fprintf(stderr, "tlsdiag: --color takes auto, always or never\n");
         return TD_EXIT_USAGE;
@@ -1474,7 +1571,7 @@ int cmd_read(int argc, char **argv, bool live)
         trust = td_trust_new(ca_file, err, sizeof(err));
         if (trust == NULL && ca_file != NULL) {
             fprintf(stderr, "tlsdiag: --ca-file %s: %s\n", ca_file, err);
-            return TD_EXIT_USAGE;
+            return TD_EXIT_INPUT;
         }
         if (trust == NULL)
             fprintf(stderr, "tlsdiag: system trust store: %s (certificates are not checked for trust)\n", err);
