@@ -347,4 +347,113 @@ check "--color always --width 60" 0 "$T" read --color always --width 60 "$D/fail
 sed "s/$(printf '\033')\[[0-9;]*m//g" "$tmp/out" >"$tmp/wc"
 "$T" read --color never --width 60 "$D/fail_fallback_scsv.pcap" >"$tmp/wn"
 if cmp -s "$tmp/wc" "$tmp/wn"; then echo "ok   colour does not change the layout"; else echo "FAIL colour changes the layout"; diff "$tmp/wc" "$tmp/wn" | head -4; fails=$((fails + 1)); fi
+
+# ---- fix/cli: command-line audit (one group per finding) -------------------
+# 1. a word that looks like a path is a file even when missing: exit 3, not a
+#    filter; an address prefix stays a filter
+check "audit1: missing second file is a missing file" 3 "$T" read "$D/ok_tls12_full.pcap" /nonexistent.pcap
+has "audit1: missing second file named" "$tmp/err" "/nonexistent.pcap: no such file"
+check "audit1: missing x.pcap before a filter" 3 "$T" read "$D/ok_tls12_full.pcap" typo.pcap 'port 443'
+has "audit1: typo.pcap named" "$tmp/err" "typo.pcap: no such file"
+check "audit1: 10.0.0.0/8 after net stays a filter" 0 "$T" read -q "$D/ok_tls12_full.pcap" net 10.0.0.0/8
+has "audit1: the man page states the path rule" docs/tlsdiag.1 "names no file but looks like a path"
+# 2. decode: --json in the synopsis, its exit codes, the input cap, one input
+sed -n '/^\.SH SYNOPSIS/,/^\.SH /p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep -A1 '^\.B tlsdiag decode' >"$tmp/syn"
+has "audit2: decode --json in the man synopsis" "$tmp/syn" "--json"
+"$T" decode --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/help-opts"
+sed -n '/^\.SH DECODE OPTIONS/,/^\.SH /p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
+if [ -s "$tmp/help-opts" ] && diff "$tmp/help-opts" "$tmp/man-opts" >"$tmp/d"; then echo "ok   audit2: decode --help and man page agree"; else echo "FAIL audit2: decode --help and man page differ:"; cat "$tmp/d"; fails=$((fails + 1)); fi
+sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' docs/tlsdiag.1 >"$tmp/exit"
+has "audit2: EXIT STATUS covers decode's 3" "$tmp/exit" 'nothing in the text was'
+{ echo 'error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:s3_pkt.c:1493:SSL alert number 40'
+  head -c 1100000 /dev/zero | tr '\0' x; } >"$tmp/big.txt"
+check "audit2: decode of 1.1 MB" 0 "$T" decode "$tmp/big.txt"
+has "audit2: the cut is noted" "$tmp/out" "note: limit_input"
+has "audit2: the cut is told on stderr" "$tmp/err" "only the first 1048576 were read"
+check "audit2: decode with a second input is a usage error" 2 "$T" decode tests/data/decode/seed_ssl3.txt extra
+check "audit2: decode of a missing file" 3 "$T" decode /nonexistent.txt
+has "audit2: decode error has the tlsdiag: prefix" "$tmp/err" "^tlsdiag: /nonexistent.txt: "
+# 3. an unreadable --ca-file is exit 3 in read and probe (probe: before any
+#    connection), and probe's help says so
+check "audit3: read --ca-file missing" 3 "$T" read --ca-file /nonexistent.pem "$D/ok_tls12_full.pcap"
+check "audit3: probe --ca-file missing" 3 "$T" probe --ca-file /nonexistent.pem 127.0.0.1:9
+check "audit3: probe --cert missing" 3 "$T" probe --cert /nonexistent.pem 127.0.0.1:9
+"$T" probe --help >"$tmp/help"
+has "audit3: probe --help: 3 for an unreadable --ca-file" "$tmp/help" "3 the host cannot be resolved or a FILE (--ca-file"
+# 4. -j: 1 to 64 accepted, at most 16 used; --help and man say both
+check "audit4: -j 64 is accepted" 0 "$T" read -q -j 64 "$D/ok_tls12_full.pcap"
+check "audit4: -j 65 is a usage error" 2 "$T" read -q -j 65 "$D/ok_tls12_full.pcap"
+"$T" read --help >"$tmp/help"
+has "audit4: --help: -j 1 to 64, at most 16 used" "$tmp/help" "1 to 64; at most 16 are used"
+has "audit4: man: -j 1 to 64, at most 16 used" docs/tlsdiag.1 "N from 1 to 64 is accepted, at most 16"
+# 5. options of the other subcommand are usage errors naming it; live takes
+#    no file; a bad filter is 2 in both (timeout: an old live would listen)
+check "audit5: read -i" 2 "$T" read -i lo "$D/ok_tls12_full.pcap"
+has "audit5: read -i names live" "$tmp/err" "tlsdiag read: -i is an option of 'tlsdiag live' only"
+check "audit5: read -Z" 2 "$T" read -Z nobody "$D/ok_tls12_full.pcap"
+check "audit5: live -j" 2 timeout 10 "$T" live -j 2 -i lo 'port 9'
+has "audit5: live -j names read" "$tmp/err" "tlsdiag live: -j/--jobs is an option of 'tlsdiag read' only"
+check "audit5: live --no-progress" 2 timeout 10 "$T" live --no-progress -i lo 'port 9'
+check "audit5: live with a file" 2 timeout 10 "$T" live -i lo "$D/ok_tls12_full.pcap"
+has "audit5: live with a file: told" "$tmp/err" "live reads no files"
+check "audit5: live bad filter is a usage error" 2 timeout 10 "$T" live -i lo 'port port'
+"$T" live --help >"$tmp/help"
+if grep -q -e '--jobs' -e '-j,' -e 'stdin' -e '--no-progress' -e '^  FILE' "$tmp/help"; then echo "FAIL audit5: live --help lists read's FILE/-j"; fails=$((fails + 1)); else echo "ok   audit5: live --help lists no FILE or -j"; fi
+grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u >"$tmp/help-opts"
+sed -n '/^\.SH OPTIONS/,/^\.SH /p' docs/tlsdiag.1 | sed 's/\\-/-/g' | grep '^\.[TB]' -A1 | grep -o -- '--[a-z][a-z-]*' | sort -u >"$tmp/man-opts"
+if [ -z "$(comm -23 "$tmp/help-opts" "$tmp/man-opts")" ]; then echo "ok   audit5: live --help options are in the man page"; else echo "FAIL audit5: live --help options not in the man page: $(comm -23 "$tmp/help-opts" "$tmp/man-opts")"; fails=$((fails + 1)); fi
+# 6. the manual: make install puts it where man finds it; --help says how
+"$T" --help >"$tmp/help"
+has "audit6: --help names man -l docs/tlsdiag.1" "$tmp/help" "man -l docs/tlsdiag.1"
+bdir=$(dirname "$T")
+if [ "$bdir" = build ] || [ "$bdir" = build-san ]; then
+    if make -s install DESTDIR="$tmp/inst" PREFIX=/usr BUILD="$bdir" >"$tmp/err" 2>&1 &&
+        [ -x "$tmp/inst/usr/bin/tlsdiag" ] && [ -f "$tmp/inst/usr/share/man/man1/tlsdiag.1" ] &&
+        { ! command -v man >/dev/null || MANPATH="$tmp/inst/usr/share/man" man -w tlsdiag >/dev/null 2>&1; }; then
+        echo "ok   audit6: make install DESTDIR PREFIX: binary and man page"
+    else echo "FAIL audit6: make install"; sed 's/^/    /' "$tmp/err" | head -5; fails=$((fails + 1)); fi
+else echo "ok   audit6: make install not tried ($T is not this tree's build)"; fi
+# 7. a valid header then part of a packet is 4 (corrupt), and limits.md says so
+head -c 30 "$D/ok_tls12_full.pcap" >"$tmp/hdr_part.pcap"
+check "audit7: header and a partial packet" 4 "$T" read "$tmp/hdr_part.pcap"
+if tr '\n' ' ' <docs/limits.md | grep -q "valid header followed by only part of a packet"; then echo "ok   audit7: limits.md: 4 for a header and part of a packet"; else echo "FAIL audit7: limits.md"; fails=$((fails + 1)); fi
+# 8. exit precedence: a failed handshake in a truncated file is 4 with --fail
+check "audit8: --fail with a truncated file" 4 "$T" read --fail -q "$D/fail_ssl3_hello.pcap" "$tmp/hdr_part.pcap"
+"$T" --help >"$tmp/help"
+has "audit8: --help: the highest wins" "$tmp/help" "the highest wins"
+has "audit8: man: the highest wins" "$tmp/exit" "the highest wins"
+# 9. NO_COLOR= (empty) leaves colour on (no-color.org); --colour documented;
+#    probe --help says one target
+if python3 - "$T" "$D/fail_ssl3_hello.pcap" <<'PY'
+import os, pty, subprocess, sys
+def coloured(val):
+    m, s = pty.openpty()
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    if val is not None:
+        env["NO_COLOR"] = val
+    p = subprocess.Popen([sys.argv[1], "read", sys.argv[2]], stdout=s, stderr=subprocess.DEVNULL, env=env)
+    os.close(s)
+    out = b""
+    while True:
+        try:
+            d = os.read(m, 65536)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+    p.wait()
+    os.close(m)
+    return b"\x1b[" in out
+assert coloured(None), "no colour on a terminal"
+assert coloured(""), "NO_COLOR= (empty) turned colour off"
+assert not coloured("1"), "NO_COLOR=1 left colour on"
+PY
+then echo "ok   audit9: NO_COLOR only when non-empty"; else echo "FAIL audit9: NO_COLOR"; fails=$((fails + 1)); fi
+"$T" read --help >"$tmp/help"
+has "audit9: read --help documents --colour" "$tmp/help" "--colour"
+"$T" probe --help >"$tmp/help"
+if grep -q "per target" "$tmp/help"; then echo "FAIL audit9: probe --help says one JSON object per target"; fails=$((fails + 1)); else echo "ok   audit9: probe --help: one target"; fi
+# ---- end fix/cli -------------------------------------------------------------
 [ "$fails" = 0 ] || { echo "$fails CLI check(s) failed"; exit 1; }
