@@ -1206,6 +1206,7 @@ static void usage_read(FILE *f, bool live)
           f);
     if (live)
         fputs("  --idle SEC      close a quiet flow after SEC seconds (default 30)\n"
+              "  --no-progress   accepted as in read (live shows no progress line)\n"
               "  -h, --help      this help\n",
               f);
     else
@@ -1352,7 +1353,7 @@ int cmd_read(int argc, char **argv, bool live)
             }
             width_set = true;
             break;
-        case 'P':
+        case 'P': no_progress = true; break; /* live never shows progress: accepted, as in read */
         case 'i':
         case 'Z':
         case 'j':
@@ -1360,13 +1361,11 @@ int cmd_read(int argc, char **argv, bool live)
             if ((opt == 'i' || opt == 'Z') != live) {
                 fprintf(stderr, "tlsdiag %s: %s is an option of 'tlsdiag %s' only (see 'tlsdiag %s --help')\n",
                         live ? "live" : "read",
-                        opt == 'i' ? "-i" : opt == 'Z' ? "-Z/--user" : opt == 'j' ? "-j/--jobs" : "--no-progress",
+                        opt == 'i' ? "-i" : opt == 'Z' ? "-Z/--user" : "-j/--jobs",
                         live ? "read" : "live", live ? "live" : "read");
                 return TD_EXIT_USAGE;
             }
-            if (opt == 'P') {
-                no_progress = true;
-            } else if (opt == 'i') {
+            if (opt == 'i') {
                 iface = optarg;
             } else if (opt == 'Z') {
                 user = optarg;
