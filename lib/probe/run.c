@@ -250,7 +250,11 @@ static struct td_conn *replay(const struct td_exchange *ex)
         }
         if (client_spoke && !server_spoke && ex->hello_acked)
             emit(s, 1, TD_TCP_ACK, NULL, 0, t + 1000);
-        if (ex->end == TD_END_FIN)
+        if (ex->end == TD_END_TIMEOUT && !server_spoke)
+            /* the probe gave up waiting and closed: as a client that gives
+             * up (the rules' server_silent), not a capture that just stops */
+            emit(s, 0, TD_TCP_FIN | TD_TCP_ACK, NULL, 0, ex->end_ns);
+        else if (ex->end == TD_END_FIN)
             emit(s, 1, TD_TCP_FIN | TD_TCP_ACK, NULL, 0, ex->end_ns);
         else if (ex->end == TD_END_RST) {
             if (ex->rst_ttl != 0)

@@ -158,6 +158,8 @@ static void test_transport_ends(void **st)
     p->ex.end_ns = 900000000;
     td_probe_classify(p, &ro);
     assert_int_equal(p->res, TD_PR_TIMEOUT);
+    /* the probe gave up on a silent server: not a capture cut short */
+    assert_string_equal(primary(p), "server_silent");
     td_probe_free(p);
 
     p = td_probe_new();
