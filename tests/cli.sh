@@ -36,6 +36,30 @@ head -c $((size - 40)) "$D/ok_tls12_full.pcap" >"$tmp/trunc.pcap"
 check "truncated capture" 4 "$T" read --json "$tmp/trunc.pcap"
 has "truncation names file and offset" "$tmp/err" "trunc.pcap: offset [0-9]*:"
 has "partial results printed" "$tmp/out" '"server":{"ip":"10.77.2.2"'
+# two captures of the same traffic read together (a copy 2 ms later, as a
+# server-side capture would be): each cites its own earlier attempt, not
+# the other file's
+python3 - "$D/fail_version_fallback.pcap" "$tmp/serverside.pcap" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+ns = struct.unpack('<I', d[:4])[0] == 0xa1b23c4d
+out, i = bytearray(d[:24]), 24
+while i + 16 <= len(d):
+    sec, frac, cap, orig = struct.unpack('<IIII', d[i:i + 16])
+    frac += 2000000 if ns else 2000
+    if frac >= (10**9 if ns else 10**6):
+        sec, frac = sec + 1, frac - (10**9 if ns else 10**6)
+    out += struct.pack('<IIII', sec, frac, cap, orig) + d[i + 16:i + 16 + cap]
+    i += 16 + cap
+open(sys.argv[2], 'wb').write(out)
+PY
+check "two captures of the same traffic" 0 "$T" read "$tmp/serverside.pcap" "$D/fail_version_fallback.pcap"
+if grep -q "of serverside.pcap\|of fail_version_fallback.pcap" "$tmp/out"; then
+    echo "FAIL two captures of the same traffic: one cites the other's connection"; fails=$((fails + 1))
+else
+    echo "ok   two captures of the same traffic: each cites its own"
+fi
+has "two captures of the same traffic: fallback found" "$tmp/out" "earlier attempt: connection #2 ClientHello TLS 1.2 failed"
 # cut right after the ClientHello: the capture stopped, the server is not
 # to blame (was: failed server_silent, error, by server)
 head -c 1000 "$D/ok_tls12_full.pcap" >"$tmp/cut_ch.pcap"

@@ -603,6 +603,15 @@ bool td_corr_may_revise(const struct td_conn *c, const struct td_verdict *v)
     return c->ch.m != NULL && v->outcome == TD_OUT_FAILED && v->num > 0;
 }
 
+/* |r| is a connection of |c|'s own capture (this reading of this file) */
+static bool own_cap(const struct td_corr *k, const struct td_conn *c, const struct cap_ref *r)
+{
+    return r->src == k->src_cur && r->start_ns == c->capture_start_ns;
+}
+
+/* Records of |c|'s own capture come first, another capture's only when
+ * the own has none: two captures of the same traffic (client and server
+ * side) read together must not cite each other over their own frames. */
 static const struct ctl_rec *find_control(const struct td_corr *k, const struct td_conn *c, int want)
 {
     /* want 0: any SNI that got a ServerHello, on the same port; 1: a
@@ -615,15 +624,21 @@ static const struct ctl_rec *find_control(const struct td_corr *k, const struct 
     if (x == NULL)
         return NULL;
     h = sni_hash(ch->sni);
-    for (uint32_t i = 0; i < x->n; i++) {
-        const struct ctl_rec *e = &x->r[i];
-        if (same_ident(c->id, c->ch.frame, c->ch.ts_ns, e))
-            continue;
-        if (want == 1 && same_sni(e->sni, e->sni_h, ch->sni, h))
-            continue;
-        return e;
+    {
+        const struct ctl_rec *other = NULL;
+        for (uint32_t i = 0; i < x->n; i++) {
+            const struct ctl_rec *e = &x->r[i];
+            if (same_ident(c->id, c->ch.frame, c->ch.ts_ns, e))
+                continue;
+            if (want == 1 && same_sni(e->sni, e->sni_h, ch->sni, h))
+                continue;
+            if (own_cap(k, c, &e->cap))
+                return e;
+            if (other == NULL)
+                other = e;
+        }
+        return other;
     }
-    return NULL;
 }
 
 static void replace_primary(struct td_verdict *v, const char *code, enum td_by by, enum td_confidence conf)
@@ -666,7 +681,8 @@ static const struct pair_rec *fallback_from(const struct td_corr *k, const struc
         if (is_self(e, c) || !same_pair(e, c) || !e->failed || e->max_offered <= mine || e->ts_ns > c->ch.ts_ns ||
             c->ch.ts_ns - e->ts_ns > TD_FALLBACK_WINDOW_NS)
             continue;
-        if (best == NULL || e->ts_ns > best->ts_ns)
+        if (best == NULL || (own_cap(k, c, &e->cap) && !own_cap(k, c, &best->cap)) ||
+            (own_cap(k, c, &e->cap) == own_cap(k, c, &best->cap) && e->ts_ns > best->ts_ns))
             best = e;
     }
     return best;
@@ -681,7 +697,8 @@ static const struct pair_rec *fallback_to(const struct td_corr *k, const struct 
         if (is_self(e, c) || !same_pair(e, c) || e->max_offered >= mine || e->ts_ns < c->ch.ts_ns ||
             e->ts_ns - c->ch.ts_ns > TD_FALLBACK_WINDOW_NS)
             continue;
-        if (best == NULL || e->ts_ns < best->ts_ns)
+        if (best == NULL || (own_cap(k, c, &e->cap) && !own_cap(k, c, &best->cap)) ||
+            (own_cap(k, c, &e->cap) == own_cap(k, c, &best->cap) && e->ts_ns < best->ts_ns))
             best = e;
     }
     return best;
