@@ -60,6 +60,11 @@ else
     echo "ok   two captures of the same traffic: each cites its own"
 fi
 has "two captures of the same traffic: fallback found" "$tmp/out" "earlier attempt: connection #2 ClientHello TLS 1.2 failed"
+# a pasted dump's certificate is judged now, not at the synthetic packets'
+# clock (which starts in 1970: every certificate was "not valid before")
+check "decode: s_client dump with a certificate" 0 "$T" decode tests/data/decode/s_client_tls12_bad_certificate.txt
+has "decode: the client's alert is the cause" "$tmp/out" "server_cert_rejected"
+if grep -q "not valid before" "$tmp/out"; then echo "FAIL decode: certificate judged at the synthetic clock"; fails=$((fails + 1)); else echo "ok   decode: certificate judged now"; fi
 # cut right after the ClientHello: the capture stopped, the server is not
 # to blame (was: failed server_silent, error, by server)
 head -c 1000 "$D/ok_tls12_full.pcap" >"$tmp/cut_ch.pcap"
