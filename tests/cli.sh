@@ -65,6 +65,11 @@ has "two captures of the same traffic: fallback found" "$tmp/out" "earlier attem
 check "decode: s_client dump with a certificate" 0 "$T" decode tests/data/decode/s_client_tls12_bad_certificate.txt
 has "decode: the client's alert is the cause" "$tmp/out" "server_cert_rejected"
 if grep -q "not valid before" "$tmp/out"; then echo "FAIL decode: certificate judged at the synthetic clock"; fails=$((fails + 1)); else echo "ok   decode: certificate judged now"; fi
+# TLS 1.2 at most, refused with protocol_version before any ServerHello: the
+# server requires TLS 1.3 (it said "an old server limited to TLS 1.0/1.1")
+check "decode: TLS 1.2 client to a TLS 1.3-only server" 0 "$T" decode tests/data/decode/s_client_tls12_to_tls13_only.txt
+has "decode: TLS 1.3-only server named" "$tmp/out" "likely requires TLS 1.3"
+if grep -q "limited to TLS 1.0/1.1" "$tmp/out"; then echo "FAIL decode: TLS 1.3-only server called old"; fails=$((fails + 1)); else echo "ok   decode: TLS 1.3-only server not called old"; fi
 # cut right after the ClientHello: the capture stopped, the server is not
 # to blame (was: failed server_silent, error, by server)
 head -c 1000 "$D/ok_tls12_full.pcap" >"$tmp/cut_ch.pcap"

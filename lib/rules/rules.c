@@ -336,7 +336,22 @@ static void version_diag(const struct facts *f, struct td_verdict *v, enum td_co
     const char *an = f->alert && !f->alert->encrypted ? (td_reg_name(TD_REG_ALERT, f->alert->desc) ? td_reg_name(TD_REG_ALERT, f->alert->desc) : "?") : "?";
     struct td_diagnosis *d = diag_add(v, "protocol_version", TD_SEV_ERROR, TD_BY_SERVER, conf);
     td_version_fmt(f->max_offered, ver, sizeof(ver));
-    if (f->max_offered >= 0x0303) {
+    if (f->max_offered == 0x0303) {
+        /* TLS 1.2 at most, refused before any ServerHello: the server's
+         * minimum is above it.  An older server would have answered with a
+         * ServerHello for its own lower version (and the client would have
+         * sent the alert). */
+        diag_text(d->summary, sizeof(d->summary), "server refused a ClientHello offering up to TLS 1.2: it likely requires TLS 1.3");
+        diag_text(d->explanation, sizeof(d->explanation),
+                  "The ClientHello (frame %llu) offers TLS 1.2 at most. The server answered with a fatal %s alert before any "
+                  "ServerHello: its lowest version is above the client's highest, so it accepts only TLS 1.3. (A server limited "
+                  "to older versions answers with a ServerHello for its own version instead, and the client sends the alert.)",
+                  (unsigned long long)(f->ch_ev ? f->ch_ev->frame : 0), an);
+        diag_text(d->fix, sizeof(d->fix),
+                  "Let the client offer TLS 1.3 (openssl s_client: drop -tls1_2 or -no_tls1_3; curl: drop --tls-max 1.2; Java: "
+                  "jdk.tls.client.protocols=TLSv1.3,TLSv1.2), or enable TLS 1.2 on the server (nginx: ssl_protocols TLSv1.2 "
+                  "TLSv1.3; openssl s_server: drop -tls1_3).");
+    } else if (f->max_offered > 0x0303) {
         /* a current version refused: the server is the old (or pinned) side */
         diag_text(d->summary, sizeof(d->summary), "server refused a ClientHello offering up to %s: it accepts none of the versions offered", ver);
         diag_text(d->explanation, sizeof(d->explanation),
