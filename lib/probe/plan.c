@@ -668,7 +668,7 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
             answer_of(&lf, pl->last_fail[3]);
             if ((!dhe || !rsa || !ecdhe) && (ecdhe || dhe || rsa) &&
                 (d = dg(r, "no_shared_cipher", TD_SEV_INFO, TD_BY_SERVER, TD_CONF_HIGH))) {
-                char acc[48] = "", rej[48] = "";
+                char acc[24] = "", rej[24] = "";
                 const char *kn[3] = {"ECDHE", "DHE", "static RSA"};
                 bool has[3] = {ecdhe, dhe, rsa};
                 unsigned na = 0, nr = 0;
@@ -676,11 +676,11 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
                     char *dst = has[k] ? acc : rej;
                     unsigned *cnt = has[k] ? &na : &nr;
                     size_t at = strlen(dst);
-                    snprintf(dst + at, 48 - at, "%s%s", *cnt ? " or " : "", kn[k]);
+                    snprintf(dst + at, sizeof(acc) - at, "%s%s", *cnt ? " or " : "", kn[k]);
                     (*cnt)++;
                 }
-                TXT(summary, "cipher policy: on TLS 1.2 the server accepts only %s key exchange; "
-                    "clients offering only %s suites fail (%s)", acc, rej,
+                TXT(summary, "cipher policy: on TLS 1.2 the server accepts only %.19s key exchange; "
+                    "clients offering only %.19s suites fail (%.40s)", acc, rej,
                     ans_str(&lf, b1, sizeof(b1)));
                 TXT(explanation, "after the %u accepted suites were removed, a hello with every "
                     "other suite was refused", (unsigned)r->num_ciphers[3]);
