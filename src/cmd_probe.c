@@ -467,8 +467,13 @@ static void render_text(struct td_wbuf *w, const struct td_plan_result *r, const
                      !cf->name_checked ? "?" : cf->name_ok ? "ok" : "MISMATCH", cf->expired ? "YES" : "no",
                      cf->order_ok ? "ok" : "wrong", r->ocsp_stapled ? "yes" : "no");
     }
-    td_wb_printf(w, "resumption: %s\n",
-                 !r->resumption_tried ? "not offered by the server" : r->resumption_ok ? "works" : "rejected");
+    /* "not offered" only when a full handshake completed and its session
+     * was not resumable; without one nothing was learnt */
+    if (r->resumption_tried || r->main_ssl.handshake_ok)
+        td_wb_printf(w, "resumption: %s\n",
+                     !r->resumption_tried ? "not offered by the server" : r->resumption_ok ? "works" : "rejected");
+    else
+        td_wb_puts(w, "resumption: not tested (no handshake completed)\n");
     if (sim != NULL)
         td_sim_text(w, sim, c->red, c->off, width);
     if (verbose) {

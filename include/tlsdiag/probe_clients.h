@@ -99,6 +99,8 @@ struct td_sim_server {
     const uint16_t *groups;
     bool sni_required;                      /* no SNI -> refused, SNI -> accepted */
     bool chain_incomplete;                  /* the server does not send its intermediate */
+    bool client_cert_required;              /* refuses handshakes without a client certificate */
+    bool client_cert_requested;             /* sends a CertificateRequest (required or optional) */
 };
 
 /* How the replay of one client's hello ended. */
@@ -119,6 +121,8 @@ struct td_sim_result {
     bool predicted;              /* |code| comes from comparing the hello with
                                     the server's probed capabilities */
     uint16_t version, cipher;    /* negotiated (ok) */
+    bool cert_asked;             /* ok, but the server asked for a client certificate
+                                    (optional client auth: it goes on without one) */
     char answer[48];             /* "server_hello", "alert:protocol_version", "rst", ... */
     char code[32];               /* contract code of the cause (failed) */
     char detail[256];

@@ -24,6 +24,9 @@ struct td_sim_opts {
 
 struct td_sim_report {
     size_t n, failed;
+    bool not_run;                 /* no handshake with the server succeeded: nothing replayed */
+    size_t cert_missing;          /* failed only for want of a client certificate */
+    size_t cert_asked;            /* connect, but were asked for a client certificate */
     struct td_sim_result *v;      /* one per db entry, db order (owned) */
     uint32_t connections;
 };
@@ -36,6 +39,8 @@ int td_sim_run(struct td_sim_report *rep, const struct td_sim_db *db, const stru
                const struct sockaddr *addr, socklen_t addrlen, const struct td_sim_opts *so,
                const struct td_probe_opts *o);
 void td_sim_report_cleanup(struct td_sim_report *rep);
+/* td_sim_tally recounts failed, cert_missing and cert_asked from v[]. */
+void td_sim_tally(struct td_sim_report *rep);
 /* td_sim_json writes the JSON array of the "clients" member. */
 void td_sim_json(struct td_wbuf *w, const struct td_sim_report *rep);
 /* td_sim_text writes a summary line and the "clients that fail" table, the

@@ -597,6 +597,25 @@ static bool suite_fits_key(uint16_t s, bool rsa, bool ecdsa)
     return rsa;
 }
 
+/* suite_standard: a suite a server can be configured with: a registered,
+ * final value -- not GREASE, not a signalling value (SCSV), not a draft
+ * code point (the *_OLD ChaCha20 ones) -- and, when |need_ossl|, one
+ * OpenSSL knows by name. */
+static bool suite_standard(uint16_t s, bool need_ossl)
+{
+    const char *n = td_reg_name(TD_REG_CIPHER, s);
+    const char *ossl;
+    char iana[96];
+
+    if (n == NULL || td_is_grease(s) || strstr(n, "SCSV") != NULL || strstr(n, "_OLD") != NULL)
+        return false;
+    if (!need_ossl)
+        return true;
+    td_reg_fmt(TD_REG_CIPHER, s, iana, sizeof(iana));
+    ossl = OPENSSL_cipher_name(iana);
+    return ossl != NULL && strcmp(ossl, "(NONE)") != 0;
+}
+
 static void suite_names(uint16_t s, char *out, size_t cap)
 {
     char iana[96];
@@ -713,6 +732,24 @@ void td_sim_explain(struct td_sim_result *r, const struct td_sim_client *c,
             fmt(r->fix, sizeof(r->fix),
                      "serve the intermediate: send the full chain (leaf then intermediates), e.g. "
                      "nginx ssl_certificate with the fullchain file");
+            return;
+        }
+        if (srv->client_cert_required) {
+            /* None of the database's clients carries a certificate: the
+             * ServerHello comes, the handshake is refused later. */
+            r->ok = false;
+            r->predicted = true;
+            fmt(r->code, sizeof(r->code), "client_cert_missing");
+            fmt(r->detail, sizeof(r->detail),
+                "the handshake gets a ServerHello, but the server requires a client certificate "
+                "and %s sends none", c->name);
+            fmt(r->fix, sizeof(r->fix),
+                "give this client a certificate, or make client certificates optional "
+                "(nginx: ssl_verify_client optional)");
+        } else if (srv->client_cert_requested) {
+            r->cert_asked = true;
+            fmt(r->detail, sizeof(r->detail),
+                "connects; the server asks for a client certificate and goes on without one");
         }
         return;
     }
@@ -735,8 +772,8 @@ void td_sim_explain(struct td_sim_result *r, const struct td_sim_client *c,
         if (cmax < smin) {
             fmt(r->detail, sizeof(r->detail), "%s offers %s to %s, the server accepts %s to %s",
                      c->name, vname(cmin), vname(cmax), vname(smin), vname(smax));
-            fmt(r->fix, sizeof(r->fix), "enable %s (the highest version %s supports)",
-                     vname(cmax), c->name);
+            fmt(r->fix, sizeof(r->fix), "enable %s (the highest this client supports)",
+                     vname(cmax));
         } else {
             fmt(r->detail, sizeof(r->detail), "%s offers %s to %s, the server accepts %s to %s",
                      c->name, vname(cmin), vname(cmax), vname(smin), vname(smax));
@@ -799,21 +836,19 @@ void td_sim_explain(struct td_sim_result *r, const struct td_sim_client *c,
             r->predicted = true;
             fmt(r->code, sizeof(r->code), "no_shared_cipher");
             server_auth(srv, &rsa, &ecdsa);
-            for (uint16_t i = 0; i < c->ch.num_ciphers; i++) {
-                uint16_t s = c->ch.ciphers[i];
-                if (td_is_grease(s) || (best == 4) != is_tls13_suite(s))
-                    continue;
-                if (best < 4 && (td_cipher_class(s) != 0 || !suite_fits_key(s, rsa, ecdsa)))
-                    continue;
-                suite_names(s, sn, sizeof(sn));
-                break;
-            }
-            if (sn[0] == '\0') { /* only legacy suites fit: take the first that fits */
+            /* the first modern suite the client offers that fits the key,
+             * then a legacy one; a standard suite OpenSSL knows first, any
+             * standard one next -- never GREASE, SCSV or a draft value */
+            for (int pass = 0; pass < 4 && sn[0] == '\0'; pass++) {
+                bool legacy_ok = pass >= 2, need_ossl = (pass % 2) == 0;
                 for (uint16_t i = 0; i < c->ch.num_ciphers; i++) {
                     uint16_t s = c->ch.ciphers[i];
-                    if (td_is_grease(s) || (best == 4) != is_tls13_suite(s) ||
-                        td_cipher_class(s) < 0 || td_cipher_class(s) == 2 ||
-                        (best < 4 && !suite_fits_key(s, rsa, ecdsa)))
+                    int cls = td_cipher_class(s);
+                    if (!suite_standard(s, need_ossl) || (best == 4) != is_tls13_suite(s))
+                        continue;
+                    if (cls < 0 || cls == 2 || (cls == 1 && !legacy_ok))
+                        continue;
+                    if (best < 4 && !suite_fits_key(s, rsa, ecdsa))
                         continue;
                     suite_names(s, sn, sizeof(sn));
                     break;

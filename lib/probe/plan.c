@@ -654,20 +654,33 @@ static void diagnose(struct plan *pl, const struct td_trust *trust, int64_t now)
             TXT(fix, "remove NULL, anonymous, export, RC4, DES and 3DES suites (OpenSSL: "
                 "ssl_ciphers HIGH:!aNULL:!eNULL:!RC4:!3DES)");
         }
-        /* key exchange policy on TLS 1.2: clients offering only DHE or only RSA fail */
+        /* key exchange policy on TLS 1.2: what the server accepts, and the
+         * clients offering only the other kinds, which fail */
         if (r->versions[3].tls_ok && pl->last_fail[3] != NULL) {
-            bool dhe = false, rsa = false;
+            bool ecdhe = false, dhe = false, rsa = false;
             for (uint16_t k = 0; k < r->num_ciphers[3]; k++) {
                 enum td_kex kx = td_cipher_kex(r->ciphers[3][k]);
+                ecdhe = ecdhe || kx == TD_KEX_ECDHE;
                 dhe = dhe || kx == TD_KEX_DHE;
                 rsa = rsa || kx == TD_KEX_RSA;
             }
             struct td_answer lf;
             answer_of(&lf, pl->last_fail[3]);
-            if ((!dhe || !rsa) &&
+            if ((!dhe || !rsa || !ecdhe) && (ecdhe || dhe || rsa) &&
                 (d = dg(r, "no_shared_cipher", TD_SEV_INFO, TD_BY_SERVER, TD_CONF_HIGH))) {
-                TXT(summary, "cipher policy: TLS 1.2 clients offering only %s suites fail (%s)",
-                    !dhe && !rsa ? "DHE or static-RSA" : !dhe ? "DHE" : "static-RSA",
+                char acc[24] = "", rej[24] = "";
+                const char *kn[3] = {"ECDHE", "DHE", "static RSA"};
+                bool has[3] = {ecdhe, dhe, rsa};
+                unsigned na = 0, nr = 0;
+                for (int k = 0; k < 3; k++) {
+                    char *dst = has[k] ? acc : rej;
+                    unsigned *cnt = has[k] ? &na : &nr;
+                    size_t at = strlen(dst);
+                    snprintf(dst + at, sizeof(acc) - at, "%s%s", *cnt ? " or " : "", kn[k]);
+                    (*cnt)++;
+                }
+                TXT(summary, "cipher policy: on TLS 1.2 the server accepts only %.19s key exchange; "
+                    "clients offering only %.19s suites fail (%.40s)", acc, rej,
                     ans_str(&lf, b1, sizeof(b1)));
                 TXT(explanation, "after the %u accepted suites were removed, a hello with every "
                     "other suite was refused", (unsigned)r->num_ciphers[3]);

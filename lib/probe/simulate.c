@@ -30,6 +30,22 @@ void td_sim_server_from_plan(struct td_sim_server *s, const struct td_plan_resul
     s->sni_required = r->sni_none.probed && !r->sni_none.tls_ok && r->sni_given.probed &&
                       r->sni_given.tls_ok;
     s->chain_incomplete = r->chain_known && r->chain.missing_intermediate;
+    s->client_cert_required = r->client_auth == TD_CA_REQUIRED;
+    s->client_cert_requested = r->client_auth == TD_CA_REQUIRED || r->client_auth == TD_CA_OPTIONAL;
+}
+
+void td_sim_tally(struct td_sim_report *rep)
+{
+    rep->failed = rep->cert_missing = rep->cert_asked = 0;
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct td_sim_result *r = &rep->v[i];
+        if (!r->ok)
+            rep->failed++;
+        if (!r->ok && strcmp(r->code, "client_cert_missing") == 0)
+            rep->cert_missing++;
+        if (r->ok && r->cert_asked)
+            rep->cert_asked++;
+    }
 }
 
 struct sim_ctx {
@@ -112,6 +128,7 @@ int td_sim_run(struct td_sim_report *rep, const struct td_sim_db *db, const stru
                 snprintf(r->fix, sizeof(r->fix), "fix the server's TLS service first (see diagnoses)");
             }
             rep->failed = db->n;
+            rep->not_run = true;
             return 0;
         }
     }
@@ -153,10 +170,7 @@ int td_sim_run(struct td_sim_report *rep, const struct td_sim_db *db, const stru
     td_runner_run(run);
     rep->connections = td_runner_connections(run);
     td_runner_free(run);
-    for (size_t i = 0; i < rep->n; i++) {
-        if (!rep->v[i].ok)
-            rep->failed++;
-    }
+    td_sim_tally(rep);
     return 0;
 }
 
@@ -189,6 +203,8 @@ void td_sim_json(struct td_wbuf *w, const struct td_sim_report *rep)
             td_wb_json_cstr(w, td_version_str(r->version));
             td_wb_puts(w, ",\"cipher\":");
             td_wb_json_cstr(w, td_reg_fmt(TD_REG_CIPHER, r->cipher, cn, sizeof(cn)));
+            if (r->cert_asked)
+                td_wb_puts(w, ",\"client_cert_requested\":true");
             td_wb_puts(w, ",\"cause\":null}");
             continue;
         }
@@ -206,16 +222,51 @@ void td_sim_json(struct td_wbuf *w, const struct td_sim_report *rep)
 void td_sim_text(struct td_wbuf *w, const struct td_sim_report *rep, const char *red,
                  const char *off, unsigned width)
 {
-    td_wb_printf(w, "clients: %zu of %zu simulated clients connect\n", rep->n - rep->failed, rep->n);
+    struct td_wrap x;
+
+    if (rep->not_run) {
+        td_wb_puts(w, "clients: client simulation not run: no handshake with the server succeeded\n");
+        return;
+    }
+    td_wb_printf(w, "clients: %zu of %zu simulated clients connect", rep->n - rep->failed, rep->n);
+    if (rep->cert_missing > 0)
+        td_wb_printf(w, " (%zu need a client certificate)", rep->cert_missing);
+    else if (rep->cert_asked > 0)
+        td_wb_puts(w, " (asked for a client certificate, they go on without one)");
+    td_wb_putc(w, '\n');
     if (rep->failed == 0)
         return;
-    td_wb_printf(w, "clients that fail:\n  %-24s %-18s %-24s %s\n", "client", "cause", "answer", "fix");
+    if (rep->cert_missing > 0) {
+        /* one entry for all who fail only for the client certificate */
+        static const char lead[] = "  needs a client certificate: ";
+        bool first = true;
+        td_wb_puts(w, lead);
+        td_wrap_begin(&x, w, width, sizeof(lead) - 1, 4);
+        for (size_t i = 0; i < rep->n; i++) {
+            const struct td_sim_result *r = &rep->v[i];
+            if (r->ok || strcmp(r->code, "client_cert_missing") != 0)
+                continue;
+            td_wrap_unit(&x, first ? "" : " ", r->client->id, strlen(r->client->id));
+            first = false;
+        }
+        td_wb_puts(w, "\n    fix: ");
+        td_wrap_begin(&x, w, width, 9, 9);
+        {
+            static const char fix[] = "give these clients certificates, or make client "
+                                      "certificates optional (nginx: ssl_verify_client optional)";
+            td_wrap_prose(&x, "", fix, sizeof(fix) - 1);
+        }
+        td_wb_putc(w, '\n');
+        if (rep->failed == rep->cert_missing)
+            return;
+    }
+    td_wb_printf(w, "clients that fail%s:\n  %-24s %-18s %-24s %s\n",
+                 rep->cert_missing > 0 ? " for other causes" : "", "client", "cause", "answer", "fix");
     for (size_t i = 0; i < rep->n; i++) {
         const struct td_sim_result *r = &rep->v[i];
-        struct td_wrap x;
         char row[160];
         int n;
-        if (r->ok)
+        if (r->ok || (rep->cert_missing > 0 && strcmp(r->code, "client_cert_missing") == 0))
             continue;
         td_wb_printf(w, "  %s%-24s%s ", red, r->client->id, off);
         n = snprintf(row, sizeof(row), "%-18s %-24s ", r->code, r->answer);

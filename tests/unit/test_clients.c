@@ -11,7 +11,46 @@
 #include <cmocka.h>
 
 #include "tlsdiag/probe_clients.h"
+#include "tlsdiag/probe_sim.h"
 #include "tlsdiag/registry.h"
+#include "tlsdiag/wbuf.h"
+
+/* a growing text sink for td_sim_text */
+struct sink {
+    char *b;
+    size_t n, cap;
+};
+
+static void sink_flush(void *ctx, const char *p, size_t n)
+{
+    struct sink *s = ctx;
+    if (s->n + n + 1 > s->cap) {
+        s->cap = (s->n + n + 1) * 2;
+        s->b = realloc(s->b, s->cap);
+        assert_non_null(s->b);
+    }
+    memcpy(s->b + s->n, p, n);
+    s->n += n;
+    s->b[s->n] = '\0';
+}
+
+static char *sim_text(const struct td_sim_report *rep, struct sink *out)
+{
+    struct td_wbuf w;
+    out->n = 0;
+    td_wb_init(&w, sink_flush, out);
+    td_sim_text(&w, rep, "", "", 100);
+    td_wb_flush(&w);
+    return out->b != NULL ? out->b : (char *)"";
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
 
 static uint16_t non_grease_ciphers(const struct td_client_hello *ch)
 {
@@ -391,6 +430,154 @@ static void test_explain_sni(void **state)
     td_sim_db_cleanup(&db);
 }
 
+
+/* A server that requires a client certificate: every client whose hello
+ * gets a ServerHello still fails (none carries a certificate), and the
+ * headline counts them; a server that only asks: they connect, asked. */
+static void test_explain_client_cert(void **state)
+{
+    struct td_sim_db db;
+    struct td_sim_err err;
+    struct td_sim_server srv;
+    struct td_sim_report rep;
+    struct td_plan_result *plan = calloc(1, sizeof(*plan));
+    struct td_sim_obs sh = {TD_SIM_SERVER_HELLO, 0, 0x0304, 0x1301, NULL};
+    struct td_sim_obs alert70 = {TD_SIM_ALERT, 70, 0, 0, NULL};
+    struct sink out = {NULL, 0, 0};
+    const char *t;
+    (void)state;
+
+    assert_non_null(plan);
+    assert_int_equal(td_sim_db_builtin(&db, &err), TD_OK);
+    /* the plan's finding reaches the simulation */
+    plan->client_auth = TD_CA_REQUIRED;
+    plan->versions[4].probed = plan->versions[4].tls_ok = true;
+    plan->versions[4].version = 0x0304;
+    td_sim_server_from_plan(&srv, plan);
+    assert_true(srv.client_cert_required);
+    assert_true(srv.client_cert_requested);
+    plan->client_auth = TD_CA_OPTIONAL;
+    td_sim_server_from_plan(&srv, plan);
+    assert_false(srv.client_cert_required);
+    assert_true(srv.client_cert_requested);
+
+    memset(&rep, 0, sizeof(rep));
+    rep.n = db.n;
+    rep.v = calloc(db.n, sizeof(*rep.v));
+    assert_non_null(rep.v);
+
+    /* required: ServerHello, yet client_cert_missing */
+    server_13only(&srv);
+    srv.client_cert_required = srv.client_cert_requested = true;
+    for (size_t i = 0; i < db.n; i++)
+        td_sim_explain(&rep.v[i], &db.v[i], &srv,
+                       strcmp(db.v[i].id, "java-7") == 0 ? &alert70 : &sh);
+    td_sim_tally(&rep);
+    assert_int_equal(rep.failed, db.n);
+    assert_int_equal(rep.cert_missing, db.n - 1);
+    for (size_t i = 0; i < db.n; i++) {
+        assert_false(rep.v[i].ok);
+        if (strcmp(db.v[i].id, "java-7") != 0) {
+            assert_string_equal(rep.v[i].code, "client_cert_missing");
+            assert_string_equal(rep.v[i].answer, "server_hello");
+        }
+    }
+    t = sim_text(&rep, &out);
+    print_message("%s", t);
+    assert_non_null(strstr(t, "clients: 0 of "));
+    assert_non_null(strstr(t, "need a client certificate"));
+    assert_non_null(strstr(t, "needs a client certificate: "));
+    assert_non_null(strstr(t, "java-7 "));
+    assert_true(count_lines(t) < 20);
+
+    /* optional: they connect, asked */
+    srv.client_cert_required = false;
+    for (size_t i = 0; i < db.n; i++)
+        td_sim_explain(&rep.v[i], &db.v[i], &srv, &sh);
+    td_sim_tally(&rep);
+    assert_int_equal(rep.failed, 0);
+    assert_int_equal(rep.cert_asked, db.n);
+    assert_true(rep.v[0].ok && rep.v[0].cert_asked);
+    t = sim_text(&rep, &out);
+    assert_non_null(strstr(t, "asked for a client certificate"));
+
+    free(rep.v);
+    free(out.b);
+    free(plan);
+    td_sim_db_cleanup(&db);
+}
+
+/* A static-RSA-only TLS 1.2 server: Android 5.0 offers the draft ChaCha20
+ * suites (0xcc13/0xcc14/0xcc15) first; the fix must name a standard suite
+ * it offers that fits an RSA key (c02f), never a draft, GREASE or SCSV
+ * value.  A client limited below the server's floor gets a short fix. */
+static const uint16_t static_rsa12[] = {0x009d}; /* AES256-GCM-SHA384 */
+
+static void test_explain_fix_standard(void **state)
+{
+    struct td_sim_db db;
+    struct td_sim_err err;
+    struct td_sim_server srv;
+    struct td_sim_result r;
+    struct td_sim_obs alert40 = {TD_SIM_ALERT, 40, 0, 0, NULL};
+    struct td_sim_obs alert70 = {TD_SIM_ALERT, 70, 0, 0, NULL};
+    (void)state;
+
+    assert_int_equal(td_sim_db_builtin(&db, &err), TD_OK);
+    memset(&srv, 0, sizeof(srv));
+    for (int k = 0; k < 5; k++)
+        srv.version_known[k] = true;
+    srv.version_ok[3] = true;
+    srv.ciphers[3] = static_rsa12;
+    srv.num_ciphers[3] = 1;
+    td_sim_explain(&r, td_sim_db_find(&db, "android-5.0"), &srv, &alert40);
+    print_message("%s: %s -- %s\n", r.code, r.detail, r.fix);
+    assert_string_equal(r.code, "no_shared_cipher");
+    assert_null(strstr(r.fix, "_OLD"));
+    assert_null(strstr(r.fix, "SCSV"));
+    assert_null(strstr(r.fix, "GREASE"));
+    assert_non_null(strstr(r.fix, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+
+    td_sim_explain(&r, td_sim_db_find(&db, "openssl-3.0-tls1"), &srv, &alert70);
+    assert_string_equal(r.code, "protocol_version");
+    assert_string_equal(r.fix, "enable TLS 1.0 (the highest this client supports)");
+    td_sim_db_cleanup(&db);
+}
+
+/* No handshake succeeded (refused port, silent listener): nothing is
+ * replayed, and the text says so in one line instead of a row per client. */
+static void test_sim_not_run(void **state)
+{
+    struct td_sim_db db;
+    struct td_sim_err err;
+    struct td_sim_report rep;
+    struct td_plan_result *plan = calloc(1, sizeof(*plan));
+    struct td_sim_opts so = {NULL, NULL, NULL};
+    struct td_probe_opts po;
+    struct sink out = {NULL, 0, 0};
+    const char *t;
+    (void)state;
+
+    assert_non_null(plan);
+    memset(&po, 0, sizeof(po));
+    assert_int_equal(td_sim_db_builtin(&db, &err), TD_OK);
+    for (int k = 0; k < 5; k++) {
+        plan->versions[k].probed = true;
+        plan->versions[k].res = TD_PR_REFUSED;
+    }
+    /* the early return touches no socket: no address needed */
+    assert_int_equal(td_sim_run(&rep, &db, plan, NULL, 0, &so, &po), 0);
+    assert_true(rep.not_run);
+    assert_int_equal(rep.connections, 0);
+    t = sim_text(&rep, &out);
+    print_message("%s", t);
+    assert_string_equal(t, "clients: client simulation not run: no handshake with the server succeeded\n");
+    td_sim_report_cleanup(&rep);
+    free(out.b);
+    free(plan);
+    td_sim_db_cleanup(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +587,9 @@ int main(void)
         cmocka_unit_test(test_parser_errors),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_explain_sni),
+        cmocka_unit_test(test_explain_client_cert),
+        cmocka_unit_test(test_explain_fix_standard),
+        cmocka_unit_test(test_sim_not_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
