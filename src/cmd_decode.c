@@ -121,10 +121,10 @@ static void usage_decode(FILE *f)
     fputs("usage: tlsdiag decode [--json] [--width N] [FILE|-]\n"
           "\n"
           "Explain pasted text: openssl s_client -msg/-debug dumps, hex dumps, error strings of\n"
-          "OpenSSL, BoringSSL, GnuTLS, NSS, Java, Go, .NET, Python, curl, nginx, HAProxy, and\n"
-          "bare alert numbers or names (40, bad_certificate).  One input at most: FILE, or\n"
-          "stdin when it is '-' or not given; its first MiB is read (a longer one is cut\n"
-          "there, and the cut reported: limit_input).\n"
+          "OpenSSL, BoringSSL, GnuTLS, NSS, Java, Go, .NET, Python, curl, nginx, HAProxy,\n"
+          "Chrome and Windows SChannel (SEC_E_*), and alert numbers or names (40, alert 0x28,\n"
+          "bad_certificate).  One input at most: FILE, or stdin when it is '-' or not given;\n"
+          "its first MiB is read (a longer one is cut there, and the cut reported: limit_input).\n"
           "\n"
           "  --json          NDJSON: records as read --json, one \"error_text\" object per\n"
           "                  recognised error or alert (see docs/json.md)\n"
@@ -144,6 +144,7 @@ int cmd_decode(int argc, char **argv)
     struct dctx d;
     struct td_wbuf *w;
     struct td_dec_result *r;
+    long alert_num;
     struct td_dec_pkts pk = {0, NULL};
     char *text;
     size_t len = 0;
@@ -215,6 +216,8 @@ int cmd_decode(int argc, char **argv)
     td_wb_init(w, flush_stdout, NULL);
     d.w = w;
     r = td_decode_text(text, len);
+    /* one line that is an alert number the registry does not assign: say so */
+    alert_num = len <= 64 ? td_dec_alert_number(text, len) : -1;
     free(text);
     if (r == NULL) {
         free(w);
@@ -231,7 +234,7 @@ int cmd_decode(int argc, char **argv)
     }
     for (uint32_t i = 0; i < r->num_items; i++) {
         const struct td_dec_item *it = &r->items[i];
-        char buf[1024];
+        char buf[2048];
         td_dec_explain(it, r->target, buf, sizeof(buf));
         if (d.json) {
             item_json(w, r, it, buf);
@@ -247,6 +250,9 @@ int cmd_decode(int argc, char **argv)
         }
     }
     if (!td_dec_recognised(r)) {
+        if (alert_num >= 0 && !d.json)
+            td_wb_printf(w, "not an alert: %ld is not in the IANA TLS Alerts registry%s.\n", alert_num,
+                         alert_num > 255 ? " (alert descriptions are one byte, 0-255)" : "");
         if (d.json)
             td_wb_printf(w, "{\"recognised\":false,\"lines\":%u,\"unknown_lines\":%u}\n", r->lines, r->unknown_lines);
         else

@@ -128,6 +128,10 @@ struct td_dec_item {
     uint32_t line;           /* 1-based line of the text */
     uint32_t col;            /* 0-based column of the matched span */
     uint32_t span_len;       /* length of the matched span */
+    char detail[192];        /* words taken from the line itself (the names in Go's
+                              * "valid for A, not B"), or a note on its wording;
+                              * "" when none.  td_dec_explain prints it after
+                              * the explanation. */
 };
 
 struct td_dec_result {
@@ -180,8 +184,14 @@ unsigned td_dec_alert_codes(uint8_t desc, enum td_dec_role sender, const char **
 /* td_dec_alert_lookup maps an alert name in any common spelling
  * ("bad_certificate", "bad certificate", "SSLV3_ALERT_BAD_CERTIFICATE",
  * "TLSV1_ALERT_UNKNOWN_CA", Go's "unknown certificate authority") or a
- * decimal number to its code.  Returns -1 when it is not an alert. */
+ * number in one of td_dec_alert_number's forms to its code.  Returns -1 when it is not an alert. */
 int td_dec_alert_lookup(const char *s, size_t len);
+
+/* td_dec_alert_number reads an alert NUMBER the way it is pasted: "40",
+ * "0x28", "alert 40", "alert 0x70", "alert number 42" (blanks, a final dot
+ * and line ends around it ignored).  Returns the number (which may not be
+ * an assigned alert: check the registry) or -1 when |s| is not that form. */
+long td_dec_alert_number(const char *s, size_t len);
 
 /* td_dec_by maps an item to the contract's "by": "client", "server" or
  * "unknown" (side and role both needed). */

@@ -141,10 +141,57 @@ static void strip_alert_prefix(const char **s, size_t *len)
     }
 }
 
+static bool is_blank_end(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+long td_dec_alert_number(const char *s, size_t len)
+{
+    static const char *const pre[] = {"alert number ", "alert no. ", "alert #", "alert "};
+    uint32_t v = 0;
+    size_t i = 0, digits = 0;
+    bool hex = false;
+
+    while (len > 0 && is_blank_end(s[0])) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (is_blank_end(s[len - 1]) || s[len - 1] == '.'))
+        len--;
+    if (len == 0 || len > 32)
+        return -1;
+    for (size_t k = 0; k < sizeof(pre) / sizeof(pre[0]); k++) {
+        size_t pl = strlen(pre[k]);
+        if (len > pl && td_dec_ci_find(s, pl, pre[k]) == 0) {
+            i = pl;
+            break;
+        }
+    }
+    if (len - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+        hex = true;
+        i += 2;
+    }
+    for (; i < len; i++, digits++) {
+        int d;
+        if (s[i] >= '0' && s[i] <= '9')
+            d = s[i] - '0';
+        else if (hex && s[i] >= 'a' && s[i] <= 'f')
+            d = s[i] - 'a' + 10;
+        else if (hex && s[i] >= 'A' && s[i] <= 'F')
+            d = s[i] - 'A' + 10;
+        else
+            return -1;
+        if (digits >= 6)
+            return -1; /* no alert, and no number worth quoting back */
+        v = v * (hex ? 16u : 10u) + (uint32_t)d;
+    }
+    return digits > 0 ? (long)v : -1;
+}
+
 int td_dec_alert_lookup(const char *s, size_t len)
 {
-    uint32_t v = 0;
-    size_t i;
+    long v;
 
     while (len > 0 && (s[0] == ' ' || s[0] == '\t')) {
         s++;
@@ -155,12 +202,8 @@ int td_dec_alert_lookup(const char *s, size_t len)
         len--;
     if (len == 0 || len > 64)
         return -1;
-    for (i = 0; i < len && i < 4; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            break;
-        v = v * 10u + (uint32_t)(s[i] - '0');
-    }
-    if (i == len) {
+    v = td_dec_alert_number(s, len);
+    if (v >= 0) {
         if (v > 255 || td_reg_name(TD_REG_ALERT, (uint16_t)v) == NULL)
             return -1;
         return (int)v;
@@ -485,10 +528,18 @@ static const struct pat table[] = {
      false, -1, {"protocol_version"}, {NULL},
      "the client's versions are all below the Go server's MinVersion.", NEXT_CAPTURE "."},
     {"dotnet.algorithm_mismatch", ".NET/SChannel",
-     {"do not possess a common algorithm", "SEC_E_ALGORITHM_MISMATCH"}, NULL, L, RU, false, -1,
-     {"no_shared_cipher", "protocol_version"}, {NULL},
-     "SChannel found no protocol version and cipher suite in common with the peer.",
+     {"do not possess a common algorithm", "SEC_E_ALGORITHM_MISMATCH", "0x80090331"}, NULL, L, RU,
+     false, -1, {"no_shared_cipher", "protocol_version"}, {NULL},
+     "SChannel (SEC_E_ALGORITHM_MISMATCH, 0x80090331) found no protocol version and cipher suite "
+     "in common with the peer.",
      NEXT_PROBE "; check the Windows TLS registry settings / IIS Crypto."},
+    {"chrome.version_or_cipher", "Chrome", {"ERR_SSL_VERSION_OR_CIPHER_MISMATCH"}, NULL, L, RC,
+     false, -1, {"protocol_version", "no_shared_cipher"}, {NULL},
+     "Chrome and the server share no TLS version or cipher suite: the server offers only TLS "
+     "1.0/1.1 (which Chrome no longer accepts) or only suites Chrome dropped (RC4, 3DES, "
+     "static RSA in some setups); some servers also fail this way when they have no "
+     "certificate for the requested name.",
+     NEXT_PROBE "; enable TLS 1.2 and 1.3 with ECDHE-AES-GCM or CHACHA20 suites on the server."},
 
     /* ---- certificates (decided locally) ---- */
     {"openssl.cert_verify_failed", "OpenSSL/Python/BoringSSL",
@@ -555,6 +606,15 @@ static const struct pat table[] = {
      false, -1, {"server_cert_rejected"}, {NULL},
      "the server's certificate does not cover the host name Java connected to.",
      "compare the certificate's SANs with the host name."},
+    /* before go.verify: Go 1.20+ prints "tls: failed to verify certificate: "
+     * in front of it, and the name mismatch is the specific reason */
+    {"go.name", "Go", {"x509: certificate is valid for"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "a hostname mismatch: the server's certificate does not cover the name Go connected to "
+     "(the certificate itself may be trusted and in date).",
+     "connect with a name the certificate covers, or reissue the certificate with the name "
+     "asked for in its subjectAltName; if the server hosts several names, check it picks the "
+     "certificate by SNI: " NEXT_PROBE "."},
     {"go.verify", "Go",
      {"tls: failed to verify certificate", "x509: certificate signed by unknown authority",
       "x509: certificate has expired"},
@@ -563,25 +623,95 @@ static const struct pat table[] = {
      "Go rejected the peer's certificate (the x509: text says why: unknown authority, expired, "
      "name).",
      "check the chain: `openssl s_client -connect HOST:PORT -showcerts`, and the CA pool."},
-    {"go.name", "Go", {"x509: certificate is valid for"}, NULL, L, RC, false, -1,
-     {"server_cert_rejected"}, {NULL},
-     "the server's certificate does not cover the name Go connected to.",
-     "compare the SANs with the name; check SNI routing: " NEXT_PROBE "."},
     {"go.no_client_cert", "Go", {"client didn't provide a certificate"}, NULL, L, RS, false, -1,
      {"client_cert_missing"}, {"client_cert_missing"},
      "the Go server requires a client certificate and got none.",
      "give the client a certificate from a CA in the server's ClientCAs."},
+    /* Chrome's net_error_list.h names */
+    {"chrome.cert_authority", "Chrome", {"ERR_CERT_AUTHORITY_INVALID"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "Chrome does not trust the certificate's issuer: a self-signed certificate, a private CA "
+     "not in the system's trust store, a missing intermediate, or a TLS-intercepting proxy.",
+     "`openssl s_client -connect HOST:PORT -showcerts` shows the chain: serve the full chain "
+     "(leaf and intermediates) from a public CA, or install the private CA in the OS trust store."},
+    {"chrome.cert_name", "Chrome", {"ERR_CERT_COMMON_NAME_INVALID"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "a hostname mismatch: the certificate's subjectAltName list does not include the host in "
+     "the address bar (Chrome ignores the subject CN).",
+     "open the site under a name the certificate covers, or reissue it with the name in its "
+     "subjectAltName; check the server picks the certificate by SNI: " NEXT_PROBE "."},
+    {"chrome.cert_date", "Chrome", {"ERR_CERT_DATE_INVALID"}, NULL, L, RC, false, -1,
+     {"server_cert_rejected"}, {NULL},
+     "the certificate has expired or is not yet valid, by the clock of the machine running "
+     "Chrome (a wrong clock gives this for every site).",
+     "check the dates: `openssl s_client -connect HOST:PORT | openssl x509 -noout -dates`, then "
+     "renew the certificate, or fix the client's clock."},
+    {"chrome.protocol_error", "Chrome", {"ERR_SSL_PROTOCOL_ERROR"}, NULL, U, RC, false, -1,
+     {"protocol_error", "closed_by_server", "not_tls"}, {NULL},
+     "Chrome got a TLS handshake it could not use: the server sent a fatal alert or malformed "
+     "bytes, closed the connection, or is not speaking TLS there; a server requiring a client "
+     "certificate or misconfigured for the name (SNI) also ends this way.",
+     "get the underlying reason from a client that prints it: `curl -v https://HOST:PORT/` or "
+     "`openssl s_client -connect HOST:PORT`, then decode that line; or " NEXT_CAPTURE "."},
+
+    /* Windows SChannel SECURITY_STATUS codes, by name or value.  The values
+     * are Microsoft's winerror.h (SEC_E_INTERNAL_ERROR 0x80090304,
+     * SEC_E_WRONG_PRINCIPAL 0x80090322, SEC_E_UNTRUSTED_ROOT 0x80090325,
+     * SEC_E_ILLEGAL_MESSAGE 0x80090326, SEC_E_CERT_EXPIRED 0x80090328,
+     * SEC_E_ALGORITHM_MISMATCH 0x80090331 above); curl's schannel backend
+     * and .NET's Win32Exception print them as "NAME (0x...)". */
+    {"schannel.illegal_message", "SChannel", {"SEC_E_ILLEGAL_MESSAGE", "0x80090326"}, NULL, P, RU,
+     false, -1, {"no_shared_cipher", "protocol_version", "client_cert_missing", "alert"}, {NULL},
+     "SEC_E_ILLEGAL_MESSAGE (0x80090326): SChannel reports a fatal alert from the peer this way "
+     "(it does not say which alert): most often the server refused the ClientHello -- no common "
+     "cipher suite or TLS version (TLS 1.2/1.3 disabled on an older Windows, or the server "
+     "dropped the suites Windows offers) -- or it requires a client certificate.",
+     NEXT_PROBE " and compare it with the versions and suites this Windows host enables "
+     "(Get-TlsCipherSuite, the SCHANNEL\\Protocols registry keys); " NEXT_CAPTURE
+     " shows the alert number."},
+    {"schannel.untrusted_root", "SChannel", {"SEC_E_UNTRUSTED_ROOT", "0x80090325"}, NULL, L, RC,
+     false, -1, {"server_cert_rejected"}, {NULL},
+     "SEC_E_UNTRUSTED_ROOT (0x80090325): the certificate chain ends at a root Windows does not "
+     "trust (self-signed, private CA, or a TLS-intercepting proxy).",
+     "check the chain: `openssl s_client -connect HOST:PORT -showcerts`; import the issuing "
+     "root into the machine's Trusted Root Certification Authorities (certlm.msc) only if it "
+     "is meant to be trusted."},
+    {"schannel.wrong_principal", "SChannel", {"SEC_E_WRONG_PRINCIPAL", "0x80090322"}, NULL, L, RC,
+     false, -1, {"server_cert_rejected"}, {NULL},
+     "SEC_E_WRONG_PRINCIPAL (0x80090322): a hostname mismatch: the server's certificate does not "
+     "cover the target name the client used.",
+     "connect with a name in the certificate's subjectAltName, or reissue the certificate with "
+     "that name; check the server picks the certificate by SNI: " NEXT_PROBE "."},
+    {"schannel.cert_expired", "SChannel", {"SEC_E_CERT_EXPIRED", "0x80090328"}, NULL, L, RC, false,
+     -1, {"server_cert_rejected"}, {NULL},
+     "SEC_E_CERT_EXPIRED (0x80090328): a certificate in the chain has expired or is not yet "
+     "valid by this machine's clock.",
+     "check the dates: `openssl s_client -connect HOST:PORT | openssl x509 -noout -dates`; renew "
+     "the certificate or fix the clock."},
+    {"schannel.internal_error", "SChannel", {"SEC_E_INTERNAL_ERROR", "0x80090304"}, NULL, L, RU,
+     false, -1, {"internal_error"}, {NULL},
+     "SEC_E_INTERNAL_ERROR (0x80090304): SChannel failed on this host for a reason of its own, "
+     "not the peer's bytes: usually the certificate's private key cannot be used (no access for "
+     "the service account, a key provider SChannel cannot use, a non-exportable or missing "
+     "key), or a cipher suite/protocol setting the key does not fit.",
+     "check the System event log (Schannel, event 36870/36871) and the private key: `certutil "
+     "-verifystore My <thumbprint>`, and the key's permissions for the service account."},
+    /* .NET's AuthenticationException wraps the SChannel (or OpenSSL) error:
+     * the inner exception has the reason */
+    {"dotnet.sspi_failed", ".NET", {"A call to SSPI failed"}, NULL, U, RU, true, -1, {"unknown"},
+     {NULL},
+     ".NET's SslStream handshake failed; this outer message never says why: the inner exception "
+     "(Win32Exception, or Interop+OpenSsl+SslException on Linux) carries the reason, e.g. "
+     "SEC_E_ILLEGAL_MESSAGE or SEC_E_UNTRUSTED_ROOT.",
+     "log the whole exception (ex.ToString(), which includes InnerException) and decode that "
+     "line; or " NEXT_CAPTURE "."},
     {"dotnet.remote_cert_invalid", ".NET/SChannel",
-     {"The remote certificate is invalid", "SEC_E_UNTRUSTED_ROOT", "SEC_E_CERT_EXPIRED"}, NULL, L,
+     {"The remote certificate is invalid"}, NULL, L,
      RC, false, -1, {"server_cert_rejected"}, {NULL},
      ".NET rejected the server's certificate (untrusted root, expired, or name mismatch: "
      "SslPolicyErrors says which).",
      "check the chain: `openssl s_client -connect HOST:PORT -showcerts`, and the Windows or "
      "OpenSSL trust store the runtime uses."},
-    {"dotnet.wrong_principal", ".NET/SChannel", {"SEC_E_WRONG_PRINCIPAL"}, NULL, L, RC, false, -1,
-     {"server_cert_rejected"}, {NULL},
-     "the server's certificate does not match the target name.",
-     "compare the SANs with the host name."},
     {"curl.no_name_match", "curl", {"no alternative certificate subject name matches"}, NULL, L,
      RC, false, -1, {"server_cert_rejected"}, {NULL},
      "the server's certificate does not cover the host name curl asked for.",
@@ -945,6 +1075,25 @@ static bool find_alert(const char *s, size_t n, struct alert_hit *h)
         return true;
     if (after_name(s, n, "local error: tls: ", "Go", "go.local_error", TD_DEC_SIDE_LOCAL, h))
         return true;
+    /* Go's alert error without "remote error:" (alert.go Error(): "tls: " +
+     * the alert's text): crypto/tls returns it when THIS side failed the
+     * handshake (and sent the alert); a received one always has the prefix */
+    {
+        long p = 0;
+        size_t off = 0;
+        while ((p = td_dec_ci_find(s + off, n - off, "tls: ")) >= 0) {
+            size_t at = off + (size_t)p;
+            char b = at > 0 ? s[at - 1] : ' ';
+            bool word = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                        b == '_' || b == '-';
+            if (!word && after_name(s + at, n - at, "tls: ", "Go", "go.local_alert",
+                                    TD_DEC_SIDE_LOCAL, h)) {
+                h->at += (long)at;
+                return true;
+            }
+            off = at + 5;
+        }
+    }
     if (after_number(s, n, "Received alert [", "GnuTLS", "gnutls.received_alert", h))
         return true;
     for (size_t i = 0; i < sizeof(nss_alerts) / sizeof(nss_alerts[0]); i++) {
@@ -960,6 +1109,58 @@ static bool find_alert(const char *s, size_t n, struct alert_hit *h)
         }
     }
     return false;
+}
+
+/* ---- words from the line (td_dec_item.detail) ---- */
+
+static void alert_detail(struct td_dec_item *it, int alert)
+{
+    const char *name = td_reg_name(TD_REG_ALERT, (uint16_t)alert);
+
+    if (name == NULL)
+        return;
+    if (strcmp(it->id, "openssl.alert") == 0)
+        snprintf(it->detail, sizeof(it->detail),
+                 "In OpenSSL's wording (also BoringSSL's and Python's) \"sslv3 alert ...\" or "
+                 "\"tlsv1 alert ...\" means %s was received from the peer, not sent by this side.",
+                 name);
+    else if (strcmp(it->id, "go.local_alert") == 0)
+        snprintf(it->detail, sizeof(it->detail),
+                 "Without \"remote error:\" Go means this side failed the handshake and sent %s "
+                 "to the peer; a received alert reads \"remote error: tls: ...\".",
+                 name);
+}
+
+/* Go's "x509: certificate is valid for A, B, not C" (crypto/x509
+ * HostnameError): the names the certificate has, then the one asked for */
+static void go_name_detail(struct td_dec_item *it, const char *s, size_t n, size_t from)
+{
+    size_t a = from, e, not_at = 0;
+    bool found = false;
+
+    while (a < n && s[a] == ' ')
+        a++;
+    /* the last ", not " separates the list from the wanted name */
+    for (size_t i = a; i + 6 <= n; i++) {
+        if (memcmp(s + i, ", not ", 6) == 0) {
+            not_at = i;
+            found = true;
+        }
+    }
+    if (!found || not_at == a)
+        return;
+    e = not_at + 6;
+    {
+        size_t w = e;
+        while (w < n && s[w] != ' ' && s[w] != '"' && s[w] != '\'' && s[w] != ')' &&
+               s[w] != '\r' && s[w] != '\n' && s[w] != '\t')
+            w++;
+        if (w == e)
+            return;
+        snprintf(it->detail, sizeof(it->detail), "It covers %.*s; the client asked for %.*s.",
+                 (int)(not_at - a > 80 ? 80 : not_at - a), s + a,
+                 (int)(w - e > 80 ? 80 : w - e), s + e);
+    }
 }
 
 /* ---- the line ---- */
@@ -985,6 +1186,25 @@ unsigned td_dec_classify_line(struct td_dec_result *r, const char *line, size_t 
     memset(&it, 0, sizeof(it));
     it.line = lineno;
 
+    fold_line(folded, line, len);
+    pthread_once(&ftab_once, ftab_init);
+    fline_init(&fl, folded, len);
+    role = line_role(&fl);
+    memset(&h, 0, sizeof(h));
+    /* before the bare-name check: "sslv3 alert handshake failure" alone is
+     * still OpenSSL's wording for an alert received from the peer */
+    if (find_alert(line, len, &h)) {
+        it.kind = TD_DEC_ITEM_ALERT_TEXT;
+        it.id = h.id;
+        it.source = h.source;
+        it.col = (uint32_t)h.at;
+        it.span_len = (uint32_t)h.span;
+        td_dec_alert_item(&it, h.alert, h.side, role);
+        alert_detail(&it, h.alert);
+        td_dec_item_push(r, &it);
+        return 1;
+    }
+
     /* a bare alert number or name is the whole line */
     bare = td_dec_alert_lookup(line + start, end - start);
     if (bare >= 0) {
@@ -994,22 +1214,6 @@ unsigned td_dec_classify_line(struct td_dec_result *r, const char *line, size_t 
         it.col = (uint32_t)start;
         it.span_len = (uint32_t)(end - start);
         td_dec_alert_item(&it, bare, TD_DEC_SIDE_UNKNOWN, TD_DEC_ROLE_UNKNOWN);
-        td_dec_item_push(r, &it);
-        return 1;
-    }
-
-    fold_line(folded, line, len);
-    pthread_once(&ftab_once, ftab_init);
-    fline_init(&fl, folded, len);
-    role = line_role(&fl);
-    memset(&h, 0, sizeof(h));
-    if (find_alert(line, len, &h)) {
-        it.kind = TD_DEC_ITEM_ALERT_TEXT;
-        it.id = h.id;
-        it.source = h.source;
-        it.col = (uint32_t)h.at;
-        it.span_len = (uint32_t)h.span;
-        td_dec_alert_item(&it, h.alert, h.side, role);
         td_dec_item_push(r, &it);
         return 1;
     }
@@ -1027,6 +1231,8 @@ unsigned td_dec_classify_line(struct td_dec_result *r, const char *line, size_t 
             it.col = (uint32_t)at;
             it.span_len = (uint32_t)span;
             fill_from_pat(&it, p, role != TD_DEC_ROLE_UNKNOWN ? role : (enum td_dec_role)p->role);
+            if (strcmp(p->id, "go.name") == 0)
+                go_name_detail(&it, line, len, (size_t)at + span);
             td_dec_item_push(r, &it);
             return 1;
         }
@@ -1111,6 +1317,10 @@ size_t td_dec_explain(const struct td_dec_item *it, const char *target, char *bu
     }
     put(&o, ". ", 2);
     puts_sub(&o, it->explanation != NULL ? it->explanation : "", target);
+    if (it->detail[0] != '\0') {
+        put(&o, " ", 1);
+        put(&o, it->detail, strnlen(it->detail, sizeof(it->detail)));
+    }
     put(&o, it->ambiguous ? " Ambiguous; likely causes, most likely first: " : " Cause: ",
         it->ambiguous ? 46 : 8);
     for (unsigned i = 0; i < it->num_codes; i++) {

@@ -669,12 +669,203 @@ static const struct estr estrs[] = {
     /* ---- bare alerts ---- */
     {"bare number", "40", K_BARE, UNK, 40, "no_shared_cipher", "unknown"},
     {"bare IANA name", "bad_certificate", K_BARE, UNK, 42, "server_cert_rejected", "unknown"},
-    {"bare BoringSSL name", "SSLV3_ALERT_BAD_CERTIFICATE", K_BARE, UNK, 42, "server_cert_rejected", "unknown"},
+    /* BoringSSL/Python reason codes: OpenSSL's wording for a RECEIVED alert */
+    {"bare BoringSSL name", "SSLV3_ALERT_BAD_CERTIFICATE", K_AL, PEER, 42, "server_cert_rejected", "unknown"},
     {"bare name", "handshake_failure", K_BARE, UNK, 40, "no_shared_cipher", "unknown"},
-    {"bare Python name", "TLSV1_ALERT_UNKNOWN_CA", K_BARE, UNK, 48, "server_cert_rejected", "unknown"},
+    {"bare Python name", "TLSV1_ALERT_UNKNOWN_CA", K_AL, PEER, 48, "server_cert_rejected", "unknown"},
     {"bare number 112", "112", K_BARE, UNK, 112, "sni_unrecognized", "unknown"},
     {"bare number 120", " 120 ", K_BARE, UNK, 120, "alpn_mismatch", "unknown"},
+
+    /* ---- audit: group 1, Go's alert error without "remote error:" ---- */
+    {"AUDIT Go local alert", "tls: handshake failure", K_AL, LOCAL, 40, "no_shared_cipher", "unknown"},
+    {"AUDIT Go server log, local alert",
+     "http: TLS handshake error from 192.0.2.7:51234: tls: handshake failure",
+     K_AL, LOCAL, 40, "no_shared_cipher", "server"},
+    {"AUDIT Go remote alert (kept)", "remote error: tls: handshake failure", K_AL, PEER, 40,
+     "no_shared_cipher", "unknown"},
+    /* ---- group 2, Windows SChannel / .NET ---- */
+    {"AUDIT SChannel name", "SEC_E_ILLEGAL_MESSAGE", K_ERR, PEER, -1, "no_shared_cipher", "unknown"},
+    {"AUDIT SChannel name and value", "SEC_E_ILLEGAL_MESSAGE (0x80090326)", K_ERR, PEER, -1,
+     "no_shared_cipher", "unknown"},
+    {"AUDIT curl schannel",
+     "schannel: next InitializeSecurityContext failed: SEC_E_ILLEGAL_MESSAGE (0x80090326) - This error usually occurs when a fatal SSL/TLS alert is received (e.g. handshake failed).",
+     K_ERR, PEER, -1, "no_shared_cipher", "unknown"},
+    {"AUDIT .NET outer exception", "A call to SSPI failed, see inner exception.", K_ERR, UNK, -1,
+     "unknown", "unknown"},
+    {"AUDIT SChannel untrusted root", "SEC_E_UNTRUSTED_ROOT (0x80090325)", K_ERR, LOCAL, -1,
+     "server_cert_rejected", "client"},
+    {"AUDIT SChannel wrong principal", "SEC_E_WRONG_PRINCIPAL (0x80090322)", K_ERR, LOCAL, -1,
+     "server_cert_rejected", "client"},
+    {"AUDIT SChannel expired", "SEC_E_CERT_EXPIRED (0x80090328)", K_ERR, LOCAL, -1,
+     "server_cert_rejected", "client"},
+    {"AUDIT SChannel algorithm mismatch", "SEC_E_ALGORITHM_MISMATCH (0x80090331)", K_ERR, LOCAL, -1,
+     "no_shared_cipher", "unknown"},
+    {"AUDIT SChannel internal error", "SEC_E_INTERNAL_ERROR (0x80090304)", K_ERR, LOCAL, -1,
+     "internal_error", "unknown"},
+    {"AUDIT SChannel value only", "InitializeSecurityContext failed: 0x80090326", K_ERR, PEER, -1,
+     "no_shared_cipher", "unknown"},
+    /* ---- group 3, alert number forms ---- */
+    {"AUDIT alert 40", "alert 40", K_BARE, UNK, 40, "no_shared_cipher", "unknown"},
+    {"AUDIT alert 112", "alert 112", K_BARE, UNK, 112, "sni_unrecognized", "unknown"},
+    {"AUDIT 0x28", "0x28", K_BARE, UNK, 40, "no_shared_cipher", "unknown"},
+    {"AUDIT 0x46", "0x46", K_BARE, UNK, 70, "protocol_version", "unknown"},
+    {"AUDIT alert 0x70", "alert 0x70", K_BARE, UNK, 112, "sni_unrecognized", "unknown"},
+    {"AUDIT alert number 42", "alert number 42", K_BARE, UNK, 42, "server_cert_rejected", "unknown"},
+    /* ---- group 4, Chrome ---- */
+    {"AUDIT Chrome CA", "NET::ERR_CERT_AUTHORITY_INVALID", K_ERR, LOCAL, -1, "server_cert_rejected", "client"},
+    {"AUDIT Chrome name", "NET::ERR_CERT_COMMON_NAME_INVALID", K_ERR, LOCAL, -1, "server_cert_rejected", "client"},
+    {"AUDIT Chrome date", "NET::ERR_CERT_DATE_INVALID", K_ERR, LOCAL, -1, "server_cert_rejected", "client"},
+    {"AUDIT Chrome protocol", "ERR_SSL_PROTOCOL_ERROR", K_ERR, UNK, -1, "protocol_error", "unknown"},
+    {"AUDIT Chrome version/cipher", "ERR_SSL_VERSION_OR_CIPHER_MISMATCH", K_ERR, LOCAL, -1,
+     "protocol_version", "client"},
+    /* ---- group 5, Go name mismatch (Go 1.20+ prefix too) ---- */
+    {"AUDIT Go name", "x509: certificate is valid for good.example, not wrong.example", K_ERR, LOCAL,
+     -1, "server_cert_rejected", "client"},
+    {"AUDIT Go 1.20 name",
+     "tls: failed to verify certificate: x509: certificate is valid for good.example, not wrong.example",
+     K_ERR, LOCAL, -1, "server_cert_rejected", "client"},
+    /* ---- group 6, OpenSSL's "sslv3 alert" wording alone ---- */
+    {"AUDIT bare sslv3 alert", "sslv3 alert handshake failure", K_AL, PEER, 40, "no_shared_cipher", "unknown"},
+    {"AUDIT bare tlsv1 alert", "tlsv1 alert unknown ca", K_AL, PEER, 48, "server_cert_rejected", "unknown"},
 };
+
+/* what the audit's strings must say, beyond the table's fields */
+static void expect_explained(const char *line, const char *id, const char *const *words)
+{
+    struct td_dec_result *r = dec(line);
+    char buf[2048];
+
+    print_message("  %s\n", line);
+    assert_int_equal(r->num_items, 1);
+    assert_string_equal(r->items[0].id, id);
+    assert_true(td_dec_explain(&r->items[0], "", buf, sizeof(buf)) < sizeof(buf) - 1);
+    for (size_t i = 0; words[i] != NULL; i++) {
+        if (strstr(buf, words[i]) == NULL)
+            print_message("  missing \"%s\" in: %s\n", words[i], buf);
+        assert_non_null(strstr(buf, words[i]));
+    }
+    td_dec_result_free(r);
+}
+
+static void test_audit_go_local_alert(void **state)
+{
+    (void)state;
+    expect_explained("tls: handshake failure", "go.local_alert",
+                     (const char *[]){"decided locally", "handshake_failure(40)",
+                                      "this side failed the handshake", NULL});
+    expect_explained("remote error: tls: handshake failure", "go.remote_error",
+                     (const char *[]){"raised by the peer", "handshake_failure(40)", NULL});
+    /* not Go's "tls: ": a word ending in "tls" */
+    {
+        struct td_dec_result *r = dec("mtls: handshake failure");
+        assert_true(r->num_items == 0 || strcmp(r->items[0].id, "go.local_alert") != 0);
+        td_dec_result_free(r);
+    }
+}
+
+static void test_audit_schannel(void **state)
+{
+    (void)state;
+    expect_explained("SEC_E_ILLEGAL_MESSAGE (0x80090326)", "schannel.illegal_message",
+                     (const char *[]){"fatal alert from the peer", "raised by the peer", NULL});
+    expect_explained("schannel: next InitializeSecurityContext failed: SEC_E_ILLEGAL_MESSAGE (0x80090326) - This error usually occurs when a fatal SSL/TLS alert is received (e.g. handshake failed).",
+                     "schannel.illegal_message", (const char *[]){"0x80090326", NULL});
+    expect_explained("A call to SSPI failed, see inner exception.", "dotnet.sspi_failed",
+                     (const char *[]){"inner exception", "InnerException", NULL});
+    expect_explained("SEC_E_UNTRUSTED_ROOT (0x80090325)", "schannel.untrusted_root",
+                     (const char *[]){"0x80090325", "root", NULL});
+    expect_explained("SEC_E_WRONG_PRINCIPAL", "schannel.wrong_principal",
+                     (const char *[]){"0x80090322", "hostname mismatch", NULL});
+    expect_explained("SEC_E_CERT_EXPIRED", "schannel.cert_expired",
+                     (const char *[]){"0x80090328", "expired", NULL});
+    expect_explained("SEC_E_ALGORITHM_MISMATCH", "dotnet.algorithm_mismatch",
+                     (const char *[]){"0x80090331", NULL});
+    expect_explained("SEC_E_INTERNAL_ERROR", "schannel.internal_error",
+                     (const char *[]){"0x80090304", "private key", NULL});
+    /* the .NET wrapper with the SChannel reason on the same line: the reason wins */
+    expect_explained("AuthenticationException: A call to SSPI failed, see inner exception. ---> Win32Exception: SEC_E_UNTRUSTED_ROOT",
+                     "schannel.untrusted_root", (const char *[]){"0x80090325", NULL});
+}
+
+static void test_audit_alert_numbers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        long num;
+        int alert;
+    } t[] = {
+        {"40", 40, 40},           {"alert 40", 40, 40},          {"alert 112", 112, 112},
+        {"0x28", 40, 40},         {"0x46", 70, 70},              {"alert 0x70", 112, 112},
+        {"alert number 42", 42, 42}, {"Alert 0X28.", 40, 40},    {"alert 7", 7, -1},
+        {"0x07", 7, -1},          {"alert 256", 256, -1},        {"alert 0x100", 256, -1},
+        {"alert", -1, -1},        {"0x", -1, -1},                {"alert 4O", -1, -1},
+        {"alert 40 41", -1, -1},  {"1234567", -1, -1},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        print_message("  %s\n", t[i].s);
+        assert_int_equal(td_dec_alert_number(t[i].s, strlen(t[i].s)), t[i].num);
+        assert_int_equal(td_dec_alert_lookup(t[i].s, strlen(t[i].s)), t[i].alert);
+    }
+    /* numbers the registry does not assign are not explained */
+    {
+        struct td_dec_result *r = dec("alert 7\n");
+        assert_false(td_dec_recognised(r));
+        td_dec_result_free(r);
+        r = dec("0x07\n");
+        assert_false(td_dec_recognised(r));
+        td_dec_result_free(r);
+    }
+}
+
+static void test_audit_chrome(void **state)
+{
+    (void)state;
+    expect_explained("NET::ERR_CERT_AUTHORITY_INVALID", "chrome.cert_authority",
+                     (const char *[]){"trust", "issuer", NULL});
+    expect_explained("NET::ERR_CERT_COMMON_NAME_INVALID", "chrome.cert_name",
+                     (const char *[]){"hostname mismatch", "subjectAltName", NULL});
+    expect_explained("NET::ERR_CERT_DATE_INVALID", "chrome.cert_date",
+                     (const char *[]){"expired", "clock", NULL});
+    expect_explained("ERR_SSL_PROTOCOL_ERROR", "chrome.protocol_error",
+                     (const char *[]){"curl -v", NULL});
+    expect_explained("ERR_SSL_VERSION_OR_CIPHER_MISMATCH", "chrome.version_or_cipher",
+                     (const char *[]){"TLS 1.0/1.1", NULL});
+}
+
+static void test_audit_go_name(void **state)
+{
+    (void)state;
+    expect_explained("x509: certificate is valid for good.example, not wrong.example", "go.name",
+                     (const char *[]){"hostname mismatch", "It covers good.example; the client asked for wrong.example.",
+                                      "connect with a name the certificate covers",
+                                      "reissue the certificate", NULL});
+    expect_explained("tls: failed to verify certificate: x509: certificate is valid for a.example, b.example, not c.example",
+                     "go.name", (const char *[]){"It covers a.example, b.example; the client asked for c.example.", NULL});
+    {
+        struct td_dec_result *r = dec("tls: failed to verify certificate: x509: certificate is valid for good.example, not wrong.example");
+        char buf[2048];
+        td_dec_explain(&r->items[0], "", buf, sizeof(buf));
+        assert_null(strstr(buf, "Ambiguous"));
+        assert_null(strstr(buf, "client_cert_rejected"));
+        assert_null(strstr(buf, "CA pool"));
+        td_dec_result_free(r);
+    }
+}
+
+static void test_audit_sslv3_alert(void **state)
+{
+    (void)state;
+    expect_explained("sslv3 alert handshake failure", "openssl.alert",
+                     (const char *[]){"raised by the peer", "received from the peer", NULL});
+    {
+        struct td_dec_result *r = dec("sslv3 alert handshake failure");
+        char buf[2048];
+        td_dec_explain(&r->items[0], "", buf, sizeof(buf));
+        assert_null(strstr(buf, "side unknown"));
+        td_dec_result_free(r);
+    }
+}
 
 static void test_error_strings(void **state)
 {
@@ -892,6 +1083,12 @@ int main(void)
         cmocka_unit_test(test_synth),
         cmocka_unit_test(test_two_sessions),
         cmocka_unit_test(test_prose_mentions),
+        cmocka_unit_test(test_audit_go_local_alert),
+        cmocka_unit_test(test_audit_schannel),
+        cmocka_unit_test(test_audit_alert_numbers),
+        cmocka_unit_test(test_audit_chrome),
+        cmocka_unit_test(test_audit_go_name),
+        cmocka_unit_test(test_audit_sslv3_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
