@@ -225,6 +225,10 @@ int cmd_decode(int argc, char **argv)
     }
     if (r->num_records > 0 && td_dec_synth(&pk, r) == 0) {
         struct td_engine *e = td_engine_new(NULL, on_conn, &d);
+        /* a -msg dump shows protected records decrypted: read them as a
+         * capture decrypted with its key log would be read */
+        if (e != NULL && td_dec_has_decrypted(r))
+            td_engine_set_plaintext(e, true);
         d.ro.source = "decode";
         d.ro.timeline = true;
         for (uint32_t i = 0; e != NULL && i < pk.n; i++)

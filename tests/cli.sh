@@ -169,6 +169,21 @@ check "decode SSL 3.0 dump" 0 "$T" decode --json tests/data/decode/seed_ssl3.txt
 has "decode: protocol_version" "$tmp/out" '"outcome":"failed","handshake":null,"diagnoses":\[{"code":"protocol_version"'
 check "decode DHE-only dump" 0 "$T" decode --json tests/data/decode/seed_dhe_only.txt
 has "decode: no_shared_cipher" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher"'
+# decode: real OpenSSL 3.0 -msg dumps (TLS 1.3, and TLS 1.2 past the CCS)
+# print decrypted messages: read them as a decrypted capture, never not_tls
+check "decode TLS 1.3 -msg ok" 0 "$T" decode --json tests/data/decode/msg13_ok.txt
+has "decode: TLS 1.3 -msg ok" "$tmp/out" '"outcome":"ok","handshake":{"kind":"full"'
+check "decode TLS 1.2 -msg ok" 0 "$T" decode --json tests/data/decode/msg12_ok.txt
+has "decode: TLS 1.2 -msg ok" "$tmp/out" '"outcome":"ok","handshake":{"kind":"full"'
+check "decode TLS 1.3 certificate_required" 0 "$T" decode --json tests/data/decode/msg13_cert_required.txt
+has "decode: client_cert_missing" "$tmp/out" '"outcome":"failed","handshake":null,"diagnoses":\[{"code":"client_cert_missing"'
+check "decode TLS 1.3 unknown_ca" 0 "$T" decode --json tests/data/decode/msg13_unknown_ca.txt
+has "decode: server_cert_rejected unknown_ca" "$tmp/out" '"handshake":null,"diagnoses":\[{"code":"server_cert_rejected"'
+has "decode: unknown_ca alert read" "$tmp/out" '"from":"client","level":"fatal","code":48,"description":"unknown_ca","encrypted":true,"decrypted":true'
+check "decode TLS 1.3 bad_certificate" 0 "$T" decode --json tests/data/decode/msg13_bad_certificate.txt
+has "decode: server_cert_rejected bad_certificate" "$tmp/out" '"handshake":null,"diagnoses":\[{"code":"server_cert_rejected"'
+check "decode -msg with colour escapes" 0 "$T" decode --json tests/data/decode/msg12_ansi.txt
+has "decode: colours stripped" "$tmp/out" '"diagnoses":\[{"code":"client_cert_missing"'
 check "decode error line" 0 sh -c "echo 'error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:s3_pkt.c:1493:SSL alert number 40' | \"$T\" decode --json -"
 has "decode: alert 40 raised by the peer" "$tmp/out" '"raised_by":"peer"'
 has "decode: contract-shaped diagnoses" "$tmp/out" '"diagnoses":\[{"code":"no_shared_cipher","severity":"error"'

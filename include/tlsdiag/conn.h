@@ -271,5 +271,10 @@ void td_engine_free(struct td_engine *e);
  * <= 1.2 ChangeCipherSpec.  NULL: no decryption. */
 struct td_keylog;
 void td_engine_set_keylog(struct td_engine *e, const struct td_keylog *kl);
+/* td_engine_set_plaintext: the records that keys would protect already hold
+ * their plaintext, with the inner content type in the record header (a
+ * synthetic capture made from a dump that printed decrypted messages, as
+ * tlsdiag decode makes): they are read as decrypted records. */
+void td_engine_set_plaintext(struct td_engine *e, bool on);
 
 #endif

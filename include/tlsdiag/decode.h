@@ -56,9 +56,16 @@ enum td_dec_rec_flags {
     TD_DEC_REC_TRUNCATED = 1u << 1,    /* header says more bytes than the text has */
     TD_DEC_REC_NOT_TLS = 1u << 2,      /* bytes that do not frame as TLS records */
     TD_DEC_REC_SSL2 = 1u << 3,         /* an SSLv2-framed record */
-    TD_DEC_REC_OPAQUE = 1u << 4        /* the dump printed a decrypted view (TLS 1.3
-                                        * -msg); the body is |len| filler bytes with the
-                                        * header's size, as it was on the wire */
+    TD_DEC_REC_OPAQUE = 1u << 4,       /* the dump printed a decrypted view (TLS 1.3
+                                        * -msg) of nothing we could rebuild; the body is
+                                        * |len| filler bytes with the header's size, as
+                                        * it was on the wire */
+    TD_DEC_REC_DECRYPTED = 1u << 5     /* the dump printed the decrypted message(s)
+                                        * of a protected record (-msg after TLS 1.3
+                                        * ServerHello or a ChangeCipherSpec): the
+                                        * record holds that plaintext, its header the
+                                        * inner content type and the plaintext length;
+                                        * td_dec_run reads it as a decrypted record */
 };
 
 /* One record (or one run of non-TLS bytes).  |off| indexes td_dec_result.bytes. */
@@ -166,6 +173,9 @@ void td_dec_result_free(struct td_dec_result *r);
 
 /* td_dec_recognised: at least one record or item was understood. */
 bool td_dec_recognised(const struct td_dec_result *r);
+/* td_dec_has_decrypted: a record holds a decrypted view (TD_DEC_REC_DECRYPTED):
+ * the engine reading the synthetic packets needs td_engine_set_plaintext. */
+bool td_dec_has_decrypted(const struct td_dec_result *r);
 
 /* td_dec_classify_line matches one line (|len| bytes, no NUL needed) against
  * the error table and the alert-name extractors and appends what it finds to

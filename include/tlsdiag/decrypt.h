@@ -80,7 +80,10 @@ enum td_cipher_mode {
     TD_CM_AEAD12_EXPL,  /* TLS 1.2 GCM/CCM: 4-byte salt + 8-byte explicit nonce */
     TD_CM_AEAD12_XOR,   /* TLS 1.2 ChaCha20-Poly1305 (RFC 7905): iv ^ seq */
     TD_CM_CBC,          /* TLS <= 1.2 block cipher + HMAC */
-    TD_CM_NULL          /* TLS <= 1.2 NULL cipher: HMAC only (RFC 5246 6.2.3.1) */
+    TD_CM_NULL,         /* TLS <= 1.2 NULL cipher: HMAC only (RFC 5246 6.2.3.1) */
+    TD_CM_PLAIN         /* no protection at all: the records already hold the
+                         * plaintext, content type in the header (tlsdiag
+                         * decode of a dump that printed decrypted messages) */
 };
 
 /* A suite's record protection, from its IANA name (see td_suite_lookup). */
@@ -138,6 +141,9 @@ enum td_status td_tls_prf(const char *md, const uint8_t *secret, size_t secret_l
  * not the suite's hash length (a key log line for another suite). */
 enum td_status td_rec_cipher_init13(struct td_rec_cipher *rc, uint16_t cipher, const uint8_t *secret,
                                     size_t secret_len);
+/* td_rec_cipher_init_plain sets |rc| to TD_CM_PLAIN: "decrypting" a record
+ * hands up its body unchanged with the header's content type. */
+void td_rec_cipher_init_plain(struct td_rec_cipher *rc);
 /* td_rec_cipher_key_update: RFC 8446 7.2 application_traffic_secret_N+1. */
 enum td_status td_rec_cipher_key_update(struct td_rec_cipher *rc);
 /* td_rec_cipher_init12 derives the key block from the master secret and

@@ -45,6 +45,10 @@ struct td_conn *td_dec_run(const struct td_dec_result *r, const struct td_limits
         td_dec_pkts_cleanup(&pk);
         return NULL;
     }
+    /* a -msg dump shows protected records decrypted: read them as a
+     * capture decrypted with its key log would be read */
+    if (td_dec_has_decrypted(r))
+        td_engine_set_plaintext(e, true);
     for (uint32_t i = 0; i < pk.n; i++)
         td_engine_packet(e, &pk.pkts[i]);
     td_engine_flush(e);

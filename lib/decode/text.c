@@ -5,11 +5,13 @@
  *   -msg      ">>> TLS 1.2, RecordHeader [length 0005]" or ">>> ??? [length 0005]"
  *             then indented hex lines; OpenSSL prints the 5-byte record header
  *             and the body as separate blocks, so consecutive same-direction
- *             blocks are joined and re-split on the record headers.  A TLS 1.3
- *             -msg dump shows decrypted bodies (InnerContent...): when an
- *             application_data header's length disagrees with the blocks that
- *             follow, the record is rebuilt as header + that many filler bytes
- *             (flag OPAQUE), which is what the wire carried as far as sizes go.
+ *             blocks are joined and re-split on the record headers.  OpenSSL 3
+ *             prints protected records decrypted (TLS 1.3: "InnerContent" then
+ *             the message; TLS 1.2 after a ChangeCipherSpec: the message, shorter
+ *             than the header says): such a record is rebuilt as the plaintext
+ *             with its inner content type (flag DECRYPTED; see msg_record), read
+ *             by the engine in plaintext mode like a key-log-decrypted capture.
+ *             Lines are read without their colour escapes (ESC [ ... final).
  *   -debug    "write to 0x..." (client) / "read from 0x..." (server), then
  *             "0000 - 16 03 01 00 b7 01 00 00-b3 03 ...   ascii".  Direction
  *             assumes the dump came from s_client (the usual case).
@@ -36,6 +38,7 @@ struct block {
     uint8_t dir;
     bool arrow;        /* from a -msg ">>>"/"<<<" header */
     bool bad;          /* a line of it could not be read (odd digits) */
+    bool inner;        /* a -msg "InnerContent" block: a TLS 1.3 inner content type */
     uint32_t line;     /* line of its header, or of its first hex line */
     int64_t declared;  /* "[length N]" / "(N bytes" or -1 */
     uint32_t off, len; /* in the scan pool */
@@ -53,6 +56,8 @@ struct scan {
     int cur_kind;       /* 0 none, 1 arrow, 2 debug, 3 plain */
     int trace_dir;      /* -trace: 1 sent, 2 received, 0 unknown */
     bool plain_offsets; /* the open plain block has offset columns */
+    bool ticket;        /* after s_client's "TLS session ticket:": its hex
+                         * dump is the ticket, not records */
 };
 
 /* ---- issues and items ---- */
@@ -350,6 +355,8 @@ static bool arrow_line(struct scan *sc, const uint8_t *s, size_t n, uint32_t lin
             declared = v;
     }
     open_block(sc, 1, dir, lineno, declared);
+    if (sc->cur >= 0 && find_lit(s, n, "InnerContent") >= 0)
+        sc->blocks[sc->cur].inner = true;
     return true;
 }
 
@@ -461,6 +468,8 @@ struct asm_ctx {
     struct td_dec_result *r;
     uint32_t opaque[TD_DEC_MAX_RECORDS]; /* r->bytes offsets of OPAQUE records */
     uint32_t num_opaque;
+    uint32_t plain[TD_DEC_MAX_RECORDS];  /* r->bytes offsets of DECRYPTED records */
+    uint32_t num_plain;
     uint32_t starts[MAX_BLOCKS];          /* per block: its offset in r->bytes */
     uint32_t lines[MAX_BLOCKS];
     uint32_t num_starts;
@@ -521,6 +530,15 @@ static bool is_opaque(const struct asm_ctx *a, uint32_t off)
     return false;
 }
 
+static bool is_plain(const struct asm_ctx *a, uint32_t off)
+{
+    for (uint32_t i = 0; i < a->num_plain; i++) {
+        if (a->plain[i] == off)
+            return true;
+    }
+    return false;
+}
+
 static void push_record(struct asm_ctx *a, uint8_t dir, uint32_t off, uint32_t len, uint8_t flags)
 {
     struct td_dec_result *r = a->r;
@@ -541,6 +559,8 @@ static void push_record(struct asm_ctx *a, uint8_t dir, uint32_t off, uint32_t l
     rec->content_type = len > 0 ? r->bytes[off] : 0;
     if (is_opaque(a, off))
         rec->flags |= TD_DEC_REC_OPAQUE;
+    if (is_plain(a, off))
+        rec->flags |= TD_DEC_REC_DECRYPTED;
 }
 
 static bool hdr_like(const uint8_t *b, size_t n)
@@ -648,6 +668,81 @@ static void number_sessions(struct td_dec_result *r)
     r->num_sessions = r->num_records > 0 ? (uint32_t)session + 1u : 0u;
 }
 
+/* msg_record: OpenSSL -msg prints a record's 5-byte header, then what it
+ * read or wrote in it.  Blocks[j] is such a header; when what follows is not
+ * the record's body as it was on the wire, write a record for it here and
+ * set *next to the first block after it.  Returns 1 when done here, 0 when
+ * the caller should copy the blocks as they are, -1 when out of room.
+ *   - TLS 1.3 after the ServerHello: "InnerContent" (the inner content type)
+ *     then the decrypted message(s); TLS <= 1.2 after a ChangeCipherSpec: the
+ *     decrypted message(s) alone, shorter than the header says.  The record
+ *     becomes the plaintext with the inner type (flag DECRYPTED), what a
+ *     capture decrypted with its key log shows.
+ *   - An InnerContent and nothing after it (application data, whose bytes
+ *     -msg does not print): header + filler of the wire size (flag OPAQUE).
+ *   - A header with no body block after it (OpenSSL 3 prints no body for a
+ *     ChangeCipherSpec it received): the CCS body (1) or filler (OPAQUE). */
+static int msg_record(struct scan *sc, struct asm_ctx *a, uint32_t j, uint32_t *next)
+{
+    const struct block *b = &sc->blocks[j];
+    const uint8_t *bb = sc->pool + b->off;
+    uint8_t dir = b->dir, type = bb[0];
+    uint32_t want = ((uint32_t)bb[3] << 8) | bb[4], have = 0, msg = 0, k = j + 1;
+    bool inner = false;
+    uint8_t hdr[5];
+
+    while (k < sc->num_blocks && sc->blocks[k].dir == dir && sc->blocks[k].arrow &&
+           !hdr_like(sc->pool + sc->blocks[k].off, sc->blocks[k].len)) {
+        const struct block *m = &sc->blocks[k];
+        have += m->len;
+        if (m->inner && m->len == 1 && !inner) {
+            inner = true;
+            type = sc->pool[m->off];
+        } else if (!m->inner) {
+            msg += m->len;
+        }
+        k++;
+    }
+    if (have == want && !inner)
+        return 0; /* the wire body */
+    if (k == j + 1 && !(type == 20 && want == 1))
+        return 0; /* no body shown: e.g. one message over several records */
+    for (uint32_t m = j + 1; m < k; m++) {
+        /* the record's lines, for line_at() */
+        if (a->num_starts >= MAX_BLOCKS)
+            break;
+        a->starts[a->num_starts] = a->r->bytes_len + 5u;
+        a->lines[a->num_starts++] = sc->blocks[m].line;
+    }
+    *next = k;
+    if (k == j + 1) {
+        static const uint8_t one = 1;
+        return out_append(a, bb, 5, false, b->line) && out_append(a, &one, 1, false, b->line) ? 1 : -1;
+    }
+    if (msg == 0 || msg > MAX_TLS_RECORD || (type != 21 && type != 22 && type != 23)) {
+        if (a->num_opaque < TD_DEC_MAX_RECORDS)
+            a->opaque[a->num_opaque++] = a->r->bytes_len;
+        return out_append(a, bb, 5, false, b->line) && out_append(a, NULL, want, true, b->line) ? 1 : -1;
+    }
+    if (a->num_plain < TD_DEC_MAX_RECORDS)
+        a->plain[a->num_plain++] = a->r->bytes_len;
+    hdr[0] = type;
+    hdr[1] = bb[1];
+    hdr[2] = bb[2];
+    hdr[3] = (uint8_t)(msg >> 8);
+    hdr[4] = (uint8_t)msg;
+    if (!out_append(a, hdr, 5, false, b->line))
+        return -1;
+    for (uint32_t m = j + 1; m < k; m++) {
+        const struct block *mb = &sc->blocks[m];
+        if (mb->inner && mb->len == 1)
+            continue;
+        if (!out_append(a, sc->pool + mb->off, mb->len, false, mb->line))
+            return -1;
+    }
+    return 1;
+}
+
 static void assemble(struct scan *sc)
 {
     struct asm_ctx *a = td_calloc(1, sizeof(*a));
@@ -672,27 +767,12 @@ static void assemble(struct scan *sc)
                                  (uint32_t)b->declared, b->len);
             a->starts[a->num_starts] = sc->r->bytes_len;
             a->lines[a->num_starts++] = b->line;
-            if (b->arrow && hdr_like(bb, b->len) && bb[0] == 23) {
-                /* TLS 1.3 -msg: is what follows the wire body or a decrypted view? */
-                uint32_t want = ((uint32_t)bb[3] << 8) | bb[4], have = 0, k = j + 1;
-                while (k < sc->num_blocks && sc->blocks[k].dir == dir && sc->blocks[k].arrow &&
-                       !hdr_like(sc->pool + sc->blocks[k].off, sc->blocks[k].len)) {
-                    have += sc->blocks[k].len;
-                    k++;
-                }
-                if (have != want && k > j + 1) {
-                    if (a->num_opaque < TD_DEC_MAX_RECORDS)
-                        a->opaque[a->num_opaque++] = sc->r->bytes_len;
-                    if (!out_append(a, bb, 5, false, b->line) ||
-                        !out_append(a, NULL, want, true, b->line))
-                        goto done;
-                    for (uint32_t m = j + 1; m < k; m++) {
-                        a->starts[a->num_starts] = sc->r->bytes_len;
-                        a->lines[a->num_starts++] = sc->blocks[m].line;
-                    }
-                    j = k;
+            if (b->arrow && hdr_like(bb, b->len)) {
+                int rc = msg_record(sc, a, j, &j);
+                if (rc < 0)
+                    goto done;
+                if (rc > 0)
                     continue;
-                }
             }
             if (!out_append(a, bb, b->len, false, b->line))
                 goto done;
@@ -723,6 +803,7 @@ static void text_line(struct scan *sc, const uint8_t *s, size_t n, uint32_t line
     }
     find_target(r, s, n);
     if (arrow_line(sc, s, n, lineno) || debug_line(sc, s, n, lineno)) {
+        sc->ticket = false;
         if (r->format == TD_DEC_FMT_NONE)
             r->format = sc->cur_kind == 1 ? TD_DEC_FMT_MSG : TD_DEC_FMT_DEBUG;
         return;
@@ -738,6 +819,11 @@ static void text_line(struct scan *sc, const uint8_t *s, size_t n, uint32_t line
             /* hexdump/xxd end with the total length alone on a line */
             r->hex_lines++;
             close_block(sc);
+            free(h);
+            return;
+        }
+        if (hr != HEX_NO && sc->ticket && h->has_offset && sc->cur < 0) {
+            r->hex_lines++;
             free(h);
             return;
         }
@@ -767,6 +853,7 @@ static void text_line(struct scan *sc, const uint8_t *s, size_t n, uint32_t line
         free(h);
     }
     close_block(sc);
+    sc->ticket = find_lit(s, n, "TLS session ticket:") >= 0;
     if (trace_line(sc, s, n, lineno))
         return;
     if (td_dec_classify_line(r, (const char *)s, n, lineno) == 0) {
@@ -776,12 +863,37 @@ static void text_line(struct scan *sc, const uint8_t *s, size_t n, uint32_t line
     }
 }
 
+/* strip_csi copies |n| bytes of |s| to |out| without the ANSI/ECMA-48
+ * control sequences (ESC '[' parameter bytes 0x30-0x3f, intermediate bytes
+ * 0x20-0x2f, a final byte 0x40-0x7e) that a terminal's colours leave in a
+ * pasted dump.  Returns the length written (at most |n|). */
+static size_t strip_csi(const uint8_t *s, size_t n, uint8_t *out)
+{
+    size_t i = 0, o = 0;
+    while (i < n) {
+        if (s[i] == 0x1b && i + 1 < n && s[i + 1] == '[') {
+            size_t k = i + 2;
+            while (k < n && s[k] >= 0x30 && s[k] <= 0x3f)
+                k++;
+            while (k < n && s[k] >= 0x20 && s[k] <= 0x2f)
+                k++;
+            if (k < n && s[k] >= 0x40 && s[k] <= 0x7e) {
+                i = k + 1;
+                continue;
+            }
+        }
+        out[o++] = s[i++];
+    }
+    return o;
+}
+
 struct td_dec_result *td_decode_text(const char *text, size_t len)
 {
     struct td_dec_result *r = td_calloc(1, sizeof(*r));
     struct scan sc;
     struct td_cur c;
     uint32_t lineno = 0;
+    uint8_t *clean; /* a line without its colour escapes */
 
     if (r == NULL)
         return NULL;
@@ -793,7 +905,9 @@ struct td_dec_result *td_decode_text(const char *text, size_t len)
     sc.pool = td_malloc(sc.pool_cap);
     sc.blocks = td_calloc(MAX_BLOCKS, sizeof(*sc.blocks));
     r->bytes = td_malloc(BYTES_START);
-    if (r->bytes == NULL || sc.pool == NULL || sc.blocks == NULL) {
+    clean = td_malloc(TD_DEC_MAX_LINE);
+    if (r->bytes == NULL || sc.pool == NULL || sc.blocks == NULL || clean == NULL) {
+        free(clean);
         free(sc.pool);
         free(sc.blocks);
         td_dec_result_free(r);
@@ -827,7 +941,10 @@ struct td_dec_result *td_decode_text(const char *text, size_t len)
             td_dec_issue_add(r, TD_DEC_ISSUE_LINE_TOO_LONG, lineno, TD_DEC_MAX_LINE, (uint32_t)(use > UINT32_MAX ? UINT32_MAX : use));
             use = TD_DEC_MAX_LINE;
         }
-        text_line(&sc, line.p, use, lineno);
+        if (use > 0 && memchr(line.p, 0x1b, use) != NULL)
+            text_line(&sc, clean, strip_csi(line.p, use, clean), lineno);
+        else
+            text_line(&sc, line.p, use, lineno);
     }
     r->lines = lineno;
     assemble(&sc);
@@ -844,6 +961,7 @@ struct td_dec_result *td_decode_text(const char *text, size_t len)
                 it->role = TD_DEC_ROLE_CLIENT;
         }
     }
+    free(clean);
     free(sc.pool);
     free(sc.blocks);
     return r;
@@ -860,4 +978,15 @@ void td_dec_result_free(struct td_dec_result *r)
 bool td_dec_recognised(const struct td_dec_result *r)
 {
     return r != NULL && (r->num_records > 0 || r->num_items > 0);
+}
+
+bool td_dec_has_decrypted(const struct td_dec_result *r)
+{
+    if (r == NULL)
+        return false;
+    for (uint32_t i = 0; i < r->num_records; i++) {
+        if (r->records[i].flags & TD_DEC_REC_DECRYPTED)
+            return true;
+    }
+    return false;
 }

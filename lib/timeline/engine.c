@@ -84,9 +84,24 @@ struct td_engine {
     void *on_new_ctx;
     struct pkt_ctx cur;
     const struct td_keylog *kl; /* not owned; may grow between packets */
+    bool plain;                 /* protected records already hold plaintext */
 };
 
 void td_engine_set_keylog(struct td_engine *e, const struct td_keylog *kl) { e->kl = kl; }
+
+void td_engine_set_plaintext(struct td_engine *e, bool on) { e->plain = on; }
+
+/* install_plain: plaintext mode (td_engine_set_plaintext): where keys would
+ * be installed, endpoint |ep|'s records are read as they are. */
+static void install_plain(struct flow *f, uint8_t ep)
+{
+    td_rec_cipher_init_plain(&f->rx[ep]);
+    f->missing[ep] = false;
+    td_tls_stream_set_keys(&f->ts[ep], &f->rx[ep]);
+    td_tls_stream_set_next_keys(&f->ts[ep], NULL);
+    if (f->conn->half[ep].decrypt == TD_DECRYPT_NONE)
+        f->conn->half[ep].decrypt = TD_DECRYPT_KEYS;
+}
 
 const char *td_decrypt_state_str(uint8_t st)
 {
@@ -276,6 +291,10 @@ static void install13(struct flow *f, uint8_t ep, enum td_secret_label label)
     size_t n;
     enum td_status st;
 
+    if (e->plain) {
+        install_plain(f, ep);
+        return;
+    }
     n = td_keylog_find(e->kl, c->ch.m->random, label, sec);
     if (n == 0) {
         /* said only when a record needs it (sink_encrypted): a client that
@@ -309,9 +328,9 @@ static void keys13_handshake(struct flow *f)
     uint8_t cep = c->client, sep = (uint8_t)(1 - c->client);
     struct td_suite su;
 
-    if (f->eng->kl == NULL || c->ch.m == NULL || c->sh.m == NULL)
+    if ((f->eng->kl == NULL && !f->eng->plain) || c->ch.m == NULL || c->sh.m == NULL)
         return;
-    if (!td_suite_lookup(c->sh.m->cipher, &su) || !su.tls13) {
+    if (!f->eng->plain && (!td_suite_lookup(c->sh.m->cipher, &su) || !su.tls13)) {
         dec_fail(f, sep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, 0);
         dec_fail(f, cep, TD_DECRYPT_UNSUPPORTED, TD_AN_DECRYPT_UNSUPPORTED, 0);
         return;
@@ -373,8 +392,12 @@ static void keys12(struct flow *f, uint8_t ep)
     size_t n;
     enum td_status st;
 
-    if (e->kl == NULL || c->ch.m == NULL || c->sh.m == NULL)
+    if ((e->kl == NULL && !e->plain) || c->ch.m == NULL || c->sh.m == NULL)
         return;
+    if (e->plain) {
+        install_plain(f, ep);
+        return;
+    }
     n = td_keylog_find(e->kl, c->ch.m->random, TD_SEC_MASTER, ms);
     if (n != 48) {
         f->missing[ep] = true;

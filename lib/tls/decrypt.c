@@ -243,6 +243,10 @@ enum td_status td_rec_cipher_key_update(struct td_rec_cipher *rc)
     uint8_t next[TD_SECRET_MAX];
     enum td_status st;
 
+    if (rc->active && rc->mode == TD_CM_PLAIN) {
+        rc->key_updates++;
+        return TD_OK;
+    }
     if (!rc->active || rc->mode != TD_CM_AEAD13)
         return TD_EMALFORMED;
     /* RFC 8446 7.2: application_traffic_secret_N+1 =
@@ -557,6 +561,13 @@ static enum td_unprotect open12_null(struct td_rec_cipher *rc, uint8_t type, uin
     return TD_UNP_OK;
 }
 
+void td_rec_cipher_init_plain(struct td_rec_cipher *rc)
+{
+    memset(rc, 0, sizeof(*rc));
+    rc->mode = TD_CM_PLAIN;
+    rc->active = true;
+}
+
 enum td_unprotect td_rec_unprotect(struct td_rec_cipher *rc, uint8_t type, uint16_t version, const uint8_t *in,
                                    size_t len, uint8_t *out, size_t *out_len, uint8_t *inner_type)
 {
@@ -574,6 +585,13 @@ enum td_unprotect td_rec_unprotect(struct td_rec_cipher *rc, uint8_t type, uint1
         return open12_cbc(rc, type, version, in, len, out, out_len, inner_type);
     case TD_CM_NULL:
         return open12_null(rc, type, version, in, len, out, out_len, inner_type);
+    case TD_CM_PLAIN:
+        if (len > 0)
+            memcpy(out, in, len);
+        rc->seq++;
+        *out_len = len;
+        *inner_type = type;
+        return TD_UNP_OK;
     case TD_CM_NONE:
     default:
         return TD_UNP_ERROR;

@@ -1059,6 +1059,90 @@ static void test_prose_mentions(void **state)
     td_dec_result_free(r);
 }
 
+/* REAL (OpenSSL 3.0 s_client -msg, TLS 1.3, excerpt): the server's CCS is
+ * printed without its body, then a protected record's header, its inner
+ * content type and the decrypted message.  The record is rebuilt as the
+ * plaintext with the inner type (DECRYPTED), the CCS with its body. */
+static void test_msg13_decrypted_view(void **state)
+{
+    static const char txt[] = "<<< TLS 1.2, RecordHeader [length 0005]\n"
+                              "    14 03 03 00 01\n"
+                              "<<< TLS 1.2, RecordHeader [length 0005]\n"
+                              "    17 03 03 00 17\n"
+                              "<<< TLS 1.3, InnerContent [length 0001]\n"
+                              "    16\n"
+                              "<<< TLS 1.3, Handshake [length 0006], EncryptedExtensions\n"
+                              "    08 00 00 02 00 00\n"
+                              ">>> TLS 1.2, RecordHeader [length 0005]\n"
+                              "    17 03 03 00 13\n"
+                              ">>> TLS 1.2, InnerContent [length 0001]\n"
+                              "    15\n"
+                              ">>> TLS 1.3, Alert [length 0002], fatal unknown_ca\n"
+                              "    02 30\n";
+    static const uint8_t ccs[] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+    static const uint8_t ee[] = {0x16, 0x03, 0x03, 0x00, 0x06, 0x08, 0x00, 0x00, 0x02, 0x00, 0x00};
+    static const uint8_t al[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x30};
+    struct td_dec_result *r = td_decode_text(txt, sizeof(txt) - 1);
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(r->num_records, 3);
+    assert_false(has_issue(r, TD_DEC_ISSUE_NOT_TLS));
+    assert_int_equal(r->records[0].len, sizeof(ccs));
+    assert_memory_equal(r->bytes + r->records[0].off, ccs, sizeof(ccs));
+    assert_int_equal(r->records[1].dir, TD_DEC_DIR_SERVER);
+    assert_true(r->records[1].flags & TD_DEC_REC_DECRYPTED);
+    assert_int_equal(r->records[1].len, sizeof(ee));
+    assert_memory_equal(r->bytes + r->records[1].off, ee, sizeof(ee));
+    assert_int_equal(r->records[2].dir, TD_DEC_DIR_CLIENT);
+    assert_true(r->records[2].flags & TD_DEC_REC_DECRYPTED);
+    assert_int_equal(r->records[2].len, sizeof(al));
+    assert_memory_equal(r->bytes + r->records[2].off, al, sizeof(al));
+    assert_true(td_dec_has_decrypted(r));
+    td_dec_result_free(r);
+}
+
+/* REAL (TLS 1.2 past the ChangeCipherSpec): the header has the encrypted
+ * length (0x28), -msg prints the 16-byte decrypted Finished. */
+static void test_msg12_decrypted_finished(void **state)
+{
+    static const char txt[] = ">>> TLS 1.2, RecordHeader [length 0005]\n"
+                              "    14 03 03 00 01\n"
+                              ">>> TLS 1.2, ChangeCipherSpec [length 0001]\n"
+                              "    01\n"
+                              ">>> TLS 1.2, RecordHeader [length 0005]\n"
+                              "    16 03 03 00 28\n"
+                              ">>> TLS 1.2, Handshake [length 0010], Finished\n"
+                              "    14 00 00 0c ad e7 55 86 e3 ce 84 cd ec 49 ea 32\n";
+    struct td_dec_result *r = td_decode_text(txt, sizeof(txt) - 1);
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(r->num_records, 2);
+    assert_int_equal(r->records[0].len, 6);
+    assert_int_equal(r->records[1].len, 5 + 16);
+    assert_int_equal(r->records[1].content_type, 22);
+    assert_true(r->records[1].flags & TD_DEC_REC_DECRYPTED);
+    assert_int_equal(r->bytes[r->records[1].off + 4], 16);
+    td_dec_result_free(r);
+}
+
+/* a dump pasted from a colour terminal: the arrows wrapped in SGR escapes */
+static void test_ansi_colours(void **state)
+{
+    static const char txt[] = "\x1b[32m<<<\x1b[0m TLS 1.2, RecordHeader [length 0005]\n"
+                              "    15 03 03 00 02\n"
+                              "\x1b[1;32m<<<\x1b[0m TLS 1.2, Alert [length 0002], fatal handshake_failure\n"
+                              "    \x1b[2m02 28\x1b[m\n";
+    struct td_dec_result *r = td_decode_text(txt, sizeof(txt) - 1);
+    (void)state;
+    assert_non_null(r);
+    assert_int_equal(r->num_records, 1);
+    assert_int_equal(r->records[0].dir, TD_DEC_DIR_SERVER);
+    assert_int_equal(r->records[0].len, 7);
+    assert_false(has_issue(r, TD_DEC_ISSUE_NO_DIRECTION));
+    assert_false(td_dec_has_decrypted(r));
+    td_dec_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1089,6 +1173,9 @@ int main(void)
         cmocka_unit_test(test_audit_chrome),
         cmocka_unit_test(test_audit_go_name),
         cmocka_unit_test(test_audit_sslv3_alert),
+        cmocka_unit_test(test_msg13_decrypted_view),
+        cmocka_unit_test(test_msg12_decrypted_finished),
+        cmocka_unit_test(test_ansi_colours),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
