@@ -70,6 +70,17 @@ if grep -q "not valid before" "$tmp/out"; then echo "FAIL decode: certificate ju
 check "decode: TLS 1.2 client to a TLS 1.3-only server" 0 "$T" decode tests/data/decode/s_client_tls12_to_tls13_only.txt
 has "decode: TLS 1.3-only server named" "$tmp/out" "likely requires TLS 1.3"
 if grep -q "limited to TLS 1.0/1.1" "$tmp/out"; then echo "FAIL decode: TLS 1.3-only server called old"; fails=$((fails + 1)); else echo "ok   decode: TLS 1.3-only server not called old"; fi
+# decode: an InnerContent block that is not 1 byte is not copied into the
+# rebuilt record (it made a bogus non-TLS record); a body shorter than its
+# header before any ChangeCipherSpec is a paste that lost a line, not a
+# decrypted record (it gave "ok" and hid the cut)
+printf '<<< TLS 1.2, RecordHeader [length 0005]\n    17 03 03 00 20\n<<< TLS 1.3, InnerContent [length 0002]\n    16 16\n<<< TLS 1.3, Handshake [length 0004], Finished\n    14 00 00 00\n' >"$tmp/inner2.txt"
+check "decode: 2-byte InnerContent" 0 "$T" decode "$tmp/inner2.txt"
+if grep -q "not_tls_bytes" "$tmp/out" "$tmp/err"; then echo "FAIL decode: 2-byte InnerContent made non-TLS bytes"; fails=$((fails + 1)); else echo "ok   decode: 2-byte InnerContent copied once"; fi
+sed '5d' tests/data/decode/msg12_ok.txt >"$tmp/cut12.txt"
+"$T" decode "$tmp/cut12.txt" >"$tmp/out" 2>&1
+has "decode: a paste that lost a line says so" "$tmp/out" "length_mismatch"
+if grep -q "^  ok" "$tmp/out"; then echo "FAIL decode: a cut ClientHello read as decrypted, ok"; fails=$((fails + 1)); else echo "ok   decode: a cut ClientHello is not ok"; fi
 # cut right after the ClientHello: the capture stopped, the server is not
 # to blame (was: failed server_silent, error, by server)
 head -c 1000 "$D/ok_tls12_full.pcap" >"$tmp/cut_ch.pcap"

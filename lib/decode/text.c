@@ -475,6 +475,7 @@ struct asm_ctx {
     uint32_t num_starts;
     uint32_t bytes_cap; /* r->bytes grows by doubling up to TD_DEC_MAX_BYTES */
     bool bytes_full;
+    bool ccs[4]; /* by block direction (& 3): a ChangeCipherSpec header seen */
 };
 
 static bool out_append(struct asm_ctx *a, const uint8_t *b, size_t n, bool zero, uint32_t line)
@@ -689,8 +690,14 @@ static int msg_record(struct scan *sc, struct asm_ctx *a, uint32_t j, uint32_t *
     uint8_t dir = b->dir, type = bb[0];
     uint32_t want = ((uint32_t)bb[3] << 8) | bb[4], have = 0, msg = 0, k = j + 1;
     bool inner = false;
+    /* a body that differs from its header is a decrypted one only after
+     * this side's ChangeCipherSpec (TLS <= 1.2) or behind an InnerContent
+     * (TLS 1.3); before that it is a paste that lost lines, and stays so */
+    bool after_ccs = a->ccs[dir & 3];
     uint8_t hdr[5];
 
+    if (type == 20)
+        a->ccs[dir & 3] = true;
     while (k < sc->num_blocks && sc->blocks[k].dir == dir && sc->blocks[k].arrow &&
            !hdr_like(sc->pool + sc->blocks[k].off, sc->blocks[k].len)) {
         const struct block *m = &sc->blocks[k];
@@ -705,6 +712,8 @@ static int msg_record(struct scan *sc, struct asm_ctx *a, uint32_t j, uint32_t *
     }
     if (have == want && !inner)
         return 0; /* the wire body */
+    if (!inner && !after_ccs && k != j + 1)
+        return 0; /* a cut body (length_mismatch), not a decrypted one */
     if (k == j + 1 && !(type == 20 && want == 1))
         return 0; /* no body shown: e.g. one message over several records */
     for (uint32_t m = j + 1; m < k; m++) {
@@ -735,7 +744,7 @@ static int msg_record(struct scan *sc, struct asm_ctx *a, uint32_t j, uint32_t *
         return -1;
     for (uint32_t m = j + 1; m < k; m++) {
         const struct block *mb = &sc->blocks[m];
-        if (mb->inner && mb->len == 1)
+        if (mb->inner) /* not counted in |msg| either */
             continue;
         if (!out_append(a, sc->pool + mb->off, mb->len, false, mb->line))
             return -1;

@@ -235,8 +235,9 @@ void client_cert_check(const struct facts *f, struct client_cert_cause *out)
         fmt_date(cf->expired ? leaf->not_after : leaf->not_before, d1, sizeof(d1));
         if (!out->found)
             snprintf(out->tag, sizeof(out->tag), "%s %s", cf->expired ? "it expired on" : "it is not valid before", d1);
-        addp(out->why, sizeof(out->why), "client certificate %s %s %s, at the capture's time", out->who,
-             cf->expired ? "expired on" : "is not valid before", d1);
+        addp(out->why, sizeof(out->why), "client certificate %s %s %s, at %s", out->who,
+             cf->expired ? "expired on" : "is not valid before", d1,
+             f->o && f->o->now ? "the time given (--now, or now for decode)" : "the capture's time");
         addp(out->fix, sizeof(out->fix), cf->expired ? "Renew the client certificate" : "Check the clocks (NTP) of client and server");
         out->found = true;
     }
@@ -325,7 +326,8 @@ void rules_certs(const struct facts *f, struct td_verdict *v)
     }
     if (cf->expired) {
         fmt_date(cf->certs[0].not_after, d1, sizeof(d1));
-        snprintf(s, sizeof(s), "the server's certificate expired on %s (judged at the capture's time)", d1);
+        snprintf(s, sizeof(s), "the server's certificate expired on %s (judged at %s)", d1,
+                 f->o && f->o->now ? "the time given: --now, or now for decode" : "the capture's time");
         warn(v, f, "cert_expired", TD_BY_SERVER, s, "The leaf's notAfter is before the time of the handshake; this client accepted it anyway (for example curl -k), others will refuse.",
              "Renew the certificate and reload the server.");
     }
