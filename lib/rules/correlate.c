@@ -670,6 +670,23 @@ static uint32_t pair_first(const struct td_corr *k, const struct td_conn *c)
     return k->phead[pair_bucket(c->ipver, c->addr[s], c->port[s], c->addr[c->client]) & k->pmask];
 }
 
+/* pair_better: |e| beats |best| (NULL: none yet): a record of |c|'s own
+ * capture over another capture's (find_control's rule), then the later
+ * (|later|) or the earlier one */
+static bool pair_better(const struct td_corr *k, const struct td_conn *c, const struct pair_rec *e,
+                        const struct pair_rec *best, bool later)
+{
+    bool eo, bo;
+
+    if (best == NULL)
+        return true;
+    eo = own_cap(k, c, &e->cap);
+    bo = own_cap(k, c, &best->cap);
+    if (eo != bo)
+        return eo;
+    return later ? e->ts_ns > best->ts_ns : e->ts_ns < best->ts_ns;
+}
+
 /* The failed attempt this hello falls back from: the latest earlier
  * connection of the same client to the same server, within the window,
  * that failed while offering a higher version. */
@@ -681,8 +698,7 @@ static const struct pair_rec *fallback_from(const struct td_corr *k, const struc
         if (is_self(e, c) || !same_pair(e, c) || !e->failed || e->max_offered <= mine || e->ts_ns > c->ch.ts_ns ||
             c->ch.ts_ns - e->ts_ns > TD_FALLBACK_WINDOW_NS)
             continue;
-        if (best == NULL || (own_cap(k, c, &e->cap) && !own_cap(k, c, &best->cap)) ||
-            (own_cap(k, c, &e->cap) == own_cap(k, c, &best->cap) && e->ts_ns > best->ts_ns))
+        if (pair_better(k, c, e, best, true))
             best = e;
     }
     return best;
@@ -697,8 +713,7 @@ static const struct pair_rec *fallback_to(const struct td_corr *k, const struct 
         if (is_self(e, c) || !same_pair(e, c) || e->max_offered >= mine || e->ts_ns < c->ch.ts_ns ||
             e->ts_ns - c->ch.ts_ns > TD_FALLBACK_WINDOW_NS)
             continue;
-        if (best == NULL || (own_cap(k, c, &e->cap) && !own_cap(k, c, &best->cap)) ||
-            (own_cap(k, c, &e->cap) == own_cap(k, c, &best->cap) && e->ts_ns < best->ts_ns))
+        if (pair_better(k, c, e, best, false))
             best = e;
     }
     return best;

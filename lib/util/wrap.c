@@ -52,21 +52,27 @@ void td_wrap_begin(struct td_wrap *x, struct td_wbuf *w, unsigned width, unsigne
     x->ascii = false;
 }
 
+/* break_line: the line break and the indent */
+static void break_line(struct td_wrap *x)
+{
+    char *o;
+    if (x->indent + 1 > TD_WBUF_SIZE) { /* no indent that wide: none */
+        td_wb_putc(x->w, '\n');
+        x->col = 0;
+        return;
+    }
+    o = td_wb_reserve(x->w, x->indent + 1);
+    o[0] = '\n';
+    memset(o + 1, ' ', x->indent);
+    td_wb_commit(x->w, x->indent + 1);
+    x->col = x->indent;
+}
+
 /* sep_n: |n| bytes of spaces |sep|, or the line break and the indent */
 static void sep_n(struct td_wrap *x, const char *sep, size_t n, unsigned next)
 {
     if (x->width != 0 && x->col > x->indent && x->col + n + next > x->width) {
-        char *o;
-        if (x->indent + 1 > TD_WBUF_SIZE) { /* no indent that wide: none */
-            td_wb_putc(x->w, '\n');
-            x->col = 0;
-            return;
-        }
-        o = td_wb_reserve(x->w, x->indent + 1);
-        o[0] = '\n';
-        memset(o + 1, ' ', x->indent);
-        td_wb_commit(x->w, x->indent + 1);
-        x->col = x->indent;
+        break_line(x);
         return;
     }
     td_wb_put(x->w, sep, n);
@@ -153,22 +159,6 @@ static size_t scan_word(const char *s, size_t n, size_t i, bool ascii, unsigned 
     *cols = c;
     *plain = !esc;
     return i;
-}
-
-/* break_line: the line break and the indent */
-static void break_line(struct td_wrap *x)
-{
-    char *o;
-    if (x->indent + 1 > TD_WBUF_SIZE) { /* no indent that wide: none */
-        td_wb_putc(x->w, '\n');
-        x->col = 0;
-        return;
-    }
-    o = td_wb_reserve(x->w, x->indent + 1);
-    o[0] = '\n';
-    memset(o + 1, ' ', x->indent);
-    td_wb_commit(x->w, x->indent + 1);
-    x->col = x->indent;
 }
 
 /* flush: bytes already counted in the column, written */

@@ -15,6 +15,14 @@ export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 make -s -j"$jobs" MODE=san BUILD=build-san fuzz-replay
 rc=0
+replay() { # replay LABEL DIR: DIR's inputs through build-san/fuzz/fuzz_$(basename DIR)
+    h=$(basename "$2")
+    if out=$(build-san/fuzz/fuzz_$h "$2" 2>&1); then
+        echo "ok   $1/$h: $out"
+    else
+        echo "FAIL $1/$h:"; echo "$out" | tail -20; rc=1
+    fi
+}
 for d in tests/fuzz/regress/*/; do
     h=$(basename "$d")
     if [ ! -x build-san/fuzz/fuzz_$h ]; then
@@ -24,11 +32,7 @@ for d in tests/fuzz/regress/*/; do
         echo "note regress/$h: no regression inputs yet (its seeds are replayed below)"
         continue
     fi
-    if out=$(build-san/fuzz/fuzz_$h "$d" 2>&1); then
-        echo "ok   regress/$h: $out"
-    else
-        echo "FAIL regress/$h:"; echo "$out" | tail -20; rc=1
-    fi
+    replay regress "$d"
 done
 [ "$rc" = 0 ] || exit 1
 # 1b. the seed corpora (made from the lab captures and ../shared, not
@@ -42,11 +46,7 @@ for d in build-fuzz/seeds/*/; do
         echo "note seeds/$h: no seeds"
         continue
     fi
-    if out=$(build-san/fuzz/fuzz_$h "$d" 2>&1); then
-        echo "ok   seeds/$h: $out"
-    else
-        echo "FAIL seeds/$h:"; echo "$out" | tail -20; rc=1
-    fi
+    replay seeds "$d"
 done
 [ "$rc" = 0 ] || exit 1
 if ! command -v "${CLANG:-clang}" >/dev/null 2>&1; then
